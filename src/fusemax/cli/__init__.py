@@ -1,0 +1,56 @@
+"""The ``fusemax`` command line: one module per verb under :mod:`fusemax.cli`.
+
+Every verb module defines ``add_arguments(parser)`` and ``run(args) -> int``. A
+:class:`~fusemax.errors.FusemaxError` anywhere becomes one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from fusemax import __version__
+from fusemax.errors import FusemaxError
+
+#: verb -> (module under fusemax.cli, one-line help). Modules are imported only when their verb runs.
+VERBS: dict[str, tuple[str, str]] = {
+    "models": ("models", "list the model zoo"),
+    "render": ("render", "render the Timeloop v0.4 specs of one configuration"),
+    "model": ("model", "evaluate specs like timeloop-model (builtin engine)"),
+    "run": ("pending", "sweep configurations x models x lengths"),
+    "report": ("pending", "write figures and the HTML report of a results folder"),
+    "validate": ("pending", "compare a results folder with the artifact's published rows"),
+    "mapper": ("pending", "search mappings like timeloop-mapper"),
+    "animate": ("pending", "animate how an Einsum's tiles spread over the PE arrays"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fusemax",
+        description="Model attention accelerators (FuseMax, FLAT, unfused) with Timeloop-compatible specs.")
+    parser.add_argument("--version", action="version", version=f"fusemax {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for verb, (module_name, help_text) in VERBS.items():
+        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+        verb_parser.set_defaults(_module=module_name)
+        _verb_module(module_name).add_arguments(verb_parser)
+    return parser
+
+
+def _verb_module(name: str):
+    return importlib.import_module(f"fusemax.cli.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fusemax`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _verb_module(args._module).run(args)
+    except FusemaxError as exc:
+        print(f"fusemax {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"fusemax {args.verb}: interrupted", file=sys.stderr)
+        return 130
