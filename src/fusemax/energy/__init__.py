@@ -1,0 +1,1 @@
+"""Energy and area: Accelergy-format ERT/ART tables, the builtin estimator, action counts."""
