@@ -1,0 +1,133 @@
+"""Per-configuration combination of per-Einsum metrics: latency waterfall, utilization, traffic, energy.
+
+Memory latency is the sum over Einsums (the DRAM is one shared resource). Compute latency follows each
+configuration's schedule (methodology.md, "the waterfall"), and the total is whichever bound dominates.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .configs import CASCADE_EINSUMS
+from .metrics import EinsumMetrics
+
+
+@dataclass
+class ConfigResult:
+    """One row of ``attn-<config>.csv`` plus everything behind it."""
+
+    config: str
+    model: str
+    seq_len: str                      # the artifact's spelling, e.g. "4K"
+    phase: str
+    traffic: float                    # bytes
+    latency: float                    # s
+    energy: float                     # pJ
+    util_2d: float
+    util_1d: float
+    einsum_util: dict[str, float]     # per 2D Einsum: its busy share of the total latency
+    mem_latency: float
+    comp_latency: float
+    comp_2d: float
+    comp_1d: float
+    einsums: list[EinsumMetrics] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def csv_row(self) -> dict[str, Any]:
+        """The artifact's columns in its order."""
+        return {"model": self.model, "seq_len": self.seq_len, "traffic": self.traffic,
+                "latency": self.latency, "energy": self.energy, "util_2d": self.util_2d,
+                "util_1d": self.util_1d, **self.einsum_util}
+
+
+def _c(m: dict[str, EinsumMetrics], *names: str) -> float:
+    return sum(m[n].comp_latency for n in names)
+
+
+def binding_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
+    """FuseMax with the interleaved binding: the 1D array's tail of one M1 iteration (RD, RNV, AV) hides
+    under the 2D array's next QK+LM, and the 1D rescaling (PRM+SPD, SPNV) under SLN+SLD and SLNV."""
+    return (max(_c(m, "QK", "LM"), _c(m, "RD", "RNV", "AV")) + _c(m, "RM")
+            + max(_c(m, "SLN", "SLD"), _c(m, "PRM", "SPD")) + max(_c(m, "SLNV"), _c(m, "SPNV")))
+
+
+def arch_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
+    """FuseMax hardware without interleaving: after LM the 2D array stalls while the running max drains
+    through the array (one LM step per PE row, ``pe_dim`` of them), and RNV no longer overlaps QK."""
+    return (max(_c(m, "QK", "LM"), _c(m, "RD", "AV")) + pe_dim * _c(m, "LM") + _c(m, "RM")
+            + max(_c(m, "SLN", "SLD"), _c(m, "PRM", "SPD")) + max(_c(m, "SLNV"), _c(m, "SPNV", "RNV")))
+
+
+def _split(m: dict[str, EinsumMetrics]) -> tuple[float, float]:
+    return (sum(e.comp_latency for e in m.values() if e.array == "2d"),
+            sum(e.comp_latency for e in m.values() if e.array == "1d"))
+
+
+def parallel_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
+    """cascade and FLAT: the two arrays overlap fully, so the busier one bounds compute."""
+    return max(_split(m))
+
+
+#: Compute-latency schedule per configuration (unfused has its own phase-by-phase rule below).
+COMPUTE_SCHEDULES: dict[str, Callable[[dict[str, EinsumMetrics], int], float]] = {
+    "binding": binding_compute,
+    "arch": arch_compute,
+    "cascade": parallel_compute,
+    "flat": parallel_compute,
+}
+
+#: Configurations whose per-Einsum 2D utilization is weighted by the share of PEs the mapping occupies
+#: (FLAT's dataflows can leave PEs idle; the FuseMax mappings always fill the array when active).
+OCCUPANCY_WEIGHTED = frozenset({"flat"})
+
+#: Configurations whose CSV has no per-Einsum utilization columns.
+NO_EINSUM_COLUMNS = frozenset({"unfused"})
+
+
+def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256) -> tuple[float, float, float]:
+    """(total, memory, compute) latency of one configuration in seconds.
+
+    Unfused runs its phases (QK, softmax, AV) one after another, each bound by its own memory or compute
+    time; the fused configurations overlap memory with all compute.
+    """
+    mem = sum(e.mem_latency for e in m.values())
+    if config == "unfused":
+        groups: dict[str, list[EinsumMetrics]] = {}
+        for e in m.values():
+            groups.setdefault(e.group, []).append(e)
+        comp = sum(e.comp_latency for e in m.values())
+        total = sum(max(sum(e.mem_latency for e in g), sum(e.comp_latency for e in g))
+                    for g in groups.values())
+        return total, mem, comp
+    if config in ("binding", "arch"):
+        missing = [n for n in CASCADE_EINSUMS if n not in m]
+        if missing:
+            raise KeyError(f"{config} needs the Einsums {', '.join(missing)}")
+    comp = COMPUTE_SCHEDULES[config](m, pe_dim)
+    return max(comp, mem), mem, comp
+
+
+def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics], *,
+            phase: str = "prefill", pe_dim: int = 256, params: dict[str, Any] | None = None) -> ConfigResult:
+    """One configuration at one workload point from its per-Einsum metrics."""
+    by_name = {e.einsum: e for e in metrics}
+    latency, mem, comp = total_latency(config, by_name, pe_dim)
+    comp_2d, comp_1d = _split(by_name)
+    weighted = config in OCCUPANCY_WEIGHTED
+    einsum_util = {} if config in NO_EINSUM_COLUMNS else {
+        e.einsum: e.comp_latency * (e.occupancy if weighted else 1.0) / latency
+        for e in metrics if e.array == "2d"}
+    util_2d = sum(einsum_util.values()) if weighted else comp_2d / latency
+    energies = [e.energy_pj for e in metrics]
+    return ConfigResult(
+        config=config, model=model, seq_len=seq_len, phase=phase,
+        traffic=sum(e.traffic for e in metrics),
+        latency=latency,
+        energy=math.fsum(energies) if energies else float("nan"),
+        util_2d=util_2d,
+        util_1d=comp_1d / latency,
+        einsum_util=einsum_util,
+        mem_latency=mem, comp_latency=comp, comp_2d=comp_2d, comp_1d=comp_1d,
+        einsums=list(metrics), params=dict(params or {}),
+    )
