@@ -182,13 +182,13 @@ def read_sections(text: str, source: str = "<stats.txt>") -> RawStatsFile:
         indent = len(line) - len(line.lstrip(" "))
 
         # Top-level section headers (at column 0, followed by dashes).
-        if indent == 0 and stripped in (_NETWORKS_HEADER, _OI_HEADER, _SUMMARY_HEADER) \
-                and i < n and _DASHES_RE.match(lines[i].strip()):
+        if indent == 0 and stripped in (_NETWORKS_HEADER, _OI_HEADER, _SUMMARY_HEADER):
             section = {_NETWORKS_HEADER: "networks", _OI_HEADER: "intensity",
                        _SUMMARY_HEADER: "summary"}[stripped]
             level = network = dataspace = None
             sub = None
-            i += 1
+            if i < n and _DASHES_RE.match(lines[i].strip()):
+                i += 1
             continue
 
         if section in ("levels", "networks") and indent == 0:
