@@ -29,7 +29,7 @@ def _shared() -> Path | None:
         found = shared_dir()
         if found is not None:
             return Path(found)
-    except Exception:  # noqa: BLE001 - no conftest helper (or a different one): use our own lookup
+    except (Exception, pytest.skip.Exception):  # noqa: BLE001 - no usable helper: own lookup below
         pass
     candidate = Path(__file__).resolve().parents[1].parent / "shared"
     return candidate if candidate.is_dir() else None
