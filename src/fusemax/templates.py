@@ -1,0 +1,75 @@
+"""Where the spec templates live, and the one Jinja environment that renders them.
+
+The templates (``arch/``, ``problems/``, ``mappings/``) sit at the repository root so researchers can
+edit them next to the code; the wheel bundles them as ``fusemax/_templates/...``. :func:`template_root`
+finds whichever copy this installation has. Template names are paths relative to that root, e.g.
+``"mappings/binding/qk.yaml.j2"``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jinja2
+
+from fusemax.errors import FusemaxError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def template_root() -> Path:
+    """The folder holding ``arch/``, ``problems/`` and ``mappings/``.
+
+    The installed copy (``fusemax/_templates``) wins; an editable install or a source checkout falls back
+    to the repository root (two levels above ``src/fusemax``).
+    """
+    bundled = _PACKAGE_DIR / "_templates"
+    if (bundled / "problems").is_dir():
+        return bundled
+    return _PACKAGE_DIR.parent.parent
+
+
+def flow_list(items: Iterable[Any]) -> str:
+    """A YAML flow sequence, ``[A, B]``, as the artifact writes keep/bypass lists and permutations."""
+    return "[" + ", ".join(str(item) for item in items) + "]"
+
+
+def yaml_float(value: float) -> str:
+    """A float that YAML 1.1 (PyYAML) reads back as a float: always with a dot and a signed exponent."""
+    return f"{float(value):.10e}"
+
+
+@lru_cache(maxsize=None)
+def _environment(root: str) -> jinja2.Environment:
+    # StrictUndefined: a misspelt variable in a template is an error, never an empty string in a spec.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        auto_reload=False,  # templates are compiled once per process; rendering stays in microseconds
+    )
+    env.filters["flow"] = flow_list
+    env.filters["yaml_float"] = yaml_float
+    return env
+
+
+def environment() -> jinja2.Environment:
+    """The cached Jinja environment over :func:`template_root` (templates compile once per process)."""
+    return _environment(str(template_root()))
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render one template (path relative to :func:`template_root`) with ``context``.
+
+    A missing template or an undefined variable raises :class:`~fusemax.errors.FusemaxError` naming it.
+    """
+    try:
+        return environment().get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise FusemaxError(f"template not found under {template_root()}", source=str(exc.name)) from None
+    except jinja2.UndefinedError as exc:
+        raise FusemaxError(f"template variable missing: {exc.message}", source=name) from None

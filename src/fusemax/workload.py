@@ -1,0 +1,275 @@
+"""Workloads (model x sequence length x phase x batch) and the hardware parameters of a run.
+
+A transformer layer is described by the ranks of the FuseMax paper: D (model dim), H (heads),
+E = F (head dim of queries/keys and of values), S (FFN dim), plus the batch B and the two sequence ranks
+P (queries) and M (keys). The model zoo is ``problems/models.yaml``; add your own models with a YAML file in
+the same format (``load_models(extra=...)``, ``--models-file``) or on the command line
+(``--model "mine:D=1024,H=16,E=64,S=4096"``).
+
+Phases:
+
+* ``prefill``: every token attends to every token, P = M = sequence length (the paper's setting).
+* ``decode``: one new query against the cached keys, P = 1 and M = sequence length.
+
+Lengths are written like the artifact: ``512``, ``1K``, ``4K`` ... ``1M`` with K = 1024; plain integers
+are accepted too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fusemax import yamlio
+from fusemax.errors import WorkloadError
+from fusemax.templates import template_root
+
+PHASES = ("prefill", "decode")
+
+#: the model ranks a zoo entry must give, in the order tables print them
+MODEL_RANKS = ("D", "H", "E", "F", "S")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One transformer model: D model dim, H heads, E = F head dim, S FFN dim.
+
+    ``kv_heads`` is the number of key/value heads when it differs from H (grouped-query attention); it
+    only changes the K and V projections of the end-to-end layer. ``source`` says where the numbers come
+    from.
+    """
+
+    name: str
+    D: int
+    H: int
+    E: int
+    F: int
+    S: int
+    kv_heads: int | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for rank in MODEL_RANKS:
+            value = getattr(self, rank)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise WorkloadError(f"{rank} must be a positive integer, got {value!r}", source=self.name)
+        if self.kv_heads is not None:
+            if not isinstance(self.kv_heads, int) or self.kv_heads < 1 or self.H % self.kv_heads:
+                raise WorkloadError(f"kv_heads must be a positive divisor of H={self.H}, got {self.kv_heads!r}",
+                                    source=self.name)
+
+    @property
+    def KV(self) -> int:
+        """Key/value heads (H unless the model uses grouped-query attention)."""
+        return self.kv_heads or self.H
+
+
+def zoo_path() -> Path:
+    """The bundled model zoo, ``problems/models.yaml``."""
+    return template_root() / "problems" / "models.yaml"
+
+
+def _models_from_file(path: Path) -> dict[str, Model]:
+    data = yamlio.load(path)
+    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+        raise WorkloadError("expected a top-level 'models:' mapping of name -> {D, H, E, S, ...}", source=str(path))
+    models = {}
+    for name, entry in data["models"].items():
+        name = str(name)
+        key = f"models.{name}"
+        if not isinstance(entry, dict):
+            raise WorkloadError("expected a mapping with D, H, E, S", source=str(path), key=key)
+        unknown = set(entry) - {*MODEL_RANKS, "kv_heads", "source"}
+        if unknown:
+            raise WorkloadError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
+                                f"{', '.join(MODEL_RANKS)}, kv_heads, source", source=str(path), key=key)
+        missing = [rank for rank in ("D", "H", "E", "S") if rank not in entry]
+        if missing:
+            raise WorkloadError(f"missing {', '.join(missing)}", source=str(path), key=key)
+        try:
+            models[name] = Model(name=name, D=entry["D"], H=entry["H"], E=entry["E"], F=entry.get("F", entry["E"]),
+                                 S=entry["S"], kv_heads=entry.get("kv_heads"), source=str(entry.get("source", "")))
+        except WorkloadError as exc:
+            raise WorkloadError(exc.reason, source=str(path), key=key) from None
+    return models
+
+
+def load_models(extra: str | Path | None = None) -> dict[str, Model]:
+    """The zoo (``problems/models.yaml``) plus the models of the user's YAML file ``extra``.
+
+    ``extra`` uses the zoo's format (``models: {NAME: {D:, H:, E:, S:, F:?, kv_heads:?, source:?}}``); its
+    entries override zoo entries of the same name.
+    """
+    models = _models_from_file(zoo_path())
+    if extra is not None:
+        path = Path(extra)
+        if not path.is_file():
+            raise WorkloadError("models file not found", source=str(path))
+        models.update(_models_from_file(path))
+    return models
+
+
+def get_model(name: str, extra: str | Path | None = None) -> Model:
+    """The model called ``name`` (exact, else case-insensitive); unknown names list the known ones."""
+    models = load_models(extra)
+    if name in models:
+        return models[name]
+    folded = {key.lower(): model for key, model in models.items()}
+    if name.lower() in folded:
+        return folded[name.lower()]
+    raise WorkloadError(f"unknown model {name!r}; known models: {', '.join(models)} "
+                        "(or give one inline as NAME:D=..,H=..,E=..,S=..)", source="--model")
+
+
+_SPEC_KEYS = {"D": "D", "H": "H", "E": "E", "F": "F", "S": "S", "KV": "kv_heads", "KV_HEADS": "kv_heads"}
+
+
+def parse_model_spec(text: str) -> Model:
+    """A model from the command line: ``"NAME:D=1024,H=16,E=64,S=4096"`` (F defaults to E; ``KV=`` optional)."""
+    name, sep, body = text.partition(":")
+    if not sep or not name.strip():
+        raise WorkloadError(f"model spec {text!r} must look like NAME:D=..,H=..,E=..,S=..", source="--model")
+    values: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in body.split(","))):
+        key, eq, value = item.partition("=")
+        field_name = _SPEC_KEYS.get(key.strip().upper())
+        if not eq or field_name is None:
+            raise WorkloadError(f"bad item {item!r} in model spec {text!r}; use D=, H=, E=, F=, S=, KV=",
+                                source="--model")
+        try:
+            values[field_name] = int(value)
+        except ValueError:
+            raise WorkloadError(f"{key} must be an integer in model spec {text!r}", source="--model") from None
+    missing = [rank for rank in ("D", "H", "E", "S") if rank not in values]
+    if missing:
+        raise WorkloadError(f"model spec {text!r} is missing {', '.join(missing)}", source="--model")
+    values.setdefault("F", values["E"])
+    return Model(name=name.strip(), source="command line", **values)
+
+
+def resolve_model(text: str, extra: str | Path | None = None) -> Model:
+    """A zoo/file model by name, or an inline ``NAME:D=..`` spec (what ``--model`` accepts)."""
+    return parse_model_spec(text) if ":" in text else get_model(text, extra)
+
+
+_LENGTH = re.compile(r"^\s*(\d+)\s*([kKmM]?)\s*$")
+
+
+def parse_seq_len(value: str | int) -> int:
+    """``"1K"`` -> 1024, ``"1M"`` -> 1048576, ``"4096"`` -> 4096 (K = 1024, M = 1024 K)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        match = _LENGTH.match(str(value))
+        if not match:
+            raise WorkloadError(f"bad sequence length {value!r}; use an integer or 512, 1K, 4K, ... 1M "
+                                "(K = 1024)", source="--seq-len")
+        number = int(match.group(1)) * {"": 1, "k": 2**10, "m": 2**20}[match.group(2).lower()]
+    if number < 1:
+        raise WorkloadError(f"bad sequence length {value!r}; it must be at least 1", source="--seq-len")
+    return number
+
+
+def format_seq_len(n: int) -> str:
+    """The artifact's spelling: 512, 1K, 4K, ... 512K, 1M (plain digits when not a whole K or M)."""
+    if n >= 2**20 and n % 2**20 == 0:
+        return f"{n >> 20}M"
+    if n >= 2**10 and n % 2**10 == 0:
+        return f"{n >> 10}K"
+    return str(n)
+
+
+_BYTES = re.compile(r"^\s*(\d+)\s*(?:([kKmMgG])(?:i?B)?|B)?\s*$")
+
+
+def parse_bytes(value: str | int) -> int:
+    """A size in bytes: ``16777216``, ``16M``, ``16MiB``, ``512K`` (binary units)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        match = _BYTES.match(str(value))
+        if not match:
+            raise WorkloadError(f"bad size {value!r}; use bytes or K/M/G (binary), e.g. 16MiB", source="--l3-bytes")
+        number = int(match.group(1)) * {None: 1, "k": 2**10, "m": 2**20, "g": 2**30}[
+            match.group(2).lower() if match.group(2) else None]
+    if number < 1:
+        raise WorkloadError(f"bad size {value!r}; it must be positive", source="--l3-bytes")
+    return number
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One attention layer to evaluate: a model at a sequence length, in a phase, with a batch."""
+
+    model: Model
+    seq_len: int
+    phase: str = "prefill"
+    batch: int = 64
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise WorkloadError(f"unknown phase {self.phase!r}; use {' or '.join(PHASES)}", source="--phase")
+        if not isinstance(self.seq_len, int) or self.seq_len < 1:
+            raise WorkloadError(f"sequence length must be a positive integer, got {self.seq_len!r}",
+                                source="--seq-len")
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise WorkloadError(f"batch must be a positive integer, got {self.batch!r}", source="--batch")
+
+    @property
+    def P(self) -> int:
+        """Queries: the whole sequence in prefill, one token in decode."""
+        return self.seq_len if self.phase == "prefill" else 1
+
+    @property
+    def M(self) -> int:
+        """Keys (context): the sequence length in both phases."""
+        return self.seq_len
+
+    @property
+    def label(self) -> str:
+        """``BERT 4K prefill`` -- for messages and file names."""
+        return f"{self.model.name} {format_seq_len(self.seq_len)} {self.phase}"
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Hardware parameters of the accelerator (defaults: the paper's cloud configuration).
+
+    * ``pe_dim``: the 2D array is pe_dim x pe_dim PEs; ``pe_1d``: PEs of the 1D array (default pe_dim).
+    * ``l3_bytes``: on-chip buffer; ``None`` takes the configuration's default (FuseMax binding/arch, the
+      cascade and end-to-end: 16 MiB; FLAT and unfused: 32 MiB).
+    * ``dram_bandwidth`` (B/s) and ``clock_hz`` are applied when turning cycles and traffic into time;
+      ``word_bytes`` is the data width (2 B = 16-bit words).
+    * ``pe_reg_depth``, ``row_buffer_depth`` and ``pe_1d_reg_depth`` override the register files (words):
+      the registers of each 2D PE, the 2D array's ``reg_file_1d`` row buffer, and the registers of each 1D
+      PE. ``None`` keeps the configuration's sizing (see :mod:`fusemax.render.configs`); the Pareto sweep
+      sets them (:func:`fusemax.render.pareto_hardware`).
+    """
+
+    pe_dim: int = 256
+    pe_1d: int | None = None
+    l3_bytes: int | None = None
+    dram_bandwidth: float = 400 * 2**30
+    clock_hz: float = 940e6
+    word_bytes: int = 2
+    pe_reg_depth: int | None = None
+    row_buffer_depth: int | None = None
+    pe_1d_reg_depth: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("pe_dim", "pe_1d", "l3_bytes", "word_bytes", "pe_reg_depth", "row_buffer_depth",
+                     "pe_1d_reg_depth"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise WorkloadError(f"{name} must be a positive integer, got {value!r}",
+                                    source=f"--{name.replace('_', '-')}")
+        for name in ("dram_bandwidth", "clock_hz"):
+            if not getattr(self, name) > 0:
+                raise WorkloadError(f"{name} must be positive, got {getattr(self, name)!r}")
+
+    @property
+    def pe_1d_count(self) -> int:
+        """PEs of the 1D array."""
+        return self.pe_1d or self.pe_dim
+
