@@ -1,0 +1,119 @@
+"""Results folders: ``DIR/results/attn-<config>.csv`` (the artifact's schema), ``einsums.csv``, ``run.json``.
+
+``attn-<config>.csv`` keeps the artifact's columns ``model,seq_len,traffic,latency,energy,util_2d,util_1d``
+followed by one utilization column per 2D Einsum (bytes, seconds, pJ). Decode-phase rows go to
+``attn-<config>-decode.csv`` so that the prefill files stay comparable with the published ones.
+``einsums.csv`` is the tidy long form: one row per configuration x model x length x phase x Einsum.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pandas as pd
+
+from fusemax.errors import FusemaxError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fusemax.experiments.combine import ConfigResult
+
+BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
+EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "einsum", "array", "group", "computes", "cycles",
+                  "cost", "flops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
+                  "latency", "occupancy", "energy"]
+RUN_FILE = "run.json"
+
+
+def attn_filename(config: str, phase: str = "prefill") -> str:
+    return f"attn-{config}.csv" if phase == "prefill" else f"attn-{config}-{phase}.csv"
+
+
+def attn_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
+    """Rows of one configuration and phase in the artifact's column order."""
+    rows = [r.csv_row() for r in results]
+    columns = list(BASE_COLUMNS)
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
+    """The tidy per-Einsum table; ``latency`` is the Einsum's own bound, max(memory, compute)."""
+    rows = []
+    for r in results:
+        for e in r.einsums:
+            rows.append({"config": r.config, "model": r.model, "seq_len": r.seq_len, "phase": r.phase,
+                         "einsum": e.einsum, "array": e.array, "group": e.group, "computes": e.computes,
+                         "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "read_bytes": e.read_bytes,
+                         "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,
+                         "comp_latency": e.comp_latency, "latency": max(e.mem_latency, e.comp_latency),
+                         "occupancy": e.occupancy, "energy": e.energy_pj})
+    return pd.DataFrame(rows, columns=EINSUM_COLUMNS)
+
+
+def results_dir(path: str | Path) -> Path:
+    """``DIR/results`` for an experiment folder, or ``DIR`` itself when it already holds the CSVs."""
+    path = Path(path)
+    if (path / "results").is_dir():
+        return path / "results"
+    return path
+
+
+def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str, Any] | None = None) -> Path:
+    """Write every CSV and ``run.json`` under ``out_dir/results``; returns that folder."""
+    folder = Path(out_dir) / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    groups: dict[tuple[str, str], list] = {}
+    for r in results:
+        groups.setdefault((r.config, r.phase), []).append(r)
+    for (config, phase), rows in groups.items():
+        attn_frame(rows).to_csv(folder / attn_filename(config, phase), index=False)
+    einsum_frame(results).to_csv(folder / "einsums.csv", index=False)
+    info = dict(run_info or {})
+    info.setdefault("files", sorted(attn_filename(c, p) for c, p in groups) + ["einsums.csv"])
+    (folder / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+    return folder
+
+
+def read_attn_csv(path: str | Path) -> pd.DataFrame:
+    """One ``attn-*.csv``; tolerates the artifact's trailing comma in the unfused header."""
+    frame = pd.read_csv(path, index_col=False, dtype={"model": str, "seq_len": str})
+    return frame.drop(columns=[c for c in frame.columns if str(c).startswith("Unnamed")])
+
+
+@dataclass
+class Results:
+    """A loaded results folder. ``attn`` is keyed like the file stem without ``attn-``: ``binding``,
+    ``flat``, ``binding-decode``..."""
+
+    attn: dict[str, pd.DataFrame] = field(default_factory=dict)
+    einsums: pd.DataFrame | None = None
+    run: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        return self.attn[key.removeprefix("attn-")]
+
+    def __contains__(self, key: str) -> bool:
+        return key.removeprefix("attn-") in self.attn
+
+    def keys(self) -> list[str]:
+        return list(self.attn)
+
+
+def load(path: str | Path) -> Results:
+    """Load ``DIR/results`` (or a folder of ``attn-*.csv`` such as the artifact's published results)."""
+    folder = results_dir(path)
+    files = sorted(folder.glob("attn-*.csv")) if folder.is_dir() else []
+    if not files:
+        raise FusemaxError("no attn-*.csv results found", source=str(folder))
+    res = Results(folder=folder)
+    for f in files:
+        res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
+    if (folder / "einsums.csv").is_file():
+        res.einsums = pd.read_csv(folder / "einsums.csv", dtype={"model": str, "seq_len": str})
+    if (folder / RUN_FILE).is_file():
+        res.run = json.loads((folder / RUN_FILE).read_text())
+    return res

@@ -1,0 +1,93 @@
+"""results.write / results.load round trip and the validation comparison."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from fusemax import results, validate
+from fusemax.errors import FusemaxError
+from fusemax.experiments.combine import ConfigResult
+from fusemax.experiments.metrics import EinsumMetrics
+
+
+def _result(config="binding", model="BERT", seq_len="1K", phase="prefill", latency=0.002):
+    e = EinsumMetrics("QK", "2d", computes=10, cycles=5, cost=1, read_bytes=4.0, write_bytes=2.0,
+                      mem_latency=1e-9, comp_latency=1e-3, occupancy=1.0, flops=20.0, energy_pj=3.5)
+    return ConfigResult(config=config, model=model, seq_len=seq_len, phase=phase, traffic=6.0,
+                        latency=latency, energy=3.5, util_2d=0.5, util_1d=0.25,
+                        einsum_util={"QK": 0.5}, mem_latency=1e-9, comp_latency=1e-3, comp_2d=1e-3,
+                        comp_1d=0.0, einsums=[e])
+
+
+def test_round_trip(tmp_path):
+    rows = [_result(), _result(seq_len="4K", latency=0.125), _result(phase="decode"),
+            _result(config="unfused")]
+    rows[-1].einsum_util = {}
+    folder = results.write(tmp_path, rows, {"engine": "test"})
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "attn-binding-decode.csv", "attn-binding.csv", "attn-unfused.csv", "einsums.csv", "run.json"]
+    header = (folder / "attn-binding.csv").read_text().splitlines()[0]
+    assert header == "model,seq_len,traffic,latency,energy,util_2d,util_1d,QK"
+    assert (folder / "attn-unfused.csv").read_text().splitlines()[0] == \
+        "model,seq_len,traffic,latency,energy,util_2d,util_1d"
+    loaded = results.load(tmp_path)
+    assert set(loaded.keys()) == {"binding", "binding-decode", "unfused"}
+    frame = loaded["attn-binding"]
+    assert list(frame["seq_len"]) == ["1K", "4K"]
+    assert frame["latency"].tolist() == [0.002, 0.125]   # full float precision survives
+    assert loaded.einsums.loc[0, "einsum"] == "QK"
+    assert loaded.einsums.loc[0, "traffic"] == 6.0
+    assert loaded.run["engine"] == "test"
+    assert "einsums.csv" in json.loads((folder / "run.json").read_text())["files"]
+
+
+def test_load_reads_the_artifacts_trailing_comma(tmp_path):
+    (tmp_path / "attn-unfused.csv").write_text(
+        "model,seq_len,traffic,latency,energy,util_2d,util_1d,\nBERT,1K,1,2,3,0.5,0.25\n")
+    frame = results.load(tmp_path)["unfused"]
+    assert list(frame.columns) == results.BASE_COLUMNS
+    assert frame.loc[0, "model"] == "BERT" and frame.loc[0, "latency"] == 2
+
+
+def test_load_without_results_is_one_clear_error(tmp_path):
+    with pytest.raises(FusemaxError, match="no attn-\\*.csv"):
+        results.load(tmp_path)
+
+
+def test_compare_reports_worst_row(tmp_path):
+    ours = tmp_path / "ours"
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    results.write(ours, [_result(), _result(seq_len="4K", latency=0.125)])
+    frame = results.attn_frame([_result(), _result(seq_len="4K", latency=0.1)])
+    frame.to_csv(pub / "attn-binding.csv", index=False)
+    checks = {c.column: c for c in validate.compare(ours, pub)}
+    assert checks["latency"].max_rel_error == pytest.approx(0.25)
+    assert (checks["latency"].worst_model, checks["latency"].worst_seq_len) == ("BERT", "4K")
+    assert not checks["latency"].ok and checks["traffic"].ok
+    assert not validate.verdict(list(checks.values()))
+    table = validate.format_table(list(checks.values()))
+    assert "FAIL" in table and "BERT 4K" in table
+
+
+def test_stand_in_configs_are_reported_separately(tmp_path):
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    results.write(tmp_path / "ours", [_result(config="unfused", latency=1.0)],
+                  {"stand_ins": {"unfused": "ideal QK/AV mappings"}})
+    results.attn_frame([_result(config="unfused")]).to_csv(pub / "attn-unfused.csv", index=False)
+    checks = validate.compare(tmp_path / "ours", pub)
+    assert all(c.separate for c in checks)
+    assert validate.verdict(checks)
+    assert "reported separately" in validate.format_table(checks)
+
+
+def test_compare_without_common_rows(tmp_path):
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    results.write(tmp_path / "ours", [_result(model="Pythia-14M")])
+    results.attn_frame([_result()]).to_csv(pub / "attn-binding.csv", index=False)
+    with pytest.raises(FusemaxError, match="no rows in common"):
+        validate.compare(tmp_path / "ours", pub)
