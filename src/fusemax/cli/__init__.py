@@ -17,9 +17,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "models": ("pending", "list the model zoo"),
     "render": ("pending", "render the Timeloop v0.4 specs of one configuration"),
     "model": ("pending", "evaluate specs like timeloop-model (builtin engine)"),
-    "run": ("pending", "sweep configurations x models x lengths"),
+    "run": ("run", "sweep configurations x models x lengths"),
     "report": ("pending", "write figures and the HTML report of a results folder"),
-    "validate": ("pending", "compare a results folder with the artifact's published rows"),
+    "validate": ("validate", "compare a results folder with the artifact's published rows"),
     "mapper": ("pending", "search mappings like timeloop-mapper"),
     "animate": ("pending", "animate how an Einsum's tiles spread over the PE arrays"),
 }

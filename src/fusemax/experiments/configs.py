@@ -69,6 +69,9 @@ class EinsumRole:
     traffic: TrafficRule
     cost_scales_latency: bool = True
     group: str = "attention"        # unfused sums max(memory, compute) per group
+    # Price DRAM energy from the spill-adjusted traffic instead of the engine's DRAM counts (the baselines'
+    # spillable buffers move data the engine does not see).
+    dram_energy_from_traffic: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ def softmax_roles(qk_onchip: bool, spilled: float) -> dict[str, EinsumRole]:
         "SD": rule(set(), set()),
         "A": rule({"A"} if off else set(), {"SN"} | ({"A"} if qk_onchip else set())),
     }
-    return {name: EinsumRole(name, "1d", rules[name], cost_scales_latency=False, group="softmax")
+    return {name: EinsumRole(name, "1d", rules[name], cost_scales_latency=False, group="softmax",
+                             dram_energy_from_traffic=True)
             for name in SOFTMAX_EINSUMS}
 
 
@@ -153,8 +157,8 @@ def flat_plan(choice: FlatChoice, softmax_spilled: float) -> ConfigPlan:
         return TrafficRule(frozenset(dram), frozenset(spillable), choice.proportion_spilled)
 
     roles = {
-        "QK": EinsumRole("QK", "2d", rule(("Q", "K", "QK")), group="QK"),
-        "AV": EinsumRole("AV", "2d", rule(("A", "V", "AV")), group="AV"),
+        "QK": EinsumRole("QK", "2d", rule(("Q", "K", "QK")), group="QK", dram_energy_from_traffic=True),
+        "AV": EinsumRole("AV", "2d", rule(("A", "V", "AV")), group="AV", dram_energy_from_traffic=True),
     }
     roles.update(softmax_roles(choice.qk_onchip, softmax_spilled))
     return ConfigPlan("flat", roles)

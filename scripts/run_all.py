@@ -1,0 +1,63 @@
+#!/usr/bin/env python
+"""Reproduce the paper's attention results: 5 configurations x 4 models x 6 lengths, then validate them
+against the artifact's published rows (when ../shared is present) and print the headline table.
+
+    python scripts/run_all.py [--out DIR] [--jobs N]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from fusemax import validate
+from fusemax.cli.run import execute
+from fusemax.errors import FusemaxError
+from fusemax.experiments import sweep
+from fusemax.experiments.configs import CONFIGS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
+    parser.add_argument("--verbose", action="store_true", help="one line per evaluated point")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    try:
+        outcomes, folder = execute(args.out, list(CONFIGS), list(sweep.DEFAULT_MODELS),
+                                   list(sweep.DEFAULT_SEQ_LENS), jobs=args.jobs, quiet=not args.verbose)
+    except FusemaxError as exc:
+        print(f"run_all: error: {exc}", file=sys.stderr)
+        return 2
+    failed = [o for o in outcomes if o.error]
+    print(f"evaluated {len(outcomes) - len(failed)}/{len(outcomes)} points in {time.perf_counter() - start:.1f}s"
+          + (f"; results in {folder}" if folder else ""))
+    for o in failed:
+        print(f"  failed: {o.point.label}: {o.error}", file=sys.stderr)
+    if folder is None:
+        return 1
+
+    status = 0
+    print("\nValidation against the artifact's published rows")
+    if validate.default_reference() is None:
+        print("  skipped: ../shared/reference/fusemax-artifact/results is not present on this machine")
+    else:
+        checks = validate.compare(args.out)
+        print(validate.format_table(checks))
+        if not validate.verdict(checks):
+            status = 1
+
+    print("\nHeadline (means over model x length)")
+    print(sweep.format_headline(sweep.headline([o.result for o in outcomes if o.result])))
+    for config, note in sorted({(o.point.config, o.stand_in) for o in outcomes if o.stand_in}):
+        print(f"note: {config}: {note}")
+    return status if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

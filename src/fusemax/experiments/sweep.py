@@ -1,0 +1,278 @@
+"""Evaluate configurations x models x lengths: render -> engine -> per-Einsum metrics -> combination.
+
+:func:`combine_point` is the pure part (rendered configuration + engine statistics -> one result row);
+:func:`evaluate_point` adds rendering and the engine; :func:`run_sweep` fans points out over a local process
+pool. Energy is one call per Einsum into :mod:`fusemax.energy`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from fusemax.errors import FusemaxError
+from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
+from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
+
+from .combine import ConfigResult, combine
+from .configs import (CONFIGS, ENERGY_PLATFORM, ConfigPlan, cascade_plan, flat_plan, softmax_spill,
+                      unfused_plan)
+from .flat import choice_from_params, flat_softmax_spill
+from .metrics import EinsumMetrics, Timing, einsum_metrics
+
+DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
+DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
+#: L3 of the FLAT hardware (FLAT and unfused), used when neither the hardware nor the render says.
+BASELINE_L3_BYTES = 32 * 2**20
+
+#: What a stand-in replaced, keyed by configuration; written to run.json so validation reports it apart.
+STAND_IN_UNFUSED = ("QK and AV use an ideal-mapping stand-in (each tensor moved once, full array) until "
+                    "the mapper exists")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration at one workload point."""
+
+    config: str
+    model: str          # zoo name or an inline NAME:D=..,H=..,E=..,S=.. spec
+    seq_len: int
+    phase: str = "prefill"
+
+    @property
+    def label(self) -> str:
+        return f"{self.config} {self.model.split(':')[0]} {format_seq_len(self.seq_len)} {self.phase}"
+
+
+def points(configs: Iterable[str] = CONFIGS, models: Iterable[str] = DEFAULT_MODELS,
+           seq_lens: Iterable[int] = (), phase: str = "prefill") -> list[Point]:
+    """The cross product in the artifact's order: configuration, then model, then length."""
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise FusemaxError(f"unknown configuration {unknown[0]!r}; use {', '.join(CONFIGS)}", source="--configs")
+    return [Point(c, m, n, phase) for c in configs for m in models for n in seq_lens]
+
+
+def timing_of(hardware: Hardware) -> Timing:
+    return Timing(clock_hz=hardware.clock_hz, dram_bandwidth=hardware.dram_bandwidth,
+                  word_bytes=hardware.word_bytes)
+
+
+def _param(params: Any, key: str, default: Any = None) -> Any:
+    if isinstance(params, Mapping):
+        return params.get(key, default)
+    return getattr(params, key, default)
+
+
+def baseline_l3(params: Any, hardware: Hardware) -> int:
+    return int(_param(params, "l3_bytes") or hardware.l3_bytes or BASELINE_L3_BYTES)
+
+
+def plan_for(config: str, workload: Workload, hardware: Hardware, params: Any,
+             stats: Mapping[str, Stats]) -> ConfigPlan:
+    """The traffic/latency roles of a configuration; FLAT's depend on its choice and on its QK/AV tiles."""
+    if config in ("binding", "arch", "cascade"):
+        return cascade_plan(config)
+    if config == "flat":
+        choice = choice_from_params(params)
+        spill = flat_softmax_spill(choice, stats["QK"], stats["AV"], baseline_l3(params, hardware),
+                                   workload.M, hardware.word_bytes)
+        return flat_plan(choice, spill)
+    if config == "unfused":
+        return unfused_plan(softmax_spill(baseline_l3(params, hardware), workload.M, hardware.word_bytes))
+    raise FusemaxError(f"unknown configuration {config!r}; use {', '.join(CONFIGS)}", source="--configs")
+
+
+EnergyFn = Callable[[str, str, Stats, dict[str, int], EinsumMetrics, bool, Hardware], "tuple[float, dict]"]
+
+
+def combine_point(config: str, workload: Workload, hardware: Hardware, compute_costs: Mapping[str, dict],
+                  params: Any, stats: Mapping[str, Stats], energy_fn: EnergyFn | None = None) -> ConfigResult:
+    """Pure: one result row from the engine's per-Einsum statistics of one rendered configuration."""
+    plan = plan_for(config, workload, hardware, params, stats)
+    timing = timing_of(hardware)
+    metrics = []
+    for name, role in plan.roles.items():
+        if name not in stats:
+            raise FusemaxError(f"no statistics for Einsum {name}", source=f"{config} {workload.label}")
+        m = einsum_metrics(stats[name], role, compute_costs[name], timing, source=f"{config} {workload.label}")
+        if energy_fn is not None:
+            m.energy_pj, m.energy_breakdown = energy_fn(config, name, stats[name], compute_costs[name], m,
+                                                        role.dram_energy_from_traffic, hardware)
+        metrics.append(m)
+    flat_params = {k: v for k, v in (params.items() if isinstance(params, Mapping) else vars(params).items())
+                   if isinstance(v, (int, float, str, bool))} if params is not None else {}
+    return combine(config, workload.model.name, format_seq_len(workload.seq_len), metrics,
+                   phase=workload.phase, pe_dim=hardware.pe_dim, params=flat_params)
+
+
+# --- the impure edges: render, engine, energy -------------------------------------------------------------
+
+def _engine_stats(einsum: Any, source: str) -> Stats:
+    """Evaluate one rendered Einsum with the builtin engine."""
+    from fusemax import engine, yamlio
+    data: dict[str, Any] = {}
+    for text in (einsum.arch_yaml, einsum.problem_yaml, einsum.mapping_yaml):
+        loaded = yamlio.loads(text, source=source)
+        if isinstance(loaded, dict):
+            data.update(loaded)
+    return engine.evaluate(engine.spec_from_dict(data, source=source))
+
+
+def _has_mapping(einsum: Any) -> bool:
+    return bool(getattr(einsum, "mapping_yaml", None))
+
+
+def ideal_matmul_stats(name: str, workload: Workload, hardware: Hardware) -> Stats:
+    """Stand-in statistics for an unfused matrix multiply (QK or AV) without a mapper: the array is full and
+    every operand and result crosses DRAM exactly once."""
+    m = workload.model
+    B, H, M, P = workload.batch, m.H, workload.M, workload.P
+    if name == "QK":
+        red, tensors = m.E, {"Q": (B * H * P * m.E, 0), "K": (B * H * M * m.E, 0), "QK": (0, B * H * M * P)}
+    elif name == "AV":
+        red, tensors = m.F, {"A": (B * H * M * P, 0), "V": (B * H * M * m.F, 0), "AV": (0, B * H * P * m.F)}
+    else:
+        raise FusemaxError(f"no stand-in for Einsum {name}")
+    pes = hardware.pe_dim ** 2
+    computes = B * H * M * P * red
+    cycles = math.ceil(computes / pes)
+    dram = LevelStats(cycles=cycles, dataspaces={
+        t: DataspaceStats(utilized_instances=1, reads_per_instance=r, updates_per_instance=u)
+        for t, (r, u) in tensors.items()})
+    return Stats(computes=computes, cycles=cycles, utilization=1.0, levels={"DRAM": dram},
+                 arithmetic={"mac": ArithmeticStats(instances=pes, utilized_instances=pes, computes=computes,
+                                                    cycles=cycles)},
+                 source="fusemax stand-in (ideal mapping)")
+
+
+def default_energy_fn() -> EnergyFn | None:
+    """The energy module's per-Einsum estimator, when it is available."""
+    try:
+        from fusemax.energy import attention_energy  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return attention_energy.einsum_energy
+
+
+@dataclass
+class PointOutcome:
+    point: Point
+    result: ConfigResult | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    stand_in: str | None = None
+
+
+def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
+                   energy_fn: EnergyFn | None | bool = True) -> PointOutcome:
+    """Render, evaluate every Einsum and combine one point; errors are captured, not raised."""
+    from fusemax.render import render
+    start = time.perf_counter()
+    stand_in = None
+    try:
+        workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
+        rendered = render(point.config, workload, hardware)
+        stats, costs = {}, {}
+        for name, einsum in rendered.einsums.items():
+            costs[name] = dict(einsum.compute_cost)
+            if _has_mapping(einsum):
+                stats[name] = _engine_stats(einsum, f"{point.label} {name}")
+            elif point.config == "unfused" and name in ("QK", "AV"):
+                stats[name] = ideal_matmul_stats(name, workload, hardware)
+                stand_in = STAND_IN_UNFUSED
+            else:
+                raise FusemaxError(f"Einsum {name} has no mapping", source=point.label)
+        fn = default_energy_fn() if energy_fn is True else (energy_fn or None)
+        result = combine_point(point.config, workload, hardware, costs, rendered.params, stats, fn)
+        return PointOutcome(point, result, seconds=time.perf_counter() - start, stand_in=stand_in)
+    except FusemaxError as exc:
+        return PointOutcome(point, error=str(exc), seconds=time.perf_counter() - start)
+
+
+def _evaluate_star(args: tuple) -> PointOutcome:
+    return evaluate_point(*args)
+
+
+def run_sweep(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 1, models_file: str | None = None,
+              progress: Callable[[PointOutcome], None] | None = None) -> list[PointOutcome]:
+    """Evaluate all points, in order, on ``jobs`` local processes (1 = in this process)."""
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pts) or 1))
+    args = [(p, hardware, models_file) for p in pts]
+    outcomes = []
+    if jobs == 1:
+        for a in args:
+            outcomes.append(_evaluate_star(a))
+            if progress:
+                progress(outcomes[-1])
+        return outcomes
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for outcome in pool.map(_evaluate_star, args, chunksize=max(1, len(args) // (jobs * 4))):
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    return outcomes
+
+
+@dataclass
+class Headline:
+    """Mean speedup and energy ratio of one configuration over a baseline, over the points both have."""
+
+    config: str
+    baseline: str
+    points: int
+    mean_speedup: float
+    mean_energy_ratio: float
+
+
+def headline(results: list[ConfigResult], config: str = "binding",
+             baselines: tuple[str, ...] = ("flat", "unfused")) -> list[Headline]:
+    """The paper's headline: arithmetic means over model x length of baseline latency / our latency and of
+    our energy / baseline energy."""
+    by_key = {(r.config, r.model, r.seq_len, r.phase): r for r in results}
+    out = []
+    for base in baselines:
+        pairs = [(r, by_key[(base, r.model, r.seq_len, r.phase)]) for r in results
+                 if r.config == config and (base, r.model, r.seq_len, r.phase) in by_key]
+        if not pairs:
+            continue
+        out.append(Headline(config, base, len(pairs),
+                            sum(b.latency / r.latency for r, b in pairs) / len(pairs),
+                            sum(r.energy / b.energy for r, b in pairs) / len(pairs)))
+    return out
+
+
+def format_headline(rows: list[Headline]) -> str:
+    lines = [f"{'':<22} {'points':>6} {'mean speedup':>13} {'energy ratio':>13}"]
+    for h in rows:
+        lines.append(f"{h.config + ' over ' + h.baseline:<22} {h.points:>6} {h.mean_speedup:>12.2f}x "
+                     f"{h.mean_energy_ratio:>12.1%}")
+    return "\n".join(lines)
+
+
+def run_info(outcomes: list[PointOutcome], hardware: Hardware, extra: dict[str, Any] | None = None) -> dict:
+    """What ``run.json`` records next to the results: versions, parameters, stand-ins, failures."""
+    import platform as _platform
+
+    from fusemax import __version__
+    stand_ins = {o.point.config: o.stand_in for o in outcomes if o.stand_in}
+    info = {
+        "fusemax": __version__, "python": _platform.python_version(),
+        "hardware": {k: getattr(hardware, k) for k in vars(hardware)},
+        "points": len(outcomes), "failed": [{"point": o.point.label, "error": o.error}
+                                            for o in outcomes if o.error],
+        "stand_ins": stand_ins, "seconds": round(sum(o.seconds for o in outcomes), 3),
+    }
+    try:
+        import subprocess
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=os.path.dirname(__file__), timeout=5)
+        if rev.returncode == 0:
+            info["git"] = rev.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    info.update(extra or {})
+    return info
