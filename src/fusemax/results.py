@@ -61,8 +61,12 @@ def results_dir(path: str | Path) -> Path:
     return path
 
 
-def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str, Any] | None = None) -> Path:
-    """Write every CSV and ``run.json`` under ``out_dir/results``; returns that folder."""
+def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str, Any] | None = None,
+          extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write every CSV and ``run.json`` under ``out_dir/results``; returns that folder.
+
+    ``extra`` maps file stems to further tables (e.g. ``roofline``) written next to them.
+    """
     folder = Path(out_dir) / "results"
     folder.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple[str, str], list] = {}
@@ -71,8 +75,11 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     for (config, phase), rows in groups.items():
         attn_frame(rows).to_csv(folder / attn_filename(config, phase), index=False)
     einsum_frame(results).to_csv(folder / "einsums.csv", index=False)
+    for stem, frame in (extra or {}).items():
+        frame.to_csv(folder / f"{stem}.csv", index=False)
     info = dict(run_info or {})
-    info.setdefault("files", sorted(attn_filename(c, p) for c, p in groups) + ["einsums.csv"])
+    info.setdefault("files", sorted(attn_filename(c, p) for c, p in groups) + ["einsums.csv"]
+                    + [f"{stem}.csv" for stem in extra or {}])
     (folder / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     return folder
 
@@ -92,6 +99,7 @@ class Results:
     einsums: pd.DataFrame | None = None
     run: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
+    roofline: pd.DataFrame | None = None
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.attn[key.removeprefix("attn-")]
@@ -116,4 +124,6 @@ def load(path: str | Path) -> Results:
         res.einsums = pd.read_csv(folder / "einsums.csv", dtype={"model": str, "seq_len": str})
     if (folder / RUN_FILE).is_file():
         res.run = json.loads((folder / RUN_FILE).read_text())
+    if (folder / "roofline.csv").is_file():
+        res.roofline = pd.read_csv(folder / "roofline.csv", dtype={"model": str, "seq_len": str})
     return res

@@ -92,11 +92,11 @@ def compare_frames(config: str, ours: pd.DataFrame, published: pd.DataFrame,
 
 def compare(ours_dir: str | Path, reference_dir: str | Path | None = None) -> list[ColumnCheck]:
     """Compare every ``attn-<config>.csv`` present on both sides."""
+    ours = results_mod.load(ours_dir)
     reference = Path(reference_dir) if reference_dir else default_reference()
     if reference is None:
         raise FusemaxError("the artifact's published results are not available (no ../shared next to the "
                            "repository); pass --reference DIR")
-    ours = results_mod.load(ours_dir)
     published = results_mod.load(reference)
     stand_ins = ours.run.get("stand_ins", {})
     checks: list[ColumnCheck] = []

@@ -55,7 +55,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     if done:
         info = sweep.run_info(outcomes, hardware, {"configs": configs, "models": models,
                                                    "seq_lens": seq_lens, "phase": phase, "engine": "builtin"})
-        folder = results.write(out, done, info)
+        from fusemax.experiments.roofline import phase_roofline
+        folder = results.write(out, done, info, extra={"roofline": phase_roofline(results.einsum_frame(done))})
     return outcomes, folder
 
 
