@@ -1,0 +1,174 @@
+"""Turn a :class:`~fusemax.engine.model.Spec` into Timeloop-v3-compatible :class:`~fusemax.stats.Stats`.
+
+This mirrors what ``timeloop-model`` does after the nest analysis: collapse loops into storage tiles,
+remove bypassed levels (their accesses go to the next level that keeps the data, with multicast
+de-duplication along the way), read-modify-write accounting with first-read elision, capacity and
+fan-out checks, bandwidth throttling and ERT energies. Pure: no file I/O.
+"""
+from __future__ import annotations
+
+import math
+
+from fusemax.energy.tables import ART, ERT
+from fusemax.engine.model import Spec
+from fusemax.engine.nest import box_size, multicast, nest_info, temporal_delta
+from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
+
+SOURCE = "fusemax builtin"
+
+
+def _invalid(level: str, reason: str) -> Stats:
+    return Stats(valid=False, error=f"couldn't map level {level}: {reason}", source=SOURCE)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stats:
+    """Evaluate one problem + mapping on one architecture; energies are 0 when ``ert`` is None."""
+    del art  # areas are not part of the statistics contract
+    arch, problem, mapping = spec.architecture, spec.problem, spec.mapping
+    levels = mapping.levels
+    nlev = len(levels)
+    if mapping.error:
+        return Stats(valid=False, error=mapping.error, source=SOURCE)
+    info = nest_info(problem, levels)
+    spaces = problem.data_spaces
+
+    # Instances below level i see every spatial loop above them.
+    above = [1] * (nlev + 1)        # above[i]: product of fan-outs of levels >= i
+    above_x = [1] * (nlev + 1)
+    above_y = [1] * (nlev + 1)
+    for i in reversed(range(nlev)):
+        above[i] = above[i + 1] * info.fanout[i]
+        above_x[i] = above_x[i + 1] * info.fanout_x[i]
+        above_y[i] = above_y[i + 1] * info.fanout_y[i]
+
+    # --- Capacity check (Timeloop's PreEvaluationCheck), innermost level first.
+    sizes = [{ds.name: box_size(ds, info.ext[i]) for ds in spaces} for i in range(nlev)]
+    for i, level in enumerate(arch.storage):
+        cap = level.effective_size
+        if cap is None:
+            continue
+        need = sum(sizes[i][ds.name] for ds in spaces if ds.name in levels[i].keep)
+        if need > cap:
+            return _invalid(level.name, f"mapped tile size {need} exceeds buffer capacity {_fmt(cap)}")
+
+    # --- Fan-out checks: the arithmetic level first, then storage levels (whole-mesh semantics).
+    mac = arch.arithmetic
+    used, ux, uy = above[0], above_x[0], above_y[0]
+    if used > mac.instances:
+        return _invalid(mac.name, f"mapped max Arithmetic instances {used} exceeds hardware instances {mac.instances}")
+    if ux > mac.mesh_x:
+        return _invalid(mac.name, f"mapped max Arithmetic X expansion {ux} exceeds hardware instances {mac.mesh_x}")
+    if uy > mac.mesh_y:
+        return _invalid(mac.name, f"mapped max Arithmetic Y expansion {uy} exceeds hardware instances {mac.mesh_y}")
+    for i, level in enumerate(arch.storage):
+        u, x, y = above[i + 1], above_x[i + 1], above_y[i + 1]
+        if u > level.instances:
+            return _invalid(level.name, f"mapped instances {u} exceeds available hardware instances {level.instances}")
+        if x > level.mesh_x:
+            return _invalid(level.name, f"mapped X expansion {x} exceeds available hardware instances {level.mesh_x}")
+        if y > level.mesh_y:
+            return _invalid(level.name, f"mapped Y expansion {y} exceeds available hardware instances {level.mesh_y}")
+
+    cycles_compute = info.compute_cycles
+    computes = problem.computes
+
+    # --- Per data space: partition sizes (top-down) and the chain of levels that keep it.
+    per_level: list[dict[str, DataspaceStats]] = [dict() for _ in range(nlev)]
+    for ds in spaces:
+        partition = [0] * nlev
+        partition[nlev - 1] = sizes[nlev - 1][ds.name]
+        for k in reversed(range(nlev - 1)):
+            denom = box_size(ds, info.spatial_ext[k + 1])
+            partition[k] = partition[k + 1] * sizes[k][ds.name] // denom
+        kept = [k for k in range(nlev) if ds.name in levels[k].keep]
+        if not kept:
+            continue
+        top = kept[-1]
+        # Accesses arriving from below: computes, then each kept child's delta, scaled up through the
+        # fan-outs in between (children that share a word are served by one multicast read).
+        content = cycles_compute
+        child = -1
+        for k in kept:
+            for j in range(child + 1, k + 1):
+                content = content * info.fanout[j] // multicast(ds, levels[j])
+            delta = temporal_delta(ds, k, levels, info)
+            part = partition[k]
+            if ds.read_write:
+                updates = content
+                reads = content - part
+                temporal_reductions = reads
+                fills = 0 if k == top else delta - part
+                addr = updates + fills
+            else:
+                updates = temporal_reductions = 0
+                reads = content
+                fills = 0 if k == top else delta
+                addr = reads + fills
+            utilized = above[k + 1]
+            level = arch.storage[k]
+            per_level[k][ds.name] = DataspaceStats(
+                utilized_capacity=sizes[k][ds.name], utilized_instances=utilized,
+                reads_per_instance=reads, fills_per_instance=fills, updates_per_instance=updates,
+                temporal_reductions_per_instance=temporal_reductions, partition_size=part,
+                utilized_clusters=min(utilized, level.instances), address_generations_per_cluster=addr)
+            content = delta
+            child = k
+
+    # --- Bandwidth throttling, energies, level statistics.
+    level_stats: dict[str, LevelStats] = {}
+    total_energy = 0.0
+    max_cycles = cycles_compute
+    for i, level in enumerate(arch.storage):
+        dstats = per_level[i]
+        has_ert = ert is not None and ert.has(level.name)
+        e_read = e_write = 0.0
+        if has_ert:
+            actions = ert.actions[level.name]
+            e_read = actions.get("read", 0.0)
+            e_write = actions.get("write", actions.get("update", 0.0))
+        block = level.block_size
+        energy = 0.0
+        read_bw = write_bw = 0.0
+        for name, d in dstats.items():
+            e = d.utilized_instances * (math.ceil(d.reads_per_instance / block) * e_read
+                                        + (math.ceil(d.fills_per_instance / block)
+                                           + math.ceil(d.updates_per_instance / block)) * e_write)
+            d.energy_pj = e
+            energy += e
+            read_bw += d.reads_per_instance / cycles_compute
+            write_bw += (d.fills_per_instance + d.updates_per_instance) / cycles_compute
+        slowdown = 1.0
+        if level.read_bandwidth is not None and level.read_bandwidth < read_bw:
+            slowdown = min(slowdown, level.read_bandwidth / read_bw)
+        if level.write_bandwidth is not None and level.write_bandwidth < write_bw:
+            slowdown = min(slowdown, level.write_bandwidth / write_bw)
+        if level.shared_bandwidth is not None and level.shared_bandwidth < read_bw + write_bw:
+            slowdown = min(slowdown, level.shared_bandwidth / (read_bw + write_bw))
+        cycles = int(math.ceil(cycles_compute / slowdown))
+        max_cycles = max(max_cycles, cycles)
+        total_energy += energy
+        level_stats[level.name] = LevelStats(
+            cycles=cycles, energy_pj=energy, bandwidth_throttling=slowdown, instances=level.instances,
+            block_size=block, size=level.size, vector_access_energy_source="ERT" if has_ert else "PAT",
+            dataspaces=dstats)
+
+    e_compute = 0.0
+    if ert is not None and ert.has(mac.name):
+        actions = ert.actions[mac.name]
+        e_compute = actions.get("compute", max(actions.values(), default=0.0))
+    mac_energy = computes * e_compute
+    total_energy += mac_energy
+    names = [mac.name] + [lv.name for lv in arch.storage]
+    networks = {f"{names[i + 1]} <==> {names[i]}": 0.0 for i in reversed(range(len(names) - 1))}
+    return Stats(
+        valid=True, computes=computes, cycles=max_cycles,
+        utilization=round(computes / (max_cycles * mac.instances), 2),
+        energy_pj=total_energy, pj_per_compute=total_energy / computes,
+        levels=level_stats,
+        arithmetic={mac.name: ArithmeticStats(instances=mac.instances, utilized_instances=above[0],
+                                              computes=computes, cycles=cycles_compute, energy_pj=mac_energy)},
+        networks=networks, source=SOURCE)

@@ -1,0 +1,150 @@
+"""Closed-form nest analysis with the semantics of Timeloop v3's legacy ``NestAnalysis`` + ``tiling``.
+
+Vocabulary (as in Timeloop): storage levels are indexed innermost first; each level owns spatial loops
+(innermost, fanning out to the level below) and temporal loops. The *tile* of a data space at a level is
+the box of data touched by all loops at or below that level. Its *delta* is the data that enters the
+level over the whole run: Timeloop subtracts the previous tile from the current one at every invocation,
+so a loop over a rank the data space does not use re-uses the tile, and only the outermost loops from
+the innermost relevant one contribute.
+
+Timeloop does not walk every iteration: each temporal loop runs iteration 0, then iteration 1 standing
+in for the remaining ``n-1`` ("temporal extrapolation"), and a delta is only taken against the previous
+tile when the tile moved by the same stride as last time. For data spaces whose tiles never overlap
+that is equivalent to the textbook product; for sliding windows (a data dimension that sums ranks) we
+replay exactly that 0/1 walk over the loops above the level (2^m steps for m non-trivial loops).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+from fusemax.engine.model import DataSpace, LevelMapping, Problem
+
+
+@dataclass
+class NestInfo:
+    """Per-level loop facts shared by every data space."""
+
+    ext: list[dict[str, int]]          # rank extent of the tile at level i (loops at or below i)
+    spatial_ext: list[dict[str, int]]  # rank extent of the fan-out at level i (loops below i + i's spatial)
+    fanout: list[int]                  # product of level i's spatial loops
+    fanout_x: list[int]
+    fanout_y: list[int]
+    compute_cycles: int                # product of all temporal loop bounds
+
+
+def nest_info(problem: Problem, levels: list[LevelMapping]) -> NestInfo:
+    ext, spatial_ext, fanout, fx, fy = [], [], [], [], []
+    cur = {r: 1 for r in problem.ranks}
+    cycles = 1
+    for lm in levels:
+        f = x = y = 1
+        for loop in lm.spatial:
+            cur[loop.rank] *= loop.bound
+            f *= loop.bound
+            if loop.spatial == "Y":
+                y *= loop.bound
+            else:
+                x *= loop.bound
+        spatial_ext.append(dict(cur))
+        for loop in lm.temporal:
+            cur[loop.rank] *= loop.bound
+            cycles *= loop.bound
+        ext.append(dict(cur))
+        fanout.append(f)
+        fx.append(x)
+        fy.append(y)
+    return NestInfo(ext, spatial_ext, fanout, fx, fy, cycles)
+
+
+def box_extents(ds: DataSpace, ext: dict[str, int]) -> list[int]:
+    """Extent of each data dimension of the box that an operation-space box of ``ext`` projects to."""
+    return [sum(c * (ext[r] - 1) for r, c in dim) + 1 for dim in ds.projection]
+
+
+def box_size(ds: DataSpace, ext: dict[str, int]) -> int:
+    size = 1
+    for e in box_extents(ds, ext):
+        size *= e
+    return size
+
+
+def multicast(ds: DataSpace, lm: LevelMapping) -> int:
+    """Product of a level's spatial loops over ranks the data space ignores: those children share data."""
+    m = 1
+    ranks = ds.ranks
+    for loop in lm.spatial:
+        if loop.rank not in ranks:
+            m *= loop.bound
+    return m
+
+
+def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo) -> int:
+    """Words of ``ds`` that enter the tile of ``level`` over the run (per instance), as Timeloop counts them."""
+    size = box_size(ds, info.ext[level])
+    above = [(li, loop) for li in range(level + 1, len(levels)) for loop in levels[li].temporal]
+    if not ds.sliding:
+        ranks = ds.ranks
+        total = None
+        for _, loop in above:
+            if total is None:
+                if loop.bound > 1 and loop.rank in ranks:
+                    total = loop.bound
+            else:
+                total *= loop.bound
+        return size * (total or 1)
+    return _sliding_delta(ds, level, levels, info)
+
+
+def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo) -> int:
+    """Replay Timeloop's extrapolated walk (iterations 0 and 1 of each loop) with stride-change resets."""
+    extents = box_extents(ds, info.ext[level])
+    size = 1
+    for e in extents:
+        size *= e
+    # Loops above the level, outermost first, with the operation-space stride of one iteration.
+    loops = []
+    stride = dict(info.ext[level])
+    for li in range(level + 1, len(levels)):
+        for loop in levels[li].spatial:
+            stride[loop.rank] *= loop.bound
+        for loop in levels[li].temporal:
+            if loop.bound > 1:
+                loops.append((loop.rank, stride[loop.rank], loop.bound))
+            stride[loop.rank] *= loop.bound
+    loops.reverse()
+    if not loops:
+        return size
+    # Data-space stride vector of one iteration of each loop.
+    steps = []
+    for rank, st, bound in loops:
+        vec = tuple(sum(c * st for r, c in dim if r == rank) for dim in ds.projection)
+        steps.append((vec, bound - 1))
+    total = 0
+    prev = None          # low corner of the previous tile
+    prev_t = None        # translation Timeloop remembers (None = "order-0", no stride yet)
+    ndim = len(extents)
+    for idx in product((0, 1), repeat=len(steps)):
+        weight = 1
+        pos = [0] * ndim
+        for (vec, extra), i in zip(steps, idx):
+            if i:
+                weight *= extra
+                for d in range(ndim):
+                    pos[d] += vec[d]
+        pos = tuple(pos)
+        if prev is None:
+            delta, prev_t = size, None
+        else:
+            t = tuple(p - q for p, q in zip(pos, prev))
+            if prev_t is None or t == prev_t:
+                overlap = 1
+                for d in range(ndim):
+                    overlap *= max(0, extents[d] - abs(t[d]))
+                delta = size - overlap
+                prev_t = t
+            else:
+                delta, prev_t = size, None
+        prev = pos
+        total += delta * weight
+    return total

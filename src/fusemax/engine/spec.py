@@ -1,0 +1,441 @@
+"""Load Timeloop v0.4 specifications into :mod:`fusemax.engine.model` objects.
+
+Two architecture formats are accepted, like ``timeloop-model`` after timeloopfe:
+
+* the user-facing ``architecture: nodes:`` list (``!Container``/``!Component``/``!Parallel``); a container
+  with ``spatial: {meshX, meshY}`` becomes a dummy storage level ``inter_<name>_spatial`` exactly where
+  timeloopfe inserts it, and multiplies the instances of everything below it;
+* the processed ``architecture: subtree: / local:`` form that timeloopfe writes (``name[1..N]`` ranges).
+
+A spec may be split over several files (arch + problem + mapping); top-level keys are merged.
+Every malformed input raises :class:`~fusemax.errors.SpecError` naming the file and the key.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fusemax import yamlio
+from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
+                                  Problem, Spec, StorageLevel)
+from fusemax.errors import SpecError
+
+_RANGE = re.compile(r"^(?P<name>.*?)\[(?P<lo>\d+)\.\.(?P<hi>\d+)\]$")
+_ARITHMETIC_HINTS = ("mac", "compute", "alu", "multiplier", "adder", "intmac", "fpmac")
+
+
+# ---------------------------------------------------------------------------------------------------
+# entry points
+
+def load_spec(*paths: str | Path) -> Spec:
+    """Load and merge one or more YAML files (like timeloopfe does) into a :class:`Spec`."""
+    if not paths:
+        raise SpecError("no specification files given")
+    merged: dict[str, Any] = {}
+    for path in paths:
+        data = yamlio.load(path)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise SpecError("expected a YAML mapping at the top level", source=str(path))
+        _merge(merged, data)
+    return spec_from_dict(merged, source=", ".join(str(p) for p in paths))
+
+
+def spec_from_dict(data: dict, source: str = "<spec>") -> Spec:
+    """Build a :class:`Spec` from already-loaded YAML (either architecture format)."""
+    if not isinstance(data, dict):
+        raise SpecError("expected a YAML mapping at the top level", source=source)
+    ctx = _Ctx(source)
+    arch_data = ctx.need(data, "architecture", "architecture")
+    problem = _parse_problem(ctx, ctx.need(data, "problem", "problem"))
+    arch = _parse_architecture(ctx, arch_data)
+    mapping = _parse_mapping(ctx, ctx.need(data, "mapping", "mapping"), arch, problem)
+    return Spec(architecture=arch, problem=problem, mapping=mapping, source=source)
+
+
+def _merge(into: dict, new: dict) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+class _Ctx:
+    """Carries the source name so that every error says where it happened."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def error(self, key: str, reason: str) -> SpecError:
+        return SpecError(reason, source=self.source, key=key)
+
+    def need(self, node: Any, name: str, key: str) -> Any:
+        if not isinstance(node, dict):
+            raise self.error(key.rsplit(".", 1)[0] or key, "expected a mapping")
+        if name not in node or node[name] is None:
+            raise self.error(key, f"missing required key '{name}'")
+        return node[name]
+
+    def integer(self, value: Any, key: str) -> int:
+        if isinstance(value, bool):
+            raise self.error(key, f"expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise self.error(key, f"expected an integer, got {value!r}")
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool):
+            raise self.error(key, f"expected a number, got {value!r}")
+        if isinstance(value, (int, float)):
+            return value
+        try:
+            return float(str(value))
+        except ValueError:
+            raise self.error(key, f"expected a number, got {value!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# problem
+
+def _parse_problem(ctx: _Ctx, data: Any) -> Problem:
+    shape = ctx.need(data, "shape", "problem.shape")
+    ranks = ctx.need(shape, "dimensions", "problem.shape.dimensions")
+    if isinstance(ranks, str):
+        ranks = [r.strip() for r in ranks.replace(",", " ").split()]
+    if not isinstance(ranks, list) or not ranks:
+        raise ctx.error("problem.shape.dimensions", "expected a non-empty list of rank names")
+    ranks = [str(r) for r in ranks]
+    instance_data = ctx.need(data, "instance", "problem.instance")
+    if not isinstance(instance_data, dict):
+        raise ctx.error("problem.instance", "expected a mapping of rank -> size")
+    instance = {}
+    for r in ranks:
+        if r not in instance_data:
+            raise ctx.error(f"problem.instance.{r}", f"missing size of rank '{r}'")
+        instance[r] = ctx.integer(instance_data[r], f"problem.instance.{r}")
+        if instance[r] < 1:
+            raise ctx.error(f"problem.instance.{r}", f"rank size must be >= 1, got {instance[r]}")
+    coefficients: dict[str, int] = {}
+    for i, coef in enumerate(shape.get("coefficients") or []):
+        key = f"problem.shape.coefficients[{i}]"
+        name = ctx.need(coef, "name", key + ".name")
+        coefficients[str(name)] = ctx.integer(coef.get("default", 1), key + ".default")
+    for name in list(coefficients):
+        if name in instance_data:
+            coefficients[name] = ctx.integer(instance_data[name], f"problem.instance.{name}")
+    spaces_data = shape.get("data_spaces", shape.get("data-spaces"))
+    if not isinstance(spaces_data, list) or not spaces_data:
+        raise ctx.error("problem.shape.data_spaces", "missing or empty list of data spaces")
+    spaces = []
+    for i, ds in enumerate(spaces_data):
+        key = f"problem.shape.data_spaces[{i}]"
+        name = str(ctx.need(ds, "name", key + ".name"))
+        proj = ctx.need(ds, "projection", f"problem.shape.data_spaces.{name}.projection")
+        projection = []
+        for d, dim in enumerate(proj if isinstance(proj, list) else [proj]):
+            dkey = f"problem.shape.data_spaces.{name}.projection[{d}]"
+            terms = []
+            for term in dim if isinstance(dim, list) else [[dim]]:
+                if isinstance(term, str):
+                    term = [term]
+                if not isinstance(term, list) or not 1 <= len(term) <= 2:
+                    raise ctx.error(dkey, f"a projection term must be [rank] or [rank, coefficient], got {term!r}")
+                rank = str(term[0])
+                if rank not in instance:
+                    raise ctx.error(dkey, f"unknown rank '{rank}' (dimensions are {', '.join(ranks)})")
+                coef = 1
+                if len(term) == 2:
+                    c = term[1]
+                    if isinstance(c, str) and not c.strip().lstrip("-").isdigit():
+                        if c in coefficients:
+                            coef = coefficients[c]
+                        elif c in instance_data:
+                            coef = ctx.integer(instance_data[c], f"problem.instance.{c}")
+                        else:
+                            raise ctx.error(dkey, f"unknown coefficient '{c}'")
+                    else:
+                        coef = ctx.integer(c, dkey)
+                terms.append((rank, coef))
+            projection.append(terms)
+        rw = ds.get("read_write", ds.get("read-write", False))
+        spaces.append(DataSpace(name=name, projection=projection, read_write=bool(rw)))
+    names = [s.name for s in spaces]
+    if len(set(names)) != len(names):
+        raise ctx.error("problem.shape.data_spaces", "duplicate data-space names")
+    return Problem(name=str(shape.get("name", "problem")), ranks=ranks, instance=instance, data_spaces=spaces)
+
+
+# ---------------------------------------------------------------------------------------------------
+# architecture
+
+def _attr(ctx: _Ctx, attrs: dict, name: str, key: str, kind=int):
+    value = attrs.get(name)
+    if value is None:
+        return None
+    return ctx.integer(value, f"{key}.attributes.{name}") if kind is int else ctx.number(value, f"{key}.attributes.{name}")
+
+
+def _storage_from_attrs(ctx: _Ctx, name: str, cls: str, attrs: dict, key: str, *, instances: int,
+                        mesh_x: int, mesh_y: int, dummy: bool) -> StorageLevel:
+    width = _attr(ctx, attrs, "width", key)
+    datawidth = _attr(ctx, attrs, "datawidth", key) or _attr(ctx, attrs, "word_bits", key)
+    block = _attr(ctx, attrs, "block_size", key) or _attr(ctx, attrs, "block-size", key)
+    if block is None:
+        block = max(1, width // datawidth) if width and datawidth else 1
+    depth = _attr(ctx, attrs, "depth", key)
+    size = depth * block if depth is not None else _attr(ctx, attrs, "size", key)
+    mb = _attr(ctx, attrs, "multiple_buffering", key, float) or 1.0
+    return StorageLevel(
+        name=name, cls=cls, instances=instances, mesh_x=mesh_x, mesh_y=mesh_y, depth=depth, block_size=block,
+        word_bits=datawidth, size=size, multiple_buffering=mb,
+        read_bandwidth=_attr(ctx, attrs, "read_bandwidth", key, float),
+        write_bandwidth=_attr(ctx, attrs, "write_bandwidth", key, float),
+        shared_bandwidth=_attr(ctx, attrs, "shared_bandwidth", key, float),
+        is_dummy=dummy or cls == "dummy_storage")
+
+
+def _is_arithmetic(cls: str) -> bool:
+    return any(h in cls.lower() for h in _ARITHMETIC_HINTS)
+
+
+def _parse_architecture(ctx: _Ctx, data: Any) -> Architecture:
+    if not isinstance(data, dict):
+        raise ctx.error("architecture", "expected a mapping")
+    if "nodes" in data:
+        outer_first = _parse_nodes(ctx, data["nodes"])
+    elif "subtree" in data:
+        outer_first = []
+        _parse_subtree(ctx, data, "architecture", outer_first)
+    else:
+        raise ctx.error("architecture", "expected 'nodes:' (v0.4 user format) or 'subtree:' (processed format)")
+    if not outer_first:
+        raise ctx.error("architecture", "no components")
+    last = outer_first[-1]
+    if not isinstance(last, ArithmeticLevel):
+        raise ctx.error("architecture", f"the innermost component '{last.name}' must be the compute unit (e.g. class intmac)")
+    storage = [lv for lv in outer_first[:-1]]
+    for lv in storage:
+        if isinstance(lv, ArithmeticLevel):
+            raise ctx.error("architecture", f"compute unit '{lv.name}' must be the innermost component")
+    names = [lv.name for lv in outer_first]
+    if len(set(names)) != len(names):
+        raise ctx.error("architecture", "duplicate component names")
+    return Architecture(storage=list(reversed(storage)), arithmetic=last)
+
+
+def _parse_nodes(ctx: _Ctx, nodes: Any) -> list:
+    """Walk the v0.4 ``nodes`` list; containers with ``spatial`` multiply the mesh below them."""
+    if not isinstance(nodes, list):
+        raise ctx.error("architecture.nodes", "expected a list")
+    out: list = []
+    state = {"x": 1, "y": 1}
+
+    def walk(items: list, key: str) -> None:
+        for i, node in enumerate(items):
+            nkey = f"{key}[{i}]"
+            if not isinstance(node, dict):
+                raise ctx.error(nkey, "expected a node mapping")
+            tag = getattr(node, "tag", None)
+            if tag in ("Parallel", "Hierarchical", "Pipelined") or (tag is None and "nodes" in node):
+                walk(node.get("nodes") or [], nkey + ".nodes")
+                continue
+            if tag == "Nothing":
+                continue
+            name = str(ctx.need(node, "name", nkey + ".name"))
+            nkey = f"architecture.{name}"
+            attrs = node.get("attributes") or {}
+            if tag == "Container" or (tag is None and "class" not in node):
+                spatial = node.get("spatial") or attrs.get("spatial")
+                if spatial:
+                    mx = ctx.integer(spatial.get("meshX", 1), nkey + ".spatial.meshX")
+                    my = ctx.integer(spatial.get("meshY", 1), nkey + ".spatial.meshY")
+                    dummy = StorageLevel(name=f"inter_{name}_spatial", cls="dummy_storage",
+                                         instances=state["x"] * state["y"], mesh_x=state["x"], mesh_y=state["y"],
+                                         depth=1, block_size=1, word_bits=1, size=1, is_dummy=True)
+                    dummy.fanout_x, dummy.fanout_y = mx, my
+                    out.append(dummy)
+                    state["x"] *= mx
+                    state["y"] *= my
+                continue
+            cls = str(node.get("class", ""))
+            inst = state["x"] * state["y"]
+            if _is_arithmetic(cls):
+                out.append(ArithmeticLevel(name=name, cls=cls, instances=inst, mesh_x=state["x"], mesh_y=state["y"]))
+            else:
+                out.append(_storage_from_attrs(ctx, name, cls, attrs, nkey, instances=inst,
+                                               mesh_x=state["x"], mesh_y=state["y"], dummy=False))
+
+    walk(nodes, "architecture.nodes")
+    return out
+
+
+def _parse_subtree(ctx: _Ctx, node: dict, key: str, out: list) -> None:
+    """Walk the processed form: each node's ``local`` components, then its ``subtree`` (outer to inner)."""
+    for i, local in enumerate(node.get("local") or []):
+        lkey = f"{key}.local[{i}]"
+        raw = str(ctx.need(local, "name", lkey + ".name"))
+        m = _RANGE.match(raw)
+        name, instances = (m["name"], int(m["hi"]) - int(m["lo"]) + 1) if m else (raw, None)
+        attrs = local.get("attributes") or {}
+        cls = str(local.get("class", ""))
+        mx = ctx.integer(attrs.get("meshX", 1), f"architecture.{name}.attributes.meshX")
+        my = ctx.integer(attrs.get("meshY", 1), f"architecture.{name}.attributes.meshY")
+        if instances is None:
+            instances = ctx.integer(attrs.get("instances", mx * my), f"architecture.{name}.attributes.instances")
+        if _is_arithmetic(cls):
+            out.append(ArithmeticLevel(name=name, cls=cls, instances=instances, mesh_x=mx, mesh_y=my))
+        else:
+            out.append(_storage_from_attrs(ctx, name, cls, attrs, f"architecture.{name}", instances=instances,
+                                           mesh_x=mx, mesh_y=my, dummy=False))
+    for i, sub in enumerate(node.get("subtree") or []):
+        if not isinstance(sub, dict):
+            raise ctx.error(f"{key}.subtree[{i}]", "expected a mapping")
+        _parse_subtree(ctx, sub, f"{key}.subtree[{i}]", out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# mapping
+
+def _parse_factors(ctx: _Ctx, value: Any, key: str, problem: Problem) -> dict[str, int]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, str):
+        items = value.replace(",", " ").split()
+    elif isinstance(value, list):
+        items = [str(v) for v in value]
+    else:
+        raise ctx.error(key, f"expected factors like 'R=3 P=16' or [R=3, P=16], got {value!r}")
+    out = {}
+    for item in items:
+        rank, sep, num = item.partition("=")
+        rank = rank.strip()
+        if not sep:
+            raise ctx.error(key, f"malformed factor '{item}' (expected RANK=N)")
+        if rank not in problem.instance:
+            raise ctx.error(key, f"unknown rank '{rank}' (dimensions are {', '.join(problem.ranks)})")
+        try:
+            n = int(num.strip())
+        except ValueError:
+            raise ctx.error(key, f"factor of rank '{rank}' must be an integer, got '{num.strip()}'") from None
+        if n < 1:
+            raise ctx.error(key, f"factor of rank '{rank}' must be >= 1, got {n}")
+        out[rank] = n
+    return out
+
+
+def _parse_permutation(ctx: _Ctx, value: Any, key: str, problem: Problem) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.replace(",", " ").split()
+        perm = text if len(text) > 1 else list(value.strip())
+    elif isinstance(value, list):
+        perm = [str(v) for v in value]
+    else:
+        raise ctx.error(key, f"expected a permutation like 'PR' or [P, R], got {value!r}")
+    for r in perm:
+        if r not in problem.instance:
+            raise ctx.error(key, f"unknown rank '{r}' (dimensions are {', '.join(problem.ranks)})")
+    return perm
+
+
+def _order(perm: list[str], problem: Problem) -> list[str]:
+    """Ranks innermost first; ranks the permutation leaves out go innermost (they are usually 1)."""
+    return [r for r in problem.ranks if r not in perm] + perm
+
+
+def _parse_mapping(ctx: _Ctx, data: Any, arch: Architecture, problem: Problem) -> Mapping:
+    if isinstance(data, dict) and "mapping" in data:
+        data = data["mapping"]
+    if not isinstance(data, list):
+        raise ctx.error("mapping", "expected a list of directives")
+    names = {lv.name: i for i, lv in enumerate(arch.storage)}
+    for i, lv in enumerate(arch.storage):
+        if lv.is_dummy and lv.name.startswith("inter_") and lv.name.endswith("_spatial"):
+            names.setdefault(lv.name[len("inter_"):-len("_spatial")], i)
+    n = len(arch.storage)
+    temporal: list[dict[str, int] | None] = [None] * n
+    t_perm: list[list[str]] = [[] for _ in range(n)]
+    spatial: list[dict[str, int]] = [{} for _ in range(n)]
+    s_perm: list[list[str]] = [[] for _ in range(n)]
+    split: list[int | None] = [None] * n
+    keep: list[set[str] | None] = [None] * n
+    ds_names = {d.name for d in problem.data_spaces}
+    for i, directive in enumerate(data):
+        key = f"mapping[{i}]"
+        target = str(ctx.need(directive, "target", key + ".target"))
+        if target not in names:
+            if target == arch.arithmetic.name:
+                continue  # Timeloop ignores directives on the compute level
+            raise ctx.error(key + ".target", f"unknown level '{target}' (levels are {', '.join(names)})")
+        lv = names[target]
+        kind = str(directive.get("type", "temporal"))
+        key = f"mapping[{i}] ({target} {kind})"
+        if kind == "temporal":
+            temporal[lv] = _parse_factors(ctx, directive.get("factors"), key + ".factors", problem)
+            t_perm[lv] = _parse_permutation(ctx, directive.get("permutation"), key + ".permutation", problem)
+        elif kind == "spatial":
+            spatial[lv] = _parse_factors(ctx, directive.get("factors"), key + ".factors", problem)
+            s_perm[lv] = _parse_permutation(ctx, directive.get("permutation"), key + ".permutation", problem)
+            if directive.get("split") is not None:
+                split[lv] = ctx.integer(directive["split"], key + ".split")
+        elif kind in ("dataspace", "bypass", "datatype"):
+            kept = set(keep[lv]) if keep[lv] is not None else set(ds_names)
+            for name in directive.get("keep") or []:
+                if name not in ds_names:
+                    raise ctx.error(key + ".keep", f"unknown data space '{name}'")
+                kept.add(name)
+            for name in directive.get("bypass") or []:
+                if name not in ds_names:
+                    raise ctx.error(key + ".bypass", f"unknown data space '{name}'")
+                kept.discard(name)
+            keep[lv] = kept
+        else:
+            raise ctx.error(key + ".type", f"unknown directive type '{kind}' (temporal, spatial, dataspace, bypass)")
+
+    # Unspecified temporal factors take the residual of the rank (outermost such level first), else 1.
+    error = None
+    for r in problem.ranks:
+        known = 1
+        for lv in range(n):
+            known *= spatial[lv].get(r, 1) * ((temporal[lv] or {}).get(r, 1))
+        inst = problem.instance[r]
+        open_levels = [lv for lv in reversed(range(n)) if r not in (temporal[lv] or {})
+                       and not arch.storage[lv].is_dummy]
+        if known != inst and open_levels and inst % known == 0:
+            t = temporal[open_levels[0]] = dict(temporal[open_levels[0]] or {})
+            t[r] = inst // known
+            known = inst
+        if known != inst and error is None:
+            error = (f"mapping factors of rank {r} multiply to {known}, "
+                     f"but the problem instance has {r}={inst}")
+    levels = []
+    for lv in range(n):
+        tf = temporal[lv] or {}
+        tl = [Loop(r, tf.get(r, 1)) for r in _order(t_perm[lv], problem)]
+        order = _order(s_perm[lv], problem) if s_perm[lv] else list(problem.ranks)
+        level = arch.storage[lv]
+        sp = split[lv]
+        if sp is None:
+            fx, fy = level.fanout_x, level.fanout_y
+            sp = 0 if (fx == 1 and fy is not None and fy > 1) else len(order)
+        elif s_perm[lv]:
+            sp += len(order) - len(s_perm[lv])  # ranks left out of the permutation sit innermost
+        sl = [Loop(r, spatial[lv].get(r, 1), "X" if j < sp else "Y") for j, r in enumerate(order)]
+        kept = keep[lv]
+        if kept is None:
+            kept = set() if level.is_dummy else set(ds_names)
+        levels.append(LevelMapping(temporal=tl, spatial=sl, keep=kept))
+    return Mapping(levels=levels, error=error)
