@@ -14,12 +14,19 @@ from typing import Any
 from fusemax import yamlio
 from fusemax.errors import SpecError
 
-_RANGE = re.compile(r"\[\d+\.\.\d+\]$")
+_RANGE = re.compile(r"\[\d+(\.\.\d+)?\]$")  # [1..N], or [i] in action-count files
+_BOUNDS = re.compile(r"\[(\d+)\.\.(\d+)\]$")
 
 
 def component_name(accelergy_name: str) -> str:
-    """``system_top_level.reg_file[1..65536]`` -> ``reg_file``."""
+    """``system_top_level.reg_file[1..65536]`` (or ``...reg_file[1]``) -> ``reg_file``."""
     return _RANGE.sub("", accelergy_name).rsplit(".", 1)[-1]
+
+
+def instance_count(accelergy_name: str) -> int:
+    """``system_top_level.reg_file[1..65536]`` -> 65536; a name without a range is one instance."""
+    m = _BOUNDS.search(accelergy_name)
+    return int(m.group(2)) - int(m.group(1)) + 1 if m else 1
 
 
 @dataclass
@@ -59,6 +66,10 @@ class ART:
     areas: dict[str, float] = field(default_factory=dict)
     full_names: dict[str, str] = field(default_factory=dict)
     source: str = "<ART>"
+
+    def instances(self, component: str) -> int:
+        """Instance count from the Accelergy name (``reg_file[1..65536]`` -> 65536)."""
+        return instance_count(self.full_names.get(component, component))
 
     def area(self, component: str) -> float:
         try:
