@@ -11,7 +11,8 @@ import math
 
 from fusemax.energy.tables import ART, ERT
 from fusemax.engine.model import Spec
-from fusemax.engine.nest import box_size, multicast, nest_info, temporal_delta
+from fusemax.engine.nest import (box_size, innermost_spatial_accesses, multicast, nest_info, spatial_order,
+                                 temporal_delta)
 from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
 
 SOURCE = "fusemax builtin"
@@ -23,6 +24,13 @@ def _invalid(level: str, reason: str) -> Stats:
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _physical_fanout(arch, i: int) -> tuple[int, int]:
+    """Mesh fan-out from storage level ``i`` to the level below it (what the hardware offers)."""
+    level = arch.storage[i]
+    below = arch.storage[i - 1] if i > 0 else arch.arithmetic
+    return max(1, below.mesh_x // max(1, level.mesh_x)), max(1, below.mesh_y // max(1, level.mesh_y))
 
 
 def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stats:
@@ -94,7 +102,11 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
         child = -1
         for k in kept:
             for j in range(child + 1, k + 1):
-                content = content * info.fanout[j] // multicast(ds, levels[j])
+                if j == 0 and info.fanout[0] > 1:
+                    # PEs right under the innermost level may pass operands to neighbours (link transfers).
+                    content = innermost_spatial_accesses(ds, levels, info, *_physical_fanout(arch, 0))
+                else:
+                    content = content * info.fanout[j] // multicast(ds, levels[j])
             delta = temporal_delta(ds, k, levels, info)
             part = partition[k]
             if ds.read_write:

@@ -148,3 +148,92 @@ def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: 
         prev = pos
         total += delta * weight
     return total
+
+
+def spatial_order(lm: LevelMapping) -> list:
+    """A level's spatial loops innermost first, as Timeloop nests them: X loops inside Y loops."""
+    return [lp for lp in lm.spatial if lp.spatial != "Y"] + [lp for lp in lm.spatial if lp.spatial == "Y"]
+
+
+def innermost_spatial_accesses(ds: DataSpace, levels: list[LevelMapping], info: NestInfo,
+                               phys_x: int, phys_y: int) -> int:
+    """Accesses that the PEs under an innermost spatial level make to the level above, with link transfers.
+
+    When the innermost storage level fans out directly to the arithmetic units, Timeloop compares every
+    PE's operand with what its mesh neighbours (left/right/up/down, no wrap-around) held at the previous
+    step; an operand a neighbour already had travels over the link instead of being read again, and
+    Timeloop keeps that choice whenever it needs fewer reads than plain multicast. Replayed over the same
+    extrapolated walk (iteration 0 and 1 of every temporal loop) that Timeloop uses.
+    """
+    lm = levels[0]
+    sp = spatial_order(lm)
+    # Operation-space offset and Timeloop's linear spatial index of every PE.
+    pes = [({r: 0 for r in info.ext[0]}, 0)]
+    stride = {r: 1 for r in info.ext[0]}
+    weight_lin = 1
+    for loop in sp:  # innermost first
+        nxt = []
+        for off, lin in pes:
+            for i in range(loop.bound):
+                o = dict(off)
+                o[loop.rank] += i * stride[loop.rank]
+                nxt.append((o, lin + i * weight_lin))
+        pes = nxt
+        stride[loop.rank] *= loop.bound
+        weight_lin *= loop.bound
+    h_size = max(phys_x, info.fanout_x[0])
+    v_size = max(phys_y, info.fanout_y[0])
+    by_lin = {}
+    for off, lin in pes:
+        by_lin[lin] = off
+    neighbours = {}
+    for lin in by_lin:
+        h, v = lin % h_size, lin // h_size
+        cand = []
+        if v_size > 1:
+            if v >= 1:
+                cand.append((v - 1) * h_size + h)
+            if v < v_size - 1:
+                cand.append((v + 1) * h_size + h)
+        if h_size > 1:
+            if h >= 1:
+                cand.append(v * h_size + h - 1)
+            if h < h_size - 1:
+                cand.append(v * h_size + h + 1)
+        neighbours[lin] = [n for n in cand if n in by_lin]
+    # Temporal loops of the whole nest, outermost first, with their operation-space strides.
+    loops = []
+    for li in range(len(levels)):
+        if li > 0:
+            for loop in levels[li].spatial:
+                stride[loop.rank] *= loop.bound
+        for loop in levels[li].temporal:
+            if loop.bound > 1:
+                loops.append((loop.rank, stride[loop.rank], loop.bound))
+            stride[loop.rank] *= loop.bound
+    loops.reverse()
+    proj = ds.projection
+
+    def point(base: dict[str, int], off: dict[str, int]) -> tuple:
+        return tuple(sum(c * (base[r] + off[r]) for r, c in dim) for dim in proj)
+
+    total = 0
+    prev = None
+    for idx in product((0, 1), repeat=len(loops)):
+        weight = 1
+        base = {r: 0 for r in info.ext[0]}
+        for (rank, st, bound), i in zip(loops, idx):
+            if i:
+                weight *= bound - 1
+                base[rank] += st
+        pts = {lin: point(base, off) for lin, off in by_lin.items()}
+        without = len(set(pts.values()))
+        if prev is not None:
+            rest = {p for lin, p in pts.items() if not any(prev[n] == p for n in neighbours[lin])}
+            with_links = len(rest)
+            accesses = min(without, with_links)
+        else:
+            accesses = without
+        total += accesses * weight
+        prev = pts
+    return total
