@@ -1,0 +1,96 @@
+"""FLAT's dataflow choices (``mappings/flat_dataflows.yaml``) and how a workload picks one.
+
+FLAT (the baseline) chose, per model and sequence length, which tensors stay on chip, the stationarity of
+QK and AV on the 2D array, whether it fuses whole heads or blocks of P1 query rows, and how much of the
+on-chip data spills. The paper's choices are published per model in the artifact's
+``results/flat_validation.csv``; they depend only on the head dimension E and the length, so the table
+is keyed by those.
+
+Lookup rule (for models and lengths the paper did not evaluate): the entry of the nearest head dimension
+(log2 distance, ties to the larger) and then the nearest tabulated length (log2 distance, ties to the
+shorter). Decode steps use the entry of their context length M. ``FlatDataflow.source`` says which entry
+was used.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from fusemax import yamlio
+from fusemax.errors import WorkloadError
+from fusemax.templates import template_root
+from fusemax.workload import format_seq_len, parse_seq_len
+
+TENSORS = ("Q", "K", "QK", "A", "V", "AV")
+STATIONARITIES = ("input", "weight", "output")
+
+
+@dataclass(frozen=True)
+class FlatDataflow:
+    """One FLAT dataflow: on-chip tensors, stationarity of QK and AV, fusion granularity, rows per block."""
+
+    onchip: frozenset[str]
+    qk_stationarity: str
+    av_stationarity: str
+    fusion: str  # "head" or "row"
+    p1: int  # query rows per block when fusion == "row"
+    spilled: float  # proportion of the on-chip tensors that spills to DRAM
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        bad = set(self.onchip) - set(TENSORS)
+        if bad:
+            raise WorkloadError(f"unknown tensor(s) {sorted(bad)} in FLAT dataflow; use {', '.join(TENSORS)}")
+        for which in (self.qk_stationarity, self.av_stationarity):
+            if which not in STATIONARITIES:
+                raise WorkloadError(f"unknown stationarity {which!r}; use {', '.join(STATIONARITIES)}")
+        if self.fusion not in ("head", "row"):
+            raise WorkloadError(f"unknown fusion granularity {self.fusion!r}; use head or row")
+        if self.p1 < 1:
+            raise WorkloadError(f"FLAT P1 must be positive, got {self.p1}")
+
+    def location(self, tensor: str) -> str:
+        """``"onchip"`` or ``"offchip"``, spelled like flat_validation.csv."""
+        return "onchip" if tensor in self.onchip else "offchip"
+
+    def as_dict(self) -> dict:
+        """Plain values for ``RenderedConfig.params`` (and YAML/JSON output)."""
+        return {"onchip": [t for t in TENSORS if t in self.onchip], "QK": self.qk_stationarity,
+                "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, "spilled": self.spilled,
+                "source": self.source}
+
+
+@lru_cache(maxsize=None)
+def _table(root: str) -> dict[int, dict[int, dict]]:
+    path = f"{root}/mappings/flat_dataflows.yaml"
+    data = yamlio.load(path)
+    try:
+        return {int(e): {parse_seq_len(length): entry for length, entry in rows.items()}
+                for e, rows in data["head_dim"].items()}
+    except (KeyError, TypeError, AttributeError, WorkloadError) as exc:
+        raise WorkloadError(f"malformed FLAT dataflow table ({exc})", source=path) from None
+
+
+def dataflow_table() -> dict[int, dict[int, dict]]:
+    """head dim -> length -> raw entry, as stored in ``mappings/flat_dataflows.yaml``."""
+    return _table(str(template_root()))
+
+
+def _nearest(options, target: int, prefer_larger: bool) -> int:
+    # log2 distance: lengths and head dims grow geometrically
+    return min(options, key=lambda x: (abs(math.log2(x) - math.log2(target)), -x if prefer_larger else x))
+
+
+def flat_dataflow(head_dim: int, seq_len: int) -> FlatDataflow:
+    """FLAT's dataflow for a head dimension E and a context length M (nearest table entry, see module doc)."""
+    table = dataflow_table()
+    e = _nearest(table, head_dim, prefer_larger=True)
+    length = _nearest(table[e], seq_len, prefer_larger=False)
+    entry = table[e][length]
+    exact = e == head_dim and length == seq_len
+    source = f"flat_dataflows.yaml head_dim {e}, {format_seq_len(length)}" + (
+        "" if exact else f" (nearest to E={head_dim}, {format_seq_len(seq_len)})")
+    return FlatDataflow(onchip=frozenset(entry["onchip"]), qk_stationarity=entry["QK"],
+                        av_stationarity=entry["AV"], fusion=entry["fusion"], p1=int(entry["P1"]),
+                        spilled=float(entry["spilled"]), source=source)
