@@ -14,8 +14,8 @@ from fusemax.errors import FusemaxError
 
 #: verb -> (module under fusemax.cli, one-line help). Modules are imported only when their verb runs.
 VERBS: dict[str, tuple[str, str]] = {
-    "models": ("pending", "list the model zoo"),
-    "render": ("pending", "render the Timeloop v0.4 specs of one configuration"),
+    "models": ("models", "list the model zoo"),
+    "render": ("render", "render the Timeloop v0.4 specs of one configuration"),
     "model": ("pending", "evaluate specs like timeloop-model (builtin engine)"),
     "run": ("run", "sweep configurations x models x lengths"),
     "report": ("pending", "write figures and the HTML report of a results folder"),

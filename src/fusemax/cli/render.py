@@ -1,0 +1,40 @@
+"""``fusemax render``: write the Timeloop v0.4 specs of one configuration, one folder per Einsum."""
+from __future__ import annotations
+
+import argparse
+
+from fusemax.render import CONFIGS, render, write_rendered
+from fusemax.workload import PHASES, Hardware, Workload, format_seq_len, parse_bytes, parse_seq_len, resolve_model
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, choices=CONFIGS, help="which accelerator configuration")
+    parser.add_argument("--model", required=True,
+                        help="a zoo name (see `fusemax models`) or an inline NAME:D=..,H=..,E=..,S=..")
+    parser.add_argument("--seq-len", required=True, help="sequence length: 512, 1K, 4K ... 1M (K = 1024) or digits")
+    parser.add_argument("--phase", default="prefill", choices=PHASES,
+                        help="prefill (P = M = length) or decode (P = 1 query, M = length keys)")
+    parser.add_argument("--batch", type=int, default=64, help="batch size B (default 64)")
+    parser.add_argument("--pe-dim", type=int, default=256, help="the 2D array is PE_DIM x PE_DIM (default 256)")
+    parser.add_argument("--pe-1d", type=int, default=None, help="PEs of the 1D array (default PE_DIM)")
+    parser.add_argument("--l3-bytes", default=None,
+                        help="L3 size, e.g. 16MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
+    parser.add_argument("--models-file", metavar="FILE", help="YAML file with more models (format of models.yaml)")
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
+
+
+def run(args: argparse.Namespace) -> int:
+    model = resolve_model(args.model, args.models_file)
+    workload = Workload(model, parse_seq_len(args.seq_len), phase=args.phase, batch=args.batch)
+    hardware = Hardware(pe_dim=args.pe_dim, pe_1d=args.pe_1d,
+                        l3_bytes=parse_bytes(args.l3_bytes) if args.l3_bytes is not None else None)
+    rendered = render(args.config, workload, hardware)
+    folders = write_rendered(rendered, args.out)
+    params = rendered.params
+    tiling = ", ".join(f"{key}={params[key]}" for key in ("p2", "p1", "p0", "m1", "n") if key in params)
+    print(f"{args.config}: {model.name} {format_seq_len(workload.seq_len)} {workload.phase}, batch {workload.batch}, "
+          f"{hardware.pe_dim}x{hardware.pe_dim} PEs, L3 {params['l3_bytes']} B" + (f"; {tiling}" if tiling else ""))
+    if "flat_dataflow" in params:
+        print(f"FLAT dataflow: {params['flat_dataflow']['source']}")
+    print(f"wrote {len(folders)} Einsum folders under {args.out}: {', '.join(f.name for f in folders)}")
+    return 0
