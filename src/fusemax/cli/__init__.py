@@ -16,7 +16,7 @@ from fusemax.errors import FusemaxError
 VERBS: dict[str, tuple[str, str]] = {
     "models": ("models", "list the model zoo"),
     "render": ("render", "render the Timeloop v0.4 specs of one configuration"),
-    "model": ("pending", "evaluate specs like timeloop-model (builtin engine)"),
+    "model": ("model", "evaluate specs like timeloop-model (builtin engine)"),
     "run": ("run", "sweep configurations x models x lengths"),
     "report": ("pending", "write figures and the HTML report of a results folder"),
     "validate": ("validate", "compare a results folder with the artifact's published rows"),

@@ -4,10 +4,10 @@
 processed format), and ``evaluate(spec, ert, art)`` returns :class:`~fusemax.stats.Stats` with the same
 numbers ``timeloop-model`` v3.0.3 prints.
 """
-from fusemax.engine.evaluate import evaluate
+from fusemax.engine.evaluate import evaluate, loop_nests
 from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
                                   Problem, Spec, StorageLevel)
 from fusemax.engine.spec import load_spec, spec_from_dict
 
-__all__ = ["load_spec", "spec_from_dict", "evaluate", "Spec", "Architecture", "StorageLevel",
+__all__ = ["load_spec", "spec_from_dict", "evaluate", "loop_nests", "Spec", "Architecture", "StorageLevel",
            "ArithmeticLevel", "Problem", "DataSpace", "Mapping", "LevelMapping", "Loop"]

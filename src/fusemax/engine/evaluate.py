@@ -11,7 +11,7 @@ import math
 
 from fusemax.energy.tables import ART, ERT
 from fusemax.engine.model import Spec
-from fusemax.engine.nest import (box_size, innermost_spatial_accesses, multicast, nest_info, spatial_order,
+from fusemax.engine.nest import (box_size, innermost_spatial_accesses, loop_nest_lines, multicast, nest_info,
                                  temporal_delta)
 from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
 
@@ -184,3 +184,8 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
         arithmetic={mac.name: ArithmeticStats(instances=mac.instances, utilized_instances=above[0],
                                               computes=computes, cycles=cycles_compute, energy_pj=mac_energy)},
         networks=networks, source=SOURCE)
+
+
+def loop_nests(spec: Spec) -> dict[str, list[str]]:
+    """Loop lines per storage level name (outermost first), for the MAPPING sections of a stats file."""
+    return {lv.name: lines for lv, lines in zip(spec.architecture.storage, loop_nest_lines(spec.mapping.levels))}

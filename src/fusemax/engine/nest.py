@@ -237,3 +237,14 @@ def innermost_spatial_accesses(ds: DataSpace, levels: list[LevelMapping], info: 
         total += accesses * weight
         prev = pts
     return total
+
+
+def loop_nest_lines(levels: list[LevelMapping]) -> list[list[str]]:
+    """Each level's loops as Timeloop prints them (outermost first); unit loops are left out."""
+    out = []
+    for lm in levels:
+        lines = [f"for {lp.rank} in [0:{lp.bound})" for lp in reversed(lm.temporal) if lp.bound > 1]
+        lines += [f"for {lp.rank} in [0:{lp.bound}) (Spatial-{lp.spatial})"
+                  for lp in reversed(spatial_order(lm)) if lp.bound > 1]
+        out.append(lines)
+    return out
