@@ -1,7 +1,6 @@
 """FLAT's dataflow choice: reading it from the rendered parameters, and the softmax spill it implies."""
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, Mapping
 
 from fusemax.errors import FusemaxError
@@ -16,33 +15,32 @@ FLAT_TENSORS = ("Q", "K", "QK", "A", "V", "AV")
 def choice_from_params(params: Mapping[str, Any] | Any) -> FlatChoice:
     """FLAT's choice from ``RenderedConfig.params``.
 
-    Accepts a :class:`FlatChoice`, an object or mapping under ``flat``/``flat_choice``, or the columns of
-    ``flat_validation.csv`` (``Q_loc`` ... ``proportion_spilled``) directly.
+    Accepts a :class:`FlatChoice`, render's ``flat_dataflow`` (a :class:`~fusemax.render.FlatDataflow` or its
+    ``as_dict()``: ``onchip, QK, AV, fusion, P1, spilled``), or the columns of ``flat_validation.csv``
+    (``Q_loc`` ... ``proportion_spilled``).
     """
     if isinstance(params, FlatChoice):
         return params
-    get = (lambda k, d=None: params.get(k, d)) if isinstance(params, Mapping) else \
-        (lambda k, d=None: getattr(params, k, d))
-    for key in ("flat", "flat_choice", "choice"):
-        inner = get(key)
-        if inner is not None and inner is not params:
-            return choice_from_params(inner)
-    locations = get("locations")
-    if locations is None:
-        locations = {t: get(f"{t}_loc") for t in FLAT_TENSORS}
+    data = dict(params) if isinstance(params, Mapping) else dict(vars(params))
+    for key in ("flat_dataflow", "flat", "flat_choice"):
+        if data.get(key) is not None:
+            return choice_from_params(data[key])
+    if "onchip" in data:   # render's FlatDataflow
+        onchip = set(data["onchip"])
+        return FlatChoice(
+            locations={t: "onchip" if t in onchip else "offchip" for t in FLAT_TENSORS},
+            qk_stationarity=data.get("QK", data.get("qk_stationarity", "output")),
+            av_stationarity=data.get("AV", data.get("av_stationarity", "output")),
+            fusion_granularity=data.get("fusion", "head"), p1=int(data.get("P1", data.get("p1", 256))),
+            proportion_spilled=float(data.get("spilled", 0.0)), source=str(data.get("source", "render")))
+    locations = {t: data.get(f"{t}_loc") for t in FLAT_TENSORS}
     if any(v is None for v in locations.values()):
-        raise FusemaxError("FLAT parameters lack tensor locations (Q_loc ... AV_loc)", source="render params")
-    names = {f.name for f in fields(FlatChoice)}
-    aliases = {"QK_stationarity": "qk_stationarity", "AV_stationarity": "av_stationarity",
-               "P1": "p1", "p1": "p1", "fusion_granularity": "fusion_granularity",
-               "proportion_spilled": "proportion_spilled", "spilled": "proportion_spilled"}
-    values: dict[str, Any] = {}
-    for key, name in aliases.items():
-        value = get(key)
-        if value is not None and name in names:
-            values[name] = value
-    values["proportion_spilled"] = float(values.get("proportion_spilled", 0.0))
-    return FlatChoice(locations={t: str(v) for t, v in dict(locations).items()}, **values)
+        raise FusemaxError("FLAT parameters lack the tensor locations", source="render params")
+    return FlatChoice(
+        locations={t: str(v) for t, v in locations.items()},
+        qk_stationarity=data.get("QK_stationarity", "output"), av_stationarity=data.get("AV_stationarity", "output"),
+        fusion_granularity=data.get("fusion_granularity", "head"), p1=int(data.get("P1", 256)),
+        proportion_spilled=float(data.get("proportion_spilled", 0.0)))
 
 
 def flat_softmax_spill(choice: FlatChoice, qk: Stats, av: Stats, l3_bytes: int, keys: int,
