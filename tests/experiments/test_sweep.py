@@ -21,7 +21,7 @@ BERT_1K = Workload(get_model("BERT"), 1024)
 def test_combine_point_binding_matches_hand_waterfall():
     on_2d = {"QK", "LM", "SLN", "SLD", "SLNV"}
     stats = {n: make_stats(COMPUTES[n], PE2 if n in on_2d else PE1, dram=DRAM.get(n, {})) for n in COMPUTES}
-    energy = lambda config, name, st, cost, m, from_traffic, hw: (1.0, {"mac": 1.0})
+    energy = lambda name, st, cost, m, from_traffic: (1.0, {"mac": 1.0})
     r = sweep.combine_point("binding", BERT_1K, Hardware(), FUSEMAX_COST, {"p1": 4}, stats, energy)
     assert r.latency == pytest.approx(0.002013140425531915, rel=1e-12)
     assert r.energy == 12.0

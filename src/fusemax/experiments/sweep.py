@@ -11,6 +11,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from fusemax.errors import FusemaxError
@@ -86,7 +87,8 @@ def plan_for(config: str, workload: Workload, hardware: Hardware, params: Any,
     raise FusemaxError(f"unknown configuration {config!r}; use {', '.join(CONFIGS)}", source="--configs")
 
 
-EnergyFn = Callable[[str, str, Stats, dict[str, int], EinsumMetrics, bool, Hardware], "tuple[float, dict]"]
+#: (Einsum name, its stats, compute cost, metrics, price DRAM from traffic?) -> (pJ, pJ per component)
+EnergyFn = Callable[[str, Stats, dict[str, int], EinsumMetrics, bool], "tuple[float, dict]"]
 
 
 def combine_point(config: str, workload: Workload, hardware: Hardware, compute_costs: Mapping[str, dict],
@@ -100,8 +102,8 @@ def combine_point(config: str, workload: Workload, hardware: Hardware, compute_c
             raise FusemaxError(f"no statistics for Einsum {name}", source=f"{config} {workload.label}")
         m = einsum_metrics(stats[name], role, compute_costs[name], timing, source=f"{config} {workload.label}")
         if energy_fn is not None:
-            m.energy_pj, m.energy_breakdown = energy_fn(config, name, stats[name], compute_costs[name], m,
-                                                        role.dram_energy_from_traffic, hardware)
+            m.energy_pj, m.energy_breakdown = energy_fn(name, stats[name], compute_costs[name], m,
+                                                        role.dram_energy_from_traffic)
         metrics.append(m)
     flat_params = {k: v for k, v in (params.items() if isinstance(params, Mapping) else vars(params).items())
                    if isinstance(v, (int, float, str, bool))} if params is not None else {}
@@ -149,13 +151,25 @@ def ideal_matmul_stats(name: str, workload: Workload, hardware: Hardware) -> Sta
                  source="fusemax stand-in (ideal mapping)")
 
 
-def default_energy_fn() -> EnergyFn | None:
-    """The energy module's per-Einsum estimator, when it is available."""
-    try:
-        from fusemax.energy import attention_energy  # type: ignore[attr-defined]
-    except ImportError:
+def energy_tables_dir() -> "Path | None":
+    """Where the platforms' ERTs come from: the artifact's Accelergy outputs under ``shared/``."""
+    from fusemax.validate import shared_dir
+
+    from .energy import reference_erts_dir
+    return reference_erts_dir(shared_dir())
+
+
+def energy_fn_for(config: str, hardware: Hardware, kept: Mapping[str, dict], tables: "Path | None") -> EnergyFn | None:
+    """Per-Einsum energy of ``config`` on its platform's ERTs, or None when no ERTs are available."""
+    from . import energy
+    erts = energy.erts_for(config, tables)
+    if erts is None:
         return None
-    return attention_energy.einsum_energy
+
+    def fn(name: str, stats: Stats, cost: dict[str, int], m: EinsumMetrics, from_traffic: bool):
+        return energy.einsum_energy(config, name, stats, cost, m, from_traffic, hardware,
+                                    dict(kept.get(name, {})), erts)
+    return fn
 
 
 @dataclass
@@ -168,17 +182,20 @@ class PointOutcome:
 
 
 def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-                   energy_fn: EnergyFn | None | bool = True) -> PointOutcome:
+                   with_energy: bool = True) -> PointOutcome:
     """Render, evaluate every Einsum and combine one point; errors are captured, not raised."""
     from fusemax.render import render
+
+    from .energy import kept_from_mapping
     start = time.perf_counter()
     stand_in = None
     try:
         workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
         rendered = render(point.config, workload, hardware)
-        stats, costs = {}, {}
+        stats, costs, kept = {}, {}, {}
         for name, einsum in rendered.einsums.items():
             costs[name] = dict(einsum.compute_cost)
+            kept[name] = kept_from_mapping(einsum.mapping_yaml, f"{point.label} {name}")
             if _has_mapping(einsum):
                 stats[name] = _engine_stats(einsum, f"{point.label} {name}")
             elif point.config == "unfused" and name in ("QK", "AV"):
@@ -186,7 +203,7 @@ def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: s
                 stand_in = STAND_IN_UNFUSED
             else:
                 raise FusemaxError(f"Einsum {name} has no mapping", source=point.label)
-        fn = default_energy_fn() if energy_fn is True else (energy_fn or None)
+        fn = energy_fn_for(point.config, hardware, kept, energy_tables_dir()) if with_energy else None
         result = combine_point(point.config, workload, hardware, costs, rendered.params, stats, fn)
         return PointOutcome(point, result, seconds=time.perf_counter() - start, stand_in=stand_in)
     except FusemaxError as exc:
