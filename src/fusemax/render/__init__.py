@@ -153,6 +153,9 @@ def write_rendered(rendered: RenderedConfig, outdir: str | Path) -> list[Path]:
 def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = 256 * 2**10, multiplier: int = 1) -> Hardware:
     """FuseMax hardware of the artifact's Pareto sweep (Fig. 12) for a pe_dim x pe_dim array.
 
+    The sizing is the binding's (the sweep runs ``render("binding", ...)``); the cascade needs larger
+    1D registers than this gives.
+
     The L3 starts at the smallest size that holds the minimum number of query tiles
     (``pe_dim x min_P1 x E x 8 fibers x 2 B``) and the sweep doubles it with ``multiplier`` while memory
     latency dominates; register files scale with the tiles the array must buffer
