@@ -5,8 +5,11 @@ import pytest
 
 
 def shared_dir() -> Path:
-    """The conformance corpus: ``shared/conformance`` beside the checkout (skip the test when absent)."""
-    path = (Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance").resolve()
-    if not path.is_dir():
+    """The ``shared/`` folder beside the checkout; the corpus is ``shared_dir() / "conformance"``.
+
+    Skips the calling test when ``shared/conformance`` is absent.
+    """
+    path = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+    if not (path / "conformance").is_dir():
         pytest.skip("shared/conformance not found beside the checkout")
     return path

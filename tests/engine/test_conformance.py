@@ -43,7 +43,7 @@ CASES = _cases() or ["<corpus missing>"]
 def _run(case: str, spec_file: str) -> None:
     from conftest import shared_dir  # the corpus helper in tests/conftest.py
 
-    folder = shared_dir() / case
+    folder = shared_dir() / "conformance" / case
     if case in XFAIL:
         pytest.xfail(XFAIL[case])
     want = json.loads((folder / "expected.json").read_text())
