@@ -140,13 +140,16 @@ def ideal_matmul_stats(name: str, workload: Workload, hardware: Hardware) -> Sta
     else:
         raise FusemaxError(f"no stand-in for Einsum {name}")
     pes = hardware.pe_dim ** 2
+    # The unfused constraints spread queries (P) over the columns and keys (M) over the rows: a decode
+    # step (P = 1) occupies one column only.
+    used = min(P, hardware.pe_dim) * min(M, hardware.pe_dim)
     computes = B * H * M * P * red
-    cycles = math.ceil(computes / pes)
+    cycles = math.ceil(computes / used)
     dram = LevelStats(cycles=cycles, dataspaces={
         t: DataspaceStats(utilized_instances=1, reads_per_instance=r, updates_per_instance=u)
         for t, (r, u) in tensors.items()})
     return Stats(computes=computes, cycles=cycles, utilization=1.0, levels={"DRAM": dram},
-                 arithmetic={"mac": ArithmeticStats(instances=pes, utilized_instances=pes, computes=computes,
+                 arithmetic={"mac": ArithmeticStats(instances=pes, utilized_instances=used, computes=computes,
                                                     cycles=cycles)},
                  source="fusemax stand-in (ideal mapping)")
 
