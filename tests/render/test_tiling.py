@@ -1,0 +1,139 @@
+"""Every rendered loop nest tiles its problem exactly, on every PE dim of the Pareto sweep, in decode and
+for small models; the documented fallbacks and errors of fusemax.render.tiling."""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import pytest
+
+from fusemax.errors import WorkloadError
+from fusemax.render import CONFIGS, pareto_hardware, render
+from fusemax.render.flat_dataflow import flat_dataflow
+from fusemax.render.tiling import largest_divisor_at_most, spatial_factor
+from fusemax.workload import Hardware, Workload, get_model, load_models
+
+from .conftest import factor_table, load_plain
+
+MAPPED = ("binding", "arch", "cascade", "flat")
+
+
+def _check_nest(rendered) -> None:
+    """Per rank, the factors over all levels multiply to the instance; spatial factors fit the mesh."""
+    pe = rendered.hardware.pe_dim
+    for einsum in rendered.einsums.values():
+        problem = load_plain(einsum.problem_yaml)["problem"]
+        instance, dims = problem["instance"], problem["shape"]["dimensions"]
+        if einsum.mapping_yaml is None:
+            constraints = load_plain(einsum.constraints_yaml)["constraints"]["targets"]
+            for target in constraints:
+                if target["type"] == "spatial":
+                    for rank, value in (f.split("=") for f in target["factors"]):
+                        assert instance[rank] % int(value) == 0 and int(value) <= pe, (einsum.name, target)
+            continue
+        table = factor_table(einsum.mapping_yaml)
+        for rank in dims:
+            product = math.prod(level.get(rank, 1) for level in table.values())
+            assert product == instance[rank], (rendered.config, einsum.name, rank, table)
+        for (target, kind), factors in table.items():
+            if kind == "spatial":
+                mesh = pe if einsum.array == "2d" else rendered.hardware.pe_1d_count
+                assert math.prod(factors.values()) <= mesh, (einsum.name, target)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_every_zoo_model_tiles(config: str, phase: str):
+    for name, length in itertools.product(load_models(), (512, 4096, 256 * 2**10)):
+        _check_nest(render(config, Workload(get_model(name), length, phase)))
+
+
+@pytest.mark.parametrize("pe_dim", [16, 32, 64, 128, 256, 512])
+def test_pareto_pe_dims_render(pe_dim: int):
+    for name in ("BERT", "TrXL", "T5", "XLM"):
+        model = get_model(name)
+        for config in MAPPED:
+            rendered = render(config, Workload(model, 256 * 2**10), Hardware(pe_dim=pe_dim))
+            _check_nest(rendered)
+            arch = load_plain(rendered.einsums["QK"].arch_yaml.replace("!Container", "").replace(
+                "!Component", "").replace("!Parallel", ""))
+            meshes = [n["spatial"] for n in arch["architecture"]["nodes"] if n and "spatial" in n]
+            assert meshes == [{"meshX": pe_dim}, {"meshY": pe_dim}]
+        rendered = render("binding", Workload(model, 256 * 2**10), pareto_hardware(pe_dim, model.E))
+        _check_nest(rendered)
+
+
+def test_pareto_hardware_follows_the_artifact_sizing():
+    # min_tiles = 2 * max(1, pe/E); 256K tokens give >= 512 query tiles, so min_P1 = 1 and
+    # L3 = pe * 1 * E * 8 fibers * 2 B.
+    hw = pareto_hardware(256, 64)
+    assert hw.l3_bytes == 256 * 64 * 16 and hw.pe_reg_depth == 4 + 8
+    assert hw.row_buffer_depth == 256 * 8 * 8 and hw.pe_1d_reg_depth == 64
+    assert pareto_hardware(16, 128, multiplier=4).l3_bytes == 16 * 128 * 16 * 4
+    arch = render("binding", Workload(get_model("BERT"), 256 * 2**10), hw).einsums["QK"].arch_yaml
+    assert "depth: 512\n" in arch and "width: 4096\n" in arch  # L3 rows: 262144 B / 512 B
+
+
+def test_decode_uses_one_query():
+    rendered = render("binding", Workload(get_model("Llama-2-7B"), 4096, phase="decode"))
+    assert (rendered.params["p0"], rendered.params["p1"], rendered.params["p2"]) == (1, 1, 1)
+    assert rendered.params["m1"] == 16 and rendered.params["n"] == 256
+    qk = factor_table(rendered.einsums["QK"].mapping_yaml)
+    assert qk[("PE_col", "spatial")]["P"] == 1 and qk[("PE", "spatial")]["N"] == 256
+    flat = render("flat", Workload(get_model("BERT"), 65536, phase="decode"))
+    assert (flat.params["p1"], flat.params["p2"]) == (1, 1)
+
+
+def test_small_head_dim_spreads_whole_rank():
+    # Pythia-14M (E = 32) under FLAT's weight-stationary choice at 256K: E spreads over 32 of 256 columns.
+    rendered = render("flat", Workload(get_model("Pythia-14M"), 256 * 2**10))
+    assert rendered.params["flat_dataflow"]["QK"] == "weight"
+    assert factor_table(rendered.einsums["QK"].mapping_yaml)[("PE_col", "spatial")]["E"] == 32
+
+
+def test_fallback_helpers():
+    assert largest_divisor_at_most(256, 126) == 64 and largest_divisor_at_most(16, 251) == 16
+    assert largest_divisor_at_most(7, 0) == 1
+    assert spatial_factor(4096, 256, "M") == 256 and spatial_factor(100, 256, "M") == 100
+    with pytest.raises(WorkloadError, match="PE dim 300 does not tile M = 4096"):
+        spatial_factor(4096, 300, "M")
+
+
+def test_pe_dim_that_does_not_tile_fails_clearly():
+    with pytest.raises(WorkloadError, match="PE dim 384 does not tile"):
+        render("binding", Workload(get_model("BERT"), 4096), Hardware(pe_dim=384))
+
+
+def test_too_small_l3_fails_clearly():
+    with pytest.raises(WorkloadError, match="cannot hold one tile"):
+        render("binding", Workload(get_model("XLM"), 4096), Hardware(l3_bytes=128 * 2**10))
+
+
+def test_flat_dataflow_lookup_falls_back_to_nearest_entry():
+    exact = flat_dataflow(64, 4096)
+    assert exact.source.endswith("head_dim 64, 4K")
+    assert flat_dataflow(32, 3000).source == "flat_dataflows.yaml head_dim 64, 4K (nearest to E=32, 3000)"
+    assert flat_dataflow(128, 2**21).source.startswith("flat_dataflows.yaml head_dim 128, 1M")
+
+
+def test_unfused_and_end2end_render_mapper_inputs():
+    rendered = render("unfused", Workload(get_model("BERT"), 4096))
+    assert rendered.einsums["QK"].needs_mapper and not rendered.einsums["M"].needs_mapper
+    assert set(rendered.einsums["QK"].files()) == {"arch.yaml", "problem.yaml", "constraints.yaml", "mapper.yaml"}
+    arch = rendered.einsums["QK"].arch_yaml
+    assert "depth: 65536\n" in arch and "depth: 4\n" in arch  # 32 MiB of 512-B rows, 4-word registers
+    e2e = render("end2end", Workload(get_model("OPT-66B"), 1024))
+    assert list(e2e.einsums) == ["Q", "K", "V", "Z", "FFN1", "FFN2"]
+    ffn1 = load_plain(e2e.einsums["FFN1"].problem_yaml)["problem"]["instance"]
+    assert ffn1 == {"K": 9216, "M": 64 * 1024, "N": 36864}
+    assert e2e.params["same_as"] == {"K": "Q", "V": "Q"}
+
+
+def test_rendering_is_fast():
+    workload = Workload(get_model("XLM"), 65536)
+    render("binding", workload)  # compile the templates once
+    start = time.perf_counter()
+    for _ in range(20):
+        render("binding", workload)
+    assert (time.perf_counter() - start) / 20 < 0.02  # a few ms per configuration; generous for slow CI

@@ -1,0 +1,117 @@
+"""The model zoo, sequence lengths, phases and hardware parameters."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from fusemax.errors import WorkloadError
+from fusemax.render.flat_dataflow import dataflow_table, flat_dataflow
+from fusemax.workload import (Hardware, Model, Workload, format_seq_len, get_model, load_models, parse_bytes,
+                              parse_model_spec, parse_seq_len, resolve_model)
+
+STUDY_MODELS = {  # the issue's values: D, H, E, S
+    "BERT-large": (1024, 16, 64, 4096), "OPT-66B": (9216, 72, 128, 36864),
+    "Pythia-14M": (128, 4, 32, 512), "Llama-2-7B": (4096, 32, 128, 11008),
+}
+
+
+def test_paper_models_equal_flat_validation_csv(flat_validation_csv):
+    rows = [r for r in csv.DictReader(flat_validation_csv.open()) if r["platform"] == "cloud"]
+    assert {r["models"] for r in rows} == {"BERT", "TrXL", "T5", "XLM"}
+    for row in rows:
+        model = get_model(row["models"])
+        assert (model.D, model.H, model.E, model.F, model.S) == tuple(int(row[k]) for k in "DHEFS")
+        assert int(row["B"]) == Workload(model, parse_seq_len(row["seq_len"])).batch
+        assert int(row["M"]) == int(row["P"]) == parse_seq_len(row["seq_len"])
+
+
+def test_study_models_and_sources():
+    for name, (D, H, E, S) in STUDY_MODELS.items():
+        model = get_model(name)
+        assert (model.D, model.H, model.E, model.F, model.S) == (D, H, E, E, S)
+    assert all(model.source for model in load_models().values())
+
+
+def test_flat_dataflow_table_equals_flat_validation_csv(flat_validation_csv):
+    # Every cloud row of the paper's models is reproduced exactly by the compact table.
+    for row in (r for r in csv.DictReader(flat_validation_csv.open()) if r["platform"] == "cloud"):
+        got = flat_dataflow(int(row["E"]), parse_seq_len(row["seq_len"]))
+        assert "nearest" not in got.source
+        for tensor in ("Q", "K", "QK", "A", "V", "AV"):
+            assert got.location(tensor) == row[f"{tensor}_loc"], (row["models"], row["seq_len"], tensor)
+        assert (got.qk_stationarity, got.av_stationarity, got.fusion, got.p1) == (
+            row["QK_stationarity"], row["AV_stationarity"], row["fusion_granularity"], int(row["P1"]))
+        assert got.spilled == float(row["proportion_spilled"])
+    assert sorted(dataflow_table()) == [64, 128]
+
+
+@pytest.mark.parametrize("text, value", [("512", 512), ("1K", 1024), ("4k", 4096), ("64K", 65536),
+                                         ("256K", 262144), ("1M", 2**20), ("4096", 4096), (" 3000 ", 3000),
+                                         (2048, 2048)])
+def test_parse_seq_len(text, value):
+    assert parse_seq_len(text) == value
+
+
+@pytest.mark.parametrize("text", ["3Q", "", "1.5K", "-4", "0", "K", "4KB"])
+def test_parse_seq_len_rejects(text):
+    with pytest.raises(WorkloadError, match="bad sequence length"):
+        parse_seq_len(text)
+
+
+def test_format_seq_len_round_trips_the_artifact_spelling():
+    for label in ("512", "1K", "2K", "4K", "16K", "64K", "256K", "512K", "1M"):
+        assert format_seq_len(parse_seq_len(label)) == label
+    assert format_seq_len(3000) == "3000" and format_seq_len(2**21) == "2M"
+
+
+def test_phases_set_P_and_M():
+    model = get_model("BERT")
+    prefill, decode = Workload(model, 4096), Workload(model, 4096, phase="decode")
+    assert (prefill.P, prefill.M, prefill.batch) == (4096, 4096, 64)
+    assert (decode.P, decode.M) == (1, 4096)
+    with pytest.raises(WorkloadError, match="unknown phase"):
+        Workload(model, 4096, phase="train")
+
+
+def test_unknown_model_lists_known_names():
+    with pytest.raises(WorkloadError) as exc:
+        get_model("GPT-2")
+    assert "known models: BERT, TrXL, T5, XLM, BERT-large, OPT-66B, Pythia-14M, Llama-2-7B" in str(exc.value)
+    assert get_model("bert-large").name == "BERT-large"
+
+
+def test_inline_model_specs():
+    model = parse_model_spec("mine:D=1024,H=16,E=64,S=4096,KV=4")
+    assert (model.name, model.D, model.H, model.E, model.F, model.S, model.KV) == ("mine", 1024, 16, 64, 64, 4096, 4)
+    assert resolve_model("T5").D == 512 and resolve_model("x:D=8,H=1,E=8,S=8").F == 8
+    for bad in ("nocolon", "m:D=1,H=2", "m:D=1,H=2,E=3,S=x", "m:Q=1,D=1,H=2,E=3,S=4"):
+        with pytest.raises(WorkloadError):
+            parse_model_spec(bad)
+    with pytest.raises(WorkloadError, match="kv_heads must be a positive divisor"):
+        Model("x", D=8, H=6, E=8, F=8, S=8, kv_heads=4)
+
+
+def test_user_models_file_extends_and_overrides(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("models:\n  BERT:\n    D: 1\n    H: 1\n    E: 1\n    S: 1\n  New:\n"
+                    "    D: 64\n    H: 2\n    E: 32\n    F: 16\n    S: 128\n    source: mine\n")
+    models = load_models(path)
+    assert models["BERT"].D == 1 and models["New"].F == 16 and models["XLM"].E == 128
+    with pytest.raises(WorkloadError, match="models file not found"):
+        load_models(tmp_path / "absent.yaml")
+    path.write_text("models:\n  X:\n    D: 1\n    H: 1\n    E: 1\n    S: 1\n    heads: 3\n")
+    with pytest.raises(WorkloadError, match="unknown field"):
+        load_models(path)
+
+
+def test_hardware_defaults_and_sizes():
+    hw = Hardware()
+    assert (hw.pe_dim, hw.pe_1d_count, hw.l3_bytes, hw.dram_bandwidth, hw.clock_hz, hw.word_bytes) == (
+        256, 256, None, 400 * 2**30, 940e6, 2)
+    assert Hardware(pe_1d=128).pe_1d_count == 128
+    assert parse_bytes("16MiB") == parse_bytes("16M") == 16 * 2**20 and parse_bytes("512K") == 2**19
+    with pytest.raises(WorkloadError):
+        Hardware(pe_dim=0)
+    with pytest.raises(WorkloadError):
+        parse_bytes("lots")
