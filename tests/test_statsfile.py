@@ -20,22 +20,10 @@ import yaml
 
 from fusemax.errors import SpecError
 from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
+from tests.shared_data import SHARED
 from fusemax.statsfile import (format_stats, parse_stats_file, parse_stats_text, read_sections)
 
 
-def _shared() -> Path | None:
-    try:  # a shared helper, if another part of the test suite provides one
-        from conftest import shared_dir  # type: ignore[import-not-found]
-        found = shared_dir()
-        if found is not None:
-            return Path(found)
-    except (Exception, pytest.skip.Exception):  # noqa: BLE001 - no usable helper: own lookup below
-        pass
-    candidate = Path(__file__).resolve().parents[1].parent / "shared"
-    return candidate if candidate.is_dir() else None
-
-
-SHARED = _shared()
 CORPUS = SHARED / "conformance" if SHARED else None
 CHECK = SHARED / "reference" / "fusemax-artifact" / "check" / "timeloop" if SHARED else None
 V303 = "timeloop-model v3.0.3"

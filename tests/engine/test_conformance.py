@@ -7,18 +7,16 @@ A second test loads timeloopfe's processed input (``parsed-processed-input.yaml`
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from fusemax.energy.tables import load_art, load_ert
 from fusemax.engine import evaluate, load_spec
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import compare  # noqa: E402
+from tests.engine.compare import compare
+from tests.shared_data import SHARED, shared_dir
 
-_ROOT = (Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance").resolve()
+_ROOT = SHARED / "conformance" if SHARED else None
 SETS = ("fusemax", "tutorials", "random")
 
 #: Timeloop behaviours the engine does not model, by case.
@@ -31,7 +29,7 @@ XFAIL = {
 
 
 def _cases() -> list[str]:
-    if not _ROOT.is_dir():
+    if _ROOT is None or not _ROOT.is_dir():
         return []
     return [f"{s}/{c.name}" for s in SETS if (_ROOT / s).is_dir()
             for c in sorted((_ROOT / s).iterdir()) if (c / "expected.json").is_file()]
@@ -41,9 +39,7 @@ CASES = _cases() or ["<corpus missing>"]
 
 
 def _run(case: str, spec_file: str) -> None:
-    from conftest import shared_dir  # the corpus helper in tests/conftest.py
-
-    folder = shared_dir() / "conformance" / case
+    folder = shared_dir("conformance", case)
     if case in XFAIL:
         pytest.xfail(XFAIL[case])
     want = json.loads((folder / "expected.json").read_text())
