@@ -7,8 +7,10 @@ import pytest
 
 from fusemax import yamlio
 from fusemax.energy.tables import ERT
-from fusemax.engine import evaluate, load_spec, spec_from_dict
+from fusemax.engine import evaluate, load_spec, spec_from_dict, spec_from_texts
 from fusemax.errors import SpecError
+from fusemax.render import render, write_rendered
+from fusemax.workload import Workload, get_model
 
 CONV1D = """
 architecture:
@@ -155,3 +157,19 @@ def test_python_object_tags_are_rejected(tmp_path):
     with pytest.raises(SpecError, match="unsupported YAML content") as info:
         load_spec(path)
     assert "evil.yaml" in str(info.value)
+
+
+def test_spec_from_texts_equals_loading_the_written_files(tmp_path):
+    # The rendered texts and the same texts written to disk must give one spec: the in-memory path the
+    # sweep uses cannot drift from what `fusemax model FILE...` (and real Timeloop) read.
+    rendered = render("binding", Workload(get_model("BERT"), 1024))
+    write_rendered(rendered, tmp_path)
+    for name, einsum in rendered.einsums.items():
+        from_texts = evaluate(spec_from_texts(einsum.files(), source=name))
+        from_files = evaluate(load_spec(*sorted((tmp_path / name.lower()).glob("*.yaml"))))
+        assert from_texts.to_json() == from_files.to_json()
+
+
+def test_spec_from_texts_names_the_file_of_a_bad_text():
+    with pytest.raises(SpecError, match=r"QK/mapping.yaml: line 1: malformed YAML"):
+        spec_from_texts({"mapping.yaml": "mapping: [1, 2"}, source="QK")

@@ -1,13 +1,13 @@
 """The builtin engine: a Timeloop-v3-compatible analytical model of dense loop nests.
 
-``load_spec(*paths)`` / ``spec_from_dict(data, source)`` read a spec (v0.4 user format or timeloopfe's
+``load_spec(*paths)`` / ``spec_from_texts(files)`` / ``spec_from_dict(data, source)`` read a spec (v0.4 user format or timeloopfe's
 processed format), and ``evaluate(spec, ert, art)`` returns :class:`~fusemax.stats.Stats` with the same
 numbers ``timeloop-model`` v3.0.3 prints.
 """
 from fusemax.engine.evaluate import evaluate, loop_nests
 from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
                                   Problem, Spec, StorageLevel)
-from fusemax.engine.spec import load_spec, spec_from_dict
+from fusemax.engine.spec import load_spec, spec_from_dict, spec_from_texts
 
-__all__ = ["load_spec", "spec_from_dict", "evaluate", "loop_nests", "Spec", "Architecture", "StorageLevel",
+__all__ = ["load_spec", "spec_from_dict", "spec_from_texts", "evaluate", "loop_nests", "Spec", "Architecture", "StorageLevel",
            "ArithmeticLevel", "Problem", "DataSpace", "Mapping", "LevelMapping", "Loop"]

@@ -13,6 +13,7 @@ Every malformed input raises :class:`~fusemax.errors.SpecError` naming the file 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,25 @@ def load_spec(*paths: str | Path) -> Spec:
     """Load and merge one or more YAML files (like timeloopfe does) into a :class:`Spec`."""
     if not paths:
         raise SpecError("no specification files given")
+    return _merged_spec(((yamlio.load(path), str(path)) for path in paths),
+                        source=", ".join(str(p) for p in paths))
+
+
+def spec_from_texts(texts: dict[str, str], source: str = "<spec>") -> Spec:
+    """Merge YAML texts (file name -> content, e.g. ``RenderedEinsum.files()``) into a :class:`Spec`."""
+    return _merged_spec(((yamlio.loads(text, source=f"{source}/{name}"), f"{source}/{name}")
+                         for name, text in texts.items()), source=source)
+
+
+def _merged_spec(documents: Iterable[tuple[Any, str]], source: str) -> Spec:
     merged: dict[str, Any] = {}
-    for path in paths:
-        data = yamlio.load(path)
+    for data, origin in documents:
         if data is None:
             continue
         if not isinstance(data, dict):
-            raise SpecError("expected a YAML mapping at the top level", source=str(path))
+            raise SpecError("expected a YAML mapping at the top level", source=origin)
         _merge(merged, data)
-    return spec_from_dict(merged, source=", ".join(str(p) for p in paths))
+    return spec_from_dict(merged, source=source)
 
 
 def spec_from_dict(data: dict, source: str = "<spec>") -> Spec:
