@@ -1,0 +1,245 @@
+"""The mapspace that constraints leave open on one architecture + problem, with exact pruning.
+
+A candidate is (loop factors, temporal loop orders, keep sets). This module enumerates them level by
+level so that whole families are cut before any evaluation:
+
+* **factors** — each rank's bound left after the fixed factors is split over its free slots (temporal
+  loops of real storage levels, spatial loops of levels that fan out) as ordered perfect factorizations;
+  a spatial slot never exceeds its level's fan-out, and a factor choice whose tiles overflow a level's
+  capacity (with the fewest tensors that level may keep) is dropped before orders and keeps are tried;
+* **keep sets** — subsets of the tensors the constraints leave free, filtered by capacity per level;
+* **orders** — only loops with a bound above 1 are ordered, and two ranks that index exactly the same
+  tensors are interchangeable (swapping them changes no tile, delta or access), so one canonical order
+  per equivalence class is tried. Both cuts are exact: the best mapping is never lost.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from fusemax.engine.model import Architecture, Problem
+from fusemax.engine.nest import box_size
+from fusemax.errors import MappingError
+
+from .constraints import Constraints, TargetConstraint
+
+
+@dataclass
+class LevelSpace:
+    """What is open at one storage level (index ``index``, innermost first)."""
+
+    index: int
+    name: str
+    fanout_x: int
+    fanout_y: int
+    capacity: float | None
+    is_dummy: bool
+    order_prefix: list[str]           # temporal ranks pinned innermost, innermost first
+    spatial_order: list[str]          # every rank, innermost first
+    spatial_axis: dict[str, str]      # rank -> "X" / "Y"
+    keep_fixed: frozenset[str]
+    keep_free: tuple[str, ...]
+
+    @property
+    def fanout(self) -> int:
+        return self.fanout_x * self.fanout_y
+
+
+@dataclass
+class RankSpace:
+    """One rank: its fixed factors, its free slots ``(level, spatial?)`` and the ways to fill them."""
+
+    rank: str
+    fixed: dict[tuple[int, bool], int]
+    slots: list[tuple[int, bool]]
+    choices: list[tuple[int, ...]] = field(default_factory=list)
+
+
+@dataclass
+class Factors:
+    """One factor choice: ``temporal[i][rank]`` and ``spatial[i][rank]`` per level (innermost first)."""
+
+    temporal: list[dict[str, int]]
+    spatial: list[dict[str, int]]
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, int(n ** 0.5) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def ordered_factorizations(n: int, caps: list[int | None]) -> list[tuple[int, ...]]:
+    """All ways to write ``n`` as an ordered product of ``len(caps)`` factors, factor ``j`` <= ``caps[j]``."""
+    if not caps:
+        return [()] if n == 1 else []
+    out = []
+    cap = caps[0]
+    for d in _divisors(n):
+        if cap is not None and d > cap:
+            break
+        out.extend((d,) + rest for rest in ordered_factorizations(n // d, caps[1:]))
+    return out
+
+
+def _physical_fanout(arch: Architecture, i: int) -> tuple[int, int]:
+    level = arch.storage[i]
+    below = arch.storage[i - 1] if i > 0 else arch.arithmetic
+    return max(1, below.mesh_x // max(1, level.mesh_x)), max(1, below.mesh_y // max(1, level.mesh_y))
+
+
+@dataclass
+class MapSpace:
+    architecture: Architecture
+    problem: Problem
+    levels: list[LevelSpace]
+    ranks: list[RankSpace]
+
+    # --- factors -------------------------------------------------------------------------------------
+    def factor_choices(self) -> Iterator[Factors]:
+        """Every factor choice whose spatial loops fit each level's fan-out (deterministic order)."""
+        n = len(self.levels)
+        for combo in itertools.product(*(r.choices for r in self.ranks)):
+            temporal = [dict() for _ in range(n)]
+            spatial = [dict() for _ in range(n)]
+            for rs, values in zip(self.ranks, combo):
+                for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, values)):
+                    (spatial if sp else temporal)[lv][rs.rank] = f
+            if all(_product(spatial[i].values()) <= self.levels[i].fanout for i in range(n)):
+                yield Factors(temporal, spatial)
+
+    def count_factor_choices(self) -> int:
+        return _product(len(r.choices) for r in self.ranks)
+
+    def tile_sizes(self, factors: Factors) -> list[dict[str, int]]:
+        """Words of each tensor's tile at each level (loops at or below the level, its spatial loops too)."""
+        cur = {r: 1 for r in self.problem.ranks}
+        out = []
+        for i in range(len(self.levels)):
+            for r, f in factors.spatial[i].items():
+                cur[r] *= f
+            for r, f in factors.temporal[i].items():
+                cur[r] *= f
+            out.append({ds.name: box_size(ds, cur) for ds in self.problem.data_spaces})
+        return out
+
+    # --- keep sets -----------------------------------------------------------------------------------
+    def keep_choices(self, level: LevelSpace, tiles: dict[str, int]) -> list[frozenset[str]]:
+        """Keep sets of ``level`` that fit its capacity (fixed tensors plus every subset of the free ones)."""
+        out = []
+        for k in range(len(level.keep_free) + 1):
+            for extra in itertools.combinations(level.keep_free, k):
+                keep = level.keep_fixed | frozenset(extra)
+                if level.capacity is None or sum(tiles[t] for t in keep) <= level.capacity:
+                    out.append(keep)
+        return out
+
+    # --- loop orders ---------------------------------------------------------------------------------
+    def orders(self, level: LevelSpace, temporal: dict[str, int]) -> list[list[str]]:
+        """Canonical temporal orders (innermost first) of ``level`` for these bounds."""
+        rest = [r for r in self.problem.ranks if r not in level.order_prefix]
+        moving = [r for r in rest if temporal.get(r, 1) > 1]
+        still = [r for r in rest if temporal.get(r, 1) == 1]
+        signature = {r: frozenset(ds.name for ds in self.problem.data_spaces if r in ds.ranks)
+                     for r in moving}
+        rank_pos = {r: i for i, r in enumerate(self.problem.ranks)}
+        out = []
+        for perm in itertools.permutations(moving):
+            # Interchangeable ranks (same tensors) keep their problem order: one representative per class.
+            if any(signature[a] == signature[b] and rank_pos[a] > rank_pos[b]
+                   for a, b in itertools.combinations(perm, 2)):
+                continue
+            out.append(list(level.order_prefix) + list(perm) + still)
+        return out
+
+
+def _product(values) -> int:
+    p = 1
+    for v in values:
+        p *= v
+    return p
+
+
+def _target_index(arch: Architecture) -> dict[str, int]:
+    names = {lv.name: i for i, lv in enumerate(arch.storage)}
+    for i, lv in enumerate(arch.storage):
+        if lv.is_dummy and lv.name.startswith("inter_") and lv.name.endswith("_spatial"):
+            names.setdefault(lv.name[len("inter_"):-len("_spatial")], i)
+    return names
+
+
+def build_mapspace(arch: Architecture, problem: Problem, constraints: Constraints) -> MapSpace:
+    """The open choices of ``constraints``; raises :class:`MappingError` when they contradict the problem."""
+    src = constraints.source
+    index = _target_index(arch)
+    per_level: dict[int, TargetConstraint] = {}
+    for name, tc in constraints.targets.items():
+        if name not in index:
+            if name == arch.arithmetic.name:
+                continue
+            raise MappingError(f"unknown target '{name}' (levels are {', '.join(index)})", source=src,
+                               key=f"constraints.targets ({name})")
+        per_level[index[name]] = tc
+    n = len(arch.storage)
+    all_spaces = [ds.name for ds in problem.data_spaces]
+    levels = []
+    for i, lv in enumerate(arch.storage):
+        tc = per_level.get(i, TargetConstraint())
+        fx, fy = (lv.fanout_x or 1, lv.fanout_y or 1) if lv.is_dummy else _physical_fanout(arch, i)
+        order = list(tc.spatial_permutation) + [r for r in problem.ranks if r not in tc.spatial_permutation]
+        axis = {}
+        for j, r in enumerate(order):
+            if r in tc.spatial_permutation and tc.split is not None:
+                axis[r] = "X" if j < tc.split else "Y"
+            else:
+                axis[r] = "X" if fx > 1 or fy == 1 else "Y"
+        if lv.is_dummy:
+            keep_fixed, keep_free = frozenset(), ()
+        elif i == n - 1:
+            keep_fixed, keep_free = frozenset(all_spaces), ()  # the outermost level holds every tensor
+        else:
+            keep_fixed = frozenset(tc.keep)
+            keep_free = tuple(d for d in all_spaces if d not in tc.keep and d not in tc.bypass)
+        if i == n - 1 and tc.bypass:
+            raise MappingError(f"the outermost level {lv.name} must keep every tensor; it bypasses "
+                               f"{', '.join(sorted(tc.bypass))}", source=src, key=f"constraints.targets ({lv.name})")
+        levels.append(LevelSpace(i, lv.name, fx, fy, lv.effective_size, lv.is_dummy, list(tc.temporal_permutation),
+                                 order, axis, keep_fixed, keep_free))
+    ranks = []
+    for r in problem.ranks:
+        fixed: dict[tuple[int, bool], int] = {}
+        slots: list[tuple[int, bool]] = []
+        caps: list[int | None] = []
+        for i, ls in enumerate(levels):
+            tc = per_level.get(i, TargetConstraint())
+            if r in tc.spatial_factors:
+                f = tc.spatial_factors[r]
+                if f > 1 and f > ls.fanout:
+                    raise MappingError(f"spatial factor {r}={f} at {ls.name} exceeds its fan-out {ls.fanout}",
+                                       source=src, key=f"constraints.targets ({ls.name} spatial)")
+                fixed[(i, True)] = f
+            elif ls.fanout > 1:
+                slots.append((i, True))
+                caps.append(ls.fanout // _product(v for k, v in tc.spatial_factors.items()))
+            if ls.is_dummy:
+                if tc.temporal_factors.get(r, 1) != 1:
+                    raise MappingError(f"{ls.name} holds no data, so it has no temporal loops",
+                                       source=src, key=f"constraints.targets ({ls.name} temporal)")
+            elif r in tc.temporal_factors:
+                fixed[(i, False)] = tc.temporal_factors[r]
+            else:
+                slots.append((i, False))
+                caps.append(None)
+        inst = problem.instance[r]
+        known = _product(fixed.values())
+        if inst % known:
+            raise MappingError(f"fixed factors of rank {r} multiply to {known}, which does not divide {r}={inst}",
+                               source=src, key="constraints.targets")
+        choices = ordered_factorizations(inst // known, caps)
+        if not choices:
+            where = ", ".join(levels[i].name for i, _ in slots) or "no level"
+            raise MappingError(f"rank {r}: fixed factors give {known} but {r}={inst}, and the free slots "
+                               f"({where}) cannot take the remaining {inst // known}", source=src,
+                               key="constraints.targets")
+        ranks.append(RankSpace(r, fixed, slots, choices))
+    return MapSpace(arch, problem, levels, ranks)
