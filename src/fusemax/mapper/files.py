@@ -1,0 +1,71 @@
+"""Run the mapper on YAML texts or files (architecture, problem, constraints, mapper settings), like
+``timeloop-mapper`` takes them: documents are merged; ``constraints: targets:`` lists are concatenated."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fusemax import yamlio
+from fusemax.energy.tables import ERT
+from fusemax.engine import spec_from_texts
+from fusemax.errors import SpecError
+
+from .constraints import constraints_from_dict
+from .search import DEFAULT_MAX_CANDIDATES, MapperResult, search
+
+
+@lru_cache(maxsize=32)
+def _estimated_ert(arch_text: str, source: str) -> ERT:
+    from fusemax.energy import reference_tables
+    ert, _ = reference_tables(yamlio.loads(arch_text, source=source))
+    return ert
+
+
+def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any = None, ert: ERT | None = None,
+                 max_candidates: int = DEFAULT_MAX_CANDIDATES) -> MapperResult:
+    """Search the spec given as ``name -> YAML text`` (e.g. ``RenderedEinsum.files()``).
+
+    Any ``mapping:`` in the texts is ignored. Without ``ert`` the energies come from the builtin Accelergy
+    estimator applied to the architecture (as timeloop-mapper runs Accelergy on it).
+    """
+    docs = {name: yamlio.loads(text, source=f"{source}/{name}") for name, text in texts.items()}
+    targets: list[Any] = []
+    mapper: dict[str, Any] = {}
+    arch_text = None
+    for name, doc in docs.items():
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise SpecError("expected a YAML mapping at the top level", source=f"{source}/{name}")
+        section = doc.get("constraints")
+        if isinstance(section, dict):
+            targets += section.get("targets") or []
+        elif isinstance(section, list):
+            targets += section
+        if isinstance(doc.get("mapper"), dict):
+            mapper.update(doc["mapper"])
+        if "architecture" in doc:
+            arch_text = texts[name]
+    spec_texts = {name: yamlio.dumps({k: v for k, v in doc.items() if k not in ("mapping", "constraints", "mapper")})
+                  for name, doc in docs.items() if isinstance(doc, dict)}
+    spec_texts["<mapper: no mapping>"] = "mapping: []\n"
+    spec = spec_from_texts(spec_texts, source=source)
+    constraints = constraints_from_dict({"constraints": {"targets": targets}, "mapper": mapper or None},
+                                        spec.problem, source=source)
+    if ert is None and arch_text is not None:
+        ert = _estimated_ert(arch_text, source)
+    return search(spec, constraints, metric, ert, max_candidates=max_candidates)
+
+
+def search_files(*paths: str | Path, metric: Any = None, ert: ERT | None = None,
+                 max_candidates: int = DEFAULT_MAX_CANDIDATES) -> MapperResult:
+    """:func:`search_texts` on files; errors name the file."""
+    texts = {}
+    for p in paths:
+        try:
+            texts[str(p)] = Path(p).read_text()
+        except OSError as exc:
+            raise SpecError(f"cannot read: {exc.strerror}", source=str(p)) from None
+    return search_texts(texts, source=", ".join(str(p) for p in paths), metric=metric, ert=ert,
+                        max_candidates=max_candidates)
