@@ -201,9 +201,9 @@ def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: s
             kept[name] = kept_from_mapping(einsum.mapping_yaml, f"{point.label} {name}")
             if _has_mapping(einsum):
                 stats[name] = _engine_stats(einsum, f"{point.label} {name}")
-            elif point.config == "unfused" and name in ("QK", "AV"):
-                stats[name] = ideal_matmul_stats(name, workload, hardware)
-                stand_in = STAND_IN_UNFUSED
+            elif einsum.needs_mapper:
+                from .unfused import mapped_einsum
+                stats[name], kept[name] = mapped_einsum(einsum, f"{point.label} {name}")
             else:
                 raise FusemaxError(f"Einsum {name} has no mapping", source=point.label)
         fn = energy_fn_for(point.config, hardware, kept, energy_tables_dir()) if with_energy else None
