@@ -18,7 +18,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "render": ("render", "render the Timeloop v0.4 specs of one configuration"),
     "model": ("model", "evaluate specs like timeloop-model (builtin engine)"),
     "run": ("run", "sweep configurations x models x lengths"),
-    "report": ("pending", "write figures and the HTML report of a results folder"),
+    "report": ("report", "write figures and the HTML report of a results folder"),
     "validate": ("validate", "compare a results folder with the artifact's published rows"),
     "mapper": ("pending", "search mappings like timeloop-mapper"),
     "animate": ("pending", "animate how an Einsum's tiles spread over the PE arrays"),

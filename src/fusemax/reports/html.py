@@ -1,0 +1,70 @@
+"""``report/index.html``: one self-contained page (PNG figures inlined as base64, PDFs linked next to it)
+with the figures, the key tables and the parameters and versions from ``run.json``."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .style import SavedFigure
+
+CSS = """
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1700px;
+       color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+.note { background: #fff8e1; border-left: 4px solid #E69F00; padding: 0.4em 0.8em; margin: 0.4em 0; }
+"""
+
+
+def _img(fig: SavedFigure) -> str:
+    data = base64.b64encode(fig.png.read_bytes()).decode("ascii")
+    return (f'<figure id="{html.escape(fig.stem)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(fig.title)}" data-figure="{html.escape(fig.stem)}">'
+            f'<figcaption><b>{html.escape(fig.title)}.</b> {html.escape(fig.caption)} '
+            f'<a href="{html.escape(fig.pdf.name)}">PDF</a> · <a href="{html.escape(fig.png.name)}">PNG</a>'
+            f'</figcaption></figure>')
+
+
+def _table(frame: pd.DataFrame, float_format: str = "{:.4g}") -> str:
+    return frame.to_html(float_format=float_format.format, border=0, na_rep="–", escape=True)
+
+
+def _params(run: dict[str, Any]) -> pd.DataFrame:
+    """run.json flattened to key/value rows (nested dicts as ``parent.key``)."""
+    rows = []
+    for key, value in sorted(run.items()):
+        if isinstance(value, dict):
+            rows += [(f"{key}.{k}", v) for k, v in sorted(value.items())]
+        else:
+            rows.append((key, value))
+    return pd.DataFrame([(k, v if isinstance(v, str) else json.dumps(v)) for k, v in rows],
+                        columns=["parameter", "value"]).set_index("parameter")
+
+
+def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]], tables: list[tuple[str, pd.DataFrame]],
+         notes: list[str], run: dict[str, Any]) -> str:
+    """The whole page as a string."""
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+             f"<p>Results folder: <code>{html.escape(str(source))}</code>. Every figure is drawn from the CSVs "
+             "there; nothing was re-evaluated.</p>"]
+    if notes:
+        parts.append("<h2>Notes</h2>" + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes))
+    for name, frame in tables:
+        parts.append(f"<h2>{html.escape(name)}</h2>{_table(frame)}")
+    for name, figs in sections:
+        if figs:
+            parts.append(f"<h2>{html.escape(name)}</h2>" + "".join(_img(f) for f in figs))
+    if run:
+        parts.append(f"<h2>Parameters and versions (run.json)</h2>{_table(_params(run))}")
+    parts.append("</body></html>")
+    return "\n".join(parts)

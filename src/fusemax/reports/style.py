@@ -1,0 +1,118 @@
+"""The one plot style of every report figure: palette, fonts, sizes, labels and how figures are saved.
+
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies); each
+configuration keeps its colour in every figure, and bars carry hatches too, so the figures survive
+greyscale printing. Figures are saved at a fixed size (no tight bounding box) so a figure's pixel size is
+``size x DPI`` -- tests rely on it.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are written headless; never pick an interactive backend
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from fusemax.workload import parse_seq_len  # noqa: E402
+
+#: Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+             "grey": "#999999"}
+
+#: Configurations in the paper's order, with the legend names of Figs. 6-11.
+CONFIG_ORDER = ("unfused", "flat", "cascade", "arch", "binding")
+CONFIG_LABELS = {"unfused": "Unfused", "flat": "FLAT", "cascade": "FuseMax +Cascade",
+                 "arch": "FuseMax +Architecture", "binding": "FuseMax +Binding"}
+#: Fig. 7's short x labels.
+CONFIG_SHORT = {"unfused": "UF", "flat": "FL", "cascade": "+C", "arch": "+A", "binding": "+B"}
+CONFIG_COLORS = {"unfused": OKABE_ITO["vermillion"], "flat": OKABE_ITO["blue"], "cascade": OKABE_ITO["green"],
+                 "arch": OKABE_ITO["purple"], "binding": OKABE_ITO["orange"]}
+CONFIG_HATCH = {"unfused": "", "flat": "//", "cascade": "..", "arch": "\\\\", "binding": ""}
+CONFIG_MARKERS = {"unfused": "s", "flat": "^", "cascade": "v", "arch": "D", "binding": "o"}
+#: Series of Fig. 7 (FLAT's AV shares SLNV's slot, as in the paper).
+EINSUM_COLORS = {"QK": OKABE_ITO["blue"], "LM": OKABE_ITO["orange"], "SLN": OKABE_ITO["green"],
+                 "SLD": OKABE_ITO["vermillion"], "SLNV/AV": OKABE_ITO["purple"]}
+#: Roofline phases (attention, MLP, whole layer).
+PHASE_MARKERS = {"attention": "D", "MLP": "P", "layer": "*"}
+ROOF_COLOR = OKABE_ITO["black"]
+RIDGE_COLOR = OKABE_ITO["grey"]
+FALLBACK_COLORS = [OKABE_ITO[k] for k in ("sky", "yellow", "grey", "black")]
+
+DPI = 100
+#: Figure sizes in inches: a paper-wide bar row (Figs. 6, 8-11), a tall multi-panel, a square roofline.
+WIDE = (16.0, 3.2)
+ROOFLINE = (13.0, 5.5)
+SQUARE = (6.0, 4.8)
+
+RC = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11,
+      "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.grid": True,
+      "grid.color": "#d9d9d9", "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.spines.top": False,
+      "axes.spines.right": False, "savefig.dpi": DPI, "figure.dpi": DPI, "pdf.fonttype": 42}
+
+
+def config_color(config: str) -> str:
+    """A configuration's colour; unknown configurations take the spare colours in a stable order."""
+    if config in CONFIG_COLORS:
+        return CONFIG_COLORS[config]
+    return FALLBACK_COLORS[sum(map(ord, config)) % len(FALLBACK_COLORS)]
+
+
+def config_label(config: str) -> str:
+    return CONFIG_LABELS.get(config, config)
+
+
+def ordered_configs(configs) -> list[str]:
+    """The paper's order first, then any other configuration alphabetically."""
+    configs = set(configs)
+    return [c for c in CONFIG_ORDER if c in configs] + sorted(configs - set(CONFIG_ORDER))
+
+
+def ordered_lengths(lengths) -> list[str]:
+    """Lengths as written in the CSVs (``1K``, ``4K``...), shortest first."""
+    return sorted(set(lengths), key=parse_seq_len)
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def styled(fn: F) -> F:
+    """Decorate a figure builder: everything it draws uses the report style (fonts are fixed when text is
+    created, so the style must be active while drawing, not only when saving)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(RC):
+            return fn(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def new_figure(size: tuple[float, float], nrows: int = 1, ncols: int = 1, **kwargs):
+    """``(figure, axes)`` with a constrained layout (axes squeezed like pyplot); call inside a builder."""
+    return plt.subplots(nrows, ncols, figsize=size, dpi=DPI, layout="constrained", **kwargs)
+
+
+@dataclass(frozen=True)
+class SavedFigure:
+    """One figure written as PNG and PDF."""
+
+    stem: str
+    title: str
+    caption: str
+    png: Path
+    pdf: Path
+
+
+def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
+    """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size, then free the figure."""
+    folder.mkdir(parents=True, exist_ok=True)
+    png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
+    with plt.rc_context(RC):
+        fig.savefig(png, dpi=DPI)
+        fig.savefig(pdf)
+    plt.close(fig)
+    return SavedFigure(stem, title, caption, png, pdf)
