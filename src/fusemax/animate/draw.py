@@ -163,7 +163,7 @@ class _Frames:
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{self.einsum.array.upper()} PE array\n{mx}x{my} (x,y)", fontsize=9)
+        ax.set_title(f"{self.einsum.array.upper()} PE array\nmeshX {mx} x meshY {my}", fontsize=9)
 
     def _draw_empty(self, ax, g: TensorGrid) -> PatchCollection:
         cells = PatchCollection([Rectangle((c, r), 1, 1) for r in range(g.rows) for c in range(g.cols)],

@@ -21,7 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "report": ("report", "write figures and the HTML report of a results folder"),
     "validate": ("validate", "compare a results folder with the artifact's published rows"),
     "mapper": ("pending", "search mappings like timeloop-mapper"),
-    "animate": ("pending", "animate how an Einsum's tiles spread over the PE arrays"),
+    "animate": ("animate", "animate how an Einsum's tiles spread over the PE arrays"),
 }
 
 
