@@ -20,7 +20,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "run": ("run", "sweep configurations x models x lengths"),
     "report": ("report", "write figures and the HTML report of a results folder"),
     "validate": ("validate", "compare a results folder with the artifact's published rows"),
-    "mapper": ("pending", "search mappings like timeloop-mapper"),
+    "mapper": ("mapper", "search mappings like timeloop-mapper (builtin mapper)"),
     "animate": ("animate", "animate how an Einsum's tiles spread over the PE arrays"),
 }
 

@@ -10,9 +10,9 @@ mapspace (perfect factorizations, keep sets, loop orders) with exact pruning; :m
 candidates with :func:`fusemax.engine.evaluate` and keeps the best; :mod:`.output` writes the mapping as
 v0.4 YAML, as ``timeloop-mapper`` does.
 """
-from .constraints import Constraints, TargetConstraint, constraints_from_dict, metrics_from, parse_metrics
+from .constraints import METRICS, Constraints, TargetConstraint, constraints_from_dict, metrics_from, parse_metrics
 from .output import mapping_to_yaml
 from .search import MapperResult, search
 
-__all__ = ["Constraints", "TargetConstraint", "constraints_from_dict", "metrics_from", "parse_metrics",
+__all__ = ["METRICS", "Constraints", "TargetConstraint", "constraints_from_dict", "metrics_from", "parse_metrics",
            "mapping_to_yaml", "MapperResult", "search"]
