@@ -12,6 +12,7 @@ Colours are Paul Tol's "muted" scheme (colour-blind safe, 9 colours, hence at mo
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
@@ -36,6 +37,12 @@ EMPTY_COLOUR = "#FFFFFF"
 GRID_COLOUR = "#9A9A9A"
 CELL_INCHES = 0.36
 FRAME_MS = 700
+
+#: ``to_jshtml`` draws its buttons with Font Awesome icons from a CDN; plain glyphs keep the page offline
+_PLAYER_GLYPHS = {"fa fa-minus": "&minus;", "fa fa-fast-backward": "&#x23EE;", "fa fa-step-backward": "&#x25C1;",
+                  "fa fa-play fa-flip-horizontal": "&#x25C0;", "fa fa-pause": "&#x23F8;", "fa fa-play": "&#x25B6;",
+                  "fa fa-step-forward": "&#x25B7;", "fa fa-fast-forward": "&#x23ED;", "fa fa-plus": "+"}
+_CDN_LINK = re.compile(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">\s*')
 
 
 @dataclass(frozen=True)
@@ -234,13 +241,21 @@ def write_animation(einsum: TinyEinsum, config: str, outdir: str | Path, *, mp4:
     try:
         outdir.mkdir(parents=True, exist_ok=True)
         anim.save(paths["gif"], writer=animation.PillowWriter(fps=1000 / FRAME_MS))
-        paths["html"].write_text(html_page(f"{config} {einsum.name}", [(einsum, anim.to_jshtml())]))
+        paths["html"].write_text(html_page(f"{config} {einsum.name}", [(einsum, offline_player(anim.to_jshtml()))]))
         if mp4 and ffmpeg_available():
             paths["mp4"] = outdir / f"{stem}.mp4"
             anim.save(paths["mp4"], writer=animation.FFMpegWriter(fps=1000 / FRAME_MS))
     except OSError as exc:
         raise FusemaxError(f"cannot write the animation: {exc.strerror or exc}", source=str(outdir)) from None
     return paths
+
+
+def offline_player(snippet: str) -> str:
+    """``Animation.to_jshtml()`` output without its one external resource (the icon font)."""
+    snippet = _CDN_LINK.sub("", snippet)
+    for css, glyph in _PLAYER_GLYPHS.items():
+        snippet = snippet.replace(f'<i class="{css}"></i>', glyph)
+    return snippet
 
 
 def html_page(title: str, sections: list[tuple[TinyEinsum, str]]) -> str:
