@@ -3,7 +3,8 @@
 Each frame is one temporal step. Every tensor of the Einsum is a grid of its elements: the columns are its
 last data dimension (the key block M1 x N counts as one dimension, so keys stay together), the rows the
 other dimensions flattened in order. An element a PE works on at this step is filled with that PE's colour
-(split into stripes when several PEs share it: a multicast), elements worked on at earlier steps are light
+(split into stripes when several PEs share it: an input multicast to them, or an output they reduce
+together), elements worked on at earlier steps are light
 grey. A panel on the right shows the PE array with each PE's colour; the title carries the Einsum's
 equation and the subtitle the index of every temporal loop at this step.
 
@@ -148,7 +149,8 @@ class _Frames:
                           y=1 - 0.25 / fig_h, va="top")
         self.subtitle = self.fig.text(0.5, 1 - 0.75 / fig_h, "", ha="center", va="top", fontsize=9.5)
         self.fig.text(0.5, 0.2 / fig_h, "colour: the PE working on the element at this step (stripes: several PEs "
-                      "share it, a multicast)    grey: worked on at an earlier step", ha="center", va="bottom",
+                      "share it: an input multicast or an output reduced across PEs)    grey: worked on at an "
+                      "earlier step", ha="center", va="bottom",
                       fontsize=8, color="#444444")
         self._draw_pe_array()
         self.cells = [self._draw_empty(ax, g) for ax, g in zip(self.tensor_axes, self.grids)]
@@ -223,7 +225,6 @@ def animation_of(einsum: TinyEinsum, config: str) -> animation.FuncAnimation:
     frames = _Frames(einsum, config)
     anim = animation.FuncAnimation(frames.fig, frames.draw, frames=frames.nest.steps, interval=FRAME_MS,
                                    blit=False, repeat=True)
-    anim.frames_data = frames  # keep the figure alive with the animation
     return anim
 
 
