@@ -137,7 +137,7 @@ class _Frames:
     def _build_figure(self) -> None:
         widths = [max(g.cols, 3) for g in self.grids] + [max(self.mesh[0], 3)]
         height_cells = max([g.rows for g in self.grids] + [self.mesh[1]])
-        fig_w = max(7.5, CELL_INCHES * sum(widths) + 0.9 * len(widths) + 0.6)
+        fig_w = max(8.2, CELL_INCHES * sum(widths) + 0.9 * len(widths) + 0.6)
         fig_h = CELL_INCHES * height_cells + 2.4
         self.fig = Figure(figsize=(fig_w, fig_h), dpi=90)
         FigureCanvasAgg(self.fig)
