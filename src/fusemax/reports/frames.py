@@ -10,7 +10,6 @@ import pandas as pd
 
 from fusemax.errors import FusemaxError
 from fusemax.results import Results, read_attn_csv
-from fusemax.workload import parse_seq_len
 
 from .style import ordered_configs, ordered_lengths
 
@@ -101,7 +100,3 @@ def read_pareto(folder: Path) -> pd.DataFrame | None:
     if missing:
         raise FusemaxError(f"missing columns {', '.join(sorted(missing))}", source=str(path))
     return frame
-
-
-def length_value(seq_len: str) -> int:
-    return parse_seq_len(seq_len)

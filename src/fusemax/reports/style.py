@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # reports are written headless; never pick an interactive backend
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from fusemax.workload import parse_seq_len  # noqa: E402
+from fusemax.workload import parse_seq_len
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -86,14 +83,19 @@ def styled(fn: F) -> F:
     created, so the style must be active while drawing, not only when saving)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with plt.rc_context(RC):
+        with matplotlib.rc_context(RC):
             return fn(*args, **kwargs)
     return wrapper  # type: ignore[return-value]
 
 
 def new_figure(size: tuple[float, float], nrows: int = 1, ncols: int = 1, **kwargs):
-    """``(figure, axes)`` with a constrained layout (axes squeezed like pyplot); call inside a builder."""
-    return plt.subplots(nrows, ncols, figsize=size, dpi=DPI, layout="constrained", **kwargs)
+    """``(figure, axes)`` with a constrained layout (axes squeezed like pyplot); call inside a builder.
+
+    Figures are built without pyplot: nothing is registered with an interactive backend, saving renders
+    with Agg, and a notebook can still display the returned figure.
+    """
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,10 @@ class SavedFigure:
 
 
 def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
-    """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size, then free the figure."""
+    """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG)."""
     folder.mkdir(parents=True, exist_ok=True)
     png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
-    with plt.rc_context(RC):
+    with matplotlib.rc_context(RC):
         fig.savefig(png, dpi=DPI)
         fig.savefig(pdf)
-    plt.close(fig)
     return SavedFigure(stem, title, caption, png, pdf)
