@@ -146,10 +146,12 @@ def constraints_from_dict(data: Any, problem: Problem, source: str = "<constrain
         key = f"{key} ({name} {kind})"
         if kind == "temporal":
             t.temporal_factors.update(_factors(item.get("factors"), key + ".factors", source, problem))
-            t.temporal_permutation = _permutation(item.get("permutation"), key + ".permutation", source, problem)
+            if item.get("permutation") is not None:
+                t.temporal_permutation = _permutation(item["permutation"], key + ".permutation", source, problem)
         elif kind == "spatial":
             t.spatial_factors.update(_factors(item.get("factors"), key + ".factors", source, problem))
-            t.spatial_permutation = _permutation(item.get("permutation"), key + ".permutation", source, problem)
+            if item.get("permutation") is not None:
+                t.spatial_permutation = _permutation(item["permutation"], key + ".permutation", source, problem)
             if item.get("split") is not None:
                 try:
                     t.split = int(item["split"])
