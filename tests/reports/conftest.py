@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from fusemax.cli import main
-from fusemax.reports import write_report
 
 CONFIGS = "unfused,flat,cascade,binding"
 
@@ -22,4 +21,6 @@ def run_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def report_index(run_dir) -> Path:
-    return write_report(run_dir)
+    """The report written by the CLI (``fusemax report DIR``), as a user would."""
+    assert main(["report", str(run_dir)]) == 0
+    return run_dir / "report" / "index.html"
