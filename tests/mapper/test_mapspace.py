@@ -5,6 +5,8 @@ import itertools
 
 import pytest
 
+from fusemax import yamlio
+from fusemax.energy import reference_tables
 from fusemax.engine import evaluate, spec_from_texts
 from fusemax.engine.model import LevelMapping, Loop, Mapping, Spec
 from fusemax.errors import MappingError
@@ -12,17 +14,21 @@ from fusemax.mapper import constraints_from_dict, mapping_to_yaml, search
 from fusemax.mapper.search import _accesses
 
 
-def tiny(capacity: int, M: int, N: int, K: int) -> Spec:
-    """DRAM -> Buffer (``capacity`` words, one word per row) -> one MAC, computing Z[m,n] += A[m,k] B[k,n]."""
-    arch = f"""
+TINY_ARCH = """
 architecture:
   version: 0.4
   nodes:
-  - !Container {{name: system}}
-  - !Component {{name: DRAM, class: DRAM, attributes: {{width: 16, datawidth: 16}}}}
-  - !Component {{name: Buffer, class: regfile, attributes: {{depth: {capacity}, width: 16, datawidth: 16}}}}
-  - !Component {{name: mac, class: intmac}}
+  - !Container {{name: system, attributes: {{technology: "16nm"}}}}
+  - !Component {{name: DRAM, class: DRAM, attributes: {{type: LPDDR4, width: 64, datawidth: 16}}}}
+  - !Component {{name: Buffer, class: storage, subclass: aladdin_register,
+                attributes: {{depth: {capacity}, width: 16, datawidth: 16}}}}
+  - !Component {{name: mac, class: intmac, attributes: {{multiplier_width: 16, adder_width: 16}}}}
 """
+
+
+def tiny(capacity: int, M: int, N: int, K: int) -> Spec:
+    """DRAM -> Buffer (``capacity`` words, one word per row) -> one MAC, computing Z[m,n] += A[m,k] B[k,n]."""
+    arch = TINY_ARCH.format(capacity=capacity)
     problem = f"""
 problem:
   shape:
@@ -73,8 +79,10 @@ def test_fewest_dram_accesses_by_hand(capacity, best):
     assert sum(d.utilized_capacity for d in result.stats.levels["Buffer"].dataspaces.values()) <= capacity
 
 
-def _brute_force_best(spec: Spec, capacity_keep: set[str]) -> int:
-    """Every perfect factorization x every full loop order at both levels, evaluated by the engine."""
+def _brute_force_best(spec: Spec, buffer_keeps: list[set[str]], score=lambda st: _accesses(st, "DRAM"),
+                      ert=None):
+    """Every perfect factorization x every full loop order at both levels x every Buffer keep set in
+    ``buffer_keeps``, each evaluated in full by the engine (capacity checked there)."""
     ranks = spec.problem.ranks
     splits = {r: [(d, spec.problem.instance[r] // d) for d in range(1, spec.problem.instance[r] + 1)
                   if spec.problem.instance[r] % d == 0] for r in ranks}
@@ -84,14 +92,15 @@ def _brute_force_best(spec: Spec, capacity_keep: set[str]) -> int:
         outer = {r: c[1] for r, c in zip(ranks, combo)}
         for p_in in itertools.permutations(ranks):
             for p_out in itertools.permutations(ranks):
-                levels = [LevelMapping([Loop(r, inner[r]) for r in p_in], [Loop(r, 1) for r in ranks],
-                                       set(capacity_keep)),
-                          LevelMapping([Loop(r, outer[r]) for r in p_out], [Loop(r, 1) for r in ranks],
-                                       {"A", "B", "Z"})]
-                stats = evaluate(Spec(spec.architecture, spec.problem, Mapping(levels)))
-                if stats.valid:
-                    n = _accesses(stats, "DRAM")
-                    best = n if best is None else min(best, n)
+                for keep in buffer_keeps:
+                    levels = [LevelMapping([Loop(r, inner[r]) for r in p_in], [Loop(r, 1) for r in ranks],
+                                           set(keep)),
+                              LevelMapping([Loop(r, outer[r]) for r in p_out], [Loop(r, 1) for r in ranks],
+                                           {"A", "B", "Z"})]
+                    stats = evaluate(Spec(spec.architecture, spec.problem, Mapping(levels)), ert)
+                    if stats.valid:
+                        n = score(stats)
+                        best = n if best is None else min(best, n)
     return best
 
 
@@ -100,7 +109,21 @@ def test_pruning_loses_nothing_against_brute_force(capacity):
     # Merged loop orders and capacity cuts are exact: the best equals that of the unpruned space.
     spec = tiny(capacity, 4, 2, 3)
     result = search(spec, constraints(spec, [KEEP_ALL]))
-    assert dram_accesses(result) == _brute_force_best(spec, {"A", "B", "Z"})
+    assert dram_accesses(result) == _brute_force_best(spec, [{"A", "B", "Z"}])
+
+
+ALL_KEEP_SETS = [set(c) for k in range(4) for c in itertools.combinations("ABZ", k)]
+
+
+@pytest.mark.parametrize("capacity", [3, 6, 14])
+def test_free_keeps_priced_per_tensor_match_full_evaluation(capacity):
+    # The mapper prices keep choices per tensor (2 engine runs instead of 8 per loop nest); the best EDP
+    # must equal the best over all 8 keep sets evaluated in full, with real Accelergy-style energies.
+    spec = tiny(capacity, 4, 2, 3)
+    ert, _ = reference_tables(yamlio.loads(TINY_ARCH.format(capacity=capacity)))
+    result = search(spec, constraints(spec, [], metrics=("edp",)), ert=ert)
+    brute = _brute_force_best(spec, ALL_KEEP_SETS, lambda st: st.energy_pj * st.cycles, ert)
+    assert result.stats.energy_pj * result.stats.cycles == pytest.approx(brute, rel=1e-12)
 
 
 def test_free_keep_sets_are_searched():
