@@ -19,9 +19,8 @@ Over the Einsums (``aggregate``): DRAM and L3 of every Einsum go to the 2D array
 ``global_buffer``; a 2D Einsum's ``reg_file`` to the 2D ``reg_file`` and (FuseMax only) its
 ``reg_file_1d`` level to the 1D ``reg_file``; a 1D Einsum's ``reg_file`` to the 1D ``reg_file``.
 Compute costs go to the array's functional units, :data:`FUNCTIONAL_UNITS` per design; a cost whose
-unit the array lacks is dropped by the artifact (its FLAT-PE cascade says ``exponential`` where the
-array has ``exponentiatial``, so those computes are never charged) - ``unmatched_units="drop"``
-reproduces that, the default ``"error"`` refuses.
+unit the array lacks is dropped by the artifact - ``unmatched_units="drop"`` reproduces that, the default
+``"error"`` refuses.
 
 Energy = sum over both arrays of count x ERT energy (:func:`energy`). Area (:func:`area_summary`) = sum
 over both ARTs of instances x area, skipping ``add`` (counted inside ``mac``); the 2D array's area is
@@ -43,11 +42,12 @@ WORDS_PER_ACTION: dict[str, int] = {"DRAM": 4, "L3": 256}
 
 #: Functional units of each array, by design (the artifact's ``func_2d`` / ``func_1d``; "fusemax" is
 #: its ``"proposal"``, used by the FuseMax binding/arch and the end-to-end matmuls; "flat" by FLAT,
-#: the FLAT-PE cascade, the unfused baseline and its softmax). The misspelling is the artifact's and
-#: its ERT component name.
+#: the FLAT-PE cascade, the unfused baseline and its softmax). The names are the ERT component names of
+#: ``arch/energy`` (:mod:`fusemax.energy.designs`); the artifact's own FLAT ERT spells the exponential
+#: unit ``exponentiatial``.
 FUNCTIONAL_UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "fusemax": {"2d": ("mac", "max", "add"), "1d": ("mac", "max", "add", "divide")},
-    "flat": {"2d": ("mac", "add"), "1d": ("mac", "max", "exponentiatial", "add", "divide")},
+    "flat": {"2d": ("mac", "add"), "1d": ("mac", "max", "exponential", "add", "divide")},
 }
 
 _BUFFER_ACTIONS = ("read", "write", "update", "leak")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -134,8 +134,11 @@ class Library:
         """
         prim = self.primitive(name)
         query = {k: float(v) for k, v in attributes.items() if k in prim.scale and v is not None}
-        est, point = _interpolate_or_scale(prim, query)
         to_nm = technology_nm(technology)
+        # A point measured at the query's node beats technology scaling (CACTI, for one, is run per node).
+        same_node = tuple(p for p in prim.points
+                          if technology_nm(p.attributes.get("technology", "45nm")) == to_nm)
+        est, point = _interpolate_or_scale(replace(prim, points=same_node) if same_node else prim, query)
         from_nm = technology_nm(point.attributes.get("technology", "45nm"))
         e_tech = self.technology.energy_factor(from_nm, to_nm)
         a_tech = self.technology.area_factor(from_nm, to_nm)

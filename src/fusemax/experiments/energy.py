@@ -1,19 +1,26 @@
 """Energy of one evaluated Einsum: one call into :mod:`fusemax.energy.actions` with the artifact's rules.
 
-The artifact prices each configuration on its platform's energy tables (``fusemax`` or ``flat``, a 2D and a
-1D ERT each); the baselines price DRAM from the spill-adjusted traffic (bytes / 8: 64-bit lines). Energy is
-linear in the action counts, so per-Einsum energies add up to the artifact's per-configuration total.
+Each configuration is priced on its design's two ERTs (:data:`~.configs.ENERGY_PLATFORM`: ``fusemax`` or
+``flat``), built by the builtin estimator from fusemax's own ``arch/energy`` descriptions for the run's
+:class:`~fusemax.workload.Hardware` (:func:`fusemax.energy.designs.design_erts`). The baselines price DRAM
+from the spill-adjusted traffic (bytes / 8: 64-bit lines). Energy is linear in the action counts, so
+per-Einsum energies add up to the artifact's per-configuration total.
+
+One artifact quirk is reproduced on purpose: its FLAT-PE cascade charges its exponentials to a unit named
+``exponential`` while the FLAT ERT calls it ``exponentiatial``, so the cascade's exponentials cost nothing
+in the published rows (:data:`UNCHARGED_UNITS`). The softmax of FLAT and unfused names the unit the way
+the ERT does, so its exponentials are charged.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
 from fusemax import yamlio
 from fusemax.energy import actions
-from fusemax.energy.tables import ERT, load_ert
+from fusemax.energy.designs import design_erts
+from fusemax.energy.tables import ERT
 from fusemax.stats import LevelStats, Stats
 from fusemax.workload import Hardware
 
@@ -22,6 +29,9 @@ from .metrics import EinsumMetrics
 
 #: FLAT's 2D PEs have one register per operand; the artifact prices them together as the 2D reg_file.
 SPLIT_REGISTERS = ("reg0", "reg1", "reg2")
+
+#: Compute costs the published rows leave uncharged, per configuration (module docstring).
+UNCHARGED_UNITS: dict[str, frozenset[str]] = {"cascade": frozenset({"exponential"})}
 
 
 def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> dict[str, list[str]]:
@@ -57,13 +67,6 @@ def _with_defaults(kept: dict[str, list[str]], on_2d: bool, design: str) -> dict
     return {**{level: [] for level in need}, **kept}
 
 
-def _priced(counts: actions.ActionCounts, ert: ERT) -> dict[str, float]:
-    # Accelergy ignores counts of components its architecture lacks (e.g. a 1D ``max`` on FuseMax's 1D
-    # array, whose ERT has none); the artifact's totals therefore leave them out, and so do we.
-    present = actions.ActionCounts({c: a for c, a in counts.counts.items() if ert.has(c)})
-    return actions.energy_breakdown(present, ert)
-
-
 def einsum_energy(config: str, name: str, stats: Stats, cost: Mapping[str, int], metrics: EinsumMetrics,
                   dram_from_traffic: bool, hardware: Hardware, kept: dict[str, list[str]],
                   erts: Mapping[str, ERT]) -> tuple[float, dict[str, float]]:
@@ -71,30 +74,28 @@ def einsum_energy(config: str, name: str, stats: Stats, cost: Mapping[str, int],
     design = ENERGY_PLATFORM[config]
     on_2d = metrics.array == "2d"
     stats, kept = _merge_split_registers(stats, kept)
-    activity = actions.EinsumActivity(name, stats, _with_defaults(kept, on_2d, design), dict(cost), on_2d)
-    totals = actions.aggregate([activity], design, unmatched_units="drop")
+    charged = {fu: n for fu, n in cost.items() if fu not in UNCHARGED_UNITS.get(config, ())}
+    activity = actions.EinsumActivity(name, stats, _with_defaults(kept, on_2d, design), charged, on_2d)
+    totals = actions.aggregate([activity], design)
     if dram_from_traffic:
         line = actions.WORDS_PER_ACTION["DRAM"] * hardware.word_bytes
         totals = totals.with_dram(metrics.read_bytes / line, metrics.write_bytes / line)
     two, one = totals.arrays()
-    breakdown = {f"{c}_2d": e for c, e in _priced(two, erts["2d"]).items()}
-    breakdown.update({f"{c}_1d": e for c, e in _priced(one, erts["1d"]).items()})
+    breakdown = {f"{c}_2d": e for c, e in actions.energy_breakdown(two, erts["2d"]).items()}
+    breakdown.update({f"{c}_1d": e for c, e in actions.energy_breakdown(one, erts["1d"]).items()})
     return sum(breakdown.values()), breakdown
 
 
-def reference_erts_dir(shared: Path | None) -> Path | None:
-    """The artifact's Accelergy outputs (``outputs-{1d,2d}-{fusemax,flat}/ERT.yaml``), when present."""
-    if shared is None:
-        return None
-    folder = shared / "reference" / "fusemax-artifact" / "inputs" / "area_energy"
-    return folder if (folder / "outputs-2d-fusemax" / "ERT.yaml").is_file() else None
+def erts_for(config: str, hardware: "Hardware | Path | None" = None) -> dict[str, ERT]:
+    """The 2D and 1D ERTs that price ``config`` on ``hardware`` (builtin estimator, never reference files).
+
+    A path or None in place of the hardware (the earlier ``erts_for(config, tables_dir)`` call) prices the
+    paper's hardware.
+    """
+    return design_erts(ENERGY_PLATFORM[config], hardware if isinstance(hardware, Hardware) else Hardware())
 
 
-@lru_cache(maxsize=None)
-def platform_erts(folder: str, design: str) -> dict[str, ERT]:
-    return {array: load_ert(Path(folder) / f"outputs-{array}-{design}" / "ERT.yaml") for array in ("2d", "1d")}
-
-
-def erts_for(config: str, folder: Path | None) -> dict[str, ERT] | None:
-    return platform_erts(str(folder), ENERGY_PLATFORM[config]) if folder else None
-
+def reference_erts_dir(shared: Path | None) -> None:
+    """Always None: the artifact's stored ``outputs-*/ERT.yaml`` did not price its published rows (see
+    :mod:`fusemax.energy.designs`); kept until :mod:`.sweep` stops asking for a tables folder."""
+    return None
