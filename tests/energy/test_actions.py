@@ -106,13 +106,14 @@ def test_dram_reads_equal_to_updates_are_skipped():
 def test_unmatched_unit_error_or_drop():
     stats = _qk_check_stats()
     kept = {**QK_KEPT, "reg_file": ["Q"]}
-    # The FLAT-PE cascade's PRM names "exponential"; FLAT's 1D array has "exponentiatial".
-    prm = EinsumActivity("PRM", stats, kept, {"exponential": 1, "add": 1}, on_2d=False)
-    with pytest.raises(SpecError, match="exponential"):
+    # A cost naming a unit the array lacks (the artifact's misspelt exponential) is an error, or dropped as the
+    # artifact did.
+    prm = EinsumActivity("PRM", stats, kept, {"exponentiatial": 1, "add": 1}, on_2d=False)
+    with pytest.raises(SpecError, match="exponentiatial"):
         aggregate([prm], "flat")
     totals = aggregate([prm], "flat", unmatched_units="drop")
     one = totals.arrays()[1].counts
-    assert one["exponentiatial"]["compute"] == 0 and one["add"]["compute"] == stats.computes
+    assert one["exponential"]["compute"] == 0 and one["add"]["compute"] == stats.computes
 
 
 def test_cost_weighted_computes_and_array_routing():
