@@ -1,0 +1,123 @@
+"""Where jobs run: ``local`` (a process pool on this machine) or ``dask`` (a dask.distributed cluster).
+
+Both yield ``(index, result)`` pairs as jobs finish, in whatever order they finish; the runner puts results
+back in plan order, so the output never depends on the executor or on timing.
+
+Security: without ``--scheduler`` the dask executor starts a LocalCluster whose scheduler and workers
+listen on 127.0.0.1 only, with no dashboard. Pass an address only for a cluster you control.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+from fusemax.errors import FusemaxError
+
+EXECUTORS = ("local", "dask")
+
+
+def default_jobs() -> int:
+    """Worker processes when ``--jobs`` is 0 or unset: the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Executor(Protocol):
+    name: str
+
+    def run(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        """Call ``fn(*args[i])`` for every i; yield ``(i, result)`` as each finishes."""
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group; only the parent should react (cancel, keep what finished).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalExecutor:
+    """``jobs`` processes (1: in this process, no pool)."""
+
+    name = "local"
+
+    def __init__(self, jobs: int = 0):
+        self.jobs = jobs or default_jobs()
+
+    def describe(self) -> str:
+        return f"local, {self.jobs} process{'es' if self.jobs > 1 else ''}"
+
+    def run(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        if self.jobs == 1 or len(args) <= 1:
+            for i, a in enumerate(args):
+                yield i, fn(*a)
+            return
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_ignore_sigint)
+        try:
+            # Keep only a few jobs queued per worker: an interrupt then abandons little work.
+            pending: dict[Any, int] = {}
+            todo = iter(enumerate(args))
+            for i, a in todo:
+                pending[pool.submit(fn, *a)] = i
+                if len(pending) >= 4 * self.jobs:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future.result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending[pool.submit(fn, *nxt[1])] = nxt[0]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """A dask.distributed cluster: ``scheduler`` (``tcp://host:8786``), or a LocalCluster of ``jobs``
+    single-threaded worker processes on 127.0.0.1."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, jobs: int = 0):
+        self.scheduler = scheduler
+        self.jobs = jobs or default_jobs()
+
+    def describe(self) -> str:
+        return f"dask, scheduler {self.scheduler}" if self.scheduler else f"dask, LocalCluster of {self.jobs}"
+
+    def run(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        try:
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise FusemaxError("the dask executor needs dask.distributed: pip install 'fusemax[dask]'",
+                               source="--executor") from None
+        cluster = None
+        try:
+            if self.scheduler:
+                client = Client(self.scheduler, timeout="30s")
+            else:
+                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None, silence_logs=40)
+                client = Client(cluster)
+        except (OSError, TimeoutError) as exc:
+            raise FusemaxError(f"cannot reach the dask scheduler: {exc}", source=self.scheduler) from None
+        try:
+            futures = {client.submit(fn, *a, pure=False): i for i, a in enumerate(args)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def get_executor(name: str, jobs: int = 0, scheduler: str | None = None) -> Executor:
+    if scheduler and name != "dask":
+        raise FusemaxError("--scheduler needs --executor dask", source="--scheduler")
+    if name == "local":
+        return LocalExecutor(jobs)
+    if name == "dask":
+        return DaskExecutor(scheduler, jobs)
+    raise FusemaxError(f"unknown executor {name!r}; use {', '.join(EXECUTORS)}", source="--executor")

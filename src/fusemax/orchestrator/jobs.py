@@ -1,0 +1,50 @@
+"""A job: one rendered Einsum spec for one backend, named by the hash of everything that decides its result."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Job:
+    """One spec to evaluate. ``key`` is its content address (see :func:`job_key`); ``label`` is for people."""
+
+    key: str
+    label: str
+    backend: str
+    files: Mapping[str, str] = field(repr=False, hash=False, compare=False)
+
+
+def job_key(files: Mapping[str, str], backend: str, version: str) -> str:
+    """SHA-256 of the spec texts (by file name), the backend and its version.
+
+    Two jobs with the same key give the same statistics, whichever sweep, point or machine asks."""
+    canonical = json.dumps({"backend": backend, "version": version, "files": dict(sorted(files.items()))},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def make_job(files: Mapping[str, str], backend: str, version: str, label: str) -> Job:
+    return Job(key=job_key(files, backend, version), label=label, backend=backend, files=dict(files))
+
+
+def evaluate_job(backend: str, files: Mapping[str, str], label: str) -> dict[str, Any]:
+    """Worker entry point (any process, any machine): ``{"stats": <stats JSON>}`` for a spec with a
+    mapping, ``{"stats": ..., "mapping": <best mapping YAML or None>}`` for a mapper search, or
+    ``{"error": ...}``.
+
+    Errors come back as data rather than exceptions so that one bad spec, or a missing tool on one worker,
+    is reported with its label and never poisons the pool; they are not cached.
+    """
+    from fusemax.backends import get_backend
+    from fusemax.errors import FusemaxError
+    try:
+        engine = get_backend(backend)
+        if "mapping.yaml" in files:
+            return {"stats": engine.evaluate(files, label).to_json()}
+        stats, mapping = engine.map(files, label)
+        return {"stats": stats.to_json(), "mapping": mapping}
+    except FusemaxError as exc:
+        return {"error": str(exc)}

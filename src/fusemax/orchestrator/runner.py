@@ -1,0 +1,86 @@
+"""Run jobs: take what the cache has, evaluate the rest on an executor, store each result as it arrives.
+
+Every finished job is in the cache before the next one is reported, so an interrupted or killed sweep
+loses only the jobs that were running; the next run evaluates exactly the jobs without a valid entry.
+Results are keyed by job key, never by arrival order: the same jobs give the same results on any executor.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence, TextIO
+
+from fusemax.stats import Stats
+
+from .cache import Cache
+from .executors import Executor
+from .jobs import Job, evaluate_job
+from .progress import Progress
+
+
+@dataclass
+class RunCounts:
+    """How the jobs of a run were served: ``jobs`` distinct specs, of which ``cached`` came from the cache,
+    ``evaluated`` ran now (``failed`` of them with an error) and ``corrupt`` entries were rejected."""
+
+    jobs: int = 0
+    cached: int = 0
+    evaluated: int = 0
+    failed: int = 0
+    corrupt: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class JobResults:
+    stats: dict[str, Stats]      # job key -> statistics
+    mappings: dict[str, str]     # job key -> best mapping (v0.4 YAML) of a mapper search
+    errors: dict[str, str]       # job key -> error message (not cached)
+    counts: RunCounts
+
+    def add(self, key: str, result: dict) -> None:
+        self.stats[key] = Stats.from_json(result["stats"])
+        if result.get("mapping"):
+            self.mappings[key] = result["mapping"]
+
+
+def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None,
+             stream: TextIO | None = None) -> JobResults:
+    """Evaluate ``jobs`` (duplicates by key run once). ``stream`` gets the progress; None is silent."""
+    unique: dict[str, Job] = {}
+    for job in jobs:
+        unique.setdefault(job.key, job)
+    out = JobResults({}, {}, {}, RunCounts(jobs=len(unique)))
+    corrupt_before = cache.corrupt if cache else 0
+    for key in unique:
+        hit = cache.get(key) if cache else None
+        if hit is not None:
+            out.add(key, hit)
+    missing = [job for key, job in unique.items() if key not in out.stats]
+    counts = out.counts
+    counts.cached, counts.evaluated = len(out.stats), len(missing)
+    counts.corrupt = (cache.corrupt - corrupt_before) if cache else 0
+    if stream is not None:
+        where = getattr(executor, "describe", lambda: executor.name)()
+        print(f"{counts.jobs} jobs: {counts.cached} cached, {counts.evaluated} to evaluate ({where})"
+              + (f"; {counts.corrupt} corrupt cache entries rejected" if counts.corrupt else ""),
+              file=stream, flush=True)
+    if not missing:
+        return out
+    progress = Progress(len(missing), stream, desc="evaluating")
+    try:
+        for i, result in executor.run(evaluate_job, [(j.backend, j.files, j.label) for j in missing]):
+            job = missing[i]
+            if "error" in result:
+                out.errors[job.key] = result["error"]
+                counts.failed += 1
+            else:
+                if cache is not None:
+                    cache.put(job.key, result, job.label, job.backend)
+                # Cached and fresh results take the same JSON path, so a rerun reproduces them bit for bit.
+                out.add(job.key, result)
+            progress.update()
+    finally:
+        progress.close()
+    return out
