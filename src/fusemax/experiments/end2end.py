@@ -40,14 +40,15 @@ class End2EndRow:
     seq_len: str
     traffic: float     # bytes
     latency: float     # s
-    energy: float      # pJ (nan without energy tables)
+    energy: float      # pJ
     einsums: dict[str, EinsumMetrics]
 
 
 def _einsum(platform: str, model: str, seq_len: int, name: str, models_file: str | None) -> EinsumMetrics:
     from fusemax.render import END2END_PLATFORMS, render
 
-    from .sweep import energy_tables_dir, energy_fn_for, timing_of
+    from .energy import einsum_energy, erts_for
+    from .sweep import timing_of
     from .unfused import mapped_einsum
     hardware = END2END_PLATFORMS[platform]
     workload = Workload(resolve_model(model, models_file), seq_len)
@@ -58,9 +59,8 @@ def _einsum(platform: str, model: str, seq_len: int, name: str, models_file: str
     role = EinsumRole(name, "2d", ROLE_RULE)
     timing: Timing = timing_of(hardware)
     m = einsum_metrics(stats, role, dict(einsum.compute_cost), timing, source)
-    fn = energy_fn_for(ENERGY_CONFIG, hardware, {name: kept}, energy_tables_dir())
-    if fn is not None:
-        m.energy_pj, m.energy_breakdown = fn(name, stats, dict(einsum.compute_cost), m, False)
+    m.energy_pj, m.energy_breakdown = einsum_energy(ENERGY_CONFIG, name, stats, dict(einsum.compute_cost), m, False,
+                                                    hardware, dict(kept), erts_for(ENERGY_CONFIG, hardware))
     return m
 
 
