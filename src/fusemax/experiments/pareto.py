@@ -1,0 +1,121 @@
+"""The area-latency Pareto sweep of FuseMax (Fig. 12): PE arrays 16x16 ... 512x512 at 256K tokens.
+
+For each model and array size the artifact (``scripts/run.py: pareto``, ``utils/pareto.py``) runs the
+binding configuration on :func:`fusemax.render.pareto_hardware`, starting from the smallest L3 that holds
+the minimum number of query tiles and doubling it while the memory latency exceeds the 1D array's compute
+latency; the area comes from Accelergy's ART of the FuseMax design at that size, whose 2D registers the
+artifact sizes ``2 x min_tiles`` words (Timeloop's get ``4 + min_tiles``). The artifact ends the whole
+sweep after the first row that needed an L3 above 32 MiB; we end only that model's sweep (the same rows
+whenever that happens at a model's last array size, which is what Fig. 12 shows).
+
+>>> rows = pareto_rows(["BERT"], pe_dims=[16, 32])      # doctest: +SKIP
+>>> write_pareto("out", rows)                           # out/results/pareto.csv
+"""
+from __future__ import annotations
+
+import csv
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable
+
+from fusemax.errors import FusemaxError
+from fusemax.workload import Hardware, resolve_model
+
+PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
+SEQ_LEN = 256 * 2**10
+#: Above this L3 the sweep stops growing the array for the model (the artifact's rule, see above).
+STOP_L3_BYTES = 32 * 2**20
+#: Guard against a point whose memory latency never drops below the 1D compute latency.
+MAX_L3_BYTES = 2**40
+COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
+           "array_2d_area", "area"]
+
+
+@dataclass
+class ParetoRow:
+    model: str
+    pe_dim: int
+    l3_bytes: int
+    traffic: float      # bytes
+    mem_lat: float      # s
+    comp_2d_lat: float  # s
+    comp_1d_lat: float  # s
+    latency: float      # s
+    array_2d_area: float  # um^2
+    area: float           # um^2
+
+    def csv_row(self) -> list:
+        return ["proposal", self.model, self.pe_dim, self.traffic, self.mem_lat, self.comp_2d_lat,
+                self.comp_1d_lat, self.latency, self.array_2d_area, self.area]
+
+
+def area_of(hardware: Hardware) -> tuple[float, float]:
+    """(2D array area, total area) in um^2 of the FuseMax design on the Pareto ``hardware``."""
+    from fusemax import yamlio
+    from fusemax.energy.actions import area_summary
+    from fusemax.energy.designs import energy_arch, render_energy_arch
+    from fusemax.energy.estimator import estimate_art
+    min_tiles = hardware.pe_reg_depth - 4  # pareto_hardware gives Timeloop 4 + min_tiles registers
+    params = energy_arch("fusemax", replace(hardware, pe_reg_depth=2 * min_tiles))
+    arts = {a: estimate_art(yamlio.loads(render_energy_arch(params, a)), apply_shares=False) for a in ("2d", "1d")}
+    summary = area_summary(arts["2d"], arts["1d"])
+    return summary.array_2d, summary.total
+
+
+def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: str | None = None) -> ParetoRow:
+    """One array size: the L3 doubled until memory no longer outlasts the 1D array, then its row."""
+    from fusemax.render import pareto_hardware
+
+    from .sweep import Point, evaluate_point
+    head_dim = resolve_model(model, models_file).E
+    multiplier = 1
+    while True:
+        hardware = pareto_hardware(pe_dim, head_dim, seq_len=seq_len, multiplier=multiplier)
+        outcome = evaluate_point(Point("binding", model, seq_len), hardware, models_file, with_energy=False)
+        if outcome.error:
+            raise FusemaxError(outcome.error, source=f"pareto {model} {pe_dim}x{pe_dim}")
+        r = outcome.result
+        if r.mem_latency <= r.comp_1d or hardware.l3_bytes >= MAX_L3_BYTES:
+            break
+        multiplier *= 2
+    array_2d, area = area_of(hardware)
+    return ParetoRow(model.split(":")[0], pe_dim, hardware.l3_bytes, r.traffic, r.mem_latency, r.comp_2d,
+                     r.comp_1d, r.latency, array_2d, area)
+
+
+def _model_rows(args: tuple) -> list[ParetoRow]:
+    model, pe_dims, seq_len, models_file = args
+    rows = []
+    for pe_dim in pe_dims:
+        rows.append(pareto_point(model, pe_dim, seq_len, models_file))
+        if rows[-1].l3_bytes > STOP_L3_BYTES:
+            break
+    return rows
+
+
+def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS, seq_len: int = SEQ_LEN, *,
+                jobs: int = 1, models_file: str | None = None) -> list[ParetoRow]:
+    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``."""
+    tasks = [(m, tuple(pe_dims), seq_len, models_file) for m in models]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    if jobs == 1:
+        per_model = [_model_rows(t) for t in tasks]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            per_model = list(pool.map(_model_rows, tasks))
+    return [row for rows in per_model for row in rows]
+
+
+def write_pareto(out_dir: str | Path, rows: list[ParetoRow]) -> Path:
+    """``OUT/results/pareto.csv`` in the artifact's columns."""
+    folder = Path(out_dir) / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pareto.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        w.writerows(r.csv_row() for r in rows)
+    return path
