@@ -16,6 +16,7 @@ from fusemax.cli.run import execute
 from fusemax.errors import FusemaxError
 from fusemax.experiments import sweep
 from fusemax.experiments.configs import CONFIGS
+from fusemax.reports import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  failed: {o.point.label}: {o.error}", file=sys.stderr)
     if folder is None:
         return 1
+    print(f"report: {write_report(args.out)}")
 
     status = 0
     print("\nValidation against the artifact's published rows")
