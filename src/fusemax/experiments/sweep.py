@@ -1,20 +1,22 @@
 """Evaluate configurations x models x lengths: render -> engine -> per-Einsum metrics -> combination.
 
-:func:`combine_point` is the pure part (rendered configuration + engine statistics -> one result row);
-:func:`evaluate_point` adds rendering and the engine; :func:`run_sweep` fans points out over a local process
-pool. Energy is one call per Einsum into :mod:`fusemax.energy`.
+:func:`combine_point` is the pure part (rendered configuration + engine statistics -> one result row).
+:func:`run_sweep` renders every point (:func:`plan_point`: one job per Einsum spec), runs the jobs through
+:mod:`fusemax.orchestrator` (content-addressed cache, local or dask executor, any backend) and combines each
+point in order (:func:`finish_point`); :func:`evaluate_point` does one point in-process without a cache.
+Energy is one call per Einsum into :mod:`fusemax.energy`.
 """
 from __future__ import annotations
 
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TextIO
 
 from fusemax.errors import FusemaxError
+from fusemax.orchestrator import Cache, Job, JobResults, LocalExecutor, RunCounts, get_executor, make_job, run_jobs
 from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
 
@@ -113,17 +115,6 @@ def combine_point(config: str, workload: Workload, hardware: Hardware, compute_c
 
 # --- the impure edges: render, engine, energy -------------------------------------------------------------
 
-def _engine_stats(einsum: Any, source: str) -> Stats:
-    """Evaluate one rendered Einsum with the builtin engine."""
-    from fusemax import engine, yamlio
-    data: dict[str, Any] = {}
-    for text in (einsum.arch_yaml, einsum.problem_yaml, einsum.mapping_yaml):
-        loaded = yamlio.loads(text, source=source)
-        if isinstance(loaded, dict):
-            data.update(loaded)
-    return engine.evaluate(engine.spec_from_dict(data, source=source))
-
-
 def _has_mapping(einsum: Any) -> bool:
     return bool(getattr(einsum, "mapping_yaml", None))
 
@@ -184,57 +175,112 @@ class PointOutcome:
     stand_in: str | None = None
 
 
-def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-                   with_energy: bool = True) -> PointOutcome:
-    """Render, evaluate every Einsum and combine one point; errors are captured, not raised."""
-    from fusemax.render import render
+@dataclass
+class PlannedPoint:
+    """A rendered point and its jobs (Einsum name -> job); ``error`` when it could not be rendered."""
 
+    point: Point
+    workload: Workload | None = None
+    rendered: Any = None
+    jobs: dict[str, Job] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
+               backend: str = "builtin", version: str | None = None) -> PlannedPoint:
+    """Render one point into one job per Einsum spec: an evaluation when it has a mapping, a mapper search
+    (constraints + mapper settings) when it has none. Errors are captured, not raised."""
+    from fusemax.backends import get_backend
+    from fusemax.render import render
+    start = time.perf_counter()
+    try:
+        version = version or get_backend(backend).version()
+        workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
+        rendered = render(point.config, workload, hardware)
+        jobs = {name: make_job(einsum.files(), backend, version, f"{point.label} {name}")
+                for name, einsum in rendered.einsums.items() if _has_mapping(einsum) or einsum.needs_mapper}
+        return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
+    except FusemaxError as exc:
+        return PlannedPoint(point, error=str(exc), seconds=time.perf_counter() - start)
+
+
+def finish_point(planned: PlannedPoint, results: JobResults, hardware: Hardware = Hardware(),
+                 with_energy: bool = True) -> PointOutcome:
+    """Combine one planned point from its jobs' statistics (plus stand-ins); errors are captured."""
     from .energy import kept_from_mapping
+    point = planned.point
     start = time.perf_counter()
     stand_in = None
     try:
-        workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
-        rendered = render(point.config, workload, hardware)
+        if planned.error is not None:
+            raise FusemaxError(planned.error)
+        workload, rendered = planned.workload, planned.rendered
         stats, costs, kept = {}, {}, {}
         for name, einsum in rendered.einsums.items():
             costs[name] = dict(einsum.compute_cost)
             kept[name] = kept_from_mapping(einsum.mapping_yaml, f"{point.label} {name}")
-            if _has_mapping(einsum):
-                stats[name] = _engine_stats(einsum, f"{point.label} {name}")
-            elif einsum.needs_mapper:
-                from .unfused import mapped_einsum
-                stats[name], kept[name] = mapped_einsum(einsum, f"{point.label} {name}")
+            job = planned.jobs.get(name)
+            if job is not None:
+                if job.key in results.errors:
+                    raise FusemaxError(results.errors[job.key], source=f"{point.label} {name}")
+                stats[name] = results.stats[job.key]
+                if job.key in results.mappings:  # a mapper search: price what its best mapping keeps
+                    kept[name] = kept_from_mapping(results.mappings[job.key], f"{point.label} {name}")
             else:
                 raise FusemaxError(f"Einsum {name} has no mapping", source=point.label)
         fn = energy_fn_for(point.config, hardware, kept, energy_tables_dir()) if with_energy else None
         result = combine_point(point.config, workload, hardware, costs, rendered.params, stats, fn)
-        return PointOutcome(point, result, seconds=time.perf_counter() - start, stand_in=stand_in)
+        return PointOutcome(point, result, seconds=planned.seconds + time.perf_counter() - start,
+                            stand_in=stand_in)
     except FusemaxError as exc:
-        return PointOutcome(point, error=str(exc), seconds=time.perf_counter() - start)
+        return PointOutcome(point, error=str(exc), seconds=planned.seconds + time.perf_counter() - start)
 
 
-def _evaluate_star(args: tuple) -> PointOutcome:
-    return evaluate_point(*args)
+def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
+                   with_energy: bool = True, backend: str = "builtin") -> PointOutcome:
+    """Render, evaluate every Einsum and combine one point in this process, without a cache."""
+    planned = plan_point(point, hardware, models_file, backend)
+    results = run_jobs(list(planned.jobs.values()), LocalExecutor(1))
+    return finish_point(planned, results, hardware, with_energy)
 
 
-def run_sweep(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 1, models_file: str | None = None,
-              progress: Callable[[PointOutcome], None] | None = None) -> list[PointOutcome]:
-    """Evaluate all points, in order, on ``jobs`` local processes (1 = in this process)."""
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pts) or 1))
-    args = [(p, hardware, models_file) for p in pts]
+@dataclass
+class SweepRun:
+    """The outcomes of a sweep in point order, and how its jobs were served."""
+
+    outcomes: list[PointOutcome]
+    counts: RunCounts
+
+
+def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
+               progress: Callable[[PointOutcome], None] | None = None, *, backend: str = "builtin",
+               executor: str = "local", scheduler: str | None = None, cache: "Cache | str | Path | None" = None,
+               stream: TextIO | None = None) -> SweepRun:
+    """Evaluate all points: render them, run their Einsum jobs through the orchestrator (``cache`` skips
+    done work; ``jobs`` = 0 uses every core), then combine each point in order.
+
+    ``progress`` is called with each point's outcome; ``stream`` receives the job progress (None: silent).
+    """
+    from fusemax.backends import get_backend
+    version = get_backend(backend).version()
+    planned = [plan_point(p, hardware, models_file, backend, version) for p in pts]
+    if cache is not None and not isinstance(cache, Cache):
+        cache = Cache(Path(cache))
+    all_jobs = [job for pp in planned for job in pp.jobs.values()]
+    results = run_jobs(all_jobs, get_executor(executor, jobs, scheduler), cache, stream)
     outcomes = []
-    if jobs == 1:
-        for a in args:
-            outcomes.append(_evaluate_star(a))
-            if progress:
-                progress(outcomes[-1])
-        return outcomes
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for outcome in pool.map(_evaluate_star, args, chunksize=max(1, len(args) // (jobs * 4))):
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
-    return outcomes
+    for pp in planned:
+        outcomes.append(finish_point(pp, results, hardware))
+        if progress:
+            progress(outcomes[-1])
+    return SweepRun(outcomes, results.counts)
+
+
+def run_sweep(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
+              progress: Callable[[PointOutcome], None] | None = None, **options: Any) -> list[PointOutcome]:
+    """:func:`run_points` without the job counts (same options)."""
+    return run_points(pts, hardware, jobs, models_file, progress, **options).outcomes
 
 
 @dataclass

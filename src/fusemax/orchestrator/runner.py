@@ -57,7 +57,10 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
         hit = cache.get(key) if cache else None
         if hit is not None:
             out.add(key, hit)
-    missing = [job for key, job in unique.items() if key not in out.stats]
+    # Mapper searches (no mapping.yaml) take far longer than evaluations: start them first so that no
+    # worker is left with a long search at the end while the others idle.
+    missing = sorted((job for key, job in unique.items() if key not in out.stats),
+                     key=lambda job: "mapping.yaml" in job.files)
     counts = out.counts
     counts.cached, counts.evaluated = len(out.stats), len(missing)
     counts.corrupt = (cache.corrupt - corrupt_before) if cache else 0
