@@ -182,3 +182,12 @@ def test_bad_metric_is_a_clear_error():
     spec = tiny(64, 2, 2, 2)
     with pytest.raises(Exception, match="unknown optimization metric 'speed'"):
         search(spec, constraints(spec, []), metric="speed")
+
+
+def test_large_spaces_are_sampled_and_say_so():
+    # M=64, N=32, K=16 with free orders at both levels: far more than 50 candidates, so factor choices are
+    # sampled at an even stride; the result is still a legal mapping.
+    spec = tiny(64, 64, 32, 16)
+    result = search(spec, constraints(spec, [KEEP_ALL]), max_candidates=50)
+    assert not result.exhaustive and result.method.startswith("sampled every")
+    assert result.stats.valid
