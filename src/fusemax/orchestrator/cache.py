@@ -84,7 +84,10 @@ class Cache:
                 json.dump(entry, handle, sort_keys=True)
             os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
             raise FusemaxError(f"cannot write the cache: {exc.strerror}", source=str(path)) from None
         return path
 

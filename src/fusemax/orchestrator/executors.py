@@ -80,9 +80,11 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, jobs: int = 0):
+    def __init__(self, scheduler: str | None = None, jobs: int = 0, timeout: str = "30s"):
         self.scheduler = scheduler
         self.jobs = jobs or default_jobs()
+        self.timeout = timeout
+        self.address: str | None = None   # the scheduler's address once connected
 
     def describe(self) -> str:
         return f"dask, scheduler {self.scheduler}" if self.scheduler else f"dask, LocalCluster of {self.jobs}"
@@ -96,13 +98,14 @@ class DaskExecutor:
         cluster = None
         try:
             if self.scheduler:
-                client = Client(self.scheduler, timeout="30s")
+                client = Client(self.scheduler, timeout=self.timeout)
             else:
                 cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=None, silence_logs=40)
                 client = Client(cluster)
         except (OSError, TimeoutError) as exc:
             raise FusemaxError(f"cannot reach the dask scheduler: {exc}", source=self.scheduler) from None
+        self.address = client.scheduler.address
         try:
             futures = {client.submit(fn, *a, pure=False): i for i, a in enumerate(args)}
             for future in as_completed(futures):

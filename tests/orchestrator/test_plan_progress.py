@@ -1,0 +1,91 @@
+"""Sweep files (flags override them; bad keys are one clear error) and progress output (tqdm on a
+terminal, plain lines otherwise)."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from fusemax.cli import main
+from fusemax.errors import FusemaxError
+from fusemax.orchestrator import Progress, load_sweep_file
+
+
+def test_sweep_file_is_read_and_paths_are_relative_to_it(tmp_path):
+    (tmp_path / "sweep.yaml").write_text("configs: [binding]\nmodels: BERT\nseq_lens: [1K, 4K]\n"
+                                         "phase: decode\nmodels_file: zoo.yaml\n")
+    spec = load_sweep_file(tmp_path / "sweep.yaml")
+    assert (spec.configs, spec.models, spec.seq_lens, spec.phase) == (("binding",), ("BERT",), ("1K", "4K"),
+                                                                      "decode")
+    assert spec.models_file == str(tmp_path / "zoo.yaml")
+    assert spec.merged(models=["T5"], phase=None).models == ["T5"]
+
+
+@pytest.mark.parametrize("text, key", [("model: [BERT]\n", "model"), ("seq_lens: []\n", "seq_lens"),
+                                       ("phase: [prefill]\n", "phase")])
+def test_bad_sweep_file_names_file_and_key(text, key, tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    with pytest.raises(FusemaxError) as err:
+        load_sweep_file(path)
+    assert str(err.value).startswith(f"{path}: {key}: ")
+
+
+def test_cli_runs_a_sweep_file_with_flags_overriding_it(tmp_path, capsys):
+    (tmp_path / "sweep.yaml").write_text("configs: [binding, flat]\nmodels: [BERT]\nseq_lens: [1K]\n")
+    out = tmp_path / "out"
+    assert main(["run", "--sweep", str(tmp_path / "sweep.yaml"), "--configs", "binding", "--out", str(out),
+                 "--jobs", "1"]) == 0
+    assert sorted(p.name for p in (out / "results").glob("attn-*.csv")) == ["attn-binding.csv"]
+    info = json.loads((out / "results" / "run.json").read_text())
+    assert info["jobs"]["evaluated"] == 12 and (out / "runs" / "cache").is_dir()
+    err = capsys.readouterr().err
+    assert "12 jobs: 0 cached, 12 to evaluate" in err and "12/12 (100%)" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sweep", "nowhere.yaml"], "fusemax run: error: nowhere.yaml"),
+    (["--scheduler", "tcp://h:1"], "fusemax run: error: --scheduler: --scheduler needs --executor dask"),
+    (["--jobs", "-1"], "fusemax run: error: --jobs: expected 0"),
+])
+def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--out", "X", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message)
+
+
+def test_timeloop_backend_without_timeloop_is_one_clear_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("TIMELOOP_MODEL", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["run", "--out", str(tmp_path), "--backend", "timeloop", "--configs", "binding"]) == 2
+    assert "timeloop-model is not installed" in capsys.readouterr().err
+
+
+def test_plain_lines_with_rate_and_eta_when_not_a_terminal():
+    stream = io.StringIO()
+    progress = Progress(4, stream, every_seconds=0)
+    for _ in range(4):
+        progress.update()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4 and lines[1].startswith("jobs: 2/4 (50%)")
+    assert "jobs/s" in lines[1] and "ETA" in lines[1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_tqdm_bar_on_a_terminal():
+    stream = _Terminal()
+    progress = Progress(4, stream, desc="evaluating")
+    for _ in range(4):
+        progress.update()
+    progress.close()
+    assert "evaluating: 100%" in stream.getvalue() and "4/4" in stream.getvalue()
+
+
+def test_silent_without_a_stream():
+    Progress(3, None).update()  # nothing to write to, nothing raised
