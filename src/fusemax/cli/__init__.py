@@ -12,7 +12,8 @@ import sys
 from fusemax import __version__
 from fusemax.errors import FusemaxError
 
-#: verb -> (module under fusemax.cli, one-line help). Modules are imported only when their verb runs.
+#: verb -> (module under fusemax.cli, one-line help). A verb's module (and what it imports: pandas,
+#: matplotlib, ...) is loaded only when that verb runs, so `fusemax models` starts fast.
 VERBS: dict[str, tuple[str, str]] = {
     "models": ("models", "list the model zoo"),
     "render": ("render", "render the Timeloop v0.4 specs of one configuration"),
@@ -25,17 +26,19 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; the arguments of ``verb`` only (others list their help line) if it is given."""
     parser = argparse.ArgumentParser(
         prog="fusemax",
         description="Model attention accelerators (FuseMax, FLAT, unfused) with Timeloop-compatible specs.")
     parser.add_argument("--version", action="version", version=f"fusemax {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    for verb, (module_name, help_text) in VERBS.items():
-        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+    for name, (module_name, help_text) in VERBS.items():
+        verb_parser = sub.add_parser(name, help=help_text, description=help_text)
         verb_parser.set_defaults(_module=module_name)
-        _verb_module(module_name).add_arguments(verb_parser)
+        if verb in (None, name):
+            _verb_module(module_name).add_arguments(verb_parser)
     return parser
 
 
@@ -45,7 +48,9 @@ def _verb_module(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fusemax`` console script."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    verb = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(verb if verb in VERBS else None).parse_args(argv)
     try:
         return _verb_module(args._module).run(args)
     except FusemaxError as exc:
