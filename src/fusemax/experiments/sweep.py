@@ -207,11 +207,10 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
 
 def finish_point(planned: PlannedPoint, results: JobResults, hardware: Hardware = Hardware(),
                  with_energy: bool = True) -> PointOutcome:
-    """Combine one planned point from its jobs' statistics (plus stand-ins); errors are captured."""
+    """Combine one planned point from its jobs' statistics; errors are captured, not raised."""
     from .energy import kept_from_mapping
     point = planned.point
     start = time.perf_counter()
-    stand_in = None
     try:
         if planned.error is not None:
             raise FusemaxError(planned.error)
@@ -231,8 +230,7 @@ def finish_point(planned: PlannedPoint, results: JobResults, hardware: Hardware 
                 raise FusemaxError(f"Einsum {name} has no mapping", source=point.label)
         fn = energy_fn_for(point.config, hardware, kept, energy_tables_dir()) if with_energy else None
         result = combine_point(point.config, workload, hardware, costs, rendered.params, stats, fn)
-        return PointOutcome(point, result, seconds=planned.seconds + time.perf_counter() - start,
-                            stand_in=stand_in)
+        return PointOutcome(point, result, seconds=planned.seconds + time.perf_counter() - start)
     except FusemaxError as exc:
         return PointOutcome(point, error=str(exc), seconds=planned.seconds + time.perf_counter() - start)
 
