@@ -2,7 +2,10 @@
 0.1 % for traffic, latency, utilization and per-Einsum columns, 1 % for energy.
 
 Unfused QK/AV use the ideal-mapping stand-in until the mapper exists; its rows are checked separately at
-the same tolerance on traffic/latency/utilization (they happen to agree), energy excluded.
+the same tolerance on traffic/latency/utilization (they happen to agree).
+
+Energy is checked per row for all five configurations, priced on the builtin ERTs of ``arch/energy``; the rows
+in ``EXTRA_L3_READS`` are strict xfails with the measured reason.
 """
 from __future__ import annotations
 
@@ -52,15 +55,50 @@ def test_published_row(ours, config, published):
         assert _rel(mine[column], value) <= 1e-3, (column, mine[column], value)
 
 
-@pytest.mark.xfail(reason="energy is 3-28 % below the published values: the per-Einsum action counts or the "
-                          "ERT pricing still differ from the artifact's Accelergy runs (see issue report)",
-                   strict=False)
-@pytest.mark.parametrize("config", [c for c in CONFIGS if c != "unfused"])
-def test_published_energy(ours, config):
-    pub = results.load(REFERENCE)[config]
-    worst = max(_rel(ours[(config, r["model"], r["seq_len"])]["energy"], r["energy"])
-                for r in pub.to_dict("records"))
-    assert not math.isnan(worst) and worst <= 1e-2
+#: Published energies our counts cannot reach: each exceeds ours by a whole number of L3 word reads per
+#: attention-score element (B x H x M x P x the L3's read energy / 256 words): exactly 1 for FLAT and unfused
+#: (1.0000 at 64K, 1.0003-1.0006 at 256K/1M), 2 and 2.25 for the cascade at 256K and 1M. The same models at
+#: other lengths, and these lengths for other models (FLAT BERT/T5 256K), match to 1e-6 with the same ERTs,
+#: so it is not pricing: the artifact's Timeloop reported one more L3 read of a score-sized tensor for these
+#: problem sizes, which no size-consistent access count reproduces (binding/arch show the same effect at
+#: 0.17-0.25 reads, 0.3-0.5 % of their energy, inside the tolerance).
+EXTRA_L3_READS = {
+    "flat": {("BERT", "64K"), ("TrXL", "64K"), ("T5", "64K"), ("TrXL", "256K"),
+             ("BERT", "1M"), ("TrXL", "1M"), ("T5", "1M")},
+    "unfused": {("TrXL", "256K"), ("BERT", "1M"), ("TrXL", "1M"), ("T5", "1M")},
+    "cascade": {(m, s) for m in MODELS for s in ("256K", "1M")},
+}
+
+
+def _published_energy():
+    params = []
+    for param in _published():
+        config, row = param.values
+        marks = ()
+        if (row["model"], row["seq_len"]) in EXTRA_L3_READS.get(config, ()):
+            marks = pytest.mark.xfail(strict=True, reason="the artifact's Timeloop counted extra L3 reads of a "
+                                                          "score-sized tensor here (see EXTRA_L3_READS)")
+        params.append(pytest.param(config, row, id=param.id, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("config, published", _published_energy())
+def test_published_energy(ours, config, published):
+    mine = ours[(config, published["model"], published["seq_len"])]["energy"]
+    assert not math.isnan(mine) and _rel(mine, published["energy"]) <= 1e-2, (mine, published["energy"])
+
+
+@pytest.mark.parametrize("baseline", ["flat", "unfused"])
+def test_headline_energy_ratio_on_the_published_models(ours, baseline):
+    # Mean energy of binding over the baseline on BERT/TrXL/T5 (XLM is withheld), against the same mean over
+    # the published rows (76.3 % over FLAT, 74.3 % over unfused); the EXTRA_L3_READS rows move it < 1 point.
+    pub = results.load(REFERENCE)
+    published = {c: {(r["model"], r["seq_len"]): r["energy"] for r in pub[c].to_dict("records")}
+                 for c in ("binding", baseline)}
+    keys = sorted(published["binding"])
+    want = sum(published["binding"][k] / published[baseline][k] for k in keys) / len(keys)
+    got = sum(ours[("binding", *k)]["energy"] / ours[(baseline, *k)]["energy"] for k in keys) / len(keys)
+    assert got == pytest.approx(want, abs=0.01)
 
 
 def test_headline_on_the_published_models(ours):
