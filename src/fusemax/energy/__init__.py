@@ -4,6 +4,9 @@
 * :mod:`~fusemax.energy.estimator` - ``estimate_ert`` / ``estimate_art``: Accelergy's numbers without
   Accelergy, from the published tables in ``arch/components/``.
 * :mod:`~fusemax.energy.actions` - the artifact's action counts from engine stats, energy, area.
+* :mod:`~fusemax.energy.designs` - the ERTs of the FuseMax and FLAT designs for any
+  :class:`~fusemax.workload.Hardware`, from fusemax's own ``arch/energy`` descriptions (what the
+  experiments price on; the published rows used these descriptions, not the stored ``outputs-*``).
 * :mod:`~fusemax.energy.accelergy` - run a real Accelergy instead (``$ACCELERGY`` or ``PATH``).
 
 :func:`reference_tables` picks the backend.
