@@ -56,7 +56,7 @@ def test_corrupt_entry_is_detected_and_recomputed(how, jobs, tmp_path):
 def test_cached_results_equal_fresh_ones(jobs, tmp_path):
     cache = Cache(tmp_path)
     fresh = run_jobs(jobs, LocalExecutor(2), cache)
-    assert fresh.counts.evaluated == len(jobs) == len(cache)
+    assert fresh.counts.evaluated == len(jobs) == cache.entries()
     warm = run_jobs(jobs, LocalExecutor(2), cache)
     assert (warm.counts.cached, warm.counts.evaluated) == (len(jobs), 0)
     assert warm.stats == fresh.stats

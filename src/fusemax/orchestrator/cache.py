@@ -91,5 +91,6 @@ class Cache:
             raise FusemaxError(f"cannot write the cache: {exc.strerror}", source=str(path)) from None
         return path
 
-    def __len__(self) -> int:
+    def entries(self) -> int:
+        """How many entries the cache holds (valid or not); walks the folder, so not for hot paths."""
         return sum(1 for _ in self.root.glob("??/*.json")) if self.root.is_dir() else 0

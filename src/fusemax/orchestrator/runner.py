@@ -52,9 +52,9 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
     for job in jobs:
         unique.setdefault(job.key, job)
     out = JobResults({}, {}, {}, RunCounts(jobs=len(unique)))
-    corrupt_before = cache.corrupt if cache else 0
+    corrupt_before = cache.corrupt if cache is not None else 0
     for key in unique:
-        hit = cache.get(key) if cache else None
+        hit = cache.get(key) if cache is not None else None
         if hit is not None:
             out.add(key, hit)
     # Mapper searches (no mapping.yaml) take far longer than evaluations: start them first so that no
@@ -63,7 +63,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
                      key=lambda job: "mapping.yaml" in job.files)
     counts = out.counts
     counts.cached, counts.evaluated = len(out.stats), len(missing)
-    counts.corrupt = (cache.corrupt - corrupt_before) if cache else 0
+    counts.corrupt = (cache.corrupt - corrupt_before) if cache is not None else 0
     if stream is not None:
         where = getattr(executor, "describe", lambda: executor.name)()
         print(f"{counts.jobs} jobs: {counts.cached} cached, {counts.evaluated} to evaluate ({where})"
