@@ -50,10 +50,12 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
 
 
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
-            models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=sys.stderr,
+            models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
             backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
             cache: str | None = None):
-    """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py."""
+    """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
+
+    Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``."""
     from fusemax import results
     from fusemax.experiments import sweep
     from fusemax.experiments.roofline import phase_roofline
@@ -68,7 +70,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     hardware = Hardware()
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
                            executor=executor, scheduler=scheduler, cache=cache_dir(out, cache),
-                           stream=None if quiet else stream)
+                           stream=None if quiet else (stream or sys.stderr))
     done = [o.result for o in run.outcomes if o.result is not None]
     folder = None
     if done:
@@ -88,11 +90,16 @@ def run(args: argparse.Namespace) -> int:
                        models_file=args.models_file, backend=args.backend)
     if args.jobs < 0:
         raise FusemaxError("expected 0 (all cores) or a positive number of processes", source="--jobs")
-    outcomes, folder = execute(
-        args.out, list(spec.configs or CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
-        list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
-        models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
-        executor=args.executor, scheduler=args.scheduler, cache=args.cache)
+    try:
+        outcomes, folder = execute(
+            args.out, list(spec.configs or CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
+            list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
+            models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
+            executor=args.executor, scheduler=args.scheduler, cache=args.cache)
+    except KeyboardInterrupt:
+        print(f"fusemax run: finished jobs are kept in {cache_dir(args.out, args.cache)}; run the same command "
+              f"again to continue", file=sys.stderr)
+        raise
     failed = [o for o in outcomes if o.error]
     if folder is not None:
         print(f"wrote {folder}")
