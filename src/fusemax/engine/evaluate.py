@@ -17,6 +17,9 @@ from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
 
 SOURCE = "fusemax builtin"
 
+#: Timeloop's ``std::size_t`` arithmetic wraps modulo 2**64.
+_SIZE_T = 2**64
+
 
 def _invalid(level: str, reason: str) -> Stats:
     return Stats(valid=False, error=f"couldn't map level {level}: {reason}", source=SOURCE)
@@ -91,7 +94,9 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
         partition[nlev - 1] = sizes[nlev - 1][ds.name]
         for k in reversed(range(nlev - 1)):
             denom = box_size(ds, info.spatial_ext[k + 1])
-            partition[k] = partition[k + 1] * sizes[k][ds.name] // denom
+            # Timeloop multiplies in a 64-bit std::size_t before dividing, so huge partitions wrap
+            # (e.g. the softmax at 1M tokens); a wrapped partition of 0 disables first-read elision.
+            partition[k] = (partition[k + 1] * sizes[k][ds.name]) % _SIZE_T // denom
         kept = [k for k in range(nlev) if ds.name in levels[k].keep]
         if not kept:
             continue
