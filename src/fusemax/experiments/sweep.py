@@ -21,8 +21,7 @@ from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult, combine
-from .configs import (CONFIGS, ENERGY_PLATFORM, ConfigPlan, cascade_plan, flat_plan, softmax_spill,
-                      unfused_plan)
+from .configs import CONFIGS, ConfigPlan, cascade_plan, flat_plan, softmax_spill, unfused_plan
 from .flat import choice_from_params, flat_softmax_spill
 from .metrics import EinsumMetrics, Timing, einsum_metrics
 
@@ -115,10 +114,6 @@ def combine_point(config: str, workload: Workload, hardware: Hardware, compute_c
 
 # --- the impure edges: render, engine, energy -------------------------------------------------------------
 
-def _has_mapping(einsum: Any) -> bool:
-    return bool(getattr(einsum, "mapping_yaml", None))
-
-
 def ideal_matmul_stats(name: str, workload: Workload, hardware: Hardware) -> Stats:
     """Stand-in statistics for an unfused matrix multiply (QK or AV) without a mapper: the array is full and
     every operand and result crosses DRAM exactly once."""
@@ -199,7 +194,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
         workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
         rendered = render(point.config, workload, hardware)
         jobs = {name: make_job(einsum.files(), backend, version, f"{point.label} {name}")
-                for name, einsum in rendered.einsums.items() if _has_mapping(einsum) or einsum.needs_mapper}
+                for name, einsum in rendered.einsums.items()}
         return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
     except FusemaxError as exc:
         return PlannedPoint(point, error=str(exc), seconds=time.perf_counter() - start)
@@ -219,15 +214,12 @@ def finish_point(planned: PlannedPoint, results: JobResults, hardware: Hardware 
         for name, einsum in rendered.einsums.items():
             costs[name] = dict(einsum.compute_cost)
             kept[name] = kept_from_mapping(einsum.mapping_yaml, f"{point.label} {name}")
-            job = planned.jobs.get(name)
-            if job is not None:
-                if job.key in results.errors:
-                    raise FusemaxError(results.errors[job.key], source=f"{point.label} {name}")
-                stats[name] = results.stats[job.key]
-                if job.key in results.mappings:  # a mapper search: price what its best mapping keeps
-                    kept[name] = kept_from_mapping(results.mappings[job.key], f"{point.label} {name}")
-            else:
-                raise FusemaxError(f"Einsum {name} has no mapping", source=point.label)
+            job = planned.jobs[name]
+            if job.key in results.errors:
+                raise FusemaxError(results.errors[job.key], source=f"{point.label} {name}")
+            stats[name] = results.stats[job.key]
+            if job.key in results.mappings:  # a mapper search: price what its best mapping keeps
+                kept[name] = kept_from_mapping(results.mappings[job.key], f"{point.label} {name}")
         fn = energy_fn_for(point.config, hardware, kept, energy_tables_dir()) if with_energy else None
         result = combine_point(point.config, workload, hardware, costs, rendered.params, stats, fn)
         return PointOutcome(point, result, seconds=planned.seconds + time.perf_counter() - start)
