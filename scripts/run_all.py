@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Reproduce the paper's attention results: 5 configurations x 4 models x 6 lengths, then validate them
+"""Reproduce the paper: attention for 5 configurations x 4 models x 6 lengths, the end-to-end layers on both
+platforms (Figs. 10-11) and the Pareto sweep (Fig. 12); write the figures and the HTML report, validate
 against the artifact's published rows (when ../shared is present) and print the headline table.
 
-    python scripts/run_all.py [--out DIR] [--jobs N]
+    python scripts/run_all.py [--out DIR] [--jobs N] [--backend builtin|timeloop] [--executor local|dask]
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from pathlib import Path
 from fusemax import validate
 from fusemax.cli.run import execute
 from fusemax.errors import FusemaxError
-from fusemax.experiments import sweep
+from fusemax.experiments import end2end, pareto, sweep
 from fusemax.experiments.configs import CONFIGS
 from fusemax.reports import write_report
+from fusemax.workload import parse_seq_len
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,13 +27,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
-    parser.add_argument("--verbose", action="store_true", help="one line per evaluated point")
+    parser.add_argument("--backend", choices=("builtin", "timeloop"), default="builtin",
+                        help="builtin engine or the real timeloop-model/timeloop-mapper")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1)")
+    parser.add_argument("--verbose", action="store_true", help="show job progress")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     try:
         outcomes, folder = execute(args.out, list(CONFIGS), list(sweep.DEFAULT_MODELS),
-                                   list(sweep.DEFAULT_SEQ_LENS), jobs=args.jobs, quiet=not args.verbose)
+                                   list(sweep.DEFAULT_SEQ_LENS), jobs=args.jobs, quiet=not args.verbose,
+                                   backend=args.backend, executor=args.executor, scheduler=args.scheduler)
+        seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
+        end2end.run_end2end(args.out, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs)
+        pareto.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
@@ -56,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nHeadline (means over model x length)")
     print(sweep.format_headline(sweep.headline([o.result for o in outcomes if o.result])))
-    for config, note in sorted({(o.point.config, o.stand_in) for o in outcomes if o.stand_in}):
-        print(f"note: {config}: {note}")
     return status if not failed else 1
 
 

@@ -100,6 +100,10 @@ class Results:
     run: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
     roofline: pd.DataFrame | None = None
+    #: ``end2end-<platform>.csv`` (the layer's other matrix multiplies) keyed by platform: flat, proposal.
+    end2end: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: ``pareto.csv`` (Fig. 12; area in um^2, latency in s), when the folder has one.
+    pareto: pd.DataFrame | None = None
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.attn[key.removeprefix("attn-")]
@@ -126,4 +130,8 @@ def load(path: str | Path) -> Results:
         res.run = json.loads((folder / RUN_FILE).read_text())
     if (folder / "roofline.csv").is_file():
         res.roofline = pd.read_csv(folder / "roofline.csv", dtype={"model": str, "seq_len": str})
+    for f in sorted(folder.glob("end2end-*.csv")):
+        res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
+    if (folder / "pareto.csv").is_file():
+        res.pareto = pd.read_csv(folder / "pareto.csv", dtype={"model": str})
     return res

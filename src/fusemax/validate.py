@@ -2,8 +2,7 @@
 row where it occurs.
 
 Tolerances are the project's truth criteria: 0.1 % for traffic, latency and utilization columns, 1 % for
-energy. Configurations that ``run.json`` marks as using a stand-in (e.g. unfused before the mapper exists)
-are reported separately and do not decide the verdict.
+energy.
 """
 from __future__ import annotations
 
@@ -53,7 +52,6 @@ class ColumnCheck:
     ours: float
     published: float
     tolerance: float
-    separate: bool = False     # stand-in configuration, reported apart from the verdict
 
     @property
     def ok(self) -> bool:
@@ -66,8 +64,7 @@ def _rel_error(ours: float, published: float) -> float:
     return abs(ours - published) / abs(published)
 
 
-def compare_frames(config: str, ours: pd.DataFrame, published: pd.DataFrame,
-                   separate: bool = False) -> list[ColumnCheck]:
+def compare_frames(config: str, ours: pd.DataFrame, published: pd.DataFrame) -> list[ColumnCheck]:
     """Per published column, the worst relative error over the rows present in both frames."""
     merged = published.merge(ours, on=KEY, how="inner", suffixes=("_pub", "_ours"))
     checks = []
@@ -86,23 +83,25 @@ def compare_frames(config: str, ours: pd.DataFrame, published: pd.DataFrame,
         err, row = worst
         checks.append(ColumnCheck(config, column, len(merged), err, row["model"], row["seq_len"],
                                   float(row[f"{column}_ours"]), float(row[f"{column}_pub"]),
-                                  TOLERANCE.get(column, DEFAULT_TOLERANCE), separate))
+                                  TOLERANCE.get(column, DEFAULT_TOLERANCE)))
     return checks
 
 
 def compare(ours_dir: str | Path, reference_dir: str | Path | None = None) -> list[ColumnCheck]:
-    """Compare every ``attn-<config>.csv`` present on both sides."""
+    """Compare every ``attn-<config>.csv`` and ``end2end-<platform>.csv`` present on both sides."""
     ours = results_mod.load(ours_dir)
     reference = Path(reference_dir) if reference_dir else default_reference()
     if reference is None:
         raise FusemaxError("the artifact's published results are not available (no ../shared next to the "
                            "repository); pass --reference DIR")
     published = results_mod.load(reference)
-    stand_ins = ours.run.get("stand_ins", {})
     checks: list[ColumnCheck] = []
     for config, frame in published.attn.items():
         if config in ours.attn:
-            checks += compare_frames(config, ours.attn[config], frame, separate=config in stand_ins)
+            checks += compare_frames(config, ours.attn[config], frame)
+    for platform, frame in published.end2end.items():
+        if platform in ours.end2end:
+            checks += compare_frames(f"end2end-{platform}", ours.end2end[platform], frame)
     if not checks:
         raise FusemaxError("no rows in common with the published results (configurations "
                            f"{', '.join(published.keys())})", source=str(results_mod.results_dir(ours_dir)))
@@ -110,23 +109,16 @@ def compare(ours_dir: str | Path, reference_dir: str | Path | None = None) -> li
 
 
 def format_table(checks: list[ColumnCheck]) -> str:
-    """A fixed-width table, stand-in configurations last under their own heading."""
-    header = f"{'config':<9} {'column':<8} {'rows':>4} {'max rel err':>12} {'tol':>6}  worst row"
+    """A fixed-width table: one line per configuration and column."""
+    header = f"{'config':<16} {'column':<8} {'rows':>4} {'max rel err':>12} {'tol':>6}  worst row"
     lines = [header, "-" * len(header)]
-    for separate in (False, True):
-        part = [c for c in checks if c.separate == separate]
-        if not part:
-            continue
-        if separate:
-            lines.append("reported separately (stand-in, not part of the verdict):")
-        for c in part:
-            mark = "ok" if c.ok else "FAIL"
-            lines.append(f"{c.config:<9} {c.column:<8} {c.rows:>4} {c.max_rel_error:>12.3e} {c.tolerance:>6.0e}  "
-                         f"{c.worst_model} {c.worst_seq_len} (ours {c.ours:.6g}, published {c.published:.6g}) "
-                         f"{mark}")
+    for c in checks:
+        mark = "ok" if c.ok else "FAIL"
+        lines.append(f"{c.config:<16} {c.column:<8} {c.rows:>4} {c.max_rel_error:>12.3e} {c.tolerance:>6.0e}  "
+                     f"{c.worst_model} {c.worst_seq_len} (ours {c.ours:.6g}, published {c.published:.6g}) {mark}")
     return "\n".join(lines)
 
 
 def verdict(checks: list[ColumnCheck]) -> bool:
-    """True when every column that counts is within tolerance."""
-    return all(c.ok for c in checks if not c.separate)
+    """True when every column is within tolerance."""
+    return all(c.ok for c in checks)

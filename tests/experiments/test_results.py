@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from fusemax import results, validate
@@ -70,18 +69,6 @@ def test_compare_reports_worst_row(tmp_path):
     assert not validate.verdict(list(checks.values()))
     table = validate.format_table(list(checks.values()))
     assert "FAIL" in table and "BERT 4K" in table
-
-
-def test_stand_in_configs_are_reported_separately(tmp_path):
-    pub = tmp_path / "pub"
-    pub.mkdir()
-    results.write(tmp_path / "ours", [_result(config="unfused", latency=1.0)],
-                  {"stand_ins": {"unfused": "ideal QK/AV mappings"}})
-    results.attn_frame([_result(config="unfused")]).to_csv(pub / "attn-unfused.csv", index=False)
-    checks = validate.compare(tmp_path / "ours", pub)
-    assert all(c.separate for c in checks)
-    assert validate.verdict(checks)
-    assert "reported separately" in validate.format_table(checks)
 
 
 def test_compare_without_common_rows(tmp_path):

@@ -13,7 +13,7 @@ from fusemax.results import einsum_frame
 from fusemax.workload import Hardware, Workload, get_model
 
 from .helpers import make_stats
-from .test_combine import (COMPUTES, DRAM, FUSEMAX_COST, PE1, PE2, cascade_metrics, softmax_stats)
+from .test_combine import COMPUTES, DRAM, FUSEMAX_COST, PE1, PE2, cascade_metrics
 
 BERT_1K = Workload(get_model("BERT"), 1024)
 
@@ -57,12 +57,6 @@ def test_flat_softmax_gets_the_l3_left_by_qk_and_av():
     assert flat_softmax_spill(onchip, qk, av, 32 * 2**20, keys) == 0.25
 
 
-def test_unfused_stand_in_is_ideal():
-    st = sweep.ideal_matmul_stats("QK", BERT_1K, Hardware())
-    assert st.arithmetic["mac"].cycles == 786432
-    assert st.levels["DRAM"].dataspaces["QK"].updates_per_instance == 64 * 12 * 1024 * 1024
-
-
 def test_headline_means_over_common_points():
     ours = sweep.combine("binding", "BERT", "1K", cascade_metrics("binding"))
     ours.energy = 1.0
@@ -102,7 +96,7 @@ def test_points_reject_unknown_config():
     (["run", "--out", "X", "--models", "Nope"], "fusemax run: error: --model: unknown model 'Nope'"),
     (["run", "--out", "X", "--seq-lens", "4Q"], "fusemax run: error: --seq-len: bad sequence length"),
     (["run", "--out", "X", "--configs", "fast"], "fusemax run: error: --configs: unknown configuration"),
-    (["run", "--out", "X", "--executor", "dask"], "fusemax run: error: --executor: the dask executor"),
+    (["run", "--out", "X", "--scheduler", "tcp://h:1"], "fusemax run: error: --scheduler: --scheduler needs --executor dask"),
     (["validate", "nowhere"], "fusemax validate: error: nowhere: no attn-*.csv results found"),
 ])
 def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeypatch):

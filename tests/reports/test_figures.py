@@ -9,6 +9,7 @@ import csv
 from pathlib import Path
 
 import matplotlib.image as mpimg
+import pandas as pd
 import pytest
 
 from fusemax import results
@@ -93,7 +94,7 @@ def test_fig7_stacks_are_the_einsum_columns(table):
 def test_fig10_adds_the_rest_of_the_layer(table):
     rest_flat, rest_fm = published("end2end-flat.csv"), published("end2end-proposal.csv")
     unfused, binding = published("attn-unfused.csv"), published("attn-binding.csv")
-    e2e = frames.end_to_end(table, frames.read_end2end(PUBLISHED))
+    e2e = frames.end_to_end(table, results.load(PUBLISHED).end2end)
     drawn = bars(paper.speedup(e2e), "FuseMax +Binding")
     for key, rest in rest_fm.items():
         want = (unfused[key]["latency"] + rest_flat[key]["latency"]) / (binding[key]["latency"] + rest["latency"])
@@ -126,10 +127,11 @@ def test_published_folder_skips_what_it_lacks(tmp_path):
     assert "no einsums.csv" in text
 
 
-def test_pareto_lines_are_the_csv(tmp_path):
-    rows = [("BERT", 0.05, 30.0), ("BERT", 0.8, 1.9), ("XLM", 0.05, 75.0), ("XLM", 0.8, 4.7)]
-    (tmp_path / "pareto.csv").write_text("model,area,latency\n" + "".join(f"{m},{a},{l}\n" for m, a, l in rows))
-    fig = paper.pareto(frames.read_pareto(tmp_path))
+def test_pareto_lines_are_the_csv_in_square_centimetres(tmp_path):
+    # pareto.csv keeps the artifact's um^2; the figure shows cm^2 (1 cm^2 = 1e8 um^2), like the paper.
+    rows = [("BERT", 5e6, 30.0), ("BERT", 8e7, 1.9), ("XLM", 5e6, 75.0), ("XLM", 8e7, 4.7)]
+    pareto = pd.DataFrame(rows, columns=["model", "area", "latency"])
+    fig = paper.pareto(frames.pareto_frame(pareto))
     lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
     assert list(lines["XLM"].get_xdata()) == [0.05, 0.8]
     assert list(lines["XLM"].get_ydata()) == [75.0, 4.7]

@@ -106,8 +106,6 @@ def run(args: argparse.Namespace) -> int:
     table = sweep.headline([o.result for o in outcomes if o.result is not None])
     if table:
         print(sweep.format_headline(table))
-    for config, note in sorted({(o.point.config, o.stand_in) for o in outcomes if o.stand_in}):
-        print(f"note: {config}: {note}")
     if failed:
         print(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: {failed[0].point.label}: "
               f"{failed[0].error})", file=sys.stderr)

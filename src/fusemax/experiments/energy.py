@@ -14,7 +14,6 @@ the ERT does, so its exponentials are charged.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Mapping
 
 from fusemax import yamlio
@@ -86,16 +85,6 @@ def einsum_energy(config: str, name: str, stats: Stats, cost: Mapping[str, int],
     return sum(breakdown.values()), breakdown
 
 
-def erts_for(config: str, hardware: "Hardware | Path | None" = None) -> dict[str, ERT]:
-    """The 2D and 1D ERTs that price ``config`` on ``hardware`` (builtin estimator, never reference files).
-
-    A path or None in place of the hardware (the earlier ``erts_for(config, tables_dir)`` call) prices the
-    paper's hardware.
-    """
-    return design_erts(ENERGY_PLATFORM[config], hardware if isinstance(hardware, Hardware) else Hardware())
-
-
-def reference_erts_dir(shared: Path | None) -> None:
-    """Always None: the artifact's stored ``outputs-*/ERT.yaml`` did not price its published rows (see
-    :mod:`fusemax.energy.designs`); kept until :mod:`.sweep` stops asking for a tables folder."""
-    return None
+def erts_for(config: str, hardware: Hardware = Hardware()) -> dict[str, ERT]:
+    """The 2D and 1D ERTs that price ``config`` on ``hardware`` (builtin estimator, never reference files)."""
+    return design_erts(ENERGY_PLATFORM[config], hardware)

@@ -8,7 +8,6 @@ Energy is one call per Einsum into :mod:`fusemax.energy`.
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, TextIO
 
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Job, JobResults, LocalExecutor, RunCounts, get_executor, make_job, run_jobs
-from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
+from fusemax.stats import Stats
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult, combine
@@ -29,11 +28,6 @@ DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
 #: L3 of the FLAT hardware (FLAT and unfused), used when neither the hardware nor the render says.
 BASELINE_L3_BYTES = 32 * 2**20
-
-#: What a stand-in replaced, keyed by configuration; written to run.json so validation reports it apart.
-STAND_IN_UNFUSED = ("QK and AV use an ideal-mapping stand-in (each tensor moved once, full array) until "
-                    "the mapper exists")
-
 
 @dataclass(frozen=True)
 class Point:
@@ -114,46 +108,10 @@ def combine_point(config: str, workload: Workload, hardware: Hardware, compute_c
 
 # --- the impure edges: render, engine, energy -------------------------------------------------------------
 
-def ideal_matmul_stats(name: str, workload: Workload, hardware: Hardware) -> Stats:
-    """Stand-in statistics for an unfused matrix multiply (QK or AV) without a mapper: the array is full and
-    every operand and result crosses DRAM exactly once."""
-    m = workload.model
-    B, H, M, P = workload.batch, m.H, workload.M, workload.P
-    if name == "QK":
-        red, tensors = m.E, {"Q": (B * H * P * m.E, 0), "K": (B * H * M * m.E, 0), "QK": (0, B * H * M * P)}
-    elif name == "AV":
-        red, tensors = m.F, {"A": (B * H * M * P, 0), "V": (B * H * M * m.F, 0), "AV": (0, B * H * P * m.F)}
-    else:
-        raise FusemaxError(f"no stand-in for Einsum {name}")
-    pes = hardware.pe_dim ** 2
-    # The unfused constraints spread queries (P) over the columns and keys (M) over the rows: a decode
-    # step (P = 1) occupies one column only.
-    used = min(P, hardware.pe_dim) * min(M, hardware.pe_dim)
-    computes = B * H * M * P * red
-    cycles = math.ceil(computes / used)
-    dram = LevelStats(cycles=cycles, dataspaces={
-        t: DataspaceStats(utilized_instances=1, reads_per_instance=r, updates_per_instance=u)
-        for t, (r, u) in tensors.items()})
-    return Stats(computes=computes, cycles=cycles, utilization=1.0, levels={"DRAM": dram},
-                 arithmetic={"mac": ArithmeticStats(instances=pes, utilized_instances=used, computes=computes,
-                                                    cycles=cycles)},
-                 source="fusemax stand-in (ideal mapping)")
-
-
-def energy_tables_dir() -> "Path | None":
-    """Where the platforms' ERTs come from: the artifact's Accelergy outputs under ``shared/``."""
-    from fusemax.validate import shared_dir
-
-    from .energy import reference_erts_dir
-    return reference_erts_dir(shared_dir())
-
-
-def energy_fn_for(config: str, hardware: Hardware, kept: Mapping[str, dict], tables: "Path | None") -> EnergyFn | None:
-    """Per-Einsum energy of ``config`` on its platform's ERTs, or None when no ERTs are available."""
+def energy_fn_for(config: str, hardware: Hardware, kept: Mapping[str, dict]) -> EnergyFn:
+    """Per-Einsum energy of ``config`` on the builtin ERTs of its platform at ``hardware``."""
     from . import energy
-    erts = energy.erts_for(config, tables)
-    if erts is None:
-        return None
+    erts = energy.erts_for(config, hardware)
 
     def fn(name: str, stats: Stats, cost: dict[str, int], m: EinsumMetrics, from_traffic: bool):
         return energy.einsum_energy(config, name, stats, cost, m, from_traffic, hardware,
@@ -167,7 +125,6 @@ class PointOutcome:
     result: ConfigResult | None = None
     error: str | None = None
     seconds: float = 0.0
-    stand_in: str | None = None
 
 
 @dataclass
@@ -220,7 +177,7 @@ def finish_point(planned: PlannedPoint, results: JobResults, hardware: Hardware 
             stats[name] = results.stats[job.key]
             if job.key in results.mappings:  # a mapper search: price what its best mapping keeps
                 kept[name] = kept_from_mapping(results.mappings[job.key], f"{point.label} {name}")
-        fn = energy_fn_for(point.config, hardware, kept, energy_tables_dir()) if with_energy else None
+        fn = energy_fn_for(point.config, hardware, kept) if with_energy else None
         result = combine_point(point.config, workload, hardware, costs, rendered.params, stats, fn)
         return PointOutcome(point, result, seconds=planned.seconds + time.perf_counter() - start)
     except FusemaxError as exc:
@@ -310,17 +267,16 @@ def format_headline(rows: list[Headline]) -> str:
 
 
 def run_info(outcomes: list[PointOutcome], hardware: Hardware, extra: dict[str, Any] | None = None) -> dict:
-    """What ``run.json`` records next to the results: versions, parameters, stand-ins, failures."""
+    """What ``run.json`` records next to the results: versions, parameters, failures."""
     import platform as _platform
 
     from fusemax import __version__
-    stand_ins = {o.point.config: o.stand_in for o in outcomes if o.stand_in}
     info = {
         "fusemax": __version__, "python": _platform.python_version(),
         "hardware": {k: getattr(hardware, k) for k in vars(hardware)},
         "points": len(outcomes), "failed": [{"point": o.point.label, "error": o.error}
                                             for o in outcomes if o.error],
-        "stand_ins": stand_ins, "seconds": round(sum(o.seconds for o in outcomes), 3),
+        "seconds": round(sum(o.seconds for o in outcomes), 3),
     }
     try:
         import subprocess

@@ -64,9 +64,8 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     else:
         notes.append("Figs. 8-9 skipped: no unfused baseline (attn-unfused.csv) in this folder.")
 
-    rest = frames.read_end2end(res.folder)
-    e2e = frames.end_to_end(table, rest)
-    if rest and (e2e["config"] == "unfused").any():
+    e2e = frames.end_to_end(table, res.end2end)
+    if res.end2end and (e2e["config"] == "unfused").any():
         paper_figs.append(save(paper.speedup(e2e), out_dir, "fig10", "Fig. 10: end-to-end speedup over unfused",
                                "Attention plus the layer's other matrix multiplies (end2end-*.csv) on each "
                                "configuration's platform."))
@@ -74,8 +73,8 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
                                "Whole-layer energy / unfused whole-layer energy."))
     else:
         notes.append("Figs. 10-11 skipped: no end2end-flat.csv / end2end-proposal.csv with an unfused baseline.")
-    front = frames.read_pareto(res.folder)
-    if front is not None:
+    if res.pareto is not None:
+        front = frames.pareto_frame(res.pareto, str(res.folder / "pareto.csv"))
         paper_figs.append(save(paper.pareto(front), out_dir, "fig12", "Fig. 12: area-latency Pareto front",
                                "Attention latency against chip area over the PE-array sizes (pareto.csv)."))
     else:
@@ -112,8 +111,6 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
         notes.append("Rooflines and scaling figures skipped: no einsums.csv in this folder.")
     for point in res.run.get("failed") or []:
         notes.append(f"Failed point (absent from the figures): {point.get('point')}: {point.get('error')}")
-    for config, text in (res.run.get("stand_ins") or {}).items():
-        notes.append(f"Stand-in for {config}: {text}")
 
     tables = [("Headline (means over model × length)", headline_table(table)),
               ("Attention latency (s)", frames.by_point(table, "latency"))]

@@ -4,16 +4,15 @@ Every function is pure: :class:`fusemax.results.Results` (or its frames) in, a p
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from fusemax.errors import FusemaxError
-from fusemax.results import Results, read_attn_csv
+from fusemax.results import Results
 
 from .style import ordered_configs, ordered_lengths
 
 POINT = ["model", "seq_len"]
+UM2_PER_CM2 = 1e8
 #: The end-to-end platform whose non-attention layers each configuration runs on (methodology.md: FLAT's
 #: platform for the baselines, FuseMax's "proposal" for the three FuseMax steps).
 END2END_PLATFORM = {"unfused": "flat", "flat": "flat", "cascade": "proposal", "arch": "proposal",
@@ -67,11 +66,6 @@ def relative(table: pd.DataFrame, column: str, baseline: str = "unfused", *, spe
     return out[base.notna()]
 
 
-def read_end2end(folder: Path) -> dict[str, pd.DataFrame]:
-    """``end2end-<platform>.csv`` files of a results folder (the non-attention layers), by platform."""
-    return {f.stem.removeprefix("end2end-"): read_attn_csv(f) for f in sorted(folder.glob("end2end-*.csv"))}
-
-
 def end_to_end(table: pd.DataFrame, end2end: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Attention plus the rest of the layer on each configuration's platform: latency, energy, traffic.
 
@@ -90,13 +84,11 @@ def end_to_end(table: pd.DataFrame, end2end: dict[str, pd.DataFrame]) -> pd.Data
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["config", "phase", *POINT])
 
 
-def read_pareto(folder: Path) -> pd.DataFrame | None:
-    """``pareto.csv`` (columns ``model``, ``area`` in cm^2, ``latency`` in s, optional ``pe_dim``) or None."""
-    path = folder / "pareto.csv"
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path, dtype={"model": str})
-    missing = {"model", "area", "latency"} - set(frame.columns)
+def pareto_frame(pareto: pd.DataFrame, source: str = "pareto.csv") -> pd.DataFrame:
+    """Fig. 12's data from ``pareto.csv`` (the artifact's schema: ``model``, ``area`` in um^2, ``latency``
+    in s, ``PE_dim``): the area converted to cm^2, as the paper plots it."""
+    missing = {"model", "area", "latency"} - set(pareto.columns)
     if missing:
-        raise FusemaxError(f"missing columns {', '.join(sorted(missing))}", source=str(path))
-    return frame
+        raise FusemaxError(f"missing columns {', '.join(sorted(missing))}", source=source)
+    return pareto.assign(area_cm2=pareto["area"] / UM2_PER_CM2)
+

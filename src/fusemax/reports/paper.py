@@ -107,13 +107,14 @@ def einsum_activity(table: pd.DataFrame) -> Figure:
 
 @styled
 def pareto(frame: pd.DataFrame) -> Figure:
-    """Fig. 12: attention latency against chip area (both log), one line per model over the array sizes."""
+    """Fig. 12: attention latency against chip area (both log), one line per model over the array sizes;
+    ``frame`` is :func:`fusemax.reports.frames.pareto_frame`'s (area in cm^2)."""
     colors = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
     markers = ["o", "x", "s", "+", "D", "^", "v", "*"]
     fig, ax = new_figure((6.0, 4.6))
     for k, (model, rows) in enumerate(frame.groupby("model", sort=False)):
-        rows = rows.sort_values("area")
-        ax.plot(rows["area"], rows["latency"], marker=markers[k % len(markers)], color=colors[k % len(colors)],
+        rows = rows.sort_values("area_cm2")
+        ax.plot(rows["area_cm2"], rows["latency"], marker=markers[k % len(markers)], color=colors[k % len(colors)],
                 label=model, gid=model)
     ax.set_xscale("log")
     ax.set_yscale("log")
