@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fusemax.cli import main
+from fusemax.energy.tables import load_ert
+from fusemax.engine import evaluate, load_spec
+from tests.shared_data import shared_dir
 
 from .test_engine_units import CONV1D
 
@@ -31,3 +36,23 @@ def test_model_malformed_spec_is_one_line_error(tmp_path, capsys):
     assert main(["model", str(spec), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "unknown level 'Nowhere'" in err and str(spec) in err
+
+
+def test_without_ert_energy_comes_from_the_architecture_like_accelergy(tmp_path):
+    # The artifact's check run priced this architecture (proposal arch-2d, 16 nm) with real Accelergy; with
+    # no --ert, `fusemax model` must estimate the same tables and so the same energy.
+    case = shared_dir("conformance", "fusemax", "proposal__qk__arch-2d")
+    ert = load_ert(shared_dir("reference", "fusemax-artifact", "check", "timeloop", "timeloop-model.ERT.yaml"))
+    assert main(["model", str(case / "spec.yaml"), "-o", str(tmp_path)]) == 0
+    ours = json.loads((tmp_path / "stats.json").read_text())["energy_pj"]
+    assert ours == pytest.approx(evaluate(load_spec(case / "spec.yaml"), ert).energy_pj, rel=1e-9)
+
+
+def test_unpriceable_architecture_warns_and_still_counts(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(CONV1D.replace("class: regfile", "class: mystery_memory"))
+    assert main(["model", str(spec), "-o", str(tmp_path / "out")]) == 0
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["computes"] == 48 and stats["energy_pj"] == 0
+    err = capsys.readouterr().err
+    assert "warning: energies and areas are reported as 0" in err and "mystery_memory" in err

@@ -2,7 +2,8 @@
 
 Evaluates the spec (one or more YAML files, merged like timeloopfe does) with the builtin engine and
 writes ``OUTDIR/stats.json`` (the conformance schema) and ``OUTDIR/timeloop-model.stats.txt``.
-An invalid mapping exits 2 and writes ``{"valid": false, "error": ...}``.
+Without ``--ert``/``--art`` the tables are estimated from the architecture, as timeloop-model runs
+Accelergy on it. An invalid mapping exits 2 and writes ``{"valid": false, "error": ...}``.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from fusemax.energy.tables import load_art, load_ert
+from fusemax import yamlio
+from fusemax.energy import reference_tables
+from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.engine import evaluate, load_spec, loop_nests
 from fusemax.errors import SpecError
 
@@ -19,15 +22,33 @@ from fusemax.errors import SpecError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="spec YAML files (v0.4 nodes format or timeloopfe's processed format)")
-    parser.add_argument("--ert", metavar="ERT.yaml", help="Accelergy energy reference table (energies are 0 without)")
-    parser.add_argument("--art", metavar="ART.yaml", help="Accelergy area reference table")
+    parser.add_argument("--ert", metavar="ERT.yaml", help="Accelergy energy reference table (default: estimated from the architecture)")
+    parser.add_argument("--art", metavar="ART.yaml",
+                        help="Accelergy area reference table (default: estimated from the architecture)")
     parser.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
+
+
+def _estimated_tables(files: list[str]) -> tuple[ERT, ART]:
+    """The builtin (or, when installed, Accelergy's) tables of the file that holds the architecture."""
+    for path in files:
+        doc = yamlio.load(path)
+        if isinstance(doc, dict) and "architecture" in doc:
+            return reference_tables(path, backend="auto")
+    raise SpecError("no file has an 'architecture:' section", source=", ".join(files))
 
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(*args.files)
     ert = load_ert(args.ert) if args.ert else None
     art = load_art(args.art) if args.art else None
+    if ert is None or art is None:
+        try:
+            estimated_ert, estimated_art = _estimated_tables(args.files)
+            ert, art = ert or estimated_ert, art or estimated_art
+        except SpecError as exc:
+            # The counts are still worth having; the energies are not, and the user is told so.
+            print(f"fusemax model: warning: energies and areas are reported as 0: {exc}; pass --ert/--art",
+                  file=sys.stderr)
     stats = evaluate(spec, ert, art)
     out = Path(args.out)
     try:
