@@ -104,3 +104,8 @@ def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeyp
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(message)
+
+
+def test_models_list_keeps_inline_specs_whole():
+    from fusemax.cli.run import _model_list
+    assert _model_list("BERT,MyNet:D=2048,H=16,E=128,S=8192,T5") == ["BERT", "MyNet:D=2048,H=16,E=128,S=8192", "T5"]

@@ -20,6 +20,18 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _model_list(text: str) -> list[str]:
+    """Zoo names and inline specs: ``BERT,MyNet:D=2048,H=16,E=128,S=8192`` is two models (a ``RANK=N`` part
+    continues the inline spec before it)."""
+    models: list[str] = []
+    for part in _csv(text):
+        if "=" in part and ":" not in part and models:
+            models[-1] += f",{part}"
+        else:
+            models.append(part)
+    return models
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fusemax.experiments.configs import CONFIGS
     from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
@@ -27,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep", metavar="YAML", help="sweep file (configs, models, seq_lens, phase, models_file, "
                                                         "backend); flags override it")
     parser.add_argument("--configs", type=_csv, metavar="C,...", help=f"configurations (default: {','.join(CONFIGS)})")
-    parser.add_argument("--models", type=_csv, metavar="M,...",
+    parser.add_argument("--models", type=_model_list, metavar="M,...",
                         help=f"zoo names or NAME:D=..,H=..,E=..,S=.. (default: {','.join(DEFAULT_MODELS)})")
     parser.add_argument("--seq-lens", type=_csv, metavar="L,...",
                         help=f"sequence lengths (default: {','.join(DEFAULT_SEQ_LENS)})")
