@@ -89,3 +89,18 @@ def test_duplicate_jobs_run_once(jobs, tmp_path):
     assert [j.key for j in relabelled] == [j.key for j in jobs]
     out = run_jobs(jobs + relabelled, LocalExecutor(1), Cache(tmp_path))
     assert out.counts.jobs == out.counts.evaluated == len({j.key for j in jobs})
+
+
+def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    folder = tmp_path / "ab"
+    folder.mkdir()
+    stale = folder / f".ab12.{int(dead.stdout)}.tmp"   # its writer has exited: a killed write's leftover
+    live = folder / f".ab34.{os.getpid()}.tmp"          # this process is alive: maybe mid-write
+    stale.write_text("{")
+    live.write_text("{")
+    assert Cache(tmp_path).remove_stale_temporaries() == 1
+    assert not stale.exists() and live.exists()

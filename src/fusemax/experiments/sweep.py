@@ -214,6 +214,8 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
     planned = [plan_point(p, hardware, models_file, backend, version) for p in pts]
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
+    if cache is not None:
+        cache.remove_stale_temporaries()
     all_jobs = [job for pp in planned for job in pp.jobs.values()]
     results = run_jobs(all_jobs, get_executor(executor, jobs, scheduler), cache, stream)
     outcomes = []

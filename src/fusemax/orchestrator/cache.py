@@ -91,6 +91,21 @@ class Cache:
             raise FusemaxError(f"cannot write the cache: {exc.strerror}", source=str(path)) from None
         return path
 
+    def remove_stale_temporaries(self) -> int:
+        """Delete the temporary files of writers that died mid-write (SIGKILL, power loss); returns how
+        many. A writer is this machine's process whose id is in the file name; live writers are left alone."""
+        removed = 0
+        for tmp in self.root.glob("??/.*.tmp") if self.root.is_dir() else ():
+            try:
+                pid = int(tmp.name.rsplit(".", 2)[-2])
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                tmp.unlink(missing_ok=True)
+                removed += 1
+            except (ValueError, PermissionError):  # not ours to judge: another user's live process
+                continue
+        return removed
+
     def entries(self) -> int:
         """How many entries the cache holds (valid or not); walks the folder, so not for hot paths."""
         return sum(1 for _ in self.root.glob("??/*.json")) if self.root.is_dir() else 0
