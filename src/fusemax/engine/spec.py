@@ -317,7 +317,9 @@ def _parse_subtree(ctx: _Ctx, node: dict, key: str, out: list) -> None:
 # ---------------------------------------------------------------------------------------------------
 # mapping
 
-def _parse_factors(ctx: _Ctx, value: Any, key: str, problem: Problem) -> dict[str, int]:
+def parse_factors(value: Any, key: str, source: str, problem: Problem) -> dict[str, int]:
+    """``R=3 P=16``, ``[R=3, P=16]`` or ``{R: 3, P: 16}`` -> ``{rank: factor}``; errors name ``source`` and ``key``."""
+    ctx = _Ctx(source)
     if value is None:
         return {}
     if isinstance(value, dict):
@@ -346,7 +348,9 @@ def _parse_factors(ctx: _Ctx, value: Any, key: str, problem: Problem) -> dict[st
     return out
 
 
-def _parse_permutation(ctx: _Ctx, value: Any, key: str, problem: Problem) -> list[str]:
+def parse_permutation(value: Any, key: str, source: str, problem: Problem) -> list[str]:
+    """``PR``, ``P R`` or ``[P, R]`` -> ranks innermost first, each once; errors name ``source`` and ``key``."""
+    ctx = _Ctx(source)
     if value is None:
         return []
     if isinstance(value, str):
@@ -359,6 +363,8 @@ def _parse_permutation(ctx: _Ctx, value: Any, key: str, problem: Problem) -> lis
     for r in perm:
         if r not in problem.instance:
             raise ctx.error(key, f"unknown rank '{r}' (dimensions are {', '.join(problem.ranks)})")
+    if len(set(perm)) != len(perm):
+        raise ctx.error(key, "a rank appears twice in the permutation")
     return perm
 
 
@@ -395,11 +401,11 @@ def _parse_mapping(ctx: _Ctx, data: Any, arch: Architecture, problem: Problem) -
         kind = str(directive.get("type", "temporal"))
         key = f"mapping[{i}] ({target} {kind})"
         if kind == "temporal":
-            temporal[lv] = _parse_factors(ctx, directive.get("factors"), key + ".factors", problem)
-            t_perm[lv] = _parse_permutation(ctx, directive.get("permutation"), key + ".permutation", problem)
+            temporal[lv] = parse_factors(directive.get("factors"), key + ".factors", ctx.source, problem)
+            t_perm[lv] = parse_permutation(directive.get("permutation"), key + ".permutation", ctx.source, problem)
         elif kind == "spatial":
-            spatial[lv] = _parse_factors(ctx, directive.get("factors"), key + ".factors", problem)
-            s_perm[lv] = _parse_permutation(ctx, directive.get("permutation"), key + ".permutation", problem)
+            spatial[lv] = parse_factors(directive.get("factors"), key + ".factors", ctx.source, problem)
+            s_perm[lv] = parse_permutation(directive.get("permutation"), key + ".permutation", ctx.source, problem)
             if directive.get("split") is not None:
                 split[lv] = ctx.integer(directive["split"], key + ".split")
         elif kind in ("dataspace", "bypass", "datatype"):

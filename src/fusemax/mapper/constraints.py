@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fusemax.engine.model import Problem
+from fusemax.engine.spec import parse_factors, parse_permutation
 from fusemax.errors import SpecError
 
 #: Timeloop's optimization metrics this mapper understands.
@@ -42,56 +43,6 @@ class Constraints:
     targets: dict[str, TargetConstraint] = field(default_factory=dict)
     metrics: tuple[str, ...] = ("edp",)
     source: str = "<constraints>"
-
-
-def _factor_items(value: Any, key: str, source: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return [f"{k}={v}" for k, v in value.items()]
-    if isinstance(value, str):
-        return value.replace(",", " ").split()
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    raise SpecError(f"expected factors like [R=3, P=16], got {value!r}", source=source, key=key)
-
-
-def _factors(value: Any, key: str, source: str, problem: Problem) -> dict[str, int]:
-    out = {}
-    for item in _factor_items(value, key, source):
-        rank, sep, num = item.partition("=")
-        rank = rank.strip()
-        if not sep or rank not in problem.instance:
-            raise SpecError(f"malformed factor '{item}' (expected RANK=N with RANK one of "
-                            f"{', '.join(problem.ranks)})", source=source, key=key)
-        try:
-            n = int(num.strip())
-        except ValueError:
-            raise SpecError(f"factor of rank '{rank}' must be an integer, got '{num.strip()}'",
-                            source=source, key=key) from None
-        if n < 1:
-            raise SpecError(f"factor of rank '{rank}' must be >= 1, got {n}", source=source, key=key)
-        out[rank] = n
-    return out
-
-
-def _permutation(value: Any, key: str, source: str, problem: Problem) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        words = value.replace(",", " ").split()
-        perm = words if len(words) > 1 else list(value.strip())
-    elif isinstance(value, list):
-        perm = [str(v) for v in value]
-    else:
-        raise SpecError(f"expected a permutation like [P, R], got {value!r}", source=source, key=key)
-    for r in perm:
-        if r not in problem.instance:
-            raise SpecError(f"unknown rank '{r}' (dimensions are {', '.join(problem.ranks)})",
-                            source=source, key=key)
-    if len(set(perm)) != len(perm):
-        raise SpecError("a rank appears twice in the permutation", source=source, key=key)
-    return perm
 
 
 def _names(value: Any, key: str, source: str, spaces: set[str]) -> set[str]:
@@ -145,13 +96,13 @@ def constraints_from_dict(data: Any, problem: Problem, source: str = "<constrain
         t = targets.setdefault(name, TargetConstraint())
         key = f"{key} ({name} {kind})"
         if kind == "temporal":
-            t.temporal_factors.update(_factors(item.get("factors"), key + ".factors", source, problem))
+            t.temporal_factors.update(parse_factors(item.get("factors"), key + ".factors", source, problem))
             if item.get("permutation") is not None:
-                t.temporal_permutation = _permutation(item["permutation"], key + ".permutation", source, problem)
+                t.temporal_permutation = parse_permutation(item["permutation"], key + ".permutation", source, problem)
         elif kind == "spatial":
-            t.spatial_factors.update(_factors(item.get("factors"), key + ".factors", source, problem))
+            t.spatial_factors.update(parse_factors(item.get("factors"), key + ".factors", source, problem))
             if item.get("permutation") is not None:
-                t.spatial_permutation = _permutation(item["permutation"], key + ".permutation", source, problem)
+                t.spatial_permutation = parse_permutation(item["permutation"], key + ".permutation", source, problem)
             if item.get("split") is not None:
                 try:
                     t.split = int(item["split"])
