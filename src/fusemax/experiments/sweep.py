@@ -145,11 +145,15 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     (constraints + mapper settings) when it has none. Errors are captured, not raised."""
     from fusemax.backends import get_backend
     from fusemax.render import render
+
+    from .flat_search import dataflow_for
     start = time.perf_counter()
     try:
         version = version or get_backend(backend).version()
         workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
-        rendered = render(point.config, workload, hardware)
+        # FLAT: the paper's table for its models, FLAT's own search for any other workload
+        searched = dataflow_for(workload, hardware) if point.config == "flat" else None
+        rendered = render(point.config, workload, hardware, flat_dataflow=searched)
         jobs = {name: make_job(einsum.files(), backend, version, f"{point.label} {name}")
                 for name, einsum in rendered.einsums.items()}
         return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)

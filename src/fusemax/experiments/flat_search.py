@@ -1,0 +1,172 @@
+"""FLAT's own dataflow selection, for workloads the paper's table (``mappings/flat_dataflows.yaml``) lacks.
+
+The table holds the dataflows FLAT chose for the paper's models (BERT, TrXL, T5, XLM) at its lengths. For any
+other workload this module does what FLAT's search does: enumerate the legal dataflows, evaluate each through
+the real pipeline (render with ``flat_dataflow=choice`` -> builtin engine -> the flat combination,
+:func:`fusemax.experiments.sweep.combine_point`), drop those whose on-chip tensors do not fit the L3, and keep
+the fastest.
+
+Search space (legal choices):
+    * placements: each of Q, K, V and AV on or off chip; the score matrix QK and the probabilities A share
+      one placement (FLAT fuses QK -> softmax -> A, and the softmax passes read and write them in one place),
+      so 2**5 placements;
+    * stationarity of QK and of AV on the 2D array: input, weight or output each (9 pairs);
+    * fusion granularity: ``row`` with P1 among the divisors of P that are multiples of the PE dimension and
+      smaller than P (ascending), then ``head`` (the whole P, the largest block).
+A searched choice fits by construction, so nothing spills (``spilled`` = 0).
+
+Fit: the L3 utilized capacity (engine statistics) of every on-chip tensor, QK's Q, K, QK plus AV's A, V, AV,
+times the word size, must not exceed the L3. The footprint grows with the block P1, so for each placement and
+stationarity the blocks are tried in ascending order and the first that does not fit ends that line.
+
+Selection: lowest latency; ties go to lower DRAM traffic, then to the first candidate in the order above
+(placements in binary order of Q, K, QK/A, V, AV with off first; stationarities input, weight, output;
+ascending blocks). Results are cached per (workload, hardware). Energy is not computed while searching.
+
+Which workloads search: :func:`dataflow_for` returns None (use the table) for the paper's models, prefill, at
+a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fusemax.backends import get_backend
+from fusemax.errors import FusemaxError
+from fusemax.orchestrator import LocalExecutor, make_job, run_jobs
+from fusemax.render import render
+from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
+from fusemax.stats import Stats
+from fusemax.workload import Hardware, Model, Workload, format_seq_len, resolve_model
+
+from .metrics import L3_LEVEL
+from .sweep import Point, baseline_l3, combine_point
+
+#: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
+TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
+#: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
+_PLACED = ("Q", "K", "QK", "V", "AV")
+_OPERANDS = {"QK": ("Q", "K", "QK"), "AV": ("A", "V", "AV")}
+BACKEND = "builtin"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One evaluated FLAT dataflow: its latency (s), DRAM traffic (bytes) and on-chip footprint (bytes)."""
+
+    dataflow: FlatDataflow
+    latency: float
+    traffic: float
+    onchip_bytes: int
+
+
+def _shape(model: Model) -> tuple[int, ...]:
+    return (model.D, model.H, model.E, model.F, model.S)
+
+
+@lru_cache(maxsize=None)
+def _table_shapes() -> frozenset[tuple[int, ...]]:
+    return frozenset(_shape(resolve_model(name, None)) for name in TABLE_MODELS)
+
+
+def uses_table(workload: Workload) -> bool:
+    """True for the paper's models (matched by their dimensions), prefill, at a length the table holds."""
+    table = dataflow_table()
+    return (workload.phase == "prefill" and _shape(workload.model) in _table_shapes()
+            and workload.M in table.get(workload.model.E, {}))
+
+
+def p1_options(queries: int, pe_dim: int) -> list[int]:
+    """FLAT's row blocks: divisors of P that are multiples of the PE dimension and below P, ascending."""
+    return [d for d in range(pe_dim, queries, pe_dim) if queries % d == 0]
+
+
+def _placements() -> list[frozenset[str]]:
+    placements = []
+    for bits in itertools.product((False, True), repeat=len(_PLACED)):
+        onchip = {t for t, on in zip(_PLACED, bits) if on}
+        if "QK" in onchip:
+            onchip.add("A")
+        placements.append(frozenset(onchip))
+    return placements
+
+
+def onchip_bytes(dataflow: FlatDataflow, stats: dict[str, Stats], word_bytes: int) -> int:
+    """Bytes of L3 the on-chip tensors occupy: their L3 utilized capacity in the QK and AV Einsums."""
+    words = 0
+    for einsum, tensors in _OPERANDS.items():
+        level = stats[einsum].levels.get(L3_LEVEL)
+        for tensor in tensors:
+            if tensor in dataflow.onchip and level is not None and tensor in level.dataspaces:
+                words += level.dataspaces[tensor].utilized_capacity
+    return words * word_bytes
+
+
+def evaluate_dataflows(workload: Workload, hardware: Hardware,
+                       dataflows: list[FlatDataflow]) -> list[Candidate]:
+    """Evaluate FLAT under each dataflow through render -> builtin engine -> flat combination (no energy).
+
+    Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
+    """
+    version = get_backend(BACKEND).version()
+    label = Point("flat", workload.model.name, workload.seq_len, workload.phase).label
+    rendered_all, jobs_all = [], []
+    for dataflow in dataflows:
+        rendered = render("flat", workload, hardware, flat_dataflow=dataflow)
+        rendered_all.append(rendered)
+        jobs_all.append({name: make_job(e.files(), BACKEND, version, f"{label} {name}")
+                         for name, e in rendered.einsums.items()})
+    results = run_jobs([job for jobs in jobs_all for job in jobs.values()], LocalExecutor(1))
+    out = []
+    for dataflow, rendered, jobs in zip(dataflows, rendered_all, jobs_all):
+        failed = [results.errors[job.key] for job in jobs.values() if job.key in results.errors]
+        if failed:
+            raise FusemaxError(failed[0], source=f"{label} ({dataflow.source})")
+        stats = {name: results.stats[job.key] for name, job in jobs.items()}
+        costs = {name: dict(e.compute_cost) for name, e in rendered.einsums.items()}
+        result = combine_point("flat", workload, hardware, costs, rendered.params, stats)
+        out.append(Candidate(dataflow, result.latency, result.traffic,
+                             onchip_bytes(dataflow, stats, hardware.word_bytes)))
+    return out
+
+
+@lru_cache(maxsize=256)
+def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
+    """The fastest fitting candidate and how many candidates were evaluated (see the module doc)."""
+    l3 = baseline_l3(None, hardware)
+    where = f"{workload.model.name} {format_seq_len(workload.seq_len)} {workload.phase}"
+    lines = [(onchip, qk, av) for onchip in _placements() for qk in STATIONARITIES for av in STATIONARITIES]
+    blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
+    fitting: list[Candidate] = []
+    evaluated = 0
+    for fusion, p1 in blocks:
+        if not lines:
+            break
+        dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, 0.0, source=f"searched ({where})")
+                     for onchip, qk, av in lines]
+        candidates = evaluate_dataflows(workload, hardware, dataflows)
+        evaluated += len(candidates)
+        alive = []
+        for line, cand in zip(lines, candidates):
+            if cand.onchip_bytes <= l3:
+                fitting.append(cand)
+                alive.append(line)
+        lines = alive
+    if not fitting:
+        raise FusemaxError(f"no FLAT dataflow fits the L3 of {l3} bytes", source=where)
+    # min() keeps the first of equal keys: remaining ties go to the enumeration order
+    return min(fitting, key=lambda c: (c.latency, c.traffic)), evaluated
+
+
+def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
+    """FLAT's own choice for ``workload``: (dataflow, its latency in s, candidates evaluated)."""
+    best, evaluated = search(workload, hardware)
+    return best.dataflow, best.latency, evaluated
+
+
+def dataflow_for(workload: Workload, hardware: Hardware = Hardware()) -> FlatDataflow | None:
+    """None when the paper's table covers ``workload`` (render then uses it), else the searched dataflow."""
+    if uses_table(workload):
+        return None
+    return select_flat_dataflow(workload, hardware)[0]
