@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from fusemax import validate
-from fusemax.cli.run import execute
+from fusemax.cli.run import cache_dir, execute
 from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, sweep
 from fusemax.experiments.configs import CONFIGS
@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
                                    list(sweep.DEFAULT_SEQ_LENS), jobs=args.jobs, quiet=not args.verbose,
                                    backend=args.backend, executor=args.executor, scheduler=args.scheduler)
         seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
-        end2end.run_end2end(args.out, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs)
-        pareto.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs))
+        # The same job cache as the attention sweep: a warm rerun takes every search and evaluation from it.
+        cache = cache_dir(args.out)
+        end2end.run_end2end(args.out, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs, executor=args.executor,
+                            scheduler=args.scheduler, cache=cache)
+        pareto.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """End-to-end layer matrix multiplies (Figs. 10-11): Q, K, V, Z, FFN1, FFN2 per layer, mapped by the mapper.
 
 Per platform (``proposal``: FuseMax, 16 MiB L3 / 16 registers; ``flat``: 32 MiB / 4) and point, each
-matmul is rendered (``render("end2end", ...)``), searched by :mod:`fusemax.mapper`, and turned into DRAM
+matmul is rendered (``render("end2end", ...)``), searched by :mod:`fusemax.mapper` as an orchestrator job
+(cached by content when given a cache folder), and turned into DRAM
 traffic (reads + updates of A, B, Z at DRAM, 2 B each), latency max(memory, compute) and energy, as the
 artifact's ``MatMul`` does: K and V equal Q, a layer's latency and traffic are the sums over the six, and
 the energy prices every platform on FuseMax's 2D energy tables (the artifact's Accelergy run for the
@@ -14,12 +15,12 @@ so the FLAT platform's L3 is priced at 16 MiB rates).
 from __future__ import annotations
 
 import csv
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
+from fusemax.errors import FusemaxError
+from fusemax.orchestrator import Cache, Job, JobResults, get_executor, make_job, run_jobs
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
 
 from .configs import EinsumRole, TrafficRule
@@ -44,54 +45,59 @@ class End2EndRow:
     einsums: dict[str, EinsumMetrics]
 
 
-def _einsum(platform: str, model: str, seq_len: int, name: str, models_file: str | None) -> EinsumMetrics:
-    from fusemax.render import END2END_PLATFORMS, render
+def _planned_jobs(platform: str, model: str, seq_len: int, models_file: str | None,
+                  version: str) -> tuple[Any, dict[str, str], dict[str, Job]]:
+    """(rendered layer, matmul -> the matmul whose search stands for it, searched matmul -> its job).
 
-    from .energy import einsum_energy, erts_for
-    from .sweep import timing_of
-    from .unfused import mapped_einsum
-    hardware = END2END_PLATFORMS[platform]
+    K and V are Q's shape (the render's ``same_as``), so only Q, Z, FFN1 and FFN2 are searched."""
+    from fusemax.render import END2END_PLATFORMS, render
     workload = Workload(resolve_model(model, models_file), seq_len)
-    rendered = render("end2end", workload, hardware)
-    einsum = rendered.einsums[name]
-    source = f"end2end {platform} {workload.label} {name}"
-    stats, kept = mapped_einsum(einsum, source)
+    rendered = render("end2end", workload, END2END_PLATFORMS[platform])
+    same_as = rendered.params.get("same_as", {})
+    stands_for = {e: same_as.get(e, e) for e in MATMULS}
+    jobs = {s: make_job(rendered.einsums[s].files(), "builtin", version, f"end2end {platform} {workload.label} {s}")
+            for s in dict.fromkeys(stands_for.values())}
+    return rendered, stands_for, jobs
+
+
+def _metrics(platform: str, rendered: Any, name: str, job: Job, results: JobResults) -> EinsumMetrics:
+    """Traffic, latency and energy of one searched matmul from its best mapping's statistics."""
+    from fusemax.render import END2END_PLATFORMS
+
+    from .energy import einsum_energy, erts_for, kept_from_mapping
+    from .sweep import timing_of
+    if job.key in results.errors:
+        raise FusemaxError(results.errors[job.key], source=job.label)
+    hardware = END2END_PLATFORMS[platform]
+    einsum, stats = rendered.einsums[name], results.stats[job.key]
+    kept = kept_from_mapping(results.mappings[job.key], job.label)
     role = EinsumRole(name, "2d", ROLE_RULE)
     timing: Timing = timing_of(hardware)
-    m = einsum_metrics(stats, role, dict(einsum.compute_cost), timing, source)
+    m = einsum_metrics(stats, role, dict(einsum.compute_cost), timing, job.label)
     m.energy_pj, m.energy_breakdown = einsum_energy(ENERGY_CONFIG, name, stats, dict(einsum.compute_cost), m, False,
                                                     hardware, dict(kept), erts_for(ENERGY_CONFIG, hardware))
     return m
 
 
-def _einsum_star(args: tuple) -> EinsumMetrics:
-    return _einsum(*args)
-
-
-def _searched(name: str, model: str, seq_len: int, models_file: str | None) -> str:
-    """The matmul whose search stands for ``name`` (K and V are Q's shape, as the render's ``same_as`` says)."""
-    from fusemax.render import render
-    rendered = render("end2end", Workload(resolve_model(model, models_file), seq_len))
-    return rendered.params.get("same_as", {}).get(name, name)
-
-
 def end2end_rows(platform: str, models: Iterable[str], seq_lens: Iterable[int], *, jobs: int = 1,
-                 models_file: str | None = None) -> list[End2EndRow]:
-    """One row per model x length on ``platform`` (``flat`` or ``proposal``), searching in ``jobs`` processes."""
+                 models_file: str | None = None, executor: str = "local", scheduler: str | None = None,
+                 cache: Cache | str | Path | None = None) -> list[End2EndRow]:
+    """One row per model x length on ``platform`` (``flat`` or ``proposal``).
+
+    Each distinct matmul is one mapper-search job of :mod:`fusemax.orchestrator`, run on ``executor`` with
+    ``jobs`` processes (0: all cores); with a ``cache`` folder a rerun takes every search from it."""
+    from fusemax.backends import get_backend
+    version = get_backend("builtin").version()
     points = [(m, n) for m in models for n in seq_lens]
-    stands_for = {(m, n, e): _searched(e, m, n, models_file) for m, n in points for e in MATMULS}
-    tasks = sorted({(platform, m, n, s, models_file) for (m, n, _), s in stands_for.items()},
-                   key=lambda t: (points.index((t[1], t[2])), MATMULS.index(t[3])))
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    if jobs == 1:
-        done = list(map(_einsum_star, tasks))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            done = list(pool.map(_einsum_star, tasks))
-    by_task = {t[1:4]: m for t, m in zip(tasks, done)}
+    planned = {(m, n): _planned_jobs(platform, m, n, models_file, version) for m, n in points}
+    if cache is not None and not isinstance(cache, Cache):
+        cache = Cache(Path(cache))
+    results = run_jobs([job for _, _, js in planned.values() for job in js.values()],
+                       get_executor(executor, jobs, scheduler), cache)
     rows = []
-    for m, n in points:
-        metrics = {e: by_task[(m, n, stands_for[(m, n, e)])] for e in MATMULS}
+    for (m, n), (rendered, stands_for, js) in planned.items():
+        searched = {s: _metrics(platform, rendered, s, job, results) for s, job in js.items()}
+        metrics = {e: searched[stands_for[e]] for e in MATMULS}
         rows.append(End2EndRow(
             model=m.split(":")[0], seq_len=format_seq_len(n),
             traffic=sum(x.traffic for x in metrics.values()),
@@ -117,11 +123,13 @@ def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list[End2EndR
 
 
 def run_end2end(out_dir: str | Path, models: Iterable[str], seq_lens: Iterable[int], *,
-                platforms: Iterable[str] = PLATFORMS, jobs: int = 1,
-                models_file: str | None = None) -> dict[str, list[End2EndRow]]:
-    """Both platforms' rows, written to ``OUT/results/end2end-*.csv``."""
+                platforms: Iterable[str] = PLATFORMS, jobs: int = 1, models_file: str | None = None,
+                executor: str = "local", scheduler: str | None = None,
+                cache: Cache | str | Path | None = None) -> dict[str, list[End2EndRow]]:
+    """Both platforms' rows, written to ``OUT/results/end2end-*.csv`` (options as :func:`end2end_rows`)."""
     models, seq_lens = list(models), list(seq_lens)
-    rows = {p: end2end_rows(p, models, seq_lens, jobs=jobs, models_file=models_file) for p in platforms}
+    rows = {p: end2end_rows(p, models, seq_lens, jobs=jobs, models_file=models_file, executor=executor,
+                            scheduler=scheduler, cache=cache) for p in platforms}
     write_end2end(out_dir, rows)
     return rows
 

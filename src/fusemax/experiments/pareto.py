@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable
 
 from fusemax.errors import FusemaxError
+from fusemax.orchestrator import Cache, LocalExecutor, run_jobs
 from fusemax.workload import Hardware, resolve_model
 
 PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
@@ -65,16 +66,25 @@ def area_of(hardware: Hardware) -> tuple[float, float]:
     return summary.array_2d, summary.total
 
 
-def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: str | None = None) -> ParetoRow:
-    """One array size: the L3 doubled until memory no longer outlasts the 1D array, then its row."""
+def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: str | None = None,
+                 cache: Cache | str | Path | None = None) -> ParetoRow:
+    """One array size: the L3 doubled until memory no longer outlasts the 1D array, then its row.
+
+    Every L3 tried is one orchestrator job per Einsum, evaluated here; with a ``cache`` folder a rerun
+    takes them from it."""
     from fusemax.render import pareto_hardware
 
-    from .sweep import Point, evaluate_point
+    from .sweep import Point, finish_point, plan_point
+    if cache is not None and not isinstance(cache, Cache):
+        cache = Cache(Path(cache))
     head_dim = resolve_model(model, models_file).E
+    point = Point("binding", model, seq_len)
     multiplier = 1
     while True:
         hardware = pareto_hardware(pe_dim, head_dim, seq_len=seq_len, multiplier=multiplier)
-        outcome = evaluate_point(Point("binding", model, seq_len), hardware, models_file, with_energy=False)
+        planned = plan_point(point, hardware, models_file)
+        results = run_jobs(list(planned.jobs.values()), LocalExecutor(1), cache)
+        outcome = finish_point(planned, results, hardware, with_energy=False)
         if outcome.error:
             raise FusemaxError(outcome.error, source=f"pareto {model} {pe_dim}x{pe_dim}")
         r = outcome.result
@@ -87,19 +97,21 @@ def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: s
 
 
 def _model_rows(args: tuple) -> list[ParetoRow]:
-    model, pe_dims, seq_len, models_file = args
+    model, pe_dims, seq_len, models_file, cache = args
     rows = []
     for pe_dim in pe_dims:
-        rows.append(pareto_point(model, pe_dim, seq_len, models_file))
+        rows.append(pareto_point(model, pe_dim, seq_len, models_file, cache))
         if rows[-1].l3_bytes > STOP_L3_BYTES:
             break
     return rows
 
 
 def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS, seq_len: int = SEQ_LEN, *,
-                jobs: int = 1, models_file: str | None = None) -> list[ParetoRow]:
-    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``."""
-    tasks = [(m, tuple(pe_dims), seq_len, models_file) for m in models]
+                jobs: int = 1, models_file: str | None = None,
+                cache: Cache | str | Path | None = None) -> list[ParetoRow]:
+    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``; with a
+    ``cache`` folder (the orchestrator's) a rerun evaluates nothing."""
+    tasks = [(m, tuple(pe_dims), seq_len, models_file, cache) for m in models]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     if jobs == 1:
         per_model = [_model_rows(t) for t in tasks]
