@@ -16,7 +16,7 @@ from fusemax.experiments.roofline import einsum_roofline
 
 from . import frames, paper, rooflines, scaling
 from .html import page
-from .style import SavedFigure, save
+from .style import SavedFigure, draw
 
 REPORT_DIR = "report"
 
@@ -35,8 +35,9 @@ def headline_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Draw every figure of the results under ``folder`` into ``out`` (default ``folder/report``) and
-    write ``index.html`` there; returns the page's path. Raises FusemaxError when ``folder`` holds no
-    ``attn-*.csv`` results."""
+    write ``index.html`` there; returns the page's path. A figure whose input frame and style are unchanged
+    since ``out`` last got it is not redrawn (:func:`.style.draw`); the page is always rewritten. Raises
+    FusemaxError when ``folder`` holds no ``attn-*.csv`` results."""
     res = results_io.load(folder)
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     table = frames.attn_table(res)
@@ -45,38 +46,43 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     roof_figs: list[SavedFigure] = []
     scale_figs: list[SavedFigure] = []
     prefill = table[table["phase"] == "prefill"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
+        return draw(out_dir, stem, title, caption, builder, *args)[0]
 
     if not prefill.empty:
-        paper_figs.append(save(paper.utilization(table, "1d"), out_dir, "fig6a", "Fig. 6a: 1D array utilization",
-                               "Busy fraction of the 1D array (util_1d) per model and length."))
-        paper_figs.append(save(paper.utilization(table, "2d"), out_dir, "fig6b", "Fig. 6b: 2D array utilization",
-                               "Busy fraction of the 2D array (util_2d)."))
+        paper_figs.append(fig("fig6a", "Fig. 6a: 1D array utilization",
+                              "Busy fraction of the 1D array (util_1d) per model and length.",
+                              paper.utilization, table, "1d"))
+        paper_figs.append(fig("fig6b", "Fig. 6b: 2D array utilization", "Busy fraction of the 2D array (util_2d).",
+                              paper.utilization, table, "2d"))
         if prefill["config"].isin(paper.FIG7_CONFIGS).any():
-            paper_figs.append(save(paper.einsum_activity(table), out_dir, "fig7",
-                                   "Fig. 7: 2D array activity per Einsum",
-                                   "Each 2D Einsum's compute time / latency, stacked; FL = FLAT, +C cascade, "
-                                   "+A architecture, +B binding."))
+            paper_figs.append(fig("fig7", "Fig. 7: 2D array activity per Einsum",
+                                  "Each 2D Einsum's compute time / latency, stacked; FL = FLAT, +C cascade, "
+                                  "+A architecture, +B binding.", paper.einsum_activity, table))
     if (prefill["config"] == "unfused").any():
-        paper_figs.append(save(paper.speedup(table), out_dir, "fig8", "Fig. 8: attention speedup over unfused",
-                               "Unfused latency / configuration latency."))
-        paper_figs.append(save(paper.energy(table), out_dir, "fig9", "Fig. 9: attention energy relative to unfused",
-                               "Configuration energy / unfused energy."))
+        paper_figs.append(fig("fig8", "Fig. 8: attention speedup over unfused",
+                              "Unfused latency / configuration latency.", paper.speedup, table))
+        paper_figs.append(fig("fig9", "Fig. 9: attention energy relative to unfused",
+                              "Configuration energy / unfused energy.", paper.energy, table))
     else:
         notes.append("Figs. 8-9 skipped: no unfused baseline (attn-unfused.csv) in this folder.")
 
     e2e = frames.end_to_end(table, res.end2end)
     if res.end2end and (e2e["config"] == "unfused").any():
-        paper_figs.append(save(paper.speedup(e2e), out_dir, "fig10", "Fig. 10: end-to-end speedup over unfused",
-                               "Attention plus the layer's other matrix multiplies (end2end-*.csv) on each "
-                               "configuration's platform."))
-        paper_figs.append(save(paper.energy(e2e), out_dir, "fig11", "Fig. 11: end-to-end energy relative to unfused",
-                               "Whole-layer energy / unfused whole-layer energy."))
+        paper_figs.append(fig("fig10", "Fig. 10: end-to-end speedup over unfused",
+                              "Attention plus the layer's other matrix multiplies (end2end-*.csv) on each "
+                              "configuration's platform.", paper.speedup, e2e))
+        paper_figs.append(fig("fig11", "Fig. 11: end-to-end energy relative to unfused",
+                              "Whole-layer energy / unfused whole-layer energy.", paper.energy, e2e))
     else:
         notes.append("Figs. 10-11 skipped: no end2end-flat.csv / end2end-proposal.csv with an unfused baseline.")
     if res.pareto is not None:
         front = frames.pareto_frame(res.pareto, str(res.folder / "pareto.csv"))
-        paper_figs.append(save(paper.pareto(front), out_dir, "fig12", "Fig. 12: area-latency Pareto front",
-                               "Attention latency against chip area over the PE-array sizes (pareto.csv)."))
+        paper_figs.append(fig("fig12", "Fig. 12: area-latency Pareto front",
+                              "Attention latency against chip area over the PE-array sizes (pareto.csv).",
+                              paper.pareto, front))
     else:
         notes.append("Fig. 12 skipped: no pareto.csv in this folder.")
 
@@ -95,16 +101,16 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
                 continue
             psel = (phases["model"] == model) & (phases["seq_len"] == ref)
             stem = "roofline-" + "".join(ch if ch.isalnum() else "_" for ch in model)
-            roof_figs.append(save(rooflines.roofline(points[sel], phases[psel], hardware, f"{model}, {ref}"),
-                                  out_dir, stem, f"Roofline: {model} at {ref}",
-                                  "Small markers: Einsums at their own bound; large: phases at the "
-                                  "configuration's latency (FLOPs of the array / DRAM bytes of the phase)."))
-        scale_figs.append(save(scaling.intensity_vs_length(attention, hardware), out_dir, "intensity-vs-length",
-                               "Operational intensity and throughput vs context length",
-                               "Attention phase per model; dotted/dash-dotted lines: 2D/1D ridge points and peaks."))
+            roof_figs.append(fig(stem, f"Roofline: {model} at {ref}",
+                                 "Small markers: Einsums at their own bound; large: phases at the "
+                                 "configuration's latency (FLOPs of the array / DRAM bytes of the phase).",
+                                 rooflines.roofline, points[sel], phases[psel], hardware, f"{model}, {ref}"))
+        scale_figs.append(fig("intensity-vs-length", "Operational intensity and throughput vs context length",
+                              "Attention phase per model; dotted/dash-dotted lines: 2D/1D ridge points and peaks.",
+                              scaling.intensity_vs_length, attention, hardware))
         if attention["model"].nunique() > 1:
-            scale_figs.append(save(scaling.model_scaling(attention, ref), out_dir, "model-scaling",
-                                   f"Model-size scaling at {ref}", "Attention metrics across the models."))
+            scale_figs.append(fig("model-scaling", f"Model-size scaling at {ref}",
+                                  "Attention metrics across the models.", scaling.model_scaling, attention, ref))
         else:
             notes.append("Model-size scaling skipped: only one model in this folder.")
     else:
@@ -114,7 +120,6 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
 
     tables = [("Headline (means over model × length)", headline_table(table)),
               ("Attention latency (s)", frames.by_point(table, "latency"))]
-    out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.write_text(page("fusemax report", res.folder, [("Paper figures (Figs. 6-12)", paper_figs),
                                                            ("Rooflines", roof_figs),

@@ -3,16 +3,19 @@
 Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies); each
 configuration keeps its colour in every figure, and bars carry hatches too, so the figures survive
 greyscale printing. Figures are saved at a fixed size (no tight bounding box) so a figure's pixel size is
-``size x DPI`` -- tests rely on it.
+``size x DPI`` -- tests rely on it. :func:`draw` skips a figure whose inputs and style are unchanged since
+it was last saved (matplotlib's savefig is most of a report's time).
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import matplotlib
+import pandas as pd
 from matplotlib.figure import Figure
 
 from fusemax.workload import parse_seq_len
@@ -117,3 +120,49 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
         fig.savefig(png, dpi=DPI)
         fig.savefig(pdf)
     return SavedFigure(stem, title, caption, png, pdf)
+
+
+@functools.lru_cache(maxsize=1)
+def style_version() -> str:
+    """fusemax's and matplotlib's versions and a hash of this package's source: a release, a new
+    matplotlib or a development edit of any figure builder redraws every figure."""
+    from fusemax import __version__
+    digest = hashlib.sha256(f"{__version__}\0{matplotlib.__version__}".encode())
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _digest(value: Any) -> bytes:
+    # A frame by its CSV text: exact float reprs, index and column names, and cheap at report sizes.
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return f"{type(value).__name__}\0{list(value.dtypes) if isinstance(value, pd.DataFrame) else value.dtype}" \
+               .encode() + value.to_csv().encode()
+    return repr(value).encode()
+
+
+def inputs_key(builder: Callable, args: tuple) -> str:
+    """SHA-256 of the style version, the builder's name and its arguments: what decides a figure's pixels."""
+    digest = hashlib.sha256(f"{style_version()}\0{builder.__module__}.{builder.__qualname__}".encode())
+    for value in args:
+        digest.update(b"\0" + _digest(value))
+    return digest.hexdigest()
+
+
+def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..., Figure],
+         *args: Any) -> tuple[SavedFigure, bool]:
+    """``(saved figure, redrawn?)``: ``builder(*args)`` saved as by :func:`save`, unless ``folder`` already
+    holds both files drawn from the same inputs by the same style (``stem.inputs.sha256`` records the key
+    of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
+    png, pdf, stamp = folder / f"{stem}.png", folder / f"{stem}.pdf", folder / f"{stem}.inputs.sha256"
+    key = inputs_key(builder, args)
+    try:
+        unchanged = stamp.read_text().strip() == key and png.is_file() and pdf.is_file()
+    except OSError:
+        unchanged = False
+    if unchanged:
+        return SavedFigure(stem, title, caption, png, pdf), False
+    stamp.unlink(missing_ok=True)
+    saved = save(builder(*args), folder, stem, title, caption)
+    stamp.write_text(key + "\n")
+    return saved, True
