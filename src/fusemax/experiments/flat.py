@@ -1,7 +1,7 @@
 """FLAT's dataflow choice: reading it from the rendered parameters, and the softmax spill it implies."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from fusemax.errors import FusemaxError
 from fusemax.stats import Stats
@@ -43,6 +43,21 @@ def choice_from_params(params: Mapping[str, Any] | Any) -> FlatChoice:
         proportion_spilled=float(data.get("proportion_spilled", 0.0)))
 
 
+#: FLAT's two matrix multiplies and their tensors.
+FLAT_OPERANDS = {"QK": ("Q", "K", "QK"), "AV": ("A", "V", "AV")}
+
+
+def onchip_words(is_onchip: Callable[[str], bool], stats: Mapping[str, Stats]) -> int:
+    """L3 words that FLAT's on-chip tensors occupy: their L3 utilized capacity in the QK and AV Einsums."""
+    words = 0
+    for einsum, tensors in FLAT_OPERANDS.items():
+        level = stats[einsum].levels.get(L3_LEVEL)
+        for tensor in tensors:
+            if is_onchip(tensor) and level is not None and tensor in level.dataspaces:
+                words += level.dataspaces[tensor].utilized_capacity
+    return words
+
+
 def flat_softmax_spill(choice: FlatChoice, qk: Stats, av: Stats, l3_bytes: int, keys: int,
                        word_bytes: int = 2) -> float:
     """Proportion of the softmax's rows that spills under FLAT.
@@ -52,10 +67,5 @@ def flat_softmax_spill(choice: FlatChoice, qk: Stats, av: Stats, l3_bytes: int, 
     """
     if choice.qk_onchip:
         return choice.proportion_spilled
-    occupied = 0
-    for stats, tensors in ((qk, ("Q", "K", "QK")), (av, ("A", "V", "AV"))):
-        level = stats.levels.get(L3_LEVEL)
-        for tensor in tensors:
-            if choice.onchip(tensor) and level and tensor in level.dataspaces:
-                occupied += level.dataspaces[tensor].utilized_capacity
+    occupied = onchip_words(choice.onchip, {"QK": qk, "AV": av})
     return softmax_spill(l3_bytes - occupied * word_bytes, keys, word_bytes)

@@ -37,17 +37,15 @@ from fusemax.errors import FusemaxError
 from fusemax.orchestrator import LocalExecutor, make_job, run_jobs
 from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
-from fusemax.stats import Stats
 from fusemax.workload import Hardware, Model, Workload, format_seq_len, resolve_model
 
-from .metrics import L3_LEVEL
+from .flat import onchip_words
 from .sweep import Point, baseline_l3, combine_point
 
 #: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
 TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 #: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
 _PLACED = ("Q", "K", "QK", "V", "AV")
-_OPERANDS = {"QK": ("Q", "K", "QK"), "AV": ("A", "V", "AV")}
 BACKEND = "builtin"
 
 
@@ -92,17 +90,6 @@ def _placements() -> list[frozenset[str]]:
     return placements
 
 
-def onchip_bytes(dataflow: FlatDataflow, stats: dict[str, Stats], word_bytes: int) -> int:
-    """Bytes of L3 the on-chip tensors occupy: their L3 utilized capacity in the QK and AV Einsums."""
-    words = 0
-    for einsum, tensors in _OPERANDS.items():
-        level = stats[einsum].levels.get(L3_LEVEL)
-        for tensor in tensors:
-            if tensor in dataflow.onchip and level is not None and tensor in level.dataspaces:
-                words += level.dataspaces[tensor].utilized_capacity
-    return words * word_bytes
-
-
 def evaluate_dataflows(workload: Workload, hardware: Hardware,
                        dataflows: list[FlatDataflow]) -> list[Candidate]:
     """Evaluate FLAT under each dataflow through render -> builtin engine -> flat combination (no energy).
@@ -127,7 +114,7 @@ def evaluate_dataflows(workload: Workload, hardware: Hardware,
         costs = {name: dict(e.compute_cost) for name, e in rendered.einsums.items()}
         result = combine_point("flat", workload, hardware, costs, rendered.params, stats)
         out.append(Candidate(dataflow, result.latency, result.traffic,
-                             onchip_bytes(dataflow, stats, hardware.word_bytes)))
+                             onchip_words(dataflow.onchip.__contains__, stats) * hardware.word_bytes))
     return out
 
 
