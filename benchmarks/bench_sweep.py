@@ -8,6 +8,9 @@ job cached). Rows:
   targets cold < 60 s and warm < 5 s on 2 cores (the artifact needs about 9 hours);
 * ``fusemax run``: the sweep stage alone (120 points, render -> jobs -> combine -> CSVs).
 
+The ``jobs`` column counts the attention sweep's jobs (``results/run.json``); run_all.py serves the
+end-to-end searches, the Pareto evaluations and the figures from the same cache / the report folder too.
+
 Peak memory is the largest resident set of any one process of the run (the parent or a worker), as the
 kernel reports it for the reaped process tree (``wait4`` ``ru_maxrss``).
 """
@@ -68,7 +71,7 @@ def main() -> int:
                 wall, rss, status = _timed(make(out), env)
                 rows.append((name, phase, wall, rss, status, _jobs_line(out)))
                 print(f"  {name} {phase}: {wall:.1f} s", file=sys.stderr, flush=True)
-    print(f"\n{'command':<12} {'cache':<5} {'wall s':>8} {'peak MiB':>9} {'target':>8} {'exit':>4}  jobs")
+    print(f"\n{'command':<12} {'cache':<5} {'wall s':>8} {'peak MiB':>9} {'target':>8} {'exit':>4}  sweep jobs")
     for name, phase, wall, rss, status, jobs in rows:
         target = TARGETS.get((name, phase))
         mark = "" if target is None else (f"<{target:g} s" + (" ok" if wall < target else " MISS"))
