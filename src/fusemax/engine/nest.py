@@ -96,6 +96,26 @@ def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: 
     return _sliding_delta(ds, level, levels, info)
 
 
+def _strided_temporal_loops(levels, first: int, stride: dict[str, int],
+                            first_spatial_done: bool = False) -> list[tuple[str, int, int]]:
+    """``(rank, stride, bound)`` of the non-trivial temporal loops of ``levels[first:]``, outermost first.
+
+    ``stride`` is the operation-space extent below ``levels[first]`` (updated in place); each level's spatial
+    loops scale it before its temporal loops, except ``levels[first]``'s when ``first_spatial_done``.
+    """
+    loops = []
+    for li in range(first, len(levels)):
+        if not (first_spatial_done and li == first):
+            for loop in levels[li].spatial:
+                stride[loop.rank] *= loop.bound
+        for loop in levels[li].temporal:
+            if loop.bound > 1:
+                loops.append((loop.rank, stride[loop.rank], loop.bound))
+            stride[loop.rank] *= loop.bound
+    loops.reverse()
+    return loops
+
+
 def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo) -> int:
     """Replay Timeloop's extrapolated walk (iterations 0 and 1 of each loop) with stride-change resets."""
     extents = box_extents(ds, info.ext[level])
@@ -103,16 +123,7 @@ def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: 
     for e in extents:
         size *= e
     # Loops above the level, outermost first, with the operation-space stride of one iteration.
-    loops = []
-    stride = dict(info.ext[level])
-    for li in range(level + 1, len(levels)):
-        for loop in levels[li].spatial:
-            stride[loop.rank] *= loop.bound
-        for loop in levels[li].temporal:
-            if loop.bound > 1:
-                loops.append((loop.rank, stride[loop.rank], loop.bound))
-            stride[loop.rank] *= loop.bound
-    loops.reverse()
+    loops = _strided_temporal_loops(levels, level + 1, dict(info.ext[level]))
     if not loops:
         return size
     # Data-space stride vector of one iteration of each loop.
@@ -201,17 +212,9 @@ def innermost_spatial_accesses(ds: DataSpace, levels: list[LevelMapping], info: 
             if h < h_size - 1:
                 cand.append(v * h_size + h + 1)
         neighbours[lin] = [n for n in cand if n in by_lin]
-    # Temporal loops of the whole nest, outermost first, with their operation-space strides.
-    loops = []
-    for li in range(len(levels)):
-        if li > 0:
-            for loop in levels[li].spatial:
-                stride[loop.rank] *= loop.bound
-        for loop in levels[li].temporal:
-            if loop.bound > 1:
-                loops.append((loop.rank, stride[loop.rank], loop.bound))
-            stride[loop.rank] *= loop.bound
-    loops.reverse()
+    # Temporal loops of the whole nest, outermost first, with their operation-space strides (the stride
+    # already covers the innermost level's spatial loops, walked above).
+    loops = _strided_temporal_loops(levels, 0, stride, first_spatial_done=True)
     proj = ds.projection
 
     def point(base: dict[str, int], off: dict[str, int]) -> tuple:
