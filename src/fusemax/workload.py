@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,19 @@ def zoo_path() -> Path:
 
 
 def _models_from_file(path: Path) -> dict[str, Model]:
+    """The models of one file, parsed once per version of it (sweeps resolve a model per Einsum job)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None  # let the parse report the unreadable file
+    if stat is None:
+        return _parse_models_file(str(path), 0, -1)
+    return dict(_parse_models_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=16)
+def _parse_models_file(path_text: str, mtime_ns: int, size: int) -> dict[str, Model]:
+    path = Path(path_text)
     data = yamlio.load(path)
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise WorkloadError("expected a top-level 'models:' mapping of name -> {D, H, E, S, ...}", source=str(path))

@@ -115,3 +115,12 @@ def test_hardware_defaults_and_sizes():
         Hardware(pe_dim=0)
     with pytest.raises(WorkloadError):
         parse_bytes("lots")
+
+
+def test_an_edited_models_file_is_read_again(tmp_path):
+    # The zoo and user files are parsed once per version: an edit (new size/mtime) must be seen.
+    path = tmp_path / "mine.yaml"
+    path.write_text("models:\n  Mine: {D: 256, H: 4, E: 64, S: 1024}\n")
+    assert get_model("Mine", path).D == 256
+    path.write_text("models:\n  Mine: {D: 2048, H: 16, E: 128, S: 8192}\n")
+    assert get_model("Mine", path).D == 2048
