@@ -380,6 +380,17 @@ def _model(lib: Library, comp: FlatComponent, source: str, apply_shares: bool) -
     return None if model is None else model(_Ctx(lib, comp, source, apply_shares))
 
 
+def _component_models(description: Mapping[str, Any] | str | Path, source: str | None, library: Library | None,
+                      apply_shares: bool) -> tuple[str, Library, list[tuple[FlatComponent, _Model | None]]]:
+    """(source name, library, [(component, its model or None for a dummy)]) of an architecture."""
+    if isinstance(description, (str, Path)):
+        source = source or str(description)
+    source = source or "<architecture>"
+    lib = library or load_library()
+    return source, lib, [(comp, _model(lib, comp, source, apply_shares))
+                         for comp in flatten_architecture(description, source)]
+
+
 def estimate_ert(description: Mapping[str, Any] | str | Path, *, source: str | None = None,
                  library: Library | None = None, apply_shares: bool = True,
                  decimals: int | None = 6) -> ERT:
@@ -389,13 +400,9 @@ def estimate_ert(description: Mapping[str, Any] | str | Path, *, source: str | N
     ``global_cycle_seconds``. ``decimals``: Accelergy writes ERT energies rounded to 6 decimals, which
     matters for the tiny leakage entries (1.3e-05 written for 1.335e-05); ``None`` keeps full precision.
     """
-    if isinstance(description, (str, Path)):
-        source = source or str(description)
-    source = source or "<architecture>"
-    lib = library or load_library()
+    source, lib, models = _component_models(description, source, library, apply_shares)
     ert = ERT(source=f"builtin estimate of {source}")
-    for comp in flatten_architecture(description, source):
-        model = _model(lib, comp, source, apply_shares)
+    for comp, model in models:
         if model is None:
             continue
         ert.actions[comp.name] = {a: (round(e, decimals) if decimals is not None else e)
@@ -411,13 +418,9 @@ def estimate_art(description: Mapping[str, Any] | str | Path, *, source: str | N
     The instance count is in each full name (``reg_file[1..65536]``); see
     :func:`fusemax.energy.actions.area_summary` for the artifact's per-array totals.
     """
-    if isinstance(description, (str, Path)):
-        source = source or str(description)
-    source = source or "<architecture>"
-    lib = library or load_library()
+    source, lib, models = _component_models(description, source, library, apply_shares)
     art = ART(source=f"builtin estimate of {source}")
-    for comp in flatten_architecture(description, source):
-        model = _model(lib, comp, source, apply_shares)
+    for comp, model in models:
         art.areas[comp.name] = lib.dummy_area if model is None else model.area
         art.full_names[comp.name] = comp.full_name
     return art
