@@ -18,11 +18,13 @@ from fusemax.errors import FusemaxError
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@lru_cache(maxsize=1)
 def template_root() -> Path:
     """The folder holding ``arch/``, ``problems/`` and ``mappings/``.
 
     The installed copy (``fusemax/_templates``) wins; an editable install or a source checkout falls back
-    to the repository root (two levels above ``src/fusemax``).
+    to the repository root (two levels above ``src/fusemax``). Decided once per process: a FLAT dataflow
+    search renders tens of thousands of templates.
     """
     bundled = _PACKAGE_DIR / "_templates"
     if (bundled / "problems").is_dir():

@@ -23,7 +23,7 @@ from fusemax.workload import Hardware, Model, Workload
 
 PLACEHOLDER = Workload(Model("placeholder", D=4096, H=16, E=256, F=256, S=4096), seq_len=4096, batch=64)
 PLACEHOLDER_FLAT = FlatDataflow(onchip=frozenset({"QK", "A", "AV"}), qk_stationarity="weight",
-                                av_stationarity="weight", fusion="head", p1=4096, spilled=0.0)
+                                av_stationarity="weight", fusion="head", p1=4096)
 CASCADE = ("qk", "lm", "rm", "sln", "sld", "slnv", "prm", "spd", "spnv", "rd", "rnv", "av")
 SOFTMAX = ("m", "sn", "sd", "a")
 

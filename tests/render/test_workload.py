@@ -6,7 +6,9 @@ import csv
 import pytest
 
 from fusemax.errors import WorkloadError
-from fusemax.render.flat_dataflow import dataflow_table, flat_dataflow
+from fusemax.render import render
+from fusemax.render.flat_dataflow import (FlatDataflow, buffer_words, dataflow_table, flat_dataflow,
+                                          spilled_proportion)
 from fusemax.workload import (Hardware, Model, Workload, format_seq_len, get_model, load_models, parse_bytes,
                               parse_model_spec, parse_seq_len, resolve_model)
 
@@ -42,8 +44,31 @@ def test_flat_dataflow_table_equals_flat_validation_csv(flat_validation_csv):
             assert got.location(tensor) == row[f"{tensor}_loc"], (row["models"], row["seq_len"], tensor)
         assert (got.qk_stationarity, got.av_stationarity, got.fusion, got.p1) == (
             row["QK_stationarity"], row["AV_stationarity"], row["fusion_granularity"], int(row["P1"]))
-        assert got.spilled == float(row["proportion_spilled"])
     assert sorted(dataflow_table()) == [64, 128]
+
+
+def test_flat_spill_rule_reproduces_every_published_proportion(flat_validation_csv):
+    # FLAT's buffer count applied to the real workload and the cloud hardware, against the CSV bit for bit.
+    rows = [r for r in csv.DictReader(flat_validation_csv.open()) if r["platform"] == "cloud"]
+    spilling = 0
+    for row in rows:
+        params = render("flat", Workload(get_model(row["models"]), parse_seq_len(row["seq_len"]))).params
+        assert 1 - params["proportion_spilled"] == float(row["proportion_buffered"]), (row["models"], row["seq_len"])
+        assert params["proportion_spilled"] == float(row["proportion_spilled"]), (row["models"], row["seq_len"])
+        spilling += params["proportion_spilled"] > 0
+    assert len(rows) == 48 and spilling == 19  # E 64: 4K, 16K-128K; XLM: 4K, 16K-64K
+
+
+def test_flat_buffer_count_by_hand():
+    # BERT 64K, row blocks of 256 queries, QK/A and AV on chip: the 256 x 64K score block once, AV's 256 x 64
+    # block twice, and double-buffered 256-row slabs of Q, K, V (64 wide) = 2^24 + 2^15 + 3 * 2^15 words.
+    dataflow = flat_dataflow(64, 65536)
+    assert buffer_words(dataflow, 256, 65536, 64, 64, 256) == 2**24 + 4 * 2**15
+    assert spilled_proportion(dataflow, 256, 65536, 64, 64, 256, 2**24) == 1 - 128 / 129
+    # Everything off chip: a 256 x 256 score tile and four slabs, double-buffered; nothing spills.
+    off = FlatDataflow(frozenset(), "weight", "weight", "row", 1024)
+    assert buffer_words(off, 1024, 2**20, 128, 128, 256) == 2 * 256 * 256 + 4 * 2 * 256 * 128
+    assert spilled_proportion(off, 1024, 2**20, 128, 128, 256, 2**24) == 0
 
 
 @pytest.mark.parametrize("text, value", [("512", 512), ("1K", 1024), ("4k", 4096), ("64K", 65536),

@@ -6,18 +6,21 @@ the real pipeline (render with ``flat_dataflow=choice`` -> builtin engine -> the
 :func:`fusemax.experiments.sweep.combine_point`), drop those whose on-chip tensors do not fit the L3, and keep
 the fastest.
 
-Search space (legal choices):
+Search space:
     * placements: each of Q, K, V and AV on or off chip; the score matrix QK and the probabilities A share
       one placement (FLAT fuses QK -> softmax -> A, and the softmax passes read and write them in one place),
       so 2**5 placements;
     * stationarity of QK and of AV on the 2D array: input, weight or output each (9 pairs);
     * fusion granularity: ``row`` with P1 among the divisors of P that are multiples of the PE dimension and
       smaller than P (ascending), then ``head`` (the whole P, the largest block).
-A searched choice fits by construction, so nothing spills (``spilled`` = 0).
 
-Fit: the L3 utilized capacity (engine statistics) of every on-chip tensor, QK's Q, K, QK plus AV's A, V, AV,
-times the word size, must not exceed the L3. The footprint grows with the block P1, so for each placement and
-stationarity the blocks are tried in ascending order and the first that does not fit ends that line.
+Spill: like FLAT, a dataflow may overbook the L3; the overflow goes to DRAM. Render derives each candidate's
+spilled proportion from FLAT's buffer count (:func:`fusemax.render.flat_dataflow.spilled_proportion`, the rule
+that reproduces the paper's published proportions), and the combination charges the spilled traffic. So
+every candidate is legal and pays for what does not fit.
+
+Candidates whose blocks Timeloop cannot map at all (larger than the spill room of ``arch/baseline-2d``, 32x the
+L3, so spilling over 97 %) are dropped.
 
 Selection: lowest latency; ties go to lower DRAM traffic, then to the first candidate in the order above
 (placements in binary order of Q, K, QK/A, V, AV with off first; stationarities input, weight, output;
@@ -39,8 +42,7 @@ from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
 from fusemax.workload import Hardware, Model, Workload, format_seq_len, resolve_model
 
-from .flat import onchip_words
-from .sweep import Point, baseline_l3, combine_point
+from .sweep import Point, combine_point
 
 #: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
 TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
@@ -51,12 +53,12 @@ BACKEND = "builtin"
 
 @dataclass(frozen=True)
 class Candidate:
-    """One evaluated FLAT dataflow: its latency (s), DRAM traffic (bytes) and on-chip footprint (bytes)."""
+    """One evaluated FLAT dataflow: its latency (s), DRAM traffic (bytes) and spilled proportion."""
 
     dataflow: FlatDataflow
     latency: float
     traffic: float
-    onchip_bytes: int
+    spilled: float
 
 
 def _shape(model: Model) -> tuple[int, ...]:
@@ -91,10 +93,11 @@ def _placements() -> list[frozenset[str]]:
 
 
 def evaluate_dataflows(workload: Workload, hardware: Hardware,
-                       dataflows: list[FlatDataflow]) -> list[Candidate]:
+                       dataflows: list[FlatDataflow]) -> list[Candidate | None]:
     """Evaluate FLAT under each dataflow through render -> builtin engine -> flat combination (no energy).
 
-    Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
+    None marks a dataflow whose tiles Timeloop cannot map (a block larger than even the architecture's spill
+    room). Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
     """
     version = get_backend(BACKEND).version()
     label = Point("flat", workload.model.name, workload.seq_len, workload.phase).label
@@ -111,39 +114,28 @@ def evaluate_dataflows(workload: Workload, hardware: Hardware,
         if failed:
             raise FusemaxError(failed[0], source=f"{label} ({dataflow.source})")
         stats = {name: results.stats[job.key] for name, job in jobs.items()}
+        if not all(s.valid for s in stats.values()):
+            out.append(None)
+            continue
         costs = {name: dict(e.compute_cost) for name, e in rendered.einsums.items()}
         result = combine_point("flat", workload, hardware, costs, rendered.params, stats)
-        out.append(Candidate(dataflow, result.latency, result.traffic,
-                             onchip_words(dataflow.onchip.__contains__, stats) * hardware.word_bytes))
+        out.append(Candidate(dataflow, result.latency, result.traffic, rendered.params["proportion_spilled"]))
     return out
 
 
 @lru_cache(maxsize=256)
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
-    """The fastest fitting candidate and how many candidates were evaluated (see the module doc)."""
-    l3 = baseline_l3(None, hardware)
+    """The fastest candidate and how many candidates were evaluated (see the module doc)."""
     where = f"{workload.model.name} {format_seq_len(workload.seq_len)} {workload.phase}"
-    lines = [(onchip, qk, av) for onchip in _placements() for qk in STATIONARITIES for av in STATIONARITIES]
     blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
-    fitting: list[Candidate] = []
-    evaluated = 0
-    for fusion, p1 in blocks:
-        if not lines:
-            break
-        dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, 0.0, source=f"searched ({where})")
-                     for onchip, qk, av in lines]
-        candidates = evaluate_dataflows(workload, hardware, dataflows)
-        evaluated += len(candidates)
-        alive = []
-        for line, cand in zip(lines, candidates):
-            if cand.onchip_bytes <= l3:
-                fitting.append(cand)
-                alive.append(line)
-        lines = alive
-    if not fitting:
-        raise FusemaxError(f"no FLAT dataflow fits the L3 of {l3} bytes", source=where)
+    dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, source=f"searched ({where})")
+                 for onchip in _placements() for qk in STATIONARITIES for av in STATIONARITIES
+                 for fusion, p1 in blocks]
+    candidates = [c for c in evaluate_dataflows(workload, hardware, dataflows) if c is not None]
+    if not candidates:
+        raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=where)
     # min() keeps the first of equal keys: remaining ties go to the enumeration order
-    return min(fitting, key=lambda c: (c.latency, c.traffic)), evaluated
+    return min(candidates, key=lambda c: (c.latency, c.traffic)), len(candidates)
 
 
 def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping
 
 from fusemax.errors import WorkloadError
-from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
+from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
 from fusemax.render.tiling import cascade_tiling, flat_tiling, spatial_factor
 from fusemax.workload import Hardware, Workload, format_seq_len
 
@@ -187,11 +187,13 @@ def _flat_plan(workload: Workload, hardware: Hardware, arch: ArchParams, dataflo
     qk_a_onchip = "QK" in dataflow.onchip
     softmax = _softmax_plans(workload, hardware, arch, qk_a_onchip)
     einsums = (matmul("QK", tiling.qk), *softmax, matmul("AV", tiling.av))
-    params = {"flat_dataflow": dataflow.as_dict(), "p1": tiling.P1, "p2": tiling.P2, "qk_a_onchip": qk_a_onchip,
-              "proportion_spilled": dataflow.spilled,
+    spilled = spilled_proportion(dataflow, tiling.P1, workload.M, workload.model.E, workload.model.F,
+                                 arch.pe_dim, arch.l3_bytes // hardware.word_bytes)
+    params = {"flat_dataflow": {**dataflow.as_dict(), "spilled": spilled}, "p1": tiling.P1, "p2": tiling.P2,
+              "qk_a_onchip": qk_a_onchip, "proportion_spilled": spilled,
               # With QK on chip the softmax spills like FLAT's tensors; otherwise the artifact derives it
               # after running QK and AV, from the L3 they leave free.
-              "softmax_spilled": dataflow.spilled if qk_a_onchip else None}
+              "softmax_spilled": spilled if qk_a_onchip else None}
     return Plan(einsums, params)
 
 

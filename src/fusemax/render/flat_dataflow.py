@@ -10,6 +10,11 @@ Lookup rule (for models and lengths the paper did not evaluate): the entry of th
 (log2 distance, ties to the larger) and then the nearest tabulated length (log2 distance, ties to the
 shorter). Decode steps use the entry of their context length M. ``FlatDataflow.source`` says which entry
 was used.
+
+Spill: FLAT overbooks its buffer rather than shrink a block, and sends the overflow to DRAM. The table does
+not store the spilled proportion; :func:`spilled_proportion` derives it from FLAT's buffer count
+(:func:`buffer_words`) for the actual workload and hardware. On the paper's cloud platform this reproduces
+every ``proportion_buffered`` / ``proportion_spilled`` of ``flat_validation.csv`` bit for bit.
 """
 from __future__ import annotations
 
@@ -35,7 +40,6 @@ class FlatDataflow:
     av_stationarity: str
     fusion: str  # "head" or "row"
     p1: int  # query rows per block when fusion == "row"
-    spilled: float  # proportion of the on-chip tensors that spills to DRAM
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -57,8 +61,7 @@ class FlatDataflow:
     def as_dict(self) -> dict:
         """Plain values for ``RenderedConfig.params`` (and YAML/JSON output)."""
         return {"onchip": [t for t in TENSORS if t in self.onchip], "QK": self.qk_stationarity,
-                "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, "spilled": self.spilled,
-                "source": self.source}
+                "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, "source": self.source}
 
 
 @lru_cache(maxsize=None)
@@ -92,5 +95,26 @@ def flat_dataflow(head_dim: int, seq_len: int) -> FlatDataflow:
     source = f"flat_dataflows.yaml head_dim {e}, {format_seq_len(length)}" + (
         "" if exact else f" (nearest to E={head_dim}, {format_seq_len(seq_len)})")
     return FlatDataflow(onchip=frozenset(entry["onchip"]), qk_stationarity=entry["QK"],
-                        av_stationarity=entry["AV"], fusion=entry["fusion"], p1=int(entry["P1"]),
-                        spilled=float(entry["spilled"]), source=source)
+                        av_stationarity=entry["AV"], fusion=entry["fusion"], p1=int(entry["P1"]), source=source)
+
+
+def buffer_words(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, value_dim: int, pe_dim: int) -> int:
+    """Words of on-chip buffer FLAT reserves for one block of ``rows`` queries against ``keys`` keys.
+
+    The score matrix is held once (A overwrites QK in place): the whole ``rows x keys`` block when QK/A are on
+    chip, else a double-buffered ``pe_dim x pe_dim`` tile streaming through. Q, K, V and AV are double-buffered
+    (the next block loads while this one computes): the whole block when on chip (Q, AV: ``rows``; K, V: all
+    ``keys`` of the head), else a slab of ``pe_dim`` rows streaming from DRAM. The off-chip score tile is our
+    assumption: no published row puts QK off chip near the limit, so none pins it.
+    """
+    extent = {"Q": (rows, head_dim), "K": (keys, head_dim), "V": (keys, value_dim), "AV": (rows, value_dim)}
+    words = rows * keys if "QK" in dataflow.onchip else 2 * pe_dim * pe_dim
+    for tensor, (length, width) in extent.items():
+        words += 2 * (length if tensor in dataflow.onchip else pe_dim) * width
+    return words
+
+
+def spilled_proportion(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, value_dim: int,
+                       pe_dim: int, l3_words: int) -> float:
+    """Proportion of FLAT's on-chip traffic that spills to DRAM: ``1 - min(1, L3 / buffer_words)``."""
+    return 1 - min(1.0, l3_words / buffer_words(dataflow, rows, keys, head_dim, value_dim, pe_dim))
