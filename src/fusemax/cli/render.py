@@ -28,7 +28,12 @@ def run(args: argparse.Namespace) -> int:
     workload = Workload(model, parse_seq_len(args.seq_len), phase=args.phase, batch=args.batch)
     hardware = Hardware(pe_dim=args.pe_dim, pe_1d=args.pe_1d,
                         l3_bytes=parse_bytes(args.l3_bytes) if args.l3_bytes is not None else None)
-    rendered = render(args.config, workload, hardware)
+    searched = None
+    if args.config == "flat":
+        # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise
+        from fusemax.experiments.flat_search import dataflow_for
+        searched = dataflow_for(workload, hardware)
+    rendered = render(args.config, workload, hardware, flat_dataflow=searched)
     folders = write_rendered(rendered, args.out)
     params = rendered.params
     tiling = ", ".join(f"{key}={params[key]}" for key in ("p2", "p1", "p0", "m1", "n") if key in params)
