@@ -4,6 +4,7 @@
 followed by one utilization column per 2D Einsum (bytes, seconds, pJ). Decode-phase rows go to
 ``attn-<config>-decode.csv`` so that the prefill files stay comparable with the published ones.
 ``einsums.csv`` is the tidy long form: one row per configuration x model x length x phase x Einsum.
+A run replaces the files of the phase it computed and keeps those of other phases (see :func:`write`).
 """
 from __future__ import annotations
 
@@ -61,27 +62,61 @@ def results_dir(path: str | Path) -> Path:
     return path
 
 
+def _keep_other_phases(path: Path, frame: pd.DataFrame, phases: set[str]) -> pd.DataFrame:
+    """``frame`` after the rows of ``path`` whose phase this run did not compute (a decode run keeps the
+    prefill rows of the same folder, and vice versa)."""
+    if "phase" not in frame.columns or not path.is_file():
+        return frame
+    earlier = pd.read_csv(path, dtype={"model": str, "seq_len": str})
+    if "phase" not in earlier.columns:
+        return frame
+    kept = earlier[~earlier["phase"].isin(phases)]
+    return pd.concat([kept, frame], ignore_index=True) if len(kept) else frame
+
+
 def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str, Any] | None = None,
           extra: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write every CSV and ``run.json`` under ``out_dir/results``; returns that folder.
 
-    ``extra`` maps file stems to further tables (e.g. ``roofline``) written next to them.
+    ``extra`` maps file stems to further tables (e.g. ``roofline``) written next to them. Tables with a
+    ``phase`` column (``einsums.csv``, ``roofline.csv``) keep the rows of phases this run did not compute,
+    and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
+    share a folder.
     """
     folder = Path(out_dir) / "results"
     folder.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple[str, str], list] = {}
     for r in results:
         groups.setdefault((r.config, r.phase), []).append(r)
+    phases = {phase for _, phase in groups}
     for (config, phase), rows in groups.items():
         attn_frame(rows).to_csv(folder / attn_filename(config, phase), index=False)
-    einsum_frame(results).to_csv(folder / "einsums.csv", index=False)
-    for stem, frame in (extra or {}).items():
-        frame.to_csv(folder / f"{stem}.csv", index=False)
+    tables = {"einsums": einsum_frame(results), **(extra or {})}
+    for stem, frame in tables.items():
+        path = folder / f"{stem}.csv"
+        _keep_other_phases(path, frame, phases).to_csv(path, index=False)
     info = dict(run_info or {})
-    info.setdefault("files", sorted(attn_filename(c, p) for c, p in groups) + ["einsums.csv"]
-                    + [f"{stem}.csv" for stem in extra or {}])
+    earlier = _earlier_phases(folder / RUN_FILE, phases)
+    if earlier:
+        info["earlier_phases"] = earlier
+    info.setdefault("files", sorted(p.name for p in folder.glob("*.csv")))
     (folder / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     return folder
+
+
+def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
+    """The records of earlier runs in ``path`` for phases other than ``phases``, keyed by phase."""
+    if not path.is_file():
+        return {}
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    out = {p: r for p, r in earlier.pop("earlier_phases", {}).items() if p not in phases}
+    phase = earlier.get("phase", "prefill")
+    if phase not in phases:
+        out[phase] = earlier
+    return out
 
 
 def read_attn_csv(path: str | Path) -> pd.DataFrame:

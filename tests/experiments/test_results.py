@@ -90,3 +90,20 @@ def test_compare_without_common_rows(tmp_path):
     results.attn_frame([_result()]).to_csv(pub / "attn-binding.csv", index=False)
     with pytest.raises(FusemaxError, match="no rows in common"):
         validate.compare(tmp_path / "ours", pub)
+
+
+def test_a_decode_run_keeps_the_prefill_rows_of_the_same_folder(tmp_path):
+    results.write(tmp_path, [_result(), _result(seq_len="4K")], {"phase": "prefill", "engine": "first"})
+    results.write(tmp_path, [_result(phase="decode")], {"phase": "decode", "engine": "second"})
+    loaded = results.load(tmp_path)
+    assert set(loaded.keys()) == {"binding", "binding-decode"}
+    assert sorted(zip(loaded.einsums["phase"], loaded.einsums["seq_len"])) == [
+        ("decode", "1K"), ("prefill", "1K"), ("prefill", "4K")]
+    assert loaded.run["engine"] == "second" and loaded.run["earlier_phases"]["prefill"]["engine"] == "first"
+    # a new prefill run replaces the prefill rows (only 1K now) and still keeps decode
+    results.write(tmp_path, [_result(latency=0.5)], {"phase": "prefill", "engine": "third"})
+    loaded = results.load(tmp_path)
+    assert sorted(zip(loaded.einsums["phase"], loaded.einsums["seq_len"])) == [("decode", "1K"), ("prefill", "1K")]
+    assert loaded["binding"]["latency"].tolist() == [0.5]
+    earlier = loaded.run["earlier_phases"]
+    assert list(earlier) == ["decode"] and earlier["decode"]["engine"] == "second"
