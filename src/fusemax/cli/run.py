@@ -5,6 +5,8 @@ the real ``timeloop``) and executor (``local`` processes, default all cores, or 
 is cached by content (``--cache``, default ``DIR/runs/cache`` or ``$FUSEMAX_CACHE``). Rerunning the same
 command after Ctrl-C or a crash evaluates only the jobs that had not finished. ``--sweep FILE`` reads the
 sweep from YAML (:mod:`fusemax.orchestrator.plan`); flags given on the command line override the file.
+Hardware flags take comma lists (``--pe-dim 128,256 --l3-bytes 8MiB,16MiB``): every combination runs into
+its own folder ``DIR/<label>`` (e.g. ``DIR/pe_dim=128_l3_bytes=8MiB``), all sharing one cache.
 """
 from __future__ import annotations
 
@@ -13,7 +15,13 @@ import os
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from fusemax.errors import FusemaxError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fusemax.orchestrator import SweepSpec
+    from fusemax.workload import Hardware
 
 
 def _csv(text: str) -> list[str]:
@@ -48,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-file", metavar="YAML", help="extra models in the zoo's format")
     parser.add_argument("--backend", choices=("builtin", "timeloop"),
                         help="builtin engine (default) or the real timeloop-model/timeloop-mapper")
+    hardware = parser.add_argument_group("hardware (comma lists sweep every combination, one folder each: DIR/<label>)")
+    hardware.add_argument("--pe-dim", type=_csv, metavar="N,...", help="2D array of N x N PEs (default 256)")
+    hardware.add_argument("--pe-1d", type=_csv, metavar="N,...", help="PEs of the 1D array (default: PE dim)")
+    hardware.add_argument("--l3-bytes", type=_csv, metavar="SIZE,...",
+                          help="L3 size, e.g. 8MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
+    hardware.add_argument("--dram-bandwidth", type=_csv, metavar="BYTES,...",
+                          help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
+    hardware.add_argument("--clock-hz", type=_csv, metavar="HZ,...", help="clock, e.g. 940e6 (default)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -64,7 +80,7 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
             models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
             backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
-            cache: str | None = None):
+            cache: str | None = None, hardware: "Hardware | None" = None):
     """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
 
     Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``."""
@@ -79,7 +95,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     lengths = [parse_seq_len(s) for s in seq_lens]
     get_executor(executor, jobs, scheduler)
     pts = sweep.points(configs, models, lengths, phase)
-    hardware = Hardware()
+    hardware = hardware or Hardware()
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
                            executor=executor, scheduler=scheduler, cache=cache_dir(out, cache),
                            stream=None if quiet else (stream or sys.stderr))
@@ -94,20 +110,35 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
 
 
 def run(args: argparse.Namespace) -> int:
-    from fusemax.experiments import sweep
-    from fusemax.experiments.configs import CONFIGS
     from fusemax.orchestrator import SweepSpec, load_sweep_file
+    from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
+    flags = {name: tuple(getattr(args, name)) for name in PARSERS if getattr(args, name) is not None}
     spec = spec.merged(configs=args.configs, models=args.models, seq_lens=args.seq_lens, phase=args.phase,
-                       models_file=args.models_file, backend=args.backend)
+                       models_file=args.models_file, backend=args.backend, hardware=flags or None)
     if args.jobs < 0:
         raise FusemaxError("expected 0 (all cores) or a positive number of processes", source="--jobs")
+    variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
+    status = 0
+    for variant in variants:
+        # one results folder per hardware variant, all sharing one cache
+        out = str(Path(args.out) / variant.label) if variant.label else args.out
+        if variant.label:
+            print(f"hardware {variant.label}:")
+        status = max(status, _run_one(args, spec, out, variant.hardware))
+    return status
+
+
+def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "Hardware") -> int:
+    from fusemax.experiments import sweep
+    from fusemax.experiments.configs import CONFIGS
     try:
         outcomes, folder = execute(
-            args.out, list(spec.configs or CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
+            out, list(spec.configs or CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
             list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
             models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
-            executor=args.executor, scheduler=args.scheduler, cache=args.cache)
+            executor=args.executor, scheduler=args.scheduler, cache=str(cache_dir(args.out, args.cache)),
+            hardware=hardware)
     except KeyboardInterrupt:
         print(f"fusemax run: finished jobs are kept in {cache_dir(args.out, args.cache)}; run the same command "
               f"again to continue", file=sys.stderr)

@@ -10,6 +10,9 @@ overriding the file::
     phase: prefill                    # or decode
     models_file: my-models.yaml       # relative to the sweep file
     backend: builtin                  # or timeloop
+    hardware:                         # every combination; one results folder each (DIR/<label>)
+      pe_dim: [128, 256]
+      l3_bytes: [8MiB, 16MiB]         # default: 16 MiB FuseMax, 32 MiB FLAT/unfused
 
 :func:`fusemax.experiments.sweep.plan_points` turns the points of a sweep into jobs, one per Einsum spec.
 """
@@ -22,6 +25,8 @@ from typing import Any
 from fusemax import yamlio
 from fusemax.errors import FusemaxError
 
+from .hardware import hardware_variants
+
 
 @dataclass(frozen=True)
 class SweepSpec:
@@ -31,10 +36,16 @@ class SweepSpec:
     phase: str | None = None
     models_file: str | None = None
     backend: str | None = None
+    #: Hardware parameter -> values (see :mod:`fusemax.orchestrator.hardware`); the sweep covers every combination.
+    hardware: dict[str, tuple[str, ...]] | None = None
 
     def merged(self, **overrides: Any) -> "SweepSpec":
-        """This sweep with every non-None override applied (CLI flags over the file)."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """This sweep with every non-None override applied (CLI flags over the file; ``hardware`` per
+        parameter)."""
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if "hardware" in overrides:
+            overrides["hardware"] = {**(self.hardware or {}), **overrides["hardware"]} or None
+        return replace(self, **overrides)
 
 
 _LISTS = ("configs", "models", "seq_lens")
@@ -57,6 +68,12 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
             if not items or not all(isinstance(v, (str, int)) for v in items):
                 raise FusemaxError("expected a non-empty list of names", source=str(path), key=key)
             values[key] = tuple(str(v) for v in items)
+        elif key == "hardware":
+            if not isinstance(value, dict):
+                raise FusemaxError("expected a mapping of parameter: [values]", source=str(path), key=key)
+            values[key] = {str(name): tuple(str(v) for v in (items if isinstance(items, list) else [items]))
+                           for name, items in value.items()}
+            hardware_variants(values[key], source=f"{path}: hardware")   # every value parses, or one clear error
         elif not isinstance(value, str):
             raise FusemaxError("expected a string", source=str(path), key=key)
         else:
