@@ -1,7 +1,7 @@
 """Speed and outcome of FLAT's own dataflow search against the paper's published choice.
 
 Run as ``python benchmarks/bench_flat_search.py``. Per point: wall time of one search (cold, in this
-process), candidates evaluated, and the searched latency over the latency of the paper's choice
+process), mappable candidates compared, and the searched latency over the latency of the paper's choice
 (``mappings/flat_dataflows.yaml``) through the same pipeline; at most 1.0 means the search is no slower.
 """
 from __future__ import annotations

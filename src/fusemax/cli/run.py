@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from fusemax.errors import FusemaxError

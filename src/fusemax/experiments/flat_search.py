@@ -1,9 +1,9 @@
 """FLAT's own dataflow selection, for workloads the paper's table (``mappings/flat_dataflows.yaml``) lacks.
 
 The table holds the dataflows FLAT chose for the paper's models (BERT, TrXL, T5, XLM) at its lengths. For any
-other workload this module does what FLAT's search does: enumerate the legal dataflows, evaluate each through
+other workload this module does what FLAT's search does: enumerate the dataflows, evaluate each through
 the real pipeline (render with ``flat_dataflow=choice`` -> builtin engine -> the flat combination,
-:func:`fusemax.experiments.sweep.combine_point`), drop those whose on-chip tensors do not fit the L3, and keep
+:func:`fusemax.experiments.sweep.combine_point`), charging what overbooks the L3 as spilled traffic, and keep
 the fastest.
 
 Search space:
@@ -125,7 +125,7 @@ def evaluate_dataflows(workload: Workload, hardware: Hardware,
 
 @lru_cache(maxsize=256)
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
-    """The fastest candidate and how many candidates were evaluated (see the module doc)."""
+    """The fastest candidate and how many mappable candidates were compared (see the module doc)."""
     where = f"{workload.model.name} {format_seq_len(workload.seq_len)} {workload.phase}"
     blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
     dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, source=f"searched ({where})")
@@ -139,7 +139,7 @@ def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candida
 
 
 def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
-    """FLAT's own choice for ``workload``: (dataflow, its latency in s, candidates evaluated)."""
+    """FLAT's own choice for ``workload``: (dataflow, its latency in s, mappable candidates compared)."""
     best, evaluated = search(workload, hardware)
     return best.dataflow, best.latency, evaluated
 
