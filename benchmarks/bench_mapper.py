@@ -21,7 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fusemax.mapper.files import search_texts
-from fusemax.render import END2END_PLATFORMS, render
+from fusemax.configs import PLATFORMS
+from fusemax.render import render
 from fusemax.workload import Workload, format_seq_len, get_model
 
 RESULTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "fusemax-artifact" / "results"
@@ -35,7 +36,7 @@ SEARCHES = [("unfused QK BERT 1K", "unfused", "QK", 1024, None),
 def _search_table() -> None:
     print(f"{'search':<22} {'wall s':>8} {'candidates':>11} {'cand/s':>9} {'engine evals':>13} {'exhaustive':>10}")
     for label, config, einsum, n, platform in SEARCHES:
-        hardware = END2END_PLATFORMS[platform] if platform else None
+        hardware = PLATFORMS[platform] if platform else None
         rendered = render(config, Workload(get_model("BERT"), n), *([hardware] if hardware else []))
         files = rendered.einsums[einsum].files()
         search_texts(files, label)  # warm the ERT estimate and imports

@@ -12,11 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-from fusemax import validate
+from fusemax import results, validate
 from fusemax.cli.run import cache_dir, execute
+from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, sweep
-from fusemax.experiments.configs import CONFIGS
+from fusemax.experiments.headline import format_headline, headline
 from fusemax.reports import write_report
 from fusemax.workload import parse_seq_len
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     try:
-        outcomes, folder = execute(args.out, list(CONFIGS), list(sweep.DEFAULT_MODELS),
+        outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
                                    list(sweep.DEFAULT_SEQ_LENS), jobs=args.jobs, quiet=not args.verbose,
                                    backend=args.backend, executor=args.executor, scheduler=args.scheduler)
         seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = cache_dir(args.out)
         end2end.run_end2end(args.out, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs, executor=args.executor,
                             scheduler=args.scheduler, cache=cache)
-        pareto.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache))
+        results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             status = 1
 
     print("\nHeadline (means over model x length)")
-    print(sweep.format_headline(sweep.headline([o.result for o in outcomes if o.result])))
+    print(format_headline(headline([o.result for o in outcomes if o.result])))
     return status if not failed else 1
 
 

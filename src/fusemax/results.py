@@ -1,4 +1,7 @@
-"""Results folders: ``DIR/results/attn-<config>.csv`` (the artifact's schema), ``einsums.csv``, ``run.json``.
+"""Results folders: every file under ``DIR/results`` is written (atomically) and read here.
+
+Files: ``attn-<config>.csv`` (the artifact's schema), ``einsums.csv``, ``roofline.csv``,
+``end2end-<platform>.csv``, ``pareto.csv`` and ``run.json``.
 
 ``attn-<config>.csv`` keeps the artifact's columns ``model,seq_len,traffic,latency,energy,util_2d,util_1d``
 followed by one utilization column per 2D Einsum (bytes, seconds, pJ). Decode-phase rows go to
@@ -8,7 +11,10 @@ A run replaces the files of the phase it computed and keeps those of other phase
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -19,12 +25,54 @@ from fusemax.errors import FusemaxError
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.combine import ConfigResult
+    from fusemax.experiments.end2end import End2EndRow
+    from fusemax.experiments.pareto import ParetoRow
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
 EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "einsum", "array", "group", "computes", "cycles",
                   "cost", "flops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
                   "latency", "occupancy", "energy"]
 RUN_FILE = "run.json"
+#: ``end2end-<platform>.csv`` and ``pareto.csv``: the artifact's columns.
+END2END_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy"]
+PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
+                  "array_2d_area", "area"]
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a mix: a fresh
+    temporary file beside it (created exclusively, never through a link), then ``os.replace``. A symlink
+    planted at ``path`` is replaced, not followed."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise FusemaxError(f"cannot write the results: {exc.strerror or exc}", source=str(path)) from None
+    return path
+
+
+def _csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _folder(out_dir: str | Path) -> Path:
+    folder = Path(out_dir) / "results"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FusemaxError(f"cannot create the results folder: {exc.strerror or exc}", source=str(folder)) from None
+    return folder
 
 
 def attn_filename(config: str, phase: str = "prefill") -> str:
@@ -83,25 +131,40 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
     share a folder.
     """
-    folder = Path(out_dir) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _folder(out_dir)
     groups: dict[tuple[str, str], list] = {}
     for r in results:
         groups.setdefault((r.config, r.phase), []).append(r)
     phases = {phase for _, phase in groups}
     for (config, phase), rows in groups.items():
-        attn_frame(rows).to_csv(folder / attn_filename(config, phase), index=False)
+        write_atomic(folder / attn_filename(config, phase), attn_frame(rows).to_csv(index=False))
     tables = {"einsums": einsum_frame(results), **(extra or {})}
     for stem, frame in tables.items():
         path = folder / f"{stem}.csv"
-        _keep_other_phases(path, frame, phases).to_csv(path, index=False)
+        write_atomic(path, _keep_other_phases(path, frame, phases).to_csv(index=False))
     info = dict(run_info or {})
     earlier = _earlier_phases(folder / RUN_FILE, phases)
     if earlier:
         info["earlier_phases"] = earlier
     info.setdefault("files", sorted(p.name for p in folder.glob("*.csv")))
-    (folder / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+    write_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     return folder
+
+
+def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list["End2EndRow"]]) -> list[Path]:
+    """``OUT/results/end2end-<platform>.csv`` in the artifact's columns; returns the paths written."""
+    folder = _folder(out_dir)
+    return [write_atomic(folder / f"end2end-{platform}.csv", _csv_text(
+                END2END_COLUMNS, ([r.model, r.seq_len, int(round(r.traffic)), repr(r.latency), repr(r.energy)]
+                                  for r in rows)))
+            for platform, rows in rows_by_platform.items()]
+
+
+def write_pareto(out_dir: str | Path, rows: list["ParetoRow"]) -> Path:
+    """``OUT/results/pareto.csv`` in the artifact's columns (area in um^2, latency in s)."""
+    return write_atomic(_folder(out_dir) / "pareto.csv", _csv_text(PARETO_COLUMNS, (
+        ["proposal", r.model, r.pe_dim, r.traffic, r.mem_lat, r.comp_2d_lat, r.comp_1d_lat, r.latency,
+         r.array_2d_area, r.area] for r in rows)))
 
 
 def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:

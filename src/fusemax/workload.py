@@ -257,7 +257,7 @@ class Hardware:
       ``word_bytes`` is the data width (2 B = 16-bit words).
     * ``pe_reg_depth``, ``row_buffer_depth`` and ``pe_1d_reg_depth`` override the register files (words):
       the registers of each 2D PE, the 2D array's ``reg_file_1d`` row buffer, and the registers of each 1D
-      PE. ``None`` keeps the configuration's sizing (see :mod:`fusemax.render.configs`); the Pareto sweep
+      PE. ``None`` keeps the configuration's sizing (see :mod:`fusemax.configs`); the Pareto sweep
       sets them (:func:`fusemax.render.pareto_hardware`).
     """
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 import pytest
 
 from fusemax.experiments.combine import combine, total_latency
-from fusemax.experiments.configs import (FlatChoice, cascade_plan, flat_plan, softmax_spill,
-                                         unfused_plan)
-from fusemax.experiments.metrics import Timing, dram_traffic, einsum_metrics
+from fusemax.configs import get_config, resolve_hardware
+from fusemax.experiments.metrics import dram_traffic, einsum_metrics
+from fusemax.experiments.roles import roles, softmax_spill
+from fusemax.render.flat_dataflow import FlatDataflow
+from fusemax.workload import Hardware
 
 from .helpers import make_stats
 
 B, H, E, F, M, P, N = 64, 12, 64, 64, 1024, 1024, 256
+HW = resolve_hardware("binding")   # the paper's clock (940 MHz), bandwidth (400 GiB/s) and 2-byte words
 M1 = M // N
 PE2, PE1 = 65536, 256
 WORDS_QKV = B * H * P * E          # one of Q, K, V or AV
@@ -32,12 +35,11 @@ DRAM = {"QK": {"Q": (WORDS_QKV, 0), "BK": (WORDS_QKV, 0)}, "SLNV": {"BV": (WORDS
 
 
 def cascade_metrics(config: str):
-    plan = cascade_plan(config)
     cost = CASCADE_COST if config == "cascade" else FUSEMAX_COST
     out = []
-    for name, role in plan.roles.items():
+    for name, role in roles(get_config(config)).items():
         stats = make_stats(COMPUTES[name], PE2 if role.array == "2d" else PE1, dram=DRAM.get(name, {}))
-        out.append(einsum_metrics(stats, role, cost[name]))
+        out.append(einsum_metrics(stats, role, cost[name], HW))
     return out
 
 
@@ -77,7 +79,7 @@ def test_memory_bound_when_traffic_dominates():
 def test_first_read_elision_reads_are_dropped():
     # A read-modify-write output at DRAM reports reads == updates: those reads are not real traffic.
     stats = make_stats(1, 1, dram={"AV": (100, 100), "Q": (7, 0)})
-    from fusemax.experiments.configs import TrafficRule
+    from fusemax.experiments.roles import TrafficRule
     rd, wr = dram_traffic(stats, TrafficRule(dram=frozenset({"AV", "Q"})))
     assert (rd, wr) == (7 * 2, 100 * 2)
     stats = make_stats(1, 1, dram={"AV": (60, 100)})
@@ -86,12 +88,12 @@ def test_first_read_elision_reads_are_dropped():
 
 def test_tensors_outside_the_rule_are_on_chip():
     stats = make_stats(1, 1, dram={"QK": (5, 5), "Q": (3, 0)})
-    from fusemax.experiments.configs import TrafficRule
+    from fusemax.experiments.roles import TrafficRule
     assert dram_traffic(stats, TrafficRule(dram=frozenset({"Q"}))) == (6, 0)
 
 
 def test_spilled_proportion_moves_buffered_traffic_to_dram():
-    from fusemax.experiments.configs import TrafficRule
+    from fusemax.experiments.roles import TrafficRule
     # Q in DRAM and in a spillable L3: only the buffered 3/4 is filled separately, a 1/4 of the L3
     # accesses go to DRAM instead.
     stats = make_stats(1, 1, dram={"Q": (400, 0)}, l3={"Q": (1000, 0), "QK": (80, 80)})
@@ -120,9 +122,8 @@ SOFTMAX_COST = {"M": {"max": 1}, "SN": {"add": 1, "exponential": 1}, "SD": {"add
 def test_flat_bert_1k_latency_is_the_softmax_passes():
     # FLAT keeps QK and A on chip at 1K (flat_validation.csv); the 1D array's four passes, one cycle per
     # element each (pipelined exp and divide), bound the latency: 4·B·H·M·P/256 cycles.
-    choice = FlatChoice({"Q": "offchip", "K": "offchip", "QK": "onchip", "A": "onchip", "V": "offchip",
-                         "AV": "offchip"})
-    plan = flat_plan(choice, choice.proportion_spilled)
+    choice = FlatDataflow(frozenset({"QK", "A"}))
+    plan = roles(get_config("flat"), choice.spilled, choice)
     # Stand-in QK/AV: FLAT's output-stationary mapping at 1K re-reads Q, K and V four times (13 units).
     stats = {"QK": make_stats(COMPUTES["QK"], PE2, utilized=PE2 // 8,
                               dram={"Q": (4 * WORDS_QKV, 0), "K": (4 * WORDS_QKV, 0)}),
@@ -130,7 +131,7 @@ def test_flat_bert_1k_latency_is_the_softmax_passes():
                               dram={"V": (4 * WORDS_QKV, 0), "AV": (WORDS_QKV, WORDS_QKV)}),
              **softmax_stats(True)}
     cost = {"QK": {"mac": 1}, "AV": {"mac": 1}, **SOFTMAX_COST}
-    ms = [einsum_metrics(stats[n], r, cost[n]) for n, r in plan.roles.items()]
+    ms = [einsum_metrics(stats[n], r, cost[n], HW) for n, r in plan.items()]
     result = combine("flat", "BERT", "1K", ms)
     assert result.latency == pytest.approx(0.013386076595744681, rel=1e-12)
     assert result.traffic == 1308622848
@@ -144,7 +145,7 @@ def test_unfused_sums_phases_bert_1k():
     # Ideal QK/AV (each tensor moved once) + softmax with QK read and A written through DRAM.
     spill = softmax_spill(32 * 2**20, M)
     assert spill == 0.0
-    plan = unfused_plan(spill)
+    plan = roles(get_config("unfused"), spill)
     big = B * H * M * P
     stats = {"QK": make_stats(COMPUTES["QK"], PE2, dram={"Q": (WORDS_QKV, 0), "K": (WORDS_QKV, 0),
                                                          "QK": (0, big)}),
@@ -152,7 +153,7 @@ def test_unfused_sums_phases_bert_1k():
                                                          "AV": (0, WORDS_QKV)}),
              **softmax_stats(False)}
     cost = {"QK": {"mac": 1}, "AV": {"mac": 1}, **SOFTMAX_COST}
-    ms = [einsum_metrics(stats[n], r, cost[n]) for n, r in plan.roles.items()]
+    ms = [einsum_metrics(stats[n], r, cost[n], HW) for n, r in plan.items()]
     result = combine("unfused", "BERT", "1K", ms)
     assert result.traffic == 6845104128
     assert result.latency == pytest.approx(0.02182357659574468, rel=1e-12)
@@ -167,9 +168,9 @@ def test_softmax_spill_fraction():
 
 
 def test_timing_is_configurable():
-    role = cascade_plan("binding").roles["QK"]
+    role = roles(get_config("binding"))["QK"]
     m = einsum_metrics(make_stats(940, 1, dram={"Q": (2**30, 0)}), role, {"mac": 1},
-                       Timing(clock_hz=470.0, dram_bandwidth=2**31))
+                       resolve_hardware("binding", Hardware(clock_hz=470.0, dram_bandwidth=2**31)))
     assert m.comp_latency == pytest.approx(2.0)
     assert m.mem_latency == pytest.approx(1.0)
     assert m.flops == 2 * 940

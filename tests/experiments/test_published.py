@@ -13,7 +13,7 @@ import pytest
 
 from fusemax import results, validate
 from fusemax.experiments import sweep
-from fusemax.experiments.configs import CONFIGS
+from fusemax.configs import ATTENTION_CONFIGS as CONFIGS
 from fusemax.workload import parse_seq_len
 
 REFERENCE = validate.default_reference()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from fusemax.cli import main
+from fusemax.configs import resolve_hardware
 from fusemax.experiments import sweep
-from fusemax.experiments.configs import FlatChoice
-from fusemax.experiments.flat import choice_from_params, flat_softmax_spill
+from fusemax.experiments.combine import combine
+from fusemax.experiments.evaluate import combine_point
+from fusemax.experiments.flat import flat_softmax_spill
+from fusemax.experiments.headline import format_headline, headline
+from fusemax.render.flat_dataflow import FlatDataflow
 from fusemax.experiments.roofline import einsum_roofline, phase_roofline, roofs
 from fusemax.results import einsum_frame
 from fusemax.workload import Hardware, Workload, get_model
@@ -22,7 +26,8 @@ def test_combine_point_binding_matches_hand_waterfall():
     on_2d = {"QK", "LM", "SLN", "SLD", "SLNV"}
     stats = {n: make_stats(COMPUTES[n], PE2 if n in on_2d else PE1, dram=DRAM.get(n, {})) for n in COMPUTES}
     energy = lambda name, st, cost, m, from_traffic: (1.0, {"mac": 1.0})
-    r = sweep.combine_point("binding", BERT_1K, Hardware(), FUSEMAX_COST, {"p1": 4}, stats, energy)
+    r = combine_point("binding", BERT_1K, resolve_hardware("binding", Hardware()), FUSEMAX_COST, {"p1": 4},
+                      stats, energy)
     assert r.latency == pytest.approx(0.002013140425531915, rel=1e-12)
     assert r.energy == 12.0
     assert (r.model, r.seq_len, r.params["p1"]) == ("BERT", "1K", 4)
@@ -31,7 +36,7 @@ def test_combine_point_binding_matches_hand_waterfall():
 def test_missing_einsum_is_one_clear_error():
     from fusemax.errors import FusemaxError
     with pytest.raises(FusemaxError, match="no statistics for Einsum"):
-        sweep.combine_point("binding", BERT_1K, Hardware(), FUSEMAX_COST, {}, {}, None)
+        combine_point("binding", BERT_1K, resolve_hardware("binding", Hardware()), FUSEMAX_COST, {}, {}, None)
 
 
 ROW = {"Q_loc": "onchip", "K_loc": "offchip", "QK_loc": "offchip", "A_loc": "offchip", "V_loc": "offchip",
@@ -40,40 +45,40 @@ ROW = {"Q_loc": "onchip", "K_loc": "offchip", "QK_loc": "offchip", "A_loc": "off
 
 
 def test_flat_choice_from_validation_columns():
-    choice = choice_from_params({"flat": ROW})
-    assert choice.onchip("Q") and not choice.qk_onchip
+    choice = FlatDataflow.from_params(ROW)
+    assert "Q" in choice.onchip and not choice.qk_onchip
     assert (choice.p1, choice.qk_stationarity) == (1024, "weight")
 
 
 def test_flat_softmax_gets_the_l3_left_by_qk_and_av():
     # QK off chip: the softmax row buffer is what Q's and AV's tiles leave of the 32 MiB L3.
-    choice = choice_from_params(ROW)
+    choice = FlatDataflow.from_params(ROW)
     qk = make_stats(1, 1, l3_capacity={"Q": 2**20, "K": 999})      # K is off chip: not counted
     av = make_stats(1, 1, l3_capacity={"AV": 2**20})
     free = 32 * 2**20 - 2 * 2**20 * 2
     keys = 2**24
     assert flat_softmax_spill(choice, qk, av, 32 * 2**20, keys) == pytest.approx(1 - free / (keys * 2))
-    onchip = FlatChoice({t: "onchip" for t in "Q K QK A V AV".split()}, proportion_spilled=0.25)
+    onchip = FlatDataflow(frozenset("Q K QK A V AV".split()), spilled=0.25)
     assert flat_softmax_spill(onchip, qk, av, 32 * 2**20, keys) == 0.25
 
 
 def test_headline_means_over_common_points():
-    ours = sweep.combine("binding", "BERT", "1K", cascade_metrics("binding"))
+    ours = combine("binding", "BERT", "1K", cascade_metrics("binding"))
     ours.energy = 1.0
-    base = sweep.combine("cascade", "BERT", "1K", cascade_metrics("cascade"))
+    base = combine("cascade", "BERT", "1K", cascade_metrics("cascade"))
     base.config, base.energy = "flat", 2.0
-    [h] = sweep.headline([ours, base])
+    [h] = headline([ours, base])
     assert h.points == 1 and h.baseline == "flat"
     assert h.mean_speedup == pytest.approx(base.latency / ours.latency)
     assert h.mean_energy_ratio == 0.5
-    assert "binding over flat" in sweep.format_headline([h])
+    assert "binding over flat" in format_headline([h])
 
 
 def test_roofline_from_einsums():
     r = roofs(Hardware())
     assert r["2d"].peak_flops == pytest.approx(123.2e12, rel=1e-3)
     assert r["1d"].peak_flops == pytest.approx(481.28e9, rel=1e-3)
-    result = sweep.combine("binding", "BERT", "1K", cascade_metrics("binding"))
+    result = combine("binding", "BERT", "1K", cascade_metrics("binding"))
     frame = einsum_frame([result])
     per_einsum = einsum_roofline(frame)
     qk = per_einsum[per_einsum.einsum == "QK"].iloc[0]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fusemax.experiments.pareto import COLUMNS, pareto_point, write_pareto
+from fusemax.experiments.pareto import pareto_point
+from fusemax.results import PARETO_COLUMNS as COLUMNS, write_pareto
 
 RESULTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "fusemax-artifact" / "results"
 

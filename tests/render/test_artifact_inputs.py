@@ -17,7 +17,7 @@ import pytest
 
 from fusemax import yamlio
 from fusemax.render import render, render_template
-from fusemax.render.configs import plan
+from fusemax.render.plan import plan
 from fusemax.render.flat_dataflow import FlatDataflow
 from fusemax.workload import Hardware, Model, Workload
 

@@ -38,7 +38,7 @@ def _check_nest(rendered) -> None:
             assert product == instance[rank], (rendered.config, einsum.name, rank, table)
         for (target, kind), factors in table.items():
             if kind == "spatial":
-                mesh = pe if einsum.array == "2d" else rendered.hardware.pe_1d_count
+                mesh = pe if einsum.array == "2d" else rendered.hardware.pe_1d
                 assert math.prod(factors.values()) <= mesh, (einsum.name, target)
 
 

@@ -25,11 +25,15 @@ from fusemax.stats import Stats
 BACKENDS = ("builtin", "timeloop")
 
 
+JOB_KINDS = ("model", "mapper")
+
+
 class Backend(Protocol):
     name: str
 
-    def version(self) -> str:
-        """A string that changes whenever the backend could give different numbers for the same spec."""
+    def version(self, kind: str = "model") -> str:
+        """A string that changes whenever the backend could give different numbers for the same spec of
+        ``kind``: "model" (a spec with a mapping, :meth:`evaluate`) or "mapper" (:meth:`map`)."""
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         """Statistics of one spec; an invalid mapping gives ``Stats(valid=False)``, not an exception."""
@@ -49,4 +53,14 @@ def get_backend(name: str) -> Backend:
     raise FusemaxError(f"unknown backend {name!r}; use {', '.join(BACKENDS)}", source="--backend")
 
 
-__all__ = ["BACKENDS", "Backend", "get_backend"]
+def backend_version(name: str, kind: str) -> str:
+    """:meth:`Backend.version` of ``kind`` for the backend called ``name``."""
+    return get_backend(name).version(kind)
+
+
+def job_kind(files: Mapping[str, str]) -> str:
+    """"model" for a spec with a mapping, "mapper" for one the mapper must search."""
+    return "model" if "mapping.yaml" in files else "mapper"
+
+
+__all__ = ["BACKENDS", "JOB_KINDS", "Backend", "backend_version", "get_backend", "job_kind"]

@@ -14,27 +14,39 @@ from fusemax.stats import Stats
 
 #: Spec file names that hold energy/area tables rather than parts of the spec.
 TABLE_FILES = ("ERT.yaml", "ART.yaml")
-#: Packages whose code decides the builtin backend's numbers.
-FINGERPRINTED = ("engine", "mapper", "energy")
+#: Packages whose code decides the builtin backend's numbers, per job kind: an evaluation runs the engine
+#: (energy tables are parsed when a spec carries them); a search also runs the mapper, which prices every
+#: candidate mapping with energies estimated from the component tables.
+FINGERPRINTED = {"model": ("engine", "energy"), "mapper": ("engine", "energy", "mapper")}
 
 
-@lru_cache(maxsize=1)
-def engine_fingerprint() -> str:
-    """Hash of the source that decides a result (engine, mapper, energy tables the mapper prices with):
-    a development edit invalidates cached results even when the package version is unchanged."""
+def fingerprinted_files(kind: str = "model") -> list[tuple[str, Path]]:
+    """(name, path) of every file besides the spec that decides a builtin result of ``kind`` ("model" or
+    "mapper"): the source of the packages that compute it and, for a search, the component tables
+    (``arch/components``). The spec texts themselves are in the job key."""
+    from fusemax.energy.components import components_dir
     root = Path(__file__).resolve().parent.parent
+    sources = [p for d in FINGERPRINTED[kind] for p in (root / d).glob("*.py")] + [root / "stats.py"]
+    tables = sorted(components_dir().glob("*.yaml")) if kind == "mapper" else []
+    return ([(str(p.relative_to(root)), p) for p in sorted(sources)]
+            + [(f"arch/components/{p.name}", p) for p in tables])
+
+
+@lru_cache(maxsize=2)
+def engine_fingerprint(kind: str = "model") -> str:
+    """Hash of :func:`fingerprinted_files`: a development edit or a changed component table invalidates
+    the cached results it decides, and only those, even when the package version is unchanged."""
     digest = hashlib.sha256()
-    sources = [p for d in FINGERPRINTED for p in (root / d).glob("*.py")] + [root / "stats.py"]
-    for path in sorted(sources):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for name, path in fingerprinted_files(kind):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
 class BuiltinBackend:
     name = "builtin"
 
-    def version(self) -> str:
-        return f"fusemax {__version__} engine {engine_fingerprint()}"
+    def version(self, kind: str = "model") -> str:
+        return f"fusemax {__version__} {kind} {engine_fingerprint(kind)}"
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         from fusemax import engine

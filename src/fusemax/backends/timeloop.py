@@ -79,12 +79,14 @@ def _timeloopfe():
 class TimeloopBackend:
     name = "timeloop"
 
-    def version(self) -> str:
-        """The model binary's content hash (and timeloopfe's version): another build, another cache key."""
-        exe = find_tool("timeloop-model")
+    def version(self, kind: str = "model") -> str:
+        """The content hash of the binary that runs ``kind``'s jobs (and timeloopfe's version): another
+        build, another cache key."""
+        tool = "timeloop-model" if kind == "model" else "timeloop-mapper"
+        exe = find_tool(tool)
         fe = _timeloopfe()
         fe_version = getattr(fe, "__version__", "present") if fe else "absent"
-        return f"timeloop-model {_file_digest(os.path.realpath(exe))} timeloopfe {fe_version}"
+        return f"{tool} {_file_digest(os.path.realpath(exe))} timeloopfe {fe_version}"
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         if "mapping.yaml" not in files:

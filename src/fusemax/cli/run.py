@@ -40,12 +40,12 @@ def _model_list(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fusemax.experiments.configs import CONFIGS
+    from fusemax.configs import ATTENTION_CONFIGS
     from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
     parser.add_argument("--out", required=True, metavar="DIR", help="experiment folder (results go to DIR/results)")
     parser.add_argument("--sweep", metavar="YAML", help="sweep file (configs, models, seq_lens, phase, models_file, "
                                                         "backend); flags override it")
-    parser.add_argument("--configs", type=_csv, metavar="C,...", help=f"configurations (default: {','.join(CONFIGS)})")
+    parser.add_argument("--configs", type=_csv, metavar="C,...", help=f"configurations (default: {','.join(ATTENTION_CONFIGS)})")
     parser.add_argument("--models", type=_model_list, metavar="M,...",
                         help=f"zoo names or NAME:D=..,H=..,E=..,S=.. (default: {','.join(DEFAULT_MODELS)})")
     parser.add_argument("--seq-lens", type=_csv, metavar="L,...",
@@ -130,10 +130,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "Hardware") -> int:
     from fusemax.experiments import sweep
-    from fusemax.experiments.configs import CONFIGS
+    from fusemax.experiments.headline import format_headline, headline
+    from fusemax.configs import ATTENTION_CONFIGS
     try:
         outcomes, folder = execute(
-            out, list(spec.configs or CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
+            out, list(spec.configs or ATTENTION_CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
             list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
             models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
             executor=args.executor, scheduler=args.scheduler, cache=str(cache_dir(args.out, args.cache)),
@@ -145,9 +146,9 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
     failed = [o for o in outcomes if o.error]
     if folder is not None:
         print(f"wrote {folder}")
-    table = sweep.headline([o.result for o in outcomes if o.result is not None])
+    table = headline([o.result for o in outcomes if o.result is not None])
     if table:
-        print(sweep.format_headline(table))
+        print(format_headline(table))
     if failed:
         print(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: {failed[0].point.label}: "
               f"{failed[0].error})", file=sys.stderr)

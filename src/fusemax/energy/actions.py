@@ -18,7 +18,7 @@ Per Einsum (one Stats each):
 Over the Einsums (``aggregate``): DRAM and L3 of every Einsum go to the 2D array's ``DRAM`` and
 ``global_buffer``; a 2D Einsum's ``reg_file`` to the 2D ``reg_file`` and (FuseMax only) its
 ``reg_file_1d`` level to the 1D ``reg_file``; a 1D Einsum's ``reg_file`` to the 1D ``reg_file``.
-Compute costs go to the array's functional units, :data:`FUNCTIONAL_UNITS` per design; a cost whose
+Compute costs go to the array's functional units, :data:`fusemax.configs.ENERGY_DESIGNS` per design; a cost whose
 unit the array lacks is dropped by the artifact - ``unmatched_units="drop"`` reproduces that, the default
 ``"error"`` refuses.
 
@@ -33,22 +33,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from fusemax import yamlio
+from fusemax.configs import ENERGY_DESIGNS
 from fusemax.energy.tables import ART, ERT, component_name
 from fusemax.errors import SpecError
 from fusemax.stats import Stats
 
 #: Words per Accelergy action at a level: DRAM moves 64-bit lines (4 words), L3 4096-bit rows.
 WORDS_PER_ACTION: dict[str, int] = {"DRAM": 4, "L3": 256}
-
-#: Functional units of each array, by design (the artifact's ``func_2d`` / ``func_1d``; "fusemax" is
-#: its ``"proposal"``, used by the FuseMax binding/arch and the end-to-end matmuls; "flat" by FLAT,
-#: the FLAT-PE cascade, the unfused baseline and its softmax). The names are the ERT component names of
-#: ``arch/energy`` (:mod:`fusemax.energy.designs`); the artifact's own FLAT ERT spells the exponential
-#: unit ``exponentiatial``.
-FUNCTIONAL_UNITS: dict[str, dict[str, tuple[str, ...]]] = {
-    "fusemax": {"2d": ("mac", "max", "add"), "1d": ("mac", "max", "add", "divide")},
-    "flat": {"2d": ("mac", "add"), "1d": ("mac", "max", "exponential", "add", "divide")},
-}
 
 _BUFFER_ACTIONS = ("read", "write", "update", "leak")
 
@@ -189,13 +180,14 @@ def aggregate(einsums: Iterable[EinsumActivity], design: str, *, unmatched_units
               scale_by_instances: bool = False) -> ActionTotals:
     """The artifact's aggregation of per-Einsum counts over both arrays (module docstring).
 
-    ``design``: "fusemax" or "flat" (:data:`FUNCTIONAL_UNITS`). ``unmatched_units``: "error" or "drop"
+    ``design``: "fusemax" or "flat" (:data:`fusemax.configs.ENERGY_DESIGNS`). ``unmatched_units``: "error" or "drop"
     for a compute cost naming a unit the array lacks ("drop" reproduces the artifact).
     """
     try:
-        units = FUNCTIONAL_UNITS[design]
+        spec = ENERGY_DESIGNS[design]
     except KeyError:
-        raise SpecError(f"unknown design '{design}' (known: {', '.join(FUNCTIONAL_UNITS)})") from None
+        raise SpecError(f"unknown design '{design}' (known: {', '.join(ENERGY_DESIGNS)})") from None
+    units = {"2d": spec.units_2d, "1d": spec.units_1d}
     if unmatched_units not in ("error", "drop"):
         raise ValueError("unmatched_units must be 'error' or 'drop'")
     totals = ActionTotals(func_2d={fu: {"compute": 0, "leak": 0} for fu in units["2d"]},

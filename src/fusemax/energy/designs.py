@@ -28,24 +28,15 @@ from functools import lru_cache
 from typing import Any
 
 from fusemax import yamlio
-from fusemax.energy.actions import FUNCTIONAL_UNITS
+from fusemax.configs import ENERGY_DESIGNS, cycle_seconds
 from fusemax.energy.estimator import estimate_ert
 from fusemax.energy.tables import ERT
 from fusemax.errors import SpecError
-from fusemax.render.configs import PAPER_CLOCK_HZ, PAPER_CYCLE_SECONDS
 from fusemax.templates import render_template
 from fusemax.workload import Hardware
 
-MiB = 2**20
-
 #: Units the templates know (``arch/energy/units.yaml.j2``).
 KNOWN_UNITS = ("mac", "max", "add", "exponential", "divide")
-
-#: Each design's sizing in the artifact's accel_* descriptions: L3 bytes, 2D and 1D register words.
-DESIGN_DEFAULTS: dict[str, dict[str, int]] = {
-    "fusemax": {"l3_bytes": 16 * MiB, "reg_2d": 12, "reg_1d": 32},
-    "flat": {"l3_bytes": 32 * MiB, "reg_2d": 4, "reg_1d": 16},
-}
 
 #: The artifact's energy runs: 45 nm (what Accelergy's default plug-ins cover) and HBM2.
 TECHNOLOGY = "45nm"
@@ -73,21 +64,16 @@ class EnergyArch:
 def energy_arch(design: str, hardware: Hardware = Hardware()) -> EnergyArch:
     """The energy description parameters of ``design`` ("fusemax" or "flat") on ``hardware``."""
     try:
-        defaults, units = DESIGN_DEFAULTS[design], FUNCTIONAL_UNITS[design]
+        spec = ENERGY_DESIGNS[design]
     except KeyError:
-        raise SpecError(f"unknown energy design '{design}' (known: {', '.join(DESIGN_DEFAULTS)})") from None
+        raise SpecError(f"unknown energy design '{design}' (known: {', '.join(ENERGY_DESIGNS)})") from None
     word_bits = 8 * hardware.word_bytes
     row_bits = hardware.pe_dim * word_bits
-    l3_bits = 8 * (hardware.l3_bytes or defaults["l3_bytes"])
-    if l3_bits < row_bits:
-        raise SpecError(f"L3 of {l3_bits // 8} bytes is smaller than one row of {hardware.pe_dim} words",
-                        source="--l3-bytes")
-    cycle = PAPER_CYCLE_SECONDS if hardware.clock_hz == PAPER_CLOCK_HZ else 1.0 / hardware.clock_hz
-    return EnergyArch(cycle_seconds=cycle, technology=TECHNOLOGY, dram_type=DRAM_TYPE, word_bits=word_bits,
-                      pe_dim=hardware.pe_dim, pe_1d=hardware.pe_1d_count, l3_depth=l3_bits // row_bits,
-                      l3_width_bits=row_bits, reg_2d=hardware.pe_reg_depth or defaults["reg_2d"],
-                      reg_1d=hardware.pe_1d_reg_depth or defaults["reg_1d"],
-                      units_2d=units["2d"], units_1d=units["1d"])
+    l3_bits = 8 * (hardware.l3_bytes or spec.l3_bytes)
+    return EnergyArch(cycle_seconds=cycle_seconds(hardware.clock_hz), technology=TECHNOLOGY, dram_type=DRAM_TYPE,
+                      word_bits=word_bits, pe_dim=hardware.pe_dim, pe_1d=hardware.pe_1d_count,
+                      l3_depth=l3_bits // row_bits, l3_width_bits=row_bits, reg_2d=hardware.pe_reg_depth or spec.reg_2d,
+                      reg_1d=hardware.pe_1d_reg_depth or spec.reg_1d, units_2d=spec.units_2d, units_1d=spec.units_1d)
 
 
 def render_energy_arch(params: EnergyArch, array: str) -> str:
@@ -115,5 +101,8 @@ def _erts(params: EnergyArch) -> dict[str, ERT]:
 
 
 def design_erts(design: str, hardware: Hardware = Hardware()) -> dict[str, ERT]:
-    """``{"2d": ERT, "1d": ERT}`` of ``design`` on ``hardware`` from the builtin estimator (cached)."""
+    """``{"2d": ERT, "1d": ERT}`` of ``design`` on ``hardware`` from the builtin estimator (cached).
+
+    ``hardware``'s sizes are the design's priced sizes; a configuration's come from
+    :meth:`fusemax.configs.ResolvedHardware.energy_hardware`."""
     return _erts(energy_arch(design, hardware))

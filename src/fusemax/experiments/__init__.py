@@ -1,12 +1,14 @@
 """The attention experiments: evaluate every Einsum of a configuration and combine them like the FuseMax
 artifact (DRAM traffic, the per-configuration latency waterfall, utilization, energy, roofline view).
 
-Modules: :mod:`.configs` (what each configuration is), :mod:`.metrics` (one Einsum's numbers),
-:mod:`.combine` (one configuration's row), :mod:`.flat` (FLAT's dataflow choice), :mod:`.sweep` (render ->
-engine -> combine over many points), :mod:`.roofline` (FLOPs and bytes per Einsum and phase).
+What each configuration is lives in the registry, :mod:`fusemax.configs`. Modules: :mod:`.roles` (how an
+Einsum's counts become traffic), :mod:`.metrics` (one Einsum's numbers), :mod:`.combine` (one
+configuration's row), :mod:`.flat` (FLAT's softmax spill), :mod:`.evaluate` (rendered configurations ->
+orchestrator jobs -> rows), :mod:`.sweep` (many points), :mod:`.flat_search` (FLAT's own dataflow choice),
+:mod:`.end2end` and :mod:`.pareto` (Figs. 10-12), :mod:`.headline`, :mod:`.roofline` (FLOPs and bytes per
+Einsum and phase).
 """
 from .combine import ConfigResult, combine
-from .configs import CONFIGS
 from .metrics import EinsumMetrics
 
-__all__ = ["CONFIGS", "ConfigResult", "EinsumMetrics", "combine"]
+__all__ = ["ConfigResult", "EinsumMetrics", "combine"]

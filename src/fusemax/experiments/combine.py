@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .configs import CASCADE_EINSUMS
+from fusemax.configs import get_config
+
 from .metrics import EinsumMetrics
 
 
@@ -69,30 +70,23 @@ def parallel_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
     return max(_split(m))
 
 
-#: Compute-latency schedule per configuration (unfused has its own phase-by-phase rule below).
-COMPUTE_SCHEDULES: dict[str, Callable[[dict[str, EinsumMetrics], int], float]] = {
+#: Overlapped compute-latency schedules by name (a configuration's ``schedule`` in :mod:`fusemax.configs`).
+SCHEDULES: dict[str, Callable[[dict[str, EinsumMetrics], int], float]] = {
     "binding": binding_compute,
     "arch": arch_compute,
-    "cascade": parallel_compute,
-    "flat": parallel_compute,
+    "parallel": parallel_compute,
 }
-
-#: Configurations whose per-Einsum 2D utilization is weighted by the share of PEs the mapping occupies
-#: (FLAT's dataflows can leave PEs idle; the FuseMax mappings always fill the array when active).
-OCCUPANCY_WEIGHTED = frozenset({"flat"})
-
-#: Configurations whose CSV has no per-Einsum utilization columns.
-NO_EINSUM_COLUMNS = frozenset({"unfused"})
 
 
 def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256) -> tuple[float, float, float]:
     """(total, memory, compute) latency of one configuration in seconds.
 
-    Unfused runs its phases (QK, softmax, AV) one after another, each bound by its own memory or compute
-    time; the fused configurations overlap memory with all compute.
+    The ``phases`` schedule (unfused) runs its groups (QK, softmax, AV) one after another, each bound by its
+    own memory or compute time; the other schedules overlap memory with all compute.
     """
+    conf = get_config(config)
     mem = sum(e.mem_latency for e in m.values())
-    if config == "unfused":
+    if conf.schedule == "phases":
         groups: dict[str, list[EinsumMetrics]] = {}
         for e in m.values():
             groups.setdefault(e.group, []).append(e)
@@ -100,11 +94,10 @@ def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256) -
         total = sum(max(sum(e.mem_latency for e in g), sum(e.comp_latency for e in g))
                     for g in groups.values())
         return total, mem, comp
-    if config in ("binding", "arch"):
-        missing = [n for n in CASCADE_EINSUMS if n not in m]
-        if missing:
-            raise KeyError(f"{config} needs the Einsums {', '.join(missing)}")
-    comp = COMPUTE_SCHEDULES[config](m, pe_dim)
+    missing = [n for n in conf.names if n not in m]
+    if missing:
+        raise KeyError(f"{config} needs the Einsums {', '.join(missing)}")
+    comp = SCHEDULES[conf.schedule](m, pe_dim)
     return max(comp, mem), mem, comp
 
 
@@ -114,8 +107,9 @@ def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics],
     by_name = {e.einsum: e for e in metrics}
     latency, mem, comp = total_latency(config, by_name, pe_dim)
     comp_2d, comp_1d = _split(by_name)
-    weighted = config in OCCUPANCY_WEIGHTED
-    einsum_util = {} if config in NO_EINSUM_COLUMNS else {
+    conf = get_config(config)
+    weighted = conf.occupancy_weighted
+    einsum_util = {} if not conf.einsum_columns else {
         e.einsum: e.comp_latency * (e.occupancy if weighted else 1.0) / latency
         for e in metrics if e.array == "2d"}
     util_2d = sum(einsum_util.values()) if weighted else comp_2d / latency

@@ -1,14 +1,15 @@
 """Energy of one evaluated Einsum: one call into :mod:`fusemax.energy.actions` with the artifact's rules.
 
-Each configuration is priced on its design's two ERTs (:data:`~.configs.ENERGY_PLATFORM`: ``fusemax`` or
-``flat``), built by the builtin estimator from fusemax's own ``arch/energy`` descriptions for the run's
-:class:`~fusemax.workload.Hardware` (:func:`fusemax.energy.designs.design_erts`). The baselines price DRAM
+Each configuration is priced on its energy design's two ERTs (``fusemax`` or ``flat``, the registry's
+``energy_design``), built by the builtin estimator from fusemax's own ``arch/energy`` descriptions at the
+point's resolved sizes (:meth:`fusemax.configs.ResolvedHardware.energy_hardware`,
+:func:`fusemax.energy.designs.design_erts`). The baselines price DRAM
 from the spill-adjusted traffic (bytes / 8: 64-bit lines). Energy is linear in the action counts, so
 per-Einsum energies add up to the artifact's per-configuration total.
 
 One artifact quirk is reproduced on purpose: its FLAT-PE cascade charges its exponentials to a unit named
 ``exponential`` while the FLAT ERT calls it ``exponentiatial``, so the cascade's exponentials cost nothing
-in the published rows (:data:`UNCHARGED_UNITS`). The softmax of FLAT and unfused names the unit the way
+in the published rows (the registry's ``uncharged_units``). The softmax of FLAT and unfused names the unit the way
 the ERT does, so its exponentials are charged.
 """
 from __future__ import annotations
@@ -17,20 +18,16 @@ from dataclasses import replace
 from typing import Mapping
 
 from fusemax import yamlio
+from fusemax.configs import ResolvedHardware, get_config
 from fusemax.energy import actions
 from fusemax.energy.designs import design_erts
 from fusemax.energy.tables import ERT
 from fusemax.stats import LevelStats, Stats
-from fusemax.workload import Hardware
 
-from .configs import ENERGY_PLATFORM
 from .metrics import EinsumMetrics
 
 #: FLAT's 2D PEs have one register per operand; the artifact prices them together as the 2D reg_file.
 SPLIT_REGISTERS = ("reg0", "reg1", "reg2")
-
-#: Compute costs the published rows leave uncharged, per configuration (module docstring).
-UNCHARGED_UNITS: dict[str, frozenset[str]] = {"cascade": frozenset({"exponential"})}
 
 
 def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> dict[str, list[str]]:
@@ -66,14 +63,16 @@ def _with_defaults(kept: dict[str, list[str]], on_2d: bool, design: str) -> dict
     return {**{level: [] for level in need}, **kept}
 
 
-def einsum_energy(config: str, name: str, stats: Stats, cost: Mapping[str, int], metrics: EinsumMetrics,
-                  dram_from_traffic: bool, hardware: Hardware, kept: dict[str, list[str]],
+def einsum_energy(hardware: ResolvedHardware, name: str, stats: Stats, cost: Mapping[str, int],
+                  metrics: EinsumMetrics, dram_from_traffic: bool, kept: dict[str, list[str]],
                   erts: Mapping[str, ERT]) -> tuple[float, dict[str, float]]:
-    """(pJ, pJ per ``component_array``) of one Einsum of ``config``; ``erts`` holds ``"2d"`` and ``"1d"``."""
-    design = ENERGY_PLATFORM[config]
+    """(pJ, pJ per ``component_array``) of one Einsum of ``hardware.config``; ``erts`` (:func:`erts_for`)
+    holds ``"2d"`` and ``"1d"``."""
+    design = hardware.energy_design
     on_2d = metrics.array == "2d"
     stats, kept = _merge_split_registers(stats, kept)
-    charged = {fu: n for fu, n in cost.items() if fu not in UNCHARGED_UNITS.get(config, ())}
+    uncharged = get_config(hardware.config).uncharged_units
+    charged = {fu: n for fu, n in cost.items() if fu not in uncharged}
     activity = actions.EinsumActivity(name, stats, _with_defaults(kept, on_2d, design), charged, on_2d)
     totals = actions.aggregate([activity], design)
     if dram_from_traffic:
@@ -85,6 +84,7 @@ def einsum_energy(config: str, name: str, stats: Stats, cost: Mapping[str, int],
     return sum(breakdown.values()), breakdown
 
 
-def erts_for(config: str, hardware: Hardware = Hardware()) -> dict[str, ERT]:
-    """The 2D and 1D ERTs that price ``config`` on ``hardware`` (builtin estimator, never reference files)."""
-    return design_erts(ENERGY_PLATFORM[config], hardware)
+def erts_for(hardware: ResolvedHardware) -> dict[str, ERT]:
+    """The 2D and 1D ERTs that price a configuration on its resolved hardware (builtin estimator, never
+    reference files)."""
+    return design_erts(hardware.energy_design, hardware.energy_hardware())

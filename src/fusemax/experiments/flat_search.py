@@ -3,7 +3,7 @@
 The table holds the dataflows FLAT chose for the paper's models (BERT, TrXL, T5, XLM) at its lengths. For any
 other workload this module does what FLAT's search does: enumerate the dataflows, evaluate each through
 the real pipeline (render with ``flat_dataflow=choice`` -> builtin engine -> the flat combination,
-:func:`fusemax.experiments.sweep.combine_point`), charging what overbooks the L3 as spilled traffic, and keep
+:func:`fusemax.experiments.evaluate.combine_rendered`), charging what overbooks the L3 as spilled traffic, and keep
 the fastest.
 
 Search space:
@@ -35,14 +35,12 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fusemax.backends import get_backend
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import LocalExecutor, make_job, run_jobs
 from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
-from fusemax.workload import Hardware, Model, Workload, format_seq_len, resolve_model
+from fusemax.workload import Hardware, Model, Workload, resolve_model
 
-from .sweep import Point, combine_point
+from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
 
 #: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
 TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
@@ -99,34 +97,27 @@ def evaluate_dataflows(workload: Workload, hardware: Hardware,
     None marks a dataflow whose tiles Timeloop cannot map (a block larger than even the architecture's spill
     room). Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
     """
-    version = get_backend(BACKEND).version()
-    label = Point("flat", workload.model.name, workload.seq_len, workload.phase).label
-    rendered_all, jobs_all = [], []
+    label = f"flat {workload.label}"
+    items = []
     for dataflow in dataflows:
         rendered = render("flat", workload, hardware, flat_dataflow=dataflow)
-        rendered_all.append(rendered)
-        jobs_all.append({name: make_job(e.files(), BACKEND, version, f"{label} {name}")
-                         for name, e in rendered.einsums.items()})
-    results = run_jobs([job for jobs in jobs_all for job in jobs.values()], LocalExecutor(1))
-    out = []
-    for dataflow, rendered, jobs in zip(dataflows, rendered_all, jobs_all):
-        failed = [results.errors[job.key] for job in jobs.values() if job.key in results.errors]
-        if failed:
-            raise FusemaxError(failed[0], source=f"{label} ({dataflow.source})")
-        stats = {name: results.stats[job.key] for name, job in jobs.items()}
-        if not all(s.valid for s in stats.values()):
+        items.append((rendered, configuration_jobs(rendered, BACKEND, label)))
+    out: list[Candidate | None] = []
+    for dataflow, evaluated in zip(dataflows, evaluate_rendered(items)[0]):
+        if evaluated.error is not None:
+            raise FusemaxError(evaluated.error, source=f"{label} ({dataflow.source})")
+        if not evaluated.mappable:
             out.append(None)
             continue
-        costs = {name: dict(e.compute_cost) for name, e in rendered.einsums.items()}
-        result = combine_point("flat", workload, hardware, costs, rendered.params, stats)
-        out.append(Candidate(dataflow, result.latency, result.traffic, rendered.params["proportion_spilled"]))
+        result = combine_rendered(evaluated, with_energy=False)
+        out.append(Candidate(dataflow, result.latency, result.traffic, evaluated.rendered.params["proportion_spilled"]))
     return out
 
 
 @lru_cache(maxsize=256)
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
     """The fastest candidate and how many mappable candidates were compared (see the module doc)."""
-    where = f"{workload.model.name} {format_seq_len(workload.seq_len)} {workload.phase}"
+    where = workload.label
     blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
     dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, source=f"searched ({where})")
                  for onchip in _placements() for qk in STATIONARITIES for av in STATIONARITIES

@@ -6,26 +6,19 @@ to numbers"); DRAM bandwidth is applied here rather than inside the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
+from fusemax.configs import ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.stats import ArithmeticStats, Stats
 
-from .configs import EinsumRole, TrafficRule
+from .roles import EinsumRole, TrafficRule
 
 DRAM_LEVEL = "DRAM"
 L3_LEVEL = "L3"
 
 #: FLOPs per operation of a compute cost: a multiply-accumulate is two floating-point operations.
 FLOPS_PER_OP = {"mac": 2}
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Clock and memory system used to turn counts into seconds."""
-
-    clock_hz: float = 940e6
-    dram_bandwidth: float = 400 * 2**30   # bytes / s
-    word_bytes: int = 2
 
 
 @dataclass
@@ -102,18 +95,19 @@ def dram_traffic(stats: Stats, rule: TrafficRule, tensors: list[str] | None = No
             (mem_wr + buf_wr * rule.spilled) * word_bytes)
 
 
-def flops(computes: float, compute_cost: dict[str, int]) -> float:
+def flops(computes: float, compute_cost: Mapping[str, int]) -> float:
     """Floating-point operations of an Einsum: each op of its cost per compute, a mac counting two."""
     return computes * sum(FLOPS_PER_OP.get(op, 1) * n for op, n in compute_cost.items())
 
 
-def einsum_metrics(stats: Stats, role: EinsumRole, compute_cost: dict[str, int],
-                   timing: Timing = Timing(), source: str = "") -> EinsumMetrics:
-    """Traffic, memory latency and compute latency of one evaluated Einsum."""
+def einsum_metrics(stats: Stats, role: EinsumRole, compute_cost: Mapping[str, int], hardware: ResolvedHardware,
+                   source: str = "") -> EinsumMetrics:
+    """Traffic, memory latency and compute latency of one evaluated Einsum (clock, bandwidth and word size
+    from the point's resolved hardware)."""
     if not stats.valid:
         raise FusemaxError(f"the engine rejected the mapping of {role.name}: {stats.error}", source=source)
     unit = compute_unit(stats, source)
-    read_b, write_b = dram_traffic(stats, role.traffic, word_bytes=timing.word_bytes)
+    read_b, write_b = dram_traffic(stats, role.traffic, word_bytes=hardware.word_bytes)
     cost = sum(compute_cost.values()) or 1
     scale = cost if role.cost_scales_latency else 1
     return EinsumMetrics(
@@ -124,8 +118,8 @@ def einsum_metrics(stats: Stats, role: EinsumRole, compute_cost: dict[str, int],
         cost=cost,
         read_bytes=read_b,
         write_bytes=write_b,
-        mem_latency=(read_b + write_b) / timing.dram_bandwidth,
-        comp_latency=unit.cycles * scale / timing.clock_hz,
+        mem_latency=(read_b + write_b) / hardware.dram_bandwidth,
+        comp_latency=unit.cycles * scale / hardware.clock_hz,
         occupancy=unit.utilized_instances / unit.instances if unit.instances else 1.0,
         flops=flops(unit.computes, compute_cost),
         group=role.group,

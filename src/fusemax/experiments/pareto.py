@@ -9,20 +9,22 @@ sweep after the first row that needed an L3 above 32 MiB; we end only that model
 whenever that happens at a model's last array size, which is what Fig. 12 shows).
 
 >>> rows = pareto_rows(["BERT"], pe_dims=[16, 32])      # doctest: +SKIP
->>> write_pareto("out", rows)                           # out/results/pareto.csv
+>>> fusemax.results.write_pareto("out", rows)           # out/results/pareto.csv
 """
 from __future__ import annotations
 
-import csv
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from fusemax.configs import resolve_hardware
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import Cache, LocalExecutor, run_jobs
-from fusemax.workload import Hardware, resolve_model
+from fusemax.orchestrator import Cache
+from fusemax.workload import Hardware, Workload, resolve_model
+
+from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
 
 PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
 MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
@@ -31,10 +33,6 @@ SEQ_LEN = 256 * 2**10
 STOP_L3_BYTES = 32 * 2**20
 #: Guard against a point whose memory latency never drops below the 1D compute latency.
 MAX_L3_BYTES = 2**40
-COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
-           "array_2d_area", "area"]
-
-
 @dataclass
 class ParetoRow:
     model: str
@@ -48,10 +46,6 @@ class ParetoRow:
     array_2d_area: float  # um^2
     area: float           # um^2
 
-    def csv_row(self) -> list:
-        return ["proposal", self.model, self.pe_dim, self.traffic, self.mem_lat, self.comp_2d_lat,
-                self.comp_1d_lat, self.latency, self.array_2d_area, self.area]
-
 
 def area_of(hardware: Hardware) -> tuple[float, float]:
     """(2D array area, total area) in um^2 of the FuseMax design on the Pareto ``hardware``."""
@@ -59,8 +53,9 @@ def area_of(hardware: Hardware) -> tuple[float, float]:
     from fusemax.energy.actions import area_summary
     from fusemax.energy.designs import energy_arch, render_energy_arch
     from fusemax.energy.estimator import estimate_art
-    min_tiles = hardware.pe_reg_depth - 4  # pareto_hardware gives Timeloop 4 + min_tiles registers
-    params = energy_arch("fusemax", replace(hardware, pe_reg_depth=2 * min_tiles))
+    resolved = resolve_hardware("binding", hardware)
+    min_tiles = resolved.pe_reg_depth - 4  # pareto_hardware gives Timeloop 4 + min_tiles registers
+    params = energy_arch(resolved.energy_design, replace(resolved.energy_hardware(), pe_reg_depth=2 * min_tiles))
     arts = {a: estimate_art(yamlio.loads(render_energy_arch(params, a)), apply_shares=False) for a in ("2d", "1d")}
     summary = area_summary(arts["2d"], arts["1d"])
     return summary.array_2d, summary.total
@@ -72,22 +67,21 @@ def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: s
 
     Every L3 tried is one orchestrator job per Einsum, evaluated here; with a ``cache`` folder a rerun
     takes them from it."""
-    from fusemax.render import pareto_hardware
-
-    from .sweep import Point, finish_point, plan_point
+    from fusemax.render import pareto_hardware, render
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
-    head_dim = resolve_model(model, models_file).E
-    point = Point("binding", model, seq_len)
+    workload = Workload(resolve_model(model, models_file), seq_len)
+    label = f"binding {workload.label}"
     multiplier = 1
     while True:
-        hardware = pareto_hardware(pe_dim, head_dim, seq_len=seq_len, multiplier=multiplier)
-        planned = plan_point(point, hardware, models_file)
-        results = run_jobs(list(planned.jobs.values()), LocalExecutor(1), cache)
-        outcome = finish_point(planned, results, hardware, with_energy=False)
-        if outcome.error:
-            raise FusemaxError(outcome.error, source=f"pareto {model} {pe_dim}x{pe_dim}")
-        r = outcome.result
+        hardware = pareto_hardware(pe_dim, workload.model.E, seq_len=seq_len, multiplier=multiplier)
+        try:
+            rendered = render("binding", workload, hardware)
+            [evaluated], _ = evaluate_rendered([(rendered, configuration_jobs(rendered, "builtin", label))],
+                                               cache=cache)
+            r = combine_rendered(evaluated, with_energy=False)
+        except FusemaxError as exc:
+            raise FusemaxError(str(exc), source=f"pareto {model} {pe_dim}x{pe_dim}") from None
         if r.mem_latency <= r.comp_1d or hardware.l3_bytes >= MAX_L3_BYTES:
             break
         multiplier *= 2
@@ -119,15 +113,3 @@ def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             per_model = list(pool.map(_model_rows, tasks))
     return [row for rows in per_model for row in rows]
-
-
-def write_pareto(out_dir: str | Path, rows: list[ParetoRow]) -> Path:
-    """``OUT/results/pareto.csv`` in the artifact's columns."""
-    folder = Path(out_dir) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "pareto.csv"
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        w.writerows(r.csv_row() for r in rows)
-    return path

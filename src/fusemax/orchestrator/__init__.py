@@ -16,12 +16,12 @@ The experiments build jobs from rendered configurations (:func:`fusemax.experime
 and combine the statistics afterwards, in plan order, so results never depend on the executor.
 """
 from .cache import Cache
-from .executors import EXECUTORS, DaskExecutor, LocalExecutor, default_jobs, get_executor
+from .executors import EXECUTORS, DaskExecutor, Executor, LocalExecutor, default_jobs, get_executor
 from .jobs import Job, evaluate_job, job_key, make_job
 from .plan import SweepSpec, load_sweep_file
 from .progress import Progress
 from .runner import JobResults, RunCounts, run_jobs
 
-__all__ = ["Cache", "DaskExecutor", "EXECUTORS", "Job", "JobResults", "LocalExecutor", "Progress", "RunCounts",
+__all__ = ["Cache", "DaskExecutor", "EXECUTORS", "Executor", "Job", "JobResults", "LocalExecutor", "Progress", "RunCounts",
            "SweepSpec", "default_jobs", "evaluate_job", "get_executor", "job_key", "load_sweep_file",
            "make_job", "run_jobs"]

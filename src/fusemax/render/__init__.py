@@ -8,8 +8,8 @@
 >>> write_rendered(rendered, "out/bert-4k")            # out/bert-4k/qk/{arch,problem,mapping}.yaml ...
 
 Each Einsum gets an architecture, a problem and a mapping rendered from the Jinja templates in ``arch/``,
-``problems/`` and ``mappings/`` (see :mod:`fusemax.render.configs` for which template serves which
-configuration and :mod:`fusemax.render.tiling` for the factors, the P1 rule and the fallbacks for decode
+``problems/`` and ``mappings/`` (the registry :mod:`fusemax.configs` says which template serves which
+configuration, :mod:`fusemax.render.plan` joins them with the variables and :mod:`fusemax.render.tiling` gives the factors, the P1 rule and the fallbacks for decode
 and small models). ``unfused`` and ``end2end`` have no fixed mapping: they render mapper constraints
 (``constraints.yaml``) and the mapper settings (``mapper.yaml``) instead, for the mapper to search.
 
@@ -25,23 +25,16 @@ from typing import Any
 
 from fusemax import yamlio
 from fusemax.errors import FusemaxError
-from fusemax.render.configs import CONFIGS, EinsumPlan, Plan, arch_params, plan
+from fusemax.configs import CONFIGS, ResolvedHardware
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
+from fusemax.render.plan import EinsumPlan, Plan, plan
 from fusemax.templates import render_template
 from fusemax.workload import Hardware, Workload
 
-__all__ = ["CONFIGS", "END2END_PLATFORMS", "FlatDataflow", "Hardware", "RenderedConfig", "RenderedEinsum",
-           "Workload", "arch_params", "flat_dataflow", "pareto_hardware", "plan", "render", "render_template",
-           "write_rendered"]
+__all__ = ["CONFIGS", "FlatDataflow", "Hardware", "RenderedConfig", "RenderedEinsum", "Workload", "flat_dataflow",
+           "pareto_hardware", "plan", "render", "render_template", "write_rendered"]
 
 MAPPER_TEMPLATE = "mappings/mapper.yaml.j2"
-
-#: Hardware of the two end-to-end platforms of the paper (Figs. 10-11): FuseMax 16 MiB L3 and 16-word
-#: PE registers, FLAT 32 MiB and 4 words.
-END2END_PLATFORMS = {
-    "proposal": Hardware(l3_bytes=16 * 2**20, pe_reg_depth=16),
-    "flat": Hardware(l3_bytes=32 * 2**20, pe_reg_depth=4),
-}
 
 
 @dataclass(frozen=True)
@@ -79,8 +72,8 @@ class RenderedConfig:
     """All Einsums of a configuration (in cascade order) and the parameters derived while rendering.
 
     ``params`` holds what the experiments need next to the specs: always ``config, model, seq_len, phase,
-    batch, P, M, l3_bytes, dram_bandwidth, clock_hz, word_bytes, arch`` (the resolved
-    :class:`~fusemax.render.configs.ArchParams`), ``einsums_2d`` and ``einsums_1d``; for the FuseMax
+    batch, P, M, l3_bytes, dram_bandwidth, clock_hz, word_bytes, arch`` (the architecture templates'
+    variables); for the FuseMax
     configurations the tiling ``p0 p1 p2 m1 n p0_1d p1_1d bytes_per_query tiles_that_fit``; for flat
     ``flat_dataflow, p1, p2, qk_a_onchip, proportion_spilled, softmax_spilled``; for unfused
     ``qk_a_onchip, softmax_spilled``; for end2end ``same_as`` (Einsums identical to Q).
@@ -88,7 +81,7 @@ class RenderedConfig:
 
     config: str
     workload: Workload
-    hardware: Hardware
+    hardware: ResolvedHardware
     einsums: dict[str, RenderedEinsum]
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -117,7 +110,7 @@ def render(config: str, workload: Workload, hardware: Hardware = Hardware(), *,
     result: Plan = plan(config, workload, hardware, flat_dataflow)
     arch_cache: dict[str, str] = {}
     einsums = {item.name: _render_einsum(item, arch_cache) for item in result.einsums}
-    return RenderedConfig(config=config, workload=workload, hardware=hardware, einsums=einsums,
+    return RenderedConfig(config=config, workload=workload, hardware=result.hardware, einsums=einsums,
                           params=result.params)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, Mapping
 
 from fusemax import yamlio
 from fusemax.errors import WorkloadError
@@ -35,14 +36,20 @@ STATIONARITIES = ("input", "weight", "output")
 
 @dataclass(frozen=True)
 class FlatDataflow:
-    """One FLAT dataflow: on-chip tensors, stationarity of QK and AV, fusion granularity, rows per block."""
+    """One FLAT dataflow: on-chip tensors, stationarity of QK and AV, fusion granularity, rows per block.
+
+    ``spilled`` is the proportion of the on-chip traffic that overflows to DRAM; render derives it for the
+    actual workload and hardware (:func:`spilled_proportion`) and the experiments read it back with
+    :meth:`from_params`.
+    """
 
     onchip: frozenset[str]
-    qk_stationarity: str
-    av_stationarity: str
-    fusion: str  # "head" or "row"
-    p1: int  # query rows per block when fusion == "row"
+    qk_stationarity: str = "output"
+    av_stationarity: str = "output"
+    fusion: str = "head"  # "head" or "row"
+    p1: int = 256  # query rows per block when fusion == "row"
     source: str = field(default="", compare=False)
+    spilled: float = field(default=0.0, compare=False)
 
     def __post_init__(self) -> None:
         bad = set(self.onchip) - set(TENSORS)
@@ -60,10 +67,31 @@ class FlatDataflow:
         """``"onchip"`` or ``"offchip"``, spelled like flat_validation.csv."""
         return "onchip" if tensor in self.onchip else "offchip"
 
+    @property
+    def qk_onchip(self) -> bool:
+        """The softmax works on QK / A in the L3 only when FLAT keeps the score matrix on chip."""
+        return "QK" in self.onchip
+
     def as_dict(self) -> dict:
         """Plain values for ``RenderedConfig.params`` (and YAML/JSON output)."""
         return {"onchip": [t for t in TENSORS if t in self.onchip], "QK": self.qk_stationarity,
                 "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, "source": self.source}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "FlatDataflow":
+        """The dataflow render recorded: ``params["flat_dataflow"]`` (:meth:`as_dict` plus ``spilled``), or
+        a row of the artifact's ``flat_validation.csv`` (``Q_loc`` ... ``proportion_spilled``)."""
+        if params.get("flat_dataflow") is not None:
+            d = params["flat_dataflow"]
+            return cls(frozenset(d["onchip"]), d["QK"], d["AV"], d["fusion"], int(d["P1"]),
+                       source=str(d.get("source", "render")), spilled=float(d.get("spilled", 0.0)))
+        try:
+            onchip = frozenset(t for t in TENSORS if params[f"{t}_loc"] == "onchip")
+        except KeyError:
+            raise WorkloadError("FLAT parameters lack the tensor locations", source="render params") from None
+        return cls(onchip, params.get("QK_stationarity", "output"), params.get("AV_stationarity", "output"),
+                   params.get("fusion_granularity", "head"), int(params.get("P1", 256)),
+                   source="flat_validation.csv", spilled=float(params.get("proportion_spilled", 0.0)))
 
 
 @lru_cache(maxsize=None)

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from fusemax.configs import ResolvedHardware
 from fusemax.errors import WorkloadError
 from fusemax.render.flat_dataflow import FlatDataflow
-from fusemax.workload import Hardware, Workload
+from fusemax.workload import Workload
 
 #: L3 loop order (innermost first) per stationarity, from the artifact's FLAT baseline:
 #: [walked whole at L3, spread over PE_col, spread over PE, H, B]
@@ -90,10 +91,10 @@ class CascadeTiling:
         return asdict(self)
 
 
-def cascade_tiling(workload: Workload, hardware: Hardware, l3_bytes: int, *, cascade_buffers: bool) -> CascadeTiling:
+def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_buffers: bool) -> CascadeTiling:
     """Tiling of the FuseMax cascade; ``cascade_buffers`` selects the cascade's per-query buffers (QK and
     SLN rows on chip) instead of the binding's (see the module doc for the P1 rule)."""
-    model, w = workload.model, hardware.word_bytes
+    model, w, l3_bytes = workload.model, hardware.word_bytes, hardware.l3_bytes
     N = spatial_factor(workload.M, hardware.pe_dim, "M (keys)")
     P0 = spatial_factor(workload.P, hardware.pe_dim, "P (queries)")
     if cascade_buffers:
@@ -109,7 +110,7 @@ def cascade_tiling(workload: Workload, hardware: Hardware, l3_bytes: int, *, cas
     tiles = workload.P // P0
     P1 = largest_divisor_at_most(tiles, fit)
     # The 1D array walks the same P1 x P0 queries, spread over its own PEs.
-    P0_1d = spatial_factor(P1 * P0, hardware.pe_1d_count, "P1 x P0 (queries on the 1D array)")
+    P0_1d = spatial_factor(P1 * P0, hardware.pe_1d, "P1 x P0 (queries on the 1D array)")
     return CascadeTiling(N=N, M1=workload.M // N, P0=P0, P1=P1, P2=tiles // P1, P0_1d=P0_1d,
                          P1_1d=P1 * P0 // P0_1d, bytes_per_query=bytes_per_query, tiles_that_fit=fit)
 
@@ -146,7 +147,7 @@ def _flat_matmul(einsum: str, stationarity: str, sizes: dict[str, int], pe_dim: 
     return FlatMatmulTiling(l3=l3, l3_perm=tuple(order), pe_col=pe_col, pe=pe)
 
 
-def flat_tiling(workload: Workload, hardware: Hardware, dataflow: FlatDataflow) -> FlatTiling:
+def flat_tiling(workload: Workload, pe_dim: int, dataflow: FlatDataflow) -> FlatTiling:
     """FLAT's factors for QK and AV under ``dataflow`` (see the module doc)."""
     P = workload.P
     if dataflow.fusion == "row":
@@ -154,6 +155,6 @@ def flat_tiling(workload: Workload, hardware: Hardware, dataflow: FlatDataflow) 
     else:
         P1 = P
     model = workload.model
-    qk = _flat_matmul("QK", dataflow.qk_stationarity, {"E": model.E, "M": workload.M, "P": P1}, hardware.pe_dim)
-    av = _flat_matmul("AV", dataflow.av_stationarity, {"F": model.F, "M": workload.M, "P": P1}, hardware.pe_dim)
+    qk = _flat_matmul("QK", dataflow.qk_stationarity, {"E": model.E, "M": workload.M, "P": P1}, pe_dim)
+    av = _flat_matmul("AV", dataflow.av_stationarity, {"F": model.F, "M": workload.M, "P": P1}, pe_dim)
     return FlatTiling(P1=P1, P2=P // P1, qk=qk, av=av)

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from .style import CONFIG_HATCH, config_color, config_label
+from .style import config_color, config_hatch, config_label
 
 GROUP_GAP = 1.0   # empty slots between two models' groups
 
@@ -37,7 +37,7 @@ def grouped_bars(ax: Axes, wide: pd.DataFrame, ylabel: str) -> None:
         offset = (k - (len(configs) - 1) / 2) * width
         values = wide[config].to_numpy(dtype=float)
         bars = ax.bar(xs + offset, np.nan_to_num(values), width, label=config_label(config),
-                      color=config_color(config), hatch=CONFIG_HATCH.get(config, ""), edgecolor="white",
+                      color=config_color(config), hatch=config_hatch(config), edgecolor="white",
                       linewidth=0.4)
         for patch, (model, length), value in zip(bars.patches, wide.index, values):
             patch.set_gid(f"{model} {length}")

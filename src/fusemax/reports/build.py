@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from fusemax import results as results_io
-from fusemax.experiments import sweep
+from fusemax.experiments.headline import headline
 from fusemax.experiments.roofline import einsum_roofline
 
 from . import frames, paper, rooflines, scaling
@@ -27,7 +27,7 @@ def headline_table(table: pd.DataFrame) -> pd.DataFrame:
             .to_dict("records")]
     out = []
     for config in ("cascade", "arch", "binding"):
-        for h in sweep.headline(rows, config=config):
+        for h in headline(rows, config=config):
             out.append({"configuration": h.config, "baseline": h.baseline, "points": h.points,
                         "mean speedup": h.mean_speedup, "mean energy ratio": h.mean_energy_ratio})
     return pd.DataFrame(out).set_index("configuration") if out else pd.DataFrame()

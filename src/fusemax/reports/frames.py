@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
 from fusemax.errors import FusemaxError
 from fusemax.results import Results
 
@@ -13,10 +14,9 @@ from .style import ordered_configs, ordered_lengths
 
 POINT = ["model", "seq_len"]
 UM2_PER_CM2 = 1e8
-#: The end-to-end platform whose non-attention layers each configuration runs on (methodology.md: FLAT's
-#: platform for the baselines, FuseMax's "proposal" for the three FuseMax steps).
-END2END_PLATFORM = {"unfused": "flat", "flat": "flat", "cascade": "proposal", "arch": "proposal",
-                    "binding": "proposal"}
+#: The end-to-end platform whose non-attention layers each configuration runs on (the registry's
+#: ``platform``: FLAT's for the baselines, FuseMax's "proposal" for the three FuseMax steps).
+END2END_PLATFORM = {c: REGISTRY[c].platform for c in ATTENTION_CONFIGS}
 
 
 def split_key(key: str) -> tuple[str, str]:

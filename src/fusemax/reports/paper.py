@@ -13,7 +13,7 @@ from matplotlib.patches import Patch
 
 from .bars import group_labels, grouped_bars
 from .frames import by_point, relative
-from .style import (CONFIG_SHORT, EINSUM_COLORS, OKABE_ITO, WIDE, new_figure, ordered_lengths, styled)
+from .style import EINSUM_COLORS, OKABE_ITO, WIDE, config_short, new_figure, ordered_lengths, styled
 
 #: Fig. 7's configurations (the unfused baseline has no per-Einsum columns) and its stacked series:
 #: a series takes the first of its columns present in the configuration's CSV.
@@ -92,7 +92,7 @@ def einsum_activity(table: pd.DataFrame) -> Figure:
                 patch.set_gid(f"{model} {r['seq_len']} {r['config']}")
                 patch.set_visible(bool(np.isfinite(value)))
             bottom += np.nan_to_num(values)
-        ax.set_xticks(xs, [CONFIG_SHORT.get(c, c) for c in shares["config"]], rotation=90)
+        ax.set_xticks(xs, [config_short(c) for c in shares["config"]], rotation=90)
         ax.tick_params(axis="x", length=0)
         group_labels(ax, list(shares["seq_len"]), xs, below_points=26)
         ax.set_ylabel("Proportion active")

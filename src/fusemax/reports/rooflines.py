@@ -20,12 +20,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from fusemax.experiments.roofline import PHASE_KEY, Roof, roofs
-from fusemax.render.configs import END2END_EINSUMS
+from fusemax.configs import MATMULS
 from fusemax.results import Results
 from fusemax.workload import Hardware
 
 from .frames import END2END_PLATFORM
-from .style import (CONFIG_MARKERS, PHASE_MARKERS, RIDGE_COLOR, ROOF_COLOR, ROOFLINE, config_color,
+from .style import (PHASE_MARKERS, RIDGE_COLOR, ROOF_COLOR, ROOFLINE, config_color, config_marker,
                     config_label, new_figure, ordered_configs, styled)
 
 ARRAYS = ("2d", "1d")
@@ -41,7 +41,7 @@ def hardware_of(results: Results) -> Hardware:
 
 
 def is_mlp(einsums: pd.DataFrame) -> pd.Series:
-    return einsums["einsum"].isin(END2END_EINSUMS)
+    return einsums["einsum"].isin(MATMULS)
 
 
 def _mlp_config(config: str, mlp_configs: list[str]) -> str | None:
@@ -124,7 +124,7 @@ def roofline(einsum_rows: pd.DataFrame, phase_rows: pd.DataFrame, hardware: Hard
         x_hi = max(xs.max() if len(xs) else 1.0, r[array].ridge) * 10
         _draw_roof(ax, r[array], x_lo, x_hi)
         for row in e[ok_e].itertuples():
-            ax.scatter(row.intensity, row.achieved, s=28, marker=CONFIG_MARKERS.get(row.config, "o"),
+            ax.scatter(row.intensity, row.achieved, s=28, marker=config_marker(row.config),
                        color=config_color(row.config), alpha=0.75, linewidths=0,
                        gid=f"einsum {row.config} {row.model} {row.seq_len} {row.phase} {row.einsum}")
         if not p.empty:
@@ -143,7 +143,7 @@ def roofline(einsum_rows: pd.DataFrame, phase_rows: pd.DataFrame, hardware: Hard
         ax.legend(loc="lower right", fontsize=8)
     configs = ordered_configs(set(einsum_rows["config"]) | set(phase_rows.get("config", [])))
     kinds = [k for k in PHASES if not phase_rows.empty and k in set(phase_rows["kind"])]
-    handles = [Line2D([], [], linestyle="", marker=CONFIG_MARKERS.get(c, "o"), color=config_color(c),
+    handles = [Line2D([], [], linestyle="", marker=config_marker(c), color=config_color(c),
                       label=f"{config_label(c)} (Einsums)") for c in configs]
     handles += [Line2D([], [], linestyle="", marker=PHASE_MARKERS[k], markersize=11, color="white",
                        markeredgecolor="black", label=f"{PHASE_LABELS[k]} (phase)") for k in kinds]

@@ -14,7 +14,7 @@ from fusemax.experiments.roofline import PHASE_KEY, phase_roofline, roofs
 from fusemax.workload import Hardware, parse_seq_len
 
 from .rooflines import is_mlp
-from .style import (CONFIG_MARKERS, OKABE_ITO, RIDGE_COLOR, config_color, config_label, new_figure,
+from .style import (OKABE_ITO, RIDGE_COLOR, config_color, config_label, config_marker, new_figure,
                     ordered_configs, ordered_lengths, styled)
 
 PHASE_STYLE = {"prefill": "-", "decode": "--"}
@@ -51,7 +51,7 @@ def intensity_vs_length(phases: pd.DataFrame, hardware: Hardware) -> Figure:
             line = line.iloc[order]
             xs = [parse_seq_len(n) for n in line["seq_len"]]
             for ax, metric in ((ax_i, "intensity"), (ax_a, "achieved")):
-                ax.plot(xs, line[metric], PHASE_STYLE.get(phase, ":"), marker=CONFIG_MARKERS.get(config, "o"),
+                ax.plot(xs, line[metric], PHASE_STYLE.get(phase, ":"), marker=config_marker(config),
                         color=config_color(config), label=f"{config_label(config)} {phase}",
                         gid=f"{metric} {config} {model} {phase}")
         lengths = ordered_lengths(rows["seq_len"])
@@ -93,7 +93,7 @@ def model_scaling(phases: pd.DataFrame, seq_len: str, phase: str = "prefill") ->
     for config in ordered_configs(rows["config"]):
         line = rows[rows["config"] == config].set_index("model").reindex(order)
         for ax, (metric, _, _) in zip(axes, metrics):
-            ax.plot(range(len(order)), line[metric], marker=CONFIG_MARKERS.get(config, "o"),
+            ax.plot(range(len(order)), line[metric], marker=config_marker(config),
                     color=config_color(config), label=config_label(config), gid=f"{metric} {config}")
     for ax, (_, label, log) in zip(axes, metrics):
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")

@@ -18,6 +18,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
 from fusemax.workload import parse_seq_len
 
 #: Okabe & Ito (2008), "Color Universal Design".
@@ -25,16 +26,9 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green":
              "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
              "grey": "#999999"}
 
-#: Configurations in the paper's order, with the legend names of Figs. 6-11.
-CONFIG_ORDER = ("unfused", "flat", "cascade", "arch", "binding")
-CONFIG_LABELS = {"unfused": "Unfused", "flat": "FLAT", "cascade": "FuseMax +Cascade",
-                 "arch": "FuseMax +Architecture", "binding": "FuseMax +Binding"}
-#: Fig. 7's short x labels.
-CONFIG_SHORT = {"unfused": "UF", "flat": "FL", "cascade": "+C", "arch": "+A", "binding": "+B"}
-CONFIG_COLORS = {"unfused": OKABE_ITO["vermillion"], "flat": OKABE_ITO["blue"], "cascade": OKABE_ITO["green"],
-                 "arch": OKABE_ITO["purple"], "binding": OKABE_ITO["orange"]}
-CONFIG_HATCH = {"unfused": "", "flat": "//", "cascade": "..", "arch": "\\\\", "binding": ""}
-CONFIG_MARKERS = {"unfused": "s", "flat": "^", "cascade": "v", "arch": "D", "binding": "o"}
+#: Configurations in the paper's order; each one's label, colour, hatch and marker are the registry's
+#: (:mod:`fusemax.configs`).
+CONFIG_ORDER = ATTENTION_CONFIGS
 #: Series of Fig. 7 (FLAT's AV shares SLNV's slot, as in the paper).
 EINSUM_COLORS = {"QK": OKABE_ITO["blue"], "LM": OKABE_ITO["orange"], "SLN": OKABE_ITO["green"],
                  "SLD": OKABE_ITO["vermillion"], "SLNV/AV": OKABE_ITO["purple"]}
@@ -45,10 +39,9 @@ RIDGE_COLOR = OKABE_ITO["grey"]
 FALLBACK_COLORS = [OKABE_ITO[k] for k in ("sky", "yellow", "grey", "black")]
 
 DPI = 100
-#: Figure sizes in inches: a paper-wide bar row (Figs. 6, 8-11), a tall multi-panel, a square roofline.
+#: Figure sizes in inches: a paper-wide bar row (Figs. 6, 8-11) and a roofline panel row.
 WIDE = (16.0, 3.2)
 ROOFLINE = (13.0, 5.5)
-SQUARE = (6.0, 4.8)
 
 RC = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11,
       "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.grid": True,
@@ -58,13 +51,27 @@ RC = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "axes
 
 def config_color(config: str) -> str:
     """A configuration's colour; unknown configurations take the spare colours in a stable order."""
-    if config in CONFIG_COLORS:
-        return CONFIG_COLORS[config]
+    if config in REGISTRY:
+        return REGISTRY[config].color
     return FALLBACK_COLORS[sum(map(ord, config)) % len(FALLBACK_COLORS)]
 
 
 def config_label(config: str) -> str:
-    return CONFIG_LABELS.get(config, config)
+    """The legend name (the paper's Figs. 6-11)."""
+    return REGISTRY[config].label if config in REGISTRY else config
+
+
+def config_short(config: str) -> str:
+    """Fig. 7's short x label."""
+    return REGISTRY[config].short if config in REGISTRY else config
+
+
+def config_hatch(config: str) -> str:
+    return REGISTRY[config].hatch if config in REGISTRY else ""
+
+
+def config_marker(config: str) -> str:
+    return REGISTRY[config].marker if config in REGISTRY else "o"
 
 
 def ordered_configs(configs) -> list[str]:

@@ -1,0 +1,148 @@
+"""Rendered configurations -> orchestrator jobs -> per-Einsum statistics -> one combined row each.
+
+The one path every experiment takes (the sweep, FLAT's dataflow search, the end-to-end layers, the Pareto
+sweep): :func:`configuration_jobs` names one job per Einsum spec, :func:`evaluate_rendered` runs the jobs of
+many rendered configurations at once through :func:`fusemax.orchestrator.run_jobs` (cache, executor,
+backend) and :func:`combine_rendered` turns one configuration's statistics into its result row.
+:func:`combine_point` is the pure core (statistics in, row out).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
+
+from fusemax.backends import backend_version, job_kind
+from fusemax.configs import ResolvedHardware, get_config
+from fusemax.errors import FusemaxError
+from fusemax.orchestrator import Cache, Executor, Job, JobResults, LocalExecutor, make_job, run_jobs
+from fusemax.render.flat_dataflow import FlatDataflow
+from fusemax.stats import Stats
+from fusemax.workload import Workload, format_seq_len
+
+from .combine import ConfigResult, combine
+from .flat import flat_softmax_spill
+from .metrics import EinsumMetrics, einsum_metrics
+from .roles import EinsumRole, roles
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fusemax.render import RenderedConfig
+
+#: (Einsum name, its stats, compute cost, metrics, price DRAM from traffic?) -> (pJ, pJ per component)
+EnergyFn = Callable[[str, Stats, Mapping[str, int], EinsumMetrics, bool], "tuple[float, dict[str, float]]"]
+
+
+def point_roles(config: str, workload: Workload, hardware: ResolvedHardware, params: Mapping[str, Any],
+                stats: Mapping[str, Stats]) -> dict[str, EinsumRole]:
+    """The traffic/latency roles of one rendered point; FLAT's depend on its dataflow and its QK/AV tiles,
+    the baselines' softmax on what a row leaves of the L3."""
+    conf = get_config(config)
+    if conf.tiling == "flat":
+        dataflow = FlatDataflow.from_params(params)
+        spill = flat_softmax_spill(dataflow, stats["QK"], stats["AV"], hardware.l3_bytes, workload.M,
+                                   hardware.word_bytes)
+        return roles(conf, spill, dataflow)
+    spill = params.get("softmax_spilled") or 0.0
+    return roles(conf, spill)
+
+
+def combine_point(config: str, workload: Workload, hardware: ResolvedHardware,
+                  compute_costs: Mapping[str, Mapping[str, int]], params: Mapping[str, Any],
+                  stats: Mapping[str, Stats], energy_fn: EnergyFn | None = None) -> ConfigResult:
+    """Pure: one result row from the engine's per-Einsum statistics of one rendered configuration."""
+    where = f"{config} {workload.label}"
+    missing = [e.name for e in get_config(config).einsums if e.name not in stats]
+    if missing:
+        raise FusemaxError(f"no statistics for Einsum {missing[0]}", source=where)
+    metrics = []
+    for name, role in point_roles(config, workload, hardware, params, stats).items():
+        m = einsum_metrics(stats[name], role, compute_costs[name], hardware, source=where)
+        if energy_fn is not None:
+            m.energy_pj, m.energy_breakdown = energy_fn(name, stats[name], compute_costs[name], m,
+                                                        role.dram_energy_from_traffic)
+        metrics.append(m)
+    scalars = {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool))}
+    return combine(config, workload.model.name, format_seq_len(workload.seq_len), metrics,
+                   phase=workload.phase, pe_dim=hardware.pe_dim, params=scalars)
+
+
+def energy_fn_for(hardware: ResolvedHardware, kept: Mapping[str, Mapping[str, list[str]]]) -> EnergyFn:
+    """Per-Einsum energy on the builtin ERTs of the configuration's energy design at ``hardware``."""
+    from . import energy
+    erts = energy.erts_for(hardware)
+
+    def fn(name: str, stats: Stats, cost: Mapping[str, int], m: EinsumMetrics,
+           from_traffic: bool) -> tuple[float, dict[str, float]]:
+        return energy.einsum_energy(hardware, name, stats, cost, m, from_traffic, dict(kept.get(name, {})), erts)
+    return fn
+
+
+def configuration_jobs(rendered: "RenderedConfig", backend: str, label: str,
+                       einsums: Sequence[str] | None = None) -> dict[str, Job]:
+    """One job per Einsum spec of ``rendered`` (or of ``einsums`` only): an evaluation when it has a
+    mapping, a mapper search when it has none; each keyed with the version of what runs it."""
+    names = list(einsums) if einsums is not None else list(rendered.einsums)
+    jobs = {}
+    for n in names:
+        files = rendered.einsums[n].files()
+        jobs[n] = make_job(files, backend, backend_version(backend, job_kind(files)), f"{label} {n}")
+    return jobs
+
+
+@dataclass
+class Evaluated:
+    """One rendered configuration's statistics (Einsum -> Stats) and its searched mappings, or the first
+    job error."""
+
+    rendered: "RenderedConfig"
+    jobs: dict[str, Job]
+    stats: dict[str, Stats] = field(default_factory=dict)
+    mappings: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def mappable(self) -> bool:
+        """True when every Einsum has statistics of a valid mapping."""
+        return self.error is None and all(s.valid for s in self.stats.values())
+
+
+def collect(rendered: "RenderedConfig", jobs: dict[str, Job], results: JobResults) -> Evaluated:
+    """The statistics of ``jobs`` out of a run's results."""
+    out = Evaluated(rendered, jobs)
+    for name, job in jobs.items():
+        if job.key in results.errors:
+            out.error = f"{job.label}: {results.errors[job.key]}"
+            return out
+        out.stats[name] = results.stats[job.key]
+        if job.key in results.mappings:
+            out.mappings[name] = results.mappings[job.key]
+    return out
+
+
+def evaluate_rendered(items: Sequence[tuple["RenderedConfig", dict[str, Job]]], executor: Executor | None = None,
+                      cache: Cache | None = None, stream: TextIO | None = None) -> tuple[list[Evaluated], JobResults]:
+    """Run the jobs of every ``(rendered, jobs)`` at once (shared specs run once, ``cache`` serves finished
+    ones; default: in this process) and collect each configuration's statistics, in order."""
+    results = run_jobs([job for _, jobs in items for job in jobs.values()], executor or LocalExecutor(1),
+                       cache, stream)
+    return [collect(rendered, jobs, results) for rendered, jobs in items], results
+
+
+def kept_levels(evaluated: Evaluated) -> dict[str, dict[str, list[str]]]:
+    """Level -> tensors each Einsum's mapping keeps (a mapper search's best mapping when it searched)."""
+    from .energy import kept_from_mapping
+    kept = {}
+    for name, job in evaluated.jobs.items():
+        mapping = evaluated.mappings.get(name, evaluated.rendered.einsums[name].mapping_yaml)
+        kept[name] = kept_from_mapping(mapping, job.label)
+    return kept
+
+
+def combine_rendered(evaluated: Evaluated, with_energy: bool = True) -> ConfigResult:
+    """One configuration's row from its evaluated statistics (energy priced on what its mappings keep)."""
+    if evaluated.error is not None:
+        raise FusemaxError(evaluated.error)
+    rendered = evaluated.rendered
+    costs = {name: e.compute_cost for name, e in rendered.einsums.items()}
+    fn = energy_fn_for(rendered.hardware, kept_levels(evaluated)) if with_energy else None
+    return combine_point(rendered.config, rendered.workload, rendered.hardware, costs, rendered.params,
+                         evaluated.stats, fn)

@@ -1,0 +1,54 @@
+"""The paper's headline: mean speedup and energy ratio of one configuration over its baselines.
+
+Pure: result rows (anything with the columns of ``attn-<config>.csv`` plus ``config`` and ``phase``) in,
+a table out; used by ``fusemax run``, ``run_all.py`` and the report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+class _Row(Protocol):
+    config: str
+    model: str
+    seq_len: str
+    phase: str
+    latency: float
+    energy: float
+
+
+@dataclass
+class Headline:
+    """Mean speedup and energy ratio of one configuration over a baseline, over the points both have."""
+
+    config: str
+    baseline: str
+    points: int
+    mean_speedup: float
+    mean_energy_ratio: float
+
+
+def headline(results: Sequence[_Row], config: str = "binding",
+             baselines: tuple[str, ...] = ("flat", "unfused")) -> list[Headline]:
+    """The paper's headline: arithmetic means over model x length of baseline latency / our latency and of
+    our energy / baseline energy."""
+    by_key = {(r.config, r.model, r.seq_len, r.phase): r for r in results}
+    out = []
+    for base in baselines:
+        pairs = [(r, by_key[(base, r.model, r.seq_len, r.phase)]) for r in results
+                 if r.config == config and (base, r.model, r.seq_len, r.phase) in by_key]
+        if not pairs:
+            continue
+        out.append(Headline(config, base, len(pairs),
+                            sum(b.latency / r.latency for r, b in pairs) / len(pairs),
+                            sum(r.energy / b.energy for r, b in pairs) / len(pairs)))
+    return out
+
+
+def format_headline(rows: list[Headline]) -> str:
+    lines = [f"{'':<22} {'points':>6} {'mean speedup':>13} {'energy ratio':>13}"]
+    for h in rows:
+        lines.append(f"{h.config + ' over ' + h.baseline:<22} {h.points:>6} {h.mean_speedup:>12.2f}x "
+                     f"{h.mean_energy_ratio:>12.1%}")
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""What one configuration renders for one workload: each registry Einsum's templates and their variables.
+
+The configurations, their Einsums, templates and default hardware are in :mod:`fusemax.configs`; the
+factors come from :mod:`fusemax.render.tiling`. This module joins them: one :class:`EinsumPlan` per Einsum
+(template paths + the Jinja variables) and the derived parameters the experiments read back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
+from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
+from fusemax.render.tiling import cascade_tiling, flat_tiling, spatial_factor
+from fusemax.workload import Hardware, Workload, format_seq_len
+
+
+@dataclass(frozen=True)
+class EinsumPlan:
+    """One Einsum of a configuration before rendering: which templates, with which variables."""
+
+    name: str
+    array: str  # "2d" or "1d"
+    arch_template: str
+    problem_template: str
+    mapping_template: str | None  # None: the mapper finds the mapping under constraints_template
+    constraints_template: str | None
+    context: Mapping[str, Any]
+    compute_cost: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """All Einsums of one configuration, its resolved hardware and the derived parameters."""
+
+    einsums: tuple[EinsumPlan, ...]
+    hardware: ResolvedHardware
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _plans(conf: Configuration, contexts: Mapping[str, Mapping[str, Any]]) -> tuple[EinsumPlan, ...]:
+    return tuple(EinsumPlan(e.name, e.array, e.arch, e.problem, e.mapping, e.constraints, contexts[e.name], e.cost)
+                 for e in conf.einsums)
+
+
+def _fusemax(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
+    tiling = cascade_tiling(workload, hw, cascade_buffers=conf.cascade_buffers)
+    model = workload.model
+    base = {"B": workload.batch, "E": model.E, "F": model.F, "H": model.H, "M1": tiling.M1, "N": tiling.N,
+            "P": workload.P, "P2": tiling.P2, **hw.context()}
+    spatial = {"2d": {"P1": tiling.P1, "P0": tiling.P0}, "1d": {"P1": tiling.P1_1d, "P0": tiling.P0_1d}}
+    contexts = {e.name: {**base, **spatial[e.array]} for e in conf.einsums}
+    params = {"p0": tiling.P0, "p1": tiling.P1, "p2": tiling.P2, "m1": tiling.M1, "n": tiling.N,
+              "p0_1d": tiling.P0_1d, "p1_1d": tiling.P1_1d, "bytes_per_query": tiling.bytes_per_query,
+              "tiles_that_fit": tiling.tiles_that_fit}
+    return contexts, params
+
+
+def _baseline_problem(workload: Workload) -> dict[str, int]:
+    model = workload.model
+    return {"B": workload.batch, "E": model.E, "F": model.F, "H": model.H, "M": workload.M, "P": workload.P}
+
+
+def _softmax_context(workload: Workload, hw: ResolvedHardware, qk_a_onchip: bool) -> dict[str, Any]:
+    m0 = spatial_factor(workload.M, hw.pe_1d, "M (keys on the 1D array)")
+    return {"B": workload.batch, "H": workload.model.H, "M": workload.M, "P": workload.P, "M1": workload.M // m0,
+            "M0": m0, "qk_a_onchip": qk_a_onchip, **hw.context()}
+
+
+def _flat(conf: Configuration, workload: Workload, hw: ResolvedHardware,
+          dataflow: FlatDataflow | None) -> tuple[dict, dict]:
+    dataflow = dataflow or flat_dataflow(workload.model.E, workload.M)
+    tiling = flat_tiling(workload, hw.pe_dim, dataflow)
+    base = {**_baseline_problem(workload), "P2": tiling.P2, "onchip": sorted(dataflow.onchip), **hw.context()}
+    qk_a_onchip = "QK" in dataflow.onchip
+    softmax = _softmax_context(workload, hw, qk_a_onchip)
+    contexts: dict[str, Any] = {e.name: softmax for e in conf.einsums if e.group == "softmax"}
+    for name, t in (("QK", tiling.qk), ("AV", tiling.av)):
+        contexts[name] = {**base, "l3": t.l3, "l3_perm": t.l3_perm, "pe_col": t.pe_col, "pe": t.pe}
+    spilled = spilled_proportion(dataflow, tiling.P1, workload.M, workload.model.E, workload.model.F,
+                                 hw.pe_dim, hw.l3_words)
+    params = {"flat_dataflow": {**dataflow.as_dict(), "spilled": spilled}, "p1": tiling.P1, "p2": tiling.P2,
+              "qk_a_onchip": qk_a_onchip, "proportion_spilled": spilled,
+              # With QK on chip the softmax spills like FLAT's tensors; otherwise the artifact derives it
+              # after running QK and AV, from the L3 they leave free.
+              "softmax_spilled": spilled if qk_a_onchip else None}
+    return contexts, params
+
+
+def _unfused(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
+    matmul = {**_baseline_problem(workload), **hw.context(),
+              "P0": spatial_factor(workload.P, hw.pe_dim, "P (queries)"),
+              "M0": spatial_factor(workload.M, hw.pe_dim, "M (keys)")}
+    softmax = _softmax_context(workload, hw, qk_a_onchip=False)
+    contexts = {e.name: softmax if e.group == "softmax" else matmul for e in conf.einsums}
+    row_bytes = workload.M * hw.word_bytes  # one QK row must fit in L3 or it spills
+    return contexts, {"qk_a_onchip": False, "softmax_spilled": 1 - min(1.0, hw.l3_bytes / row_bytes)}
+
+
+def matmul_shapes(workload: Workload) -> dict[str, tuple[int, int]]:
+    """(K, N) of each of the layer's matrix multiplies; M = tokens (batch x queries)."""
+    model = workload.model
+    return {"Q": (model.D, model.E * model.H), "K": (model.D, model.E * model.KV), "V": (model.D, model.F * model.KV),
+            "Z": (model.F * model.H, model.D), "FFN1": (model.D, model.S), "FFN2": (model.S, model.D)}
+
+
+def _matmul(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
+    tokens = workload.batch * workload.P
+    shapes = matmul_shapes(workload)
+    m0 = spatial_factor(tokens, hw.pe_dim, "B x P (tokens)")
+    contexts = {}
+    for e in conf.einsums:
+        k, n = shapes[e.name]
+        contexts[e.name] = {"K": k, "M": tokens, "N": n, "M0": m0,
+                            "N0": spatial_factor(n, hw.pe_dim, f"N of {e.name} ({n})"), **hw.context()}
+    same = {name: "Q" for name in ("K", "V") if shapes[name] == shapes["Q"]}
+    return contexts, {"same_as": same}
+
+
+def plan(config: str, workload: Workload, hardware: Hardware,
+         flat_dataflow_override: FlatDataflow | None = None) -> Plan:
+    """The Einsums, template variables and derived parameters of ``config`` for ``workload``."""
+    conf = get_config(config)
+    hw = resolve_hardware(conf, hardware)
+    if conf.tiling == "fusemax":
+        contexts, params = _fusemax(conf, workload, hw)
+    elif conf.tiling == "flat":
+        contexts, params = _flat(conf, workload, hw, flat_dataflow_override)
+    elif conf.tiling == "unfused":
+        contexts, params = _unfused(conf, workload, hw)
+    else:
+        contexts, params = _matmul(conf, workload, hw)
+    common = {"config": config, "model": workload.model.name, "seq_len": format_seq_len(workload.seq_len),
+              "phase": workload.phase, "batch": workload.batch, "P": workload.P, "M": workload.M,
+              "l3_bytes": hw.l3_bytes, "dram_bandwidth": hw.dram_bandwidth, "clock_hz": hw.clock_hz,
+              "word_bytes": hw.word_bytes, "arch": hw.context()}
+    return Plan(_plans(conf, contexts), hw, {**common, **params})
