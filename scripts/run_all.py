@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fusemax import results, validate
 from fusemax.cli.run import cache_dir, execute
-from fusemax.configs import ATTENTION_CONFIGS
+from fusemax.configs import ATTENTION_CONFIGS, PLATFORMS
 from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, sweep
 from fusemax.experiments.headline import format_headline, headline
@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
         # The same job cache as the attention sweep: a warm rerun takes every search and evaluation from it.
         cache = cache_dir(args.out)
-        end2end.run_end2end(args.out, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs, executor=args.executor,
-                            scheduler=args.scheduler, cache=cache)
+        results.write_end2end(args.out, {p: end2end.end2end_rows(p, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs,
+                                                                  executor=args.executor, scheduler=args.scheduler,
+                                                                  cache=cache)
+                                         for p in PLATFORMS})
         results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)

@@ -86,16 +86,3 @@ def end2end_rows(platform: str, models: Iterable[str], seq_lens: Iterable[int], 
         cache = Cache(Path(cache))
     evaluated, _ = evaluate_rendered(items, get_executor(executor, jobs, scheduler), cache)
     return [_row(m, ev, st) for (m, _), ev, st in zip(points, evaluated, stands)]
-
-
-def run_end2end(out_dir: str | Path, models: Iterable[str], seq_lens: Iterable[int], *,
-                platforms: Iterable[str] = PLATFORMS, jobs: int = 1, models_file: str | None = None,
-                executor: str = "local", scheduler: str | None = None,
-                cache: Cache | str | Path | None = None) -> dict[str, list[End2EndRow]]:
-    """Both platforms' rows, written to ``OUT/results/end2end-*.csv`` (options as :func:`end2end_rows`)."""
-    from fusemax import results
-    models, seq_lens = list(models), list(seq_lens)
-    rows = {p: end2end_rows(p, models, seq_lens, jobs=jobs, models_file=models_file, executor=executor,
-                            scheduler=scheduler, cache=cache) for p in platforms}
-    results.write_end2end(out_dir, rows)
-    return rows
