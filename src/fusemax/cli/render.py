@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from fusemax.render import CONFIGS, render, write_rendered
-from fusemax.workload import PHASES, Hardware, Workload, format_seq_len, parse_bytes, parse_seq_len, resolve_model
+from fusemax.workload import PHASES, Workload, format_seq_len, parse_seq_len, resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,19 +15,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", default="prefill", choices=PHASES,
                         help="prefill (P = M = length) or decode (P = 1 query, M = length keys)")
     parser.add_argument("--batch", type=int, default=64, help="batch size B (default 64)")
-    parser.add_argument("--pe-dim", type=int, default=256, help="the 2D array is PE_DIM x PE_DIM (default 256)")
-    parser.add_argument("--pe-1d", type=int, default=None, help="PEs of the 1D array (default PE_DIM)")
-    parser.add_argument("--l3-bytes", default=None,
-                        help="L3 size, e.g. 16MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
+    parser.add_argument("--pe-dim", help="the 2D array is PE_DIM x PE_DIM (default 256)")
+    parser.add_argument("--pe-1d", help="PEs of the 1D array (default PE_DIM)")
+    parser.add_argument("--l3-bytes", help="L3 size, e.g. 16MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
+    parser.add_argument("--dram-bandwidth", help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
+    parser.add_argument("--clock-hz", help="clock, e.g. 940e6 (default)")
     parser.add_argument("--models-file", metavar="FILE", help="YAML file with more models (format of models.yaml)")
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     model = resolve_model(args.model, args.models_file)
     workload = Workload(model, parse_seq_len(args.seq_len), phase=args.phase, batch=args.batch)
-    hardware = Hardware(pe_dim=args.pe_dim, pe_1d=args.pe_1d,
-                        l3_bytes=parse_bytes(args.l3_bytes) if args.l3_bytes is not None else None)
+    # the parsers of `fusemax run`'s hardware flags, one value each
+    given = {name: [getattr(args, name)] for name in PARSERS if getattr(args, name) is not None}
+    [variant] = hardware_variants(given, source="hardware flags")
+    hardware = variant.hardware
     searched = None
     if args.config == "flat":
         # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise

@@ -54,12 +54,6 @@ class Architecture:
     storage: list[StorageLevel]
     arithmetic: ArithmeticLevel
 
-    def level_index(self, name: str) -> int | None:
-        for i, level in enumerate(self.storage):
-            if level.name == name:
-                return i
-        return None
-
 
 @dataclass
 class DataSpace:
