@@ -18,6 +18,7 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from matplotlib import animation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -38,6 +39,8 @@ EMPTY_COLOUR = "#FFFFFF"
 GRID_COLOUR = "#9A9A9A"
 CELL_INCHES = 0.36
 FRAME_MS = 700
+#: Frames per second of the saved files; a float (matplotlib's stubs say int) keeps 700 ms frames.
+FPS: Any = 1000 / FRAME_MS
 
 #: ``to_jshtml`` draws its buttons with Font Awesome icons from a CDN; plain glyphs keep the page offline
 _PLAYER_GLYPHS = {"fa fa-minus": "&minus;", "fa fa-fast-backward": "&#x23EE;", "fa fa-step-backward": "&#x25C1;",
@@ -192,7 +195,7 @@ class _Frames:
 
     def _subtitle(self, step: int) -> str:
         loops = "  ".join(f"{lp.level} {lp.rank}={i} of {lp.bound}" for lp, i in self.nest.step_indices(step))
-        spread = ", ".join(f"{lp.rank}x{lp.bound}->{lp.spatial.lower()}" for lp in self.nest.spatial) or "none"
+        spread = ", ".join(f"{lp.rank}x{lp.bound}->{(lp.spatial or '').lower()}" for lp in self.nest.spatial) or "none"
         return (f"{self.config}, {self.einsum.array.upper()} array   step {step + 1}/{self.nest.steps}   "
                 f"[{loops or 'no temporal loops'}]   spatial: {spread}")
 
@@ -202,7 +205,7 @@ class _Frames:
         self.overlays = []
         mx = self.mesh[0]
         for ax, g, cells in zip(self.tensor_axes, self.grids, self.cells):
-            seen = set()
+            seen: set = set()
             for earlier in range(step):
                 seen.update(self.touch[earlier][g.name])
             cells.set_facecolor([SEEN_COLOUR if (r, c) in seen else EMPTY_COLOUR
@@ -241,11 +244,11 @@ def write_animation(einsum: TinyEinsum, config: str, outdir: str | Path, *, mp4:
     paths = {"gif": outdir / f"{stem}.gif", "html": outdir / f"{stem}.html"}
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        anim.save(paths["gif"], writer=animation.PillowWriter(fps=1000 / FRAME_MS))
+        anim.save(paths["gif"], writer=animation.PillowWriter(fps=FPS))
         paths["html"].write_text(html_page(f"{config} {einsum.name}", [(einsum, offline_player(anim.to_jshtml()))]))
         if mp4 and ffmpeg_available():
             paths["mp4"] = outdir / f"{stem}.mp4"
-            anim.save(paths["mp4"], writer=animation.FFMpegWriter(fps=1000 / FRAME_MS))
+            anim.save(paths["mp4"], writer=animation.FFMpegWriter(fps=FPS))
     except OSError as exc:
         raise FusemaxError(f"cannot write the animation: {exc.strerror or exc}", source=str(outdir)) from None
     return paths

@@ -178,8 +178,8 @@ def tiny_einsums(config: str, sizes: dict[str, int], pe: int = 2, pe1d: int = 2,
             raise WorkloadError(f"{config} has no fixed mapping for {name} (the mapper finds it); animate "
                                 "binding, arch, cascade or flat", source="--config")
         data: dict = {}
-        for text in (item.arch_yaml, item.problem_yaml, item.mapping_yaml):
-            data.update(yamlio.loads(text))
+        for text in (item.arch_yaml, item.problem_yaml, item.mapping_yaml or ""):
+            data.update(yamlio.loads(text) or {})
         spec = spec_from_dict(data, source=f"{config} {name}")
         if "P" in spec.problem.instance and spec.problem.instance["P"] != sizes["P"]:
             spec = rescale_rank(spec, "P", sizes["P"])

@@ -110,7 +110,7 @@ def pe_offsets(nest: Nest, array: str) -> list[tuple[PECoord, dict[str, int]]]:
         xy = {"X": 0, "Y": 0}
         for loop, i in zip(nest.spatial, indices):
             offset[loop.rank] = offset.get(loop.rank, 0) + i * loop.stride
-            xy[loop.spatial] += i * loop.mesh_stride
+            xy[loop.spatial or "X"] += i * loop.mesh_stride
         out.append((PECoord(array, xy["X"], xy["Y"]), offset))
     out.sort(key=lambda item: (item[0].y, item[0].x))
     return out
@@ -124,7 +124,7 @@ def assignments(einsum: str, spec: Spec, array: str = "2d") -> list[Assignment]:
     nest = loop_nest(spec)
     pes = pe_offsets(nest, array)
     spaces = spec.problem.data_spaces
-    out = []
+    out: list[Assignment] = []
     for step in range(nest.steps):
         base = {r: 0 for r in spec.problem.ranks}
         for loop, index in nest.step_indices(step):

@@ -19,10 +19,12 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.add:
         model = parse_model_spec(spec)
         models[model.name] = model
-    header = ["model", "D", "H", "E", "F", "S", "KV heads"] + (["source"] if args.sources else [])
-    rows = [[m.name, m.D, m.H, m.E, m.F, m.S, m.KV] + ([m.source] if args.sources else []) for m in models.values()]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
+    header: list[object] = ["model", "D", "H", "E", "F", "S", "KV heads"] + (["source"] if args.sources else [])
+    rows: list[list[object]] = [[m.name, m.D, m.H, m.E, m.F, m.S, m.KV] + ([m.source] if args.sources else [])
+                                for m in models.values()]
+    table = [header, *rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for row in table:
         cells = [str(cell).ljust(w) if i in (0, 7) else str(cell).rjust(w)
                  for i, (cell, w) in enumerate(zip(row, widths))]
         print("  ".join(cells).rstrip())

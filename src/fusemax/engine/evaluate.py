@@ -143,7 +143,7 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
         dstats = per_level[i]
         has_ert = ert is not None and ert.has(level.name)
         e_read = e_write = 0.0
-        if has_ert:
+        if ert is not None and has_ert:
             actions = ert.actions[level.name]
             e_read = actions.get("read", 0.0)
             e_write = actions.get("write", actions.get("update", 0.0))

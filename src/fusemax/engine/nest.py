@@ -137,13 +137,13 @@ def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: 
     ndim = len(extents)
     for idx in product((0, 1), repeat=len(steps)):
         weight = 1
-        pos = [0] * ndim
+        offsets = [0] * ndim
         for (vec, extra), i in zip(steps, idx):
             if i:
                 weight *= extra
                 for d in range(ndim):
-                    pos[d] += vec[d]
-        pos = tuple(pos)
+                    offsets[d] += vec[d]
+        pos = tuple(offsets)
         if prev is None:
             delta, prev_t = size, None
         else:

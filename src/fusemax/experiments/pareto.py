@@ -82,11 +82,12 @@ def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: s
             r = combine_rendered(evaluated, with_energy=False)
         except FusemaxError as exc:
             raise FusemaxError(str(exc), source=f"pareto {model} {pe_dim}x{pe_dim}") from None
-        if r.mem_latency <= r.comp_1d or hardware.l3_bytes >= MAX_L3_BYTES:
+        l3_bytes = rendered.hardware.l3_bytes
+        if r.mem_latency <= r.comp_1d or l3_bytes >= MAX_L3_BYTES:
             break
         multiplier *= 2
     array_2d, area = area_of(hardware)
-    return ParetoRow(model.split(":")[0], pe_dim, hardware.l3_bytes, r.traffic, r.mem_latency, r.comp_2d,
+    return ParetoRow(model.split(":")[0], pe_dim, l3_bytes, r.traffic, r.mem_latency, r.comp_2d,
                      r.comp_1d, r.latency, array_2d, area)
 
 

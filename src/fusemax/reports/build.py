@@ -39,6 +39,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     since ``out`` last got it is not redrawn (:func:`.style.draw`); the page is always rewritten. Raises
     FusemaxError when ``folder`` holds no ``attn-*.csv`` results."""
     res = results_io.load(folder)
+    source = res.folder or Path(folder)
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     table = frames.attn_table(res)
     notes: list[str] = []
@@ -79,7 +80,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     else:
         notes.append("Figs. 10-11 skipped: no end2end-flat.csv / end2end-proposal.csv with an unfused baseline.")
     if res.pareto is not None:
-        front = frames.pareto_frame(res.pareto, str(res.folder / "pareto.csv"))
+        front = frames.pareto_frame(res.pareto, str(source / "pareto.csv"))
         paper_figs.append(fig("fig12", "Fig. 12: area-latency Pareto front",
                               "Attention latency against chip area over the PE-array sizes (pareto.csv).",
                               paper.pareto, front))
@@ -121,7 +122,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     tables = [("Headline (means over model × length)", headline_table(table)),
               ("Attention latency (s)", frames.by_point(table, "latency"))]
     index = out_dir / "index.html"
-    index.write_text(page("fusemax report", res.folder, [("Paper figures (Figs. 6-12)", paper_figs),
+    index.write_text(page("fusemax report", source, [("Paper figures (Figs. 6-12)", paper_figs),
                                                            ("Rooflines", roof_figs),
                                                            ("Scaling", scale_figs)],
                           [(n, t) for n, t in tables if not t.empty], notes, res.run), encoding="utf-8")

@@ -123,7 +123,7 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
     """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG)."""
     folder.mkdir(parents=True, exist_ok=True)
     png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
         fig.savefig(png, dpi=DPI)
         fig.savefig(pdf)
     return SavedFigure(stem, title, caption, png, pdf)
