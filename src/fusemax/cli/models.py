@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.add:
         model = parse_model_spec(spec)
         models[model.name] = model
-    header: list[object] = ["model", "D", "H", "E", "F", "S", "KV heads"] + (["source"] if args.sources else [])
+    header: list[object] = ["model", "D", "H", "E", "F", "S", "KV heads", *(["source"] if args.sources else [])]
     rows: list[list[object]] = [[m.name, m.D, m.H, m.E, m.F, m.S, m.KV] + ([m.source] if args.sources else [])
                                 for m in models.values()]
     table = [header, *rows]
