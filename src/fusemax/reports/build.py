@@ -28,7 +28,7 @@ def headline_table(table: pd.DataFrame) -> pd.DataFrame:
     out = []
     for config in ("cascade", "arch", "binding"):
         for h in headline(rows, config=config):
-            out.append({"configuration": h.config, "baseline": h.baseline, "points": h.points,
+            out.append({"configuration": h.config, "baseline": h.baseline, "phase": h.phase, "points": h.points,
                         "mean speedup": h.mean_speedup, "mean energy ratio": h.mean_energy_ratio})
     return pd.DataFrame(out).set_index("configuration") if out else pd.DataFrame()
 
