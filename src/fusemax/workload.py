@@ -16,6 +16,7 @@ are accepted too.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -209,6 +210,30 @@ def parse_bytes(value: str | int) -> int:
             match.group(2).lower() if match.group(2) else None]
     if number < 1:
         raise WorkloadError(f"bad size {value!r}; it must be positive", source="--l3-bytes")
+    return number
+
+
+_RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?:([kKMGT])(i?)B|B)?\s*(?:/s)?\s*$")
+_DECIMAL = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BINARY = {"k": 2**10, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_bandwidth(value: str | float) -> float:
+    """Bytes per second, each unit meaning what it says: ``400e9``, ``400GB`` or ``400 GB/s`` (10^9),
+    ``400GiB`` (2^30), ``1.6TB/s``; a plain number is bytes per second."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        match = _RATE.match(str(value))
+        if not match:
+            raise WorkloadError(f"bad bandwidth {value!r}; use bytes per second such as 400e9, 400GB (10^9) "
+                                "or 400GiB (2^30)", source="--dram-bandwidth")
+        prefix, binary = match.group(2), match.group(3)
+        scale = 1 if prefix is None else (_BINARY if binary else _DECIMAL)[prefix]
+        number = float(match.group(1)) * scale
+    if not (number > 0 and math.isfinite(number)):
+        raise WorkloadError(f"bad bandwidth {value!r}; it must be a positive finite number of bytes per second",
+                            source="--dram-bandwidth")
     return number
 
 

@@ -60,3 +60,19 @@ def test_run_writes_one_folder_per_variant(tmp_path, capsys):
         qk = einsums[einsums["einsum"] == "QK"].iloc[0]
         assert qk["comp_latency"] == pytest.approx(macs / pes * CYCLE, rel=1e-12)
     assert "hardware pe_dim=128:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, expected", [("400e9", 400e9), ("400GB", 400e9), ("400 GB/s", 400e9),
+                                            ("400GiB", 400 * 2**30), ("1.6TB/s", 1.6e12), ("429496729600", 400 * 2**30)])
+def test_bandwidth_units_mean_what_they_say(text, expected):
+    from fusemax.workload import parse_bandwidth
+    assert parse_bandwidth(text) == pytest.approx(expected, rel=1e-15)
+    [variant] = hardware_variants({"dram_bandwidth": [text]})
+    assert variant.hardware.dram_bandwidth == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("text", ["400G", "fast", "inf", "-1GB", "0", "nan"])
+def test_bad_bandwidths_are_one_clear_error(text):
+    from fusemax.errors import FusemaxError
+    with pytest.raises(FusemaxError, match="dram_bandwidth"):
+        hardware_variants({"dram_bandwidth": [text]})

@@ -2,7 +2,7 @@
 
 ``{"pe_dim": ["128", "256"], "l3_bytes": ["8MiB", "16MiB"]}`` is four variants (the cross product, in the
 order given). Values are text as typed on the command line or in a sweep file: integers for PE counts,
-sizes such as ``16MiB`` for ``l3_bytes``, bytes per second such as ``400GiB`` for ``dram_bandwidth`` and
+sizes such as ``16MiB`` for ``l3_bytes``, bytes per second such as ``400e9``, ``400GB`` (10^9) or ``400GiB`` (2^30) for ``dram_bandwidth`` and
 hertz such as ``940e6`` for ``clock_hz``. Each variant gets a folder label naming only what varies.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from fusemax.errors import FusemaxError, WorkloadError
-from fusemax.workload import Hardware, parse_bytes
+from fusemax.workload import Hardware, parse_bandwidth, parse_bytes
 
 
 def _positive_int(text: str) -> int:
@@ -32,7 +32,7 @@ def _positive_float(text: str) -> float:
 #: Parameter -> parser of one value. The register-file overrides stay with the Pareto sweep.
 PARSERS: dict[str, Callable[[str], Any]] = {
     "pe_dim": _positive_int, "pe_1d": _positive_int, "l3_bytes": parse_bytes,
-    "dram_bandwidth": lambda text: float(parse_bytes(text)), "clock_hz": _positive_float,
+    "dram_bandwidth": parse_bandwidth, "clock_hz": _positive_float,
 }
 
 
