@@ -48,6 +48,9 @@ class Einsum:
     keeps there (None: decided per workload, FLAT's placements and the softmax's spill). ``group`` is the
     phase the schedule sums (unfused, end2end) and the report's grouping. ``cost_scales_latency`` is False
     for the baselines' softmax passes, whose units the artifact pipelines (one compute per cycle).
+    ``flops`` counts the algorithm's floating-point operations per compute (a multiply-accumulate is two,
+    an exponential of a difference two), the same for an Einsum in every configuration, whatever its
+    implementation costs (``cost``): intensities compare data movement, not implementations.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Einsum:
     dram: frozenset[str] | None = None
     group: str = "attention"
     cost_scales_latency: bool = True
+    flops: int = 1
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ _CASCADE_COST = {**_FUSEMAX_COST, "SLN": {"exponential": 1, "add": 1}, "PRM": {"
 #: Only attention's inputs and output travel to DRAM in the cascade.
 _CASCADE_DRAM = frozenset({"Q", "BK", "BV", "AV"})
 _SOFTMAX_COST = {"M": {"max": 1}, "SN": {"exponential": 1, "add": 1}, "SD": {"add": 1}, "A": {"divide": 1}}
+#: Algorithmic FLOPs per compute: multiply-accumulates 2, exp(x - y) 2 (subtract, exponential), the rest 1.
+_FLOPS = {"QK": 2, "SLNV": 2, "SLN": 2, "PRM": 2, "SN": 2}
 #: The layer's matrix multiplies (methodology.md, "End-to-end").
 MATMULS: tuple[str, ...] = ("Q", "K", "V", "Z", "FFN1", "FFN2")
 
@@ -165,14 +171,15 @@ MATMULS: tuple[str, ...] = ("Q", "K", "V", "Z", "FFN1", "FFN2")
 def _cascade(on_2d: tuple[str, ...], arch: str, mappings: str, cost: Mapping[str, Mapping[str, int]]) -> tuple:
     return tuple(Einsum(n, "2d" if n in on_2d else "1d", cost[n], f"arch/{arch}-{'2d' if n in on_2d else '1d'}.yaml.j2",
                         f"problems/fusemax/{n.lower()}.yaml.j2", f"mappings/{mappings}/{n.lower()}.yaml.j2",
-                        dram=_CASCADE_DRAM)
+                        dram=_CASCADE_DRAM, flops=_FLOPS.get(n, 1))
                  for n in _CASCADE)
 
 
 def _softmax() -> tuple[Einsum, ...]:
     """The baselines' numerically stable softmax, four passes on the 1D array."""
     return tuple(Einsum(n, "1d", c, "arch/baseline-1d.yaml.j2", f"problems/baseline/{n.lower()}.yaml.j2",
-                        f"mappings/softmax/{n.lower()}.yaml.j2", group="softmax", cost_scales_latency=False)
+                        f"mappings/softmax/{n.lower()}.yaml.j2", group="softmax", cost_scales_latency=False,
+                        flops=_FLOPS.get(n, 1))
                  for n, c in _SOFTMAX_COST.items())
 
 
@@ -181,7 +188,7 @@ def _baseline_matmul(name: str, arch: str, mapped: bool, dram: frozenset[str] | 
     return Einsum(name, "2d", {"mac": 1}, arch, f"problems/baseline/{name.lower()}.yaml.j2",
                   f"mappings/flat/{name.lower()}.yaml.j2" if mapped else None,
                   None if mapped else f"mappings/unfused/{name.lower()}.constraints.yaml.j2",
-                  dram=dram, group=name)
+                  dram=dram, group=name, flops=2)
 
 
 _FUSEMAX_REGISTERS = Registers(pe=lambda pe: 16, row_buffer=lambda pe: 32 * pe, pe_1d=lambda pe: 32)
@@ -226,7 +233,7 @@ REGISTRY: dict[str, Configuration] = {c.name: c for c in (
         "end2end", "end2end", "E2E", "#56B4E9", "", "o", tiling="matmul",
         einsums=tuple(Einsum(n, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
                              constraints="mappings/end2end/matmul.constraints.yaml.j2",
-                             dram=frozenset({"A", "B", "Z"}), group=n) for n in MATMULS),
+                             dram=frozenset({"A", "B", "Z"}), group=n, flops=2) for n in MATMULS),
         l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="phases",
         platform="proposal", energy_sizes={"reg_2d": 16}),
 )}

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
 EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "einsum", "array", "group", "computes", "cycles",
-                  "cost", "flops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
+                  "cost", "flops", "ops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
                   "latency", "occupancy", "energy"]
 RUN_FILE = "run.json"
 #: ``end2end-<platform>.csv`` and ``pareto.csv``: the artifact's columns.
@@ -95,7 +95,7 @@ def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
         for e in r.einsums:
             rows.append({"config": r.config, "model": r.model, "seq_len": r.seq_len, "phase": r.phase,
                          "einsum": e.einsum, "array": e.array, "group": e.group, "computes": e.computes,
-                         "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "read_bytes": e.read_bytes,
+                         "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "ops": e.ops, "read_bytes": e.read_bytes,
                          "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,
                          "comp_latency": e.comp_latency, "latency": max(e.mem_latency, e.comp_latency),
                          "occupancy": e.occupancy, "energy": e.energy_pj})

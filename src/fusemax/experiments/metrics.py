@@ -35,10 +35,11 @@ class EinsumMetrics:
     mem_latency: float         # s
     comp_latency: float        # s
     occupancy: float           # utilized / available compute instances
-    flops: float
+    flops: float               # algorithmic FLOPs: the same for this Einsum in every configuration
     group: str = "attention"
     energy_pj: float = float("nan")
     energy_breakdown: dict[str, float] = field(default_factory=dict)
+    ops: float = float("nan")  # the implementation's operations as FLOPs (computes x cost, a mac two)
 
     @property
     def traffic(self) -> float:
@@ -96,7 +97,8 @@ def dram_traffic(stats: Stats, rule: TrafficRule, tensors: list[str] | None = No
 
 
 def flops(computes: float, compute_cost: Mapping[str, int]) -> float:
-    """Floating-point operations of an Einsum: each op of its cost per compute, a mac counting two."""
+    """Floating-point operations an implementation performs: each op of its cost per compute, a mac
+    counting two (FuseMax's SLN runs its exponential as 6 macs and an add: 13 per compute)."""
     return computes * sum(FLOPS_PER_OP.get(op, 1) * n for op, n in compute_cost.items())
 
 
@@ -121,6 +123,7 @@ def einsum_metrics(stats: Stats, role: EinsumRole, compute_cost: Mapping[str, in
         mem_latency=(read_b + write_b) / hardware.dram_bandwidth,
         comp_latency=unit.cycles * scale / hardware.clock_hz,
         occupancy=unit.utilized_instances / unit.instances if unit.instances else 1.0,
-        flops=flops(unit.computes, compute_cost),
+        flops=unit.computes * role.flops_per_compute,
+        ops=flops(unit.computes, compute_cost),
         group=role.group,
     )

@@ -52,10 +52,11 @@ class EinsumRole:
     # Price DRAM energy from the spill-adjusted traffic instead of the engine's DRAM counts (the baselines'
     # spillable buffers move data the engine does not see).
     dram_energy_from_traffic: bool = False
+    flops_per_compute: int = 2      # algorithmic FLOPs (the registry's ``Einsum.flops``)
 
 
 def _role(e: Einsum, rule: TrafficRule, from_traffic: bool = False) -> EinsumRole:
-    return EinsumRole(e.name, e.array, rule, e.cost_scales_latency, e.group, from_traffic)
+    return EinsumRole(e.name, e.array, rule, e.cost_scales_latency, e.group, from_traffic, e.flops)
 
 
 def softmax_rule(name: str, qk_onchip: bool, spilled: float) -> TrafficRule:
