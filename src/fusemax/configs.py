@@ -10,7 +10,9 @@ flat         FLAT: QK and AV on the 2D array with FLAT's dataflow, softmax passe
 cascade      the FuseMax cascade on FLAT's hardware: only QK and SLNV on the 2D array
 arch         FuseMax architecture without interleaving: same specs as binding (differs in the schedule)
 binding      FuseMax: the 12-Einsum cascade, QK LM SLN SLD SLNV on the 2D array, the rest on the 1D array
-end2end      the layer's matrix multiplies Q K V Z FFN1 FFN2, mapped by the mapper (constraints)
+end2end      the layer's matrix multiplies Q K V Z FFN1 FFN2, mapped by the mapper (the paper's constraints)
+layer        the rest of the layer for the study: norms, projections, MLP, activation, residual adds, the
+             matmuls mapped under the platform's real limits (a reduction may be split across DRAM tiles)
 ===========  ==============================================================================================
 
 Hardware is resolved once per point (:func:`resolve_hardware`): the user's :class:`~fusemax.workload.Hardware`
@@ -197,6 +199,32 @@ _FLAT_HW_REGISTERS = Registers(pe=lambda pe: 16, row_buffer=lambda pe: pe * pe, 
 _UNFUSED_REGISTERS = Registers(pe=lambda pe: 4, row_buffer=lambda pe: 32 * pe, pe_1d=lambda pe: 32)
 _BINDING_2D = ("QK", "LM", "SLN", "SLD", "SLNV")
 
+#: The rest of a transformer layer for the study, in evaluation order: the projections, the MLP and the
+#: element-wise work between them (pre-norm layer: norm, attention, residual add, norm, MLP, residual add).
+#: Element-wise costs count the FuseMax 1D array's operations per element (its units: mac, max, add,
+#: divide; an exponential is 6 macs and an add, as in the binding): LayerNorm accumulates the mean (add),
+#: the variance (mac) and normalises and scales (2 macs); GELU (tanh form) is 4 macs for the polynomial
+#: and the scaling, and a tanh as an exponential plus a divide; a residual is one add. Algorithmic FLOPs:
+#: LayerNorm 8 (mean 1, variance 3, normalise-and-scale 4), GELU 8, residual 1.
+_NORM_COST, _ACT_COST, _RES_COST = {"add": 1, "mac": 3}, {"mac": 10, "add": 1, "divide": 1}, {"add": 1}
+LAYER_REST: tuple[str, ...] = ("NORM1", "Q", "K", "V", "Z", "RES1", "NORM2", "FFN1", "ACT", "FFN2", "RES2")
+
+
+def _layer() -> tuple[Einsum, ...]:
+    out = []
+    for n in LAYER_REST:
+        if n in MATMULS:
+            out.append(Einsum(n, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
+                              constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
+                              group="mlp" if n.startswith("FFN") else "projection", flops=2))
+        else:
+            cost, flops = {"NORM": (_NORM_COST, 8), "ACT": (_ACT_COST, 8), "RES": (_RES_COST, 1)}[n.rstrip("12")]
+            dram = frozenset({"X", "R", "Y"} if n.startswith("RES") else {"X", "Y"})
+            out.append(Einsum(n, "1d", cost, "arch/fusemax-1d.yaml.j2", "problems/elementwise.yaml.j2",
+                              "mappings/layer/elementwise.yaml.j2", dram=dram, group="elementwise", flops=flops))
+    return tuple(out)
+
+
 REGISTRY: dict[str, Configuration] = {c.name: c for c in (
     Configuration(
         "unfused", "Unfused", "UF", "#D55E00", "", "s", tiling="unfused",
@@ -235,6 +263,10 @@ REGISTRY: dict[str, Configuration] = {c.name: c for c in (
                              constraints="mappings/end2end/matmul.constraints.yaml.j2",
                              dram=frozenset({"A", "B", "Z"}), group=n, flops=2) for n in MATMULS),
         l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="phases",
+        platform="proposal", energy_sizes={"reg_2d": 16}),
+    Configuration(
+        "layer", "layer", "L", "#999999", "", "P", tiling="layer", einsums=_layer(),
+        l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
         platform="proposal", energy_sizes={"reg_2d": 16}),
 )}
 

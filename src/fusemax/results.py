@@ -12,6 +12,7 @@ A run replaces the files of the phase it computed and keeps those of other phase
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -26,6 +27,7 @@ from fusemax.errors import FusemaxError
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.combine import ConfigResult
     from fusemax.experiments.end2end import End2EndRow
+    from fusemax.experiments.layer import LayerRow
     from fusemax.experiments.pareto import ParetoRow
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
@@ -35,6 +37,9 @@ EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "einsum", "array", "gro
 RUN_FILE = "run.json"
 #: ``end2end-<platform>.csv`` and ``pareto.csv``: the artifact's columns.
 END2END_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy"]
+#: ``layer.csv`` (bytes, seconds, pJ, FLOPs; intensity in FLOP/B).
+LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "flops", "ops", "traffic", "latency", "energy",
+                 "intensity", "attention_latency_share", "attention_flops_share"]
 PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
                   "array_2d_area", "area"]
 
@@ -123,10 +128,12 @@ def _keep_other_phases(path: Path, frame: pd.DataFrame, phases: set[str]) -> pd.
 
 
 def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str, Any] | None = None,
-          extra: dict[str, pd.DataFrame] | None = None) -> Path:
+          extra: dict[str, pd.DataFrame] | None = None, rest: Iterable["ConfigResult"] = ()) -> Path:
     """Write every CSV and ``run.json`` under ``out_dir/results``; returns that folder.
 
-    ``extra`` maps file stems to further tables (e.g. ``roofline``) written next to them. Tables with a
+    ``rest`` (the rest of the layer per platform, :mod:`fusemax.experiments.layer`) adds its Einsums to
+    ``einsums.csv`` only. ``extra`` maps file stems to further tables (``roofline``, ``layer``) written next
+    to them. Tables with a
     ``phase`` column (``einsums.csv``, ``roofline.csv``) keep the rows of phases this run did not compute,
     and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
     share a folder.
@@ -138,7 +145,7 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     phases = {phase for _, phase in groups}
     for (config, phase), rows in groups.items():
         write_atomic(folder / attn_filename(config, phase), attn_frame(rows).to_csv(index=False))
-    tables = {"einsums": einsum_frame(results), **(extra or {})}
+    tables = {"einsums": einsum_frame([*results, *rest]), **(extra or {})}
     for stem, frame in tables.items():
         path = folder / f"{stem}.csv"
         write_atomic(path, _keep_other_phases(path, frame, phases).to_csv(index=False))
@@ -149,6 +156,11 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     info.setdefault("files", sorted(p.name for p in folder.glob("*.csv")))
     write_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     return folder
+
+
+def layer_frame(rows: Iterable["LayerRow"]) -> pd.DataFrame:
+    """``layer.csv``: one row per configuration x model x length x phase x batch (the whole layer)."""
+    return pd.DataFrame([{**dataclasses.asdict(r), "intensity": r.intensity} for r in rows], columns=LAYER_COLUMNS)
 
 
 def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list["End2EndRow"]]) -> list[Path]:
@@ -202,6 +214,8 @@ class Results:
     end2end: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: ``pareto.csv`` (Fig. 12; area in um^2, latency in s), when the folder has one.
     pareto: pd.DataFrame | None = None
+    #: ``layer.csv`` (the whole layer per configuration, from ``fusemax run --layer``), when present.
+    layer: pd.DataFrame | None = None
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.attn[key.removeprefix("attn-")]
@@ -232,4 +246,6 @@ def load(path: str | Path) -> Results:
         res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
     if (folder / "pareto.csv").is_file():
         res.pareto = pd.read_csv(folder / "pareto.csv", dtype={"model": str})
+    if (folder / "layer.csv").is_file():
+        res.layer = pd.read_csv(folder / "layer.csv", dtype={"model": str, "seq_len": str})
     return res

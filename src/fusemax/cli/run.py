@@ -68,6 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster on 127.0.0.1)")
     parser.add_argument("--cache", metavar="DIR", help="result cache (default: $FUSEMAX_CACHE, else DIR/runs/cache)")
+    parser.add_argument("--layer", action="store_true",
+                        help="add the rest of the transformer layer on each configuration's platform (layer.csv)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -79,9 +81,11 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
             models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
             backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
-            cache: str | None = None, hardware: "Hardware | None" = None):
+            cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False):
     """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
 
+    ``layer`` adds the rest of the transformer layer on each configuration's platform
+    (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``.
     Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``."""
     from fusemax import results
     from fusemax.experiments import sweep
@@ -104,7 +108,17 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
         info = sweep.run_info(run.outcomes, hardware, {
             "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "engine": backend,
             "executor": executor, "jobs": run.counts.to_json()})
-        folder = results.write(out, done, info, extra={"roofline": phase_roofline(results.einsum_frame(done))})
+        extra, rest = {}, []
+        if layer:
+            from fusemax.experiments.layer import run_layers
+            from fusemax.orchestrator import Cache
+            rows, rest = run_layers([(o.point.config, o.workload, o.result) for o in run.outcomes
+                                     if o.result is not None and o.workload is not None], hardware,
+                                    backend=backend, executor=get_executor(executor, jobs, scheduler),
+                                    cache=Cache(cache_dir(out, cache)), stream=None if quiet else (stream or sys.stderr))
+            extra["layer"] = results.layer_frame(rows)
+        extra["roofline"] = phase_roofline(results.einsum_frame([*done, *rest]))
+        folder = results.write(out, done, info, extra=extra, rest=rest)
     return run.outcomes, folder
 
 
@@ -138,7 +152,7 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
             list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
             models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
             executor=args.executor, scheduler=args.scheduler, cache=str(cache_dir(args.out, args.cache)),
-            hardware=hardware)
+            hardware=hardware, layer=args.layer)
     except KeyboardInterrupt:
         print(f"fusemax run: finished jobs are kept in {cache_dir(args.out, args.cache)}; run the same command "
               f"again to continue", file=sys.stderr)

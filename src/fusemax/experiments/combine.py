@@ -86,6 +86,9 @@ def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256) -
     """
     conf = get_config(config)
     mem = sum(e.mem_latency for e in m.values())
+    if conf.schedule == "sequential":  # one Einsum after another, each bound by its memory or compute
+        comp = sum(e.comp_latency for e in m.values())
+        return sum(max(e.mem_latency, e.comp_latency) for e in m.values()), mem, comp
     if conf.schedule == "phases":
         groups: dict[str, list[EinsumMetrics]] = {}
         for e in m.values():

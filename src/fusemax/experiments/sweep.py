@@ -55,6 +55,7 @@ class PointOutcome:
     result: ConfigResult | None = None
     error: str | None = None
     seconds: float = 0.0
+    workload: Workload | None = None
 
 
 @dataclass
@@ -95,7 +96,8 @@ def finish_point(planned: PlannedPoint, results: JobResults, with_energy: bool =
         if planned.error is not None:
             raise FusemaxError(planned.error)
         result = combine_rendered(collect(planned.rendered, planned.jobs, results), with_energy)
-        return PointOutcome(planned.point, result, seconds=planned.seconds + time.perf_counter() - start)
+        return PointOutcome(planned.point, result, seconds=planned.seconds + time.perf_counter() - start,
+                            workload=planned.workload)
     except FusemaxError as exc:
         return PointOutcome(planned.point, error=str(exc), seconds=planned.seconds + time.perf_counter() - start)
 

@@ -110,11 +110,25 @@ def _matmul(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tu
     m0 = spatial_factor(tokens, hw.pe_dim, "B x P (tokens)")
     contexts = {}
     for e in conf.einsums:
+        if e.name not in shapes:
+            continue
         k, n = shapes[e.name]
         contexts[e.name] = {"K": k, "M": tokens, "N": n, "M0": m0,
                             "N0": spatial_factor(n, hw.pe_dim, f"N of {e.name} ({n})"), **hw.context()}
     same = {name: "Q" for name in ("K", "V") if shapes[name] == shapes["Q"]}
     return contexts, {"same_as": same}
+
+
+def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
+    contexts, params = _matmul(conf, workload, hw)
+    tokens = workload.batch * workload.P
+    features = {"NORM1": workload.model.D, "RES1": workload.model.D, "NORM2": workload.model.D,
+                "RES2": workload.model.D, "ACT": workload.model.S}
+    for name, d in features.items():
+        d0 = spatial_factor(d, hw.pe_1d, f"D of {name} ({d})")
+        contexts[name] = {"T": tokens, "D": d, "D1": d // d0, "D0": d0, "residual": name.startswith("RES"),
+                          **hw.context()}
+    return contexts, params
 
 
 def plan(config: str, workload: Workload, hardware: Hardware,
@@ -128,6 +142,8 @@ def plan(config: str, workload: Workload, hardware: Hardware,
         contexts, params = _flat(conf, workload, hw, flat_dataflow_override)
     elif conf.tiling == "unfused":
         contexts, params = _unfused(conf, workload, hw)
+    elif conf.tiling == "layer":
+        contexts, params = _layer(conf, workload, hw)
     else:
         contexts, params = _matmul(conf, workload, hw)
     common = {"config": config, "model": workload.model.name, "seq_len": format_seq_len(workload.seq_len),

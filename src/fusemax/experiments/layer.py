@@ -1,0 +1,100 @@
+"""The whole transformer layer for the study: each configuration's attention plus the rest of the layer on
+its platform.
+
+The rest (the registry's ``layer`` configuration: norms, Q/K/V/Z projections with the model's KV heads,
+the MLP, the activation and the residual adds) runs on the configuration's platform
+(:data:`fusemax.configs.PLATFORMS`: FuseMax's for cascade, arch and binding, FLAT's for flat and unfused),
+once per platform and workload, and is added to every configuration on that platform: the layer's latency,
+traffic, energy and FLOPs are attention's plus the rest's (one phase after the other). In decode the
+rest works on one new token per sequence and streams every weight from DRAM.
+
+>>> rows, rests = run_layers(outcomes)             # doctest: +SKIP  (outcomes of sweep.run_points)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+from fusemax.configs import PLATFORMS, REGISTRY
+from fusemax.errors import FusemaxError
+from fusemax.orchestrator import Cache, Executor
+from fusemax.workload import Hardware, Workload
+
+from .combine import ConfigResult
+from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
+
+CONFIG = "layer"
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One configuration's whole layer at one workload point."""
+
+    config: str
+    model: str
+    seq_len: str
+    phase: str
+    batch: int
+    flops: float                      # algorithmic FLOPs (the same in every configuration)
+    ops: float                        # the implementation's operations, as FLOPs
+    traffic: float                    # DRAM bytes
+    latency: float                    # s
+    energy: float                     # pJ
+    attention_latency_share: float
+    attention_flops_share: float
+
+    @property
+    def intensity(self) -> float:
+        """FLOP per DRAM byte of the whole layer."""
+        return self.flops / self.traffic if self.traffic else float("nan")
+
+
+def platform_hardware(platform: str, hardware: Hardware = Hardware()) -> Hardware:
+    """``hardware`` on ``platform``: the platform's L3 and PE registers unless the user set them."""
+    base = PLATFORMS[platform]
+    return replace(hardware, l3_bytes=hardware.l3_bytes or base.l3_bytes,
+                   pe_reg_depth=hardware.pe_reg_depth or base.pe_reg_depth)
+
+
+def layer_row(attention: ConfigResult, rest: ConfigResult, batch: int) -> LayerRow:
+    """Attention followed by the rest of the layer."""
+    attn_flops = sum(e.flops for e in attention.einsums)
+    flops = attn_flops + sum(e.flops for e in rest.einsums)
+    latency = attention.latency + rest.latency
+    return LayerRow(attention.config, attention.model, attention.seq_len, attention.phase, batch, flops,
+                    sum(e.ops for e in attention.einsums) + sum(e.ops for e in rest.einsums),
+                    attention.traffic + rest.traffic, latency, attention.energy + rest.energy,
+                    attention.latency / latency, attn_flops / flops if flops else float("nan"))
+
+
+def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardware = Hardware(), *,
+               backend: str = "builtin", executor: Executor | None = None, cache: Cache | None = None,
+               stream: TextIO | None = None) -> tuple[list[LayerRow], list[ConfigResult]]:
+    """The whole layer of every ``(config, workload, attention result)``: (one row per point, the rest of
+    the layer per platform and workload, with ``config`` set to the platform's name)."""
+    rests: dict[tuple[str, Workload], int] = {}
+    items = []
+    for config, workload, _ in points:
+        key = (REGISTRY[config].platform, workload)
+        if key not in rests:
+            rendered = _render(key[0], workload, hardware)
+            rests[key] = len(items)
+            items.append((rendered, configuration_jobs(rendered, backend, f"{key[0]} {workload.label}")))
+    evaluated, _ = evaluate_rendered(items, executor, cache, stream)
+    combined = []
+    for (platform, _), ev in zip(rests, evaluated):
+        result = combine_rendered(ev)
+        result.config = platform
+        combined.append(result)
+    rows = [layer_row(attn, combined[rests[(REGISTRY[config].platform, workload)]], workload.batch)
+            for config, workload, attn in points]
+    return rows, combined
+
+
+def _render(platform: str, workload: Workload, hardware: Hardware):
+    from fusemax.render import render
+    try:
+        return render(CONFIG, workload, platform_hardware(platform, hardware))
+    except FusemaxError as exc:
+        raise FusemaxError(str(exc), source=f"layer {platform} {workload.label}") from None
+
