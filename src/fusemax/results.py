@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from fusemax.errors import FusemaxError
+from fusemax.fileio import make_dirs, write_text_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.combine import ConfigResult
@@ -83,24 +84,23 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
     share a folder.
     """
-    folder = Path(out_dir) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dirs(Path(out_dir) / "results")
     groups: dict[tuple[str, str], list] = {}
     for r in results:
         groups.setdefault((r.config, r.phase), []).append(r)
     phases = {phase for _, phase in groups}
     for (config, phase), rows in groups.items():
-        attn_frame(rows).to_csv(folder / attn_filename(config, phase), index=False)
+        write_text_atomic(folder / attn_filename(config, phase), attn_frame(rows).to_csv(index=False))
     tables = {"einsums": einsum_frame(results), **(extra or {})}
     for stem, frame in tables.items():
         path = folder / f"{stem}.csv"
-        _keep_other_phases(path, frame, phases).to_csv(path, index=False)
+        write_text_atomic(path, _keep_other_phases(path, frame, phases).to_csv(index=False))
     info = dict(run_info or {})
     earlier = _earlier_phases(folder / RUN_FILE, phases)
     if earlier:
         info["earlier_phases"] = earlier
     info.setdefault("files", sorted(p.name for p in folder.glob("*.csv")))
-    (folder / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+    write_text_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     return folder
 
 

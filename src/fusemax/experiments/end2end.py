@@ -15,11 +15,13 @@ so the FLAT platform's L3 is priced at 16 MiB rates).
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from fusemax.errors import FusemaxError
+from fusemax.fileio import write_text_atomic
 from fusemax.orchestrator import Cache, Job, JobResults, get_executor, make_job, run_jobs
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
 
@@ -109,15 +111,15 @@ def end2end_rows(platform: str, models: Iterable[str], seq_lens: Iterable[int], 
 def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list[End2EndRow]]) -> list[Path]:
     """``OUT/results/end2end-<platform>.csv`` in the artifact's columns; returns the paths written."""
     folder = Path(out_dir) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for platform, rows in rows_by_platform.items():
         path = folder / f"end2end-{platform}.csv"
-        with path.open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(COLUMNS)
-            for r in rows:
-                w.writerow([r.model, r.seq_len, int(round(r.traffic)), repr(r.latency), repr(r.energy)])
+        fh = io.StringIO()
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([r.model, r.seq_len, int(round(r.traffic)), repr(r.latency), repr(r.energy)])
+        write_text_atomic(path, fh.getvalue())
         paths.append(path)
     return paths
 

@@ -14,6 +14,7 @@ whenever that happens at a model's last array size, which is what Fig. 12 shows)
 from __future__ import annotations
 
 import csv
+import io
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 from fusemax.errors import FusemaxError
+from fusemax.fileio import write_text_atomic
 from fusemax.orchestrator import Cache, LocalExecutor, run_jobs
 from fusemax.workload import Hardware, resolve_model
 
@@ -123,11 +125,9 @@ def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS
 
 def write_pareto(out_dir: str | Path, rows: list[ParetoRow]) -> Path:
     """``OUT/results/pareto.csv`` in the artifact's columns."""
-    folder = Path(out_dir) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "pareto.csv"
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        w.writerows(r.csv_row() for r in rows)
-    return path
+    path = Path(out_dir) / "results" / "pareto.csv"
+    fh = io.StringIO()
+    w = csv.writer(fh)
+    w.writerow(COLUMNS)
+    w.writerows(r.csv_row() for r in rows)
+    return write_text_atomic(path, fh.getvalue())
