@@ -56,3 +56,68 @@ def test_malformed_yaml_names_file_and_line(tmp_path):
 def test_missing_file_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError, match="cannot read file"):
         yamlio.load(tmp_path / "nope.yaml")
+
+
+def _bomb(levels: int) -> str:
+    names = "abcdefghi"[:levels]
+    return "".join(f"{n}: &{n} [" + ",".join(['"lol"'] * 9 if i == 0 else [f"*{names[i - 1]}"] * 9) + "]\n"
+                   for i, n in enumerate(names))
+
+
+def test_duplicate_key_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "models.yaml"
+    path.write_text("models:\n  X: {D: 768, H: 12, E: 64, S: 3072}\n  X: {D: 4096, H: 32, E: 128, S: 11008}\n")
+    with pytest.raises(SpecError, match=rf"{path}: line 3: duplicate key 'X'"):
+        yamlio.load(path)
+
+
+def test_merge_keys_may_override_what_they_merge():
+    assert yamlio.loads("base: &b {x: 1, y: 2}\nitem: {<<: *b, y: 3}\n")["item"] == {"x": 1, "y": 3}
+
+
+def test_alias_bomb_is_refused_before_it_expands():
+    with pytest.raises(SpecError, match=r"<string>: line \d+: aliases expand to more than"):
+        yamlio.loads(_bomb(9) + "models: *i\n")
+
+
+def test_alias_bomb_under_a_key_nobody_reads_costs_nothing():
+    assert yamlio.loads(_bomb(9) + "problem: {x: 1}\nvariables: *i\n", keys=("problem",)) == {"problem": {"x": 1}}
+
+
+def test_non_utf8_file_is_one_error_with_its_line(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(b"problem:\n  x: 1\n  y: \xfe\xff\n")
+    with pytest.raises(SpecError, match=rf"{path}: line 3: not UTF-8 text"):
+        yamlio.load(path)
+
+
+def test_size_cap_stops_an_endless_input(monkeypatch):
+    monkeypatch.setattr(yamlio, "MAX_BYTES", 1 << 20)
+    with pytest.raises(SpecError, match=r"/dev/zero: file larger than 1 MiB"):
+        yamlio.load("/dev/zero")
+
+
+def test_directory_is_named_as_such(tmp_path):
+    with pytest.raises(SpecError, match="Is a directory"):
+        yamlio.load(tmp_path)
+
+
+@pytest.mark.parametrize("reader", ["models", "sweep", "spec", "ert", "mapper"])
+def test_every_reader_goes_through_the_input_layer(reader, tmp_path):
+    """Binary garbage in each kind of input file is the input layer's one error, not a traceback."""
+    from fusemax.energy.tables import load_ert
+    from fusemax.engine.spec import load_spec
+    from fusemax.mapper.files import search_files
+    from fusemax.orchestrator import load_sweep_file
+    from fusemax.workload import load_models
+    path = tmp_path / "input.yaml"
+    path.write_bytes(b"\xfe" + bytes(range(256)) * 4)
+    call = {"models": load_models, "sweep": load_sweep_file, "spec": load_spec, "ert": load_ert,
+            "mapper": search_files}[reader]
+    with pytest.raises(SpecError, match=rf"{path}: line \d+: not UTF-8 text"):
+        call(path)
+
+
+def test_python_tag_is_refused_even_under_a_key_nobody_reads():
+    with pytest.raises(SpecError, match="line 2: unsupported YAML content"):
+        yamlio.loads("problem: {x: 1}\nextra: !!python/object/apply:os.mkdir [x]\n", keys=("problem",))

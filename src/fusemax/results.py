@@ -15,7 +15,6 @@ import csv
 import dataclasses
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from fusemax.errors import FusemaxError
+from fusemax.fileio import make_dirs, write_text_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.combine import ConfigResult
@@ -45,22 +45,12 @@ PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a mix: a fresh
-    temporary file beside it (created exclusively, never through a link), then ``os.replace``. A symlink
-    planted at ``path`` is replaced, not followed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """:func:`fusemax.fileio.write_text_atomic` (readers see the old file or the new one, never a mix; a
+    planted symlink is replaced, not followed), failing with one error that names the file."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        return write_text_atomic(path, text)
     except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise FusemaxError(f"cannot write the results: {exc.strerror or exc}", source=str(path)) from None
-    return path
 
 
 def _csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
@@ -74,7 +64,7 @@ def _csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
 def _folder(out_dir: str | Path) -> Path:
     folder = Path(out_dir) / "results"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)
     except OSError as exc:
         raise FusemaxError(f"cannot create the results folder: {exc.strerror or exc}", source=str(folder)) from None
     return folder

@@ -1,13 +1,24 @@
-"""Safe YAML loading for Timeloop specs.
+"""The one input layer for every YAML file fusemax reads (specs, models files, sweep files, ERT/ART, ...).
 
-Only plain YAML plus the node tags of Timeloop v0.4 / timeloopfe (``!Container``, ``!Component``,
-``!Parallel``, ...) are constructed. Anything else, notably ``!!python/...`` object tags, is rejected
-with a :class:`~fusemax.errors.SpecError` naming the file and line, so a spec can never run code.
+Each check below fails with one :class:`~fusemax.errors.SpecError` line naming the file and the line:
+
+* **size**: files above :data:`MAX_BYTES` are refused after reading at most that much (an endless input,
+  such as ``/dev/zero``, cannot exhaust memory);
+* **encoding**: the text must be UTF-8;
+* **tags**: only plain YAML plus the node tags of Timeloop v0.4 / timeloopfe (``!Container``,
+  ``!Component``, ``!Parallel``, ...) are constructed; ``!!python/...`` object tags are refused, so a spec
+  can never run code;
+* **duplicate keys**: a key given twice in one mapping is refused (YAML says keys are unique; PyYAML would
+  silently keep the last one, e.g. the second of two models with the same name);
+* **aliases**: aliases may expand the document by at most :data:`MAX_ALIAS_NODES` nodes, which stops a
+  billion-laughs document before anything walks it. ``keys=`` limits construction to the top-level keys
+  a reader uses, so an alias bomb under a key nobody reads costs nothing and is not an error.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import yaml
 
@@ -36,8 +47,31 @@ class TaggedNode(dict):
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+#: Larger files are refused (the biggest real inputs, rendered specs and model zoos, are kilobytes).
+MAX_BYTES = 256 * 2**20
+#: Nodes that aliases may add when expanded (a merge key ``<<: *defaults`` adds a few; a bomb billions).
+MAX_ALIAS_NODES = 100_000
+#: Something that may be an anchor (``&name``); documents without one skip the alias walk.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s]", re.MULTILINE)
+
+
+def _line(mark: Any) -> str | None:
+    return f"line {mark.line + 1}" if mark is not None else None
+
+
 class _SpecLoader(_SafeBase):
-    """SafeLoader that also knows the Timeloop node tags."""
+    """SafeLoader that also knows the Timeloop node tags and refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[tuple[str, str]] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _tag_constructor(tag: str):
@@ -64,31 +98,104 @@ _SpecDumper.add_representer(
     TaggedNode, lambda dumper, node: dumper.represent_mapping(f"!{node.tag}", dict(node)))
 
 
-def loads(text: str, source: str = "<string>") -> Any:
-    """Parse YAML text; errors become a :class:`SpecError` naming ``source`` and the line."""
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _post_order(root: yaml.Node):
+    """Every distinct node of the graph once, children first (iterative: deep documents do not recurse)."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            yield node
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in seen)
+
+
+def _check_tags(root: yaml.Node) -> None:
+    """Refuse any tag the loader cannot build safely, also under keys that will not be constructed."""
+    for node in _post_order(root):
+        if node.tag not in _SpecLoader.yaml_constructors:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"could not determine a constructor for the tag {node.tag!r}", node.start_mark)
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand it by more than :data:`MAX_ALIAS_NODES` nodes. Each node's
+    expanded size is computed once, so the walk costs the document's size, not its expansion."""
+    size: dict[int, int] = {}
+    for distinct, node in enumerate(_post_order(root), 1):
+        size[id(node)] = 1 + sum(size[id(child)] for child in _children(node))
+        if size[id(node)] - distinct > MAX_ALIAS_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"aliases expand to more than {MAX_ALIAS_NODES} extra nodes (an alias bomb?)",
+                node.start_mark)
+
+
+def loads(text: str, source: str = "<string>", keys: Collection[str] | None = None) -> Any:
+    """Parse YAML text; errors become a :class:`SpecError` naming ``source`` and the line.
+
+    ``keys``: the top-level keys the caller reads; the others of a top-level mapping are dropped unbuilt.
+    """
     try:
-        return yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - _SpecLoader is a (C)SafeLoader
+        loader = _SpecLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            if "!" in text:
+                _check_tags(root)
+            if keys is not None and isinstance(root, yaml.MappingNode):
+                root.value = [(k, v) for k, v in root.value if not isinstance(k, yaml.ScalarNode) or k.value in keys]
+            if _ANCHOR.search(text):
+                _check_aliases(root)
+            return loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        line = f"line {mark.line + 1}" if mark else None
-        raise SpecError(f"unsupported YAML content ({exc.problem}); only plain YAML and the Timeloop "
+        problem = exc.problem or ""
+        if problem.startswith(("duplicate key", "aliases expand")):
+            raise SpecError(problem, source=source, key=_line(exc.problem_mark)) from None
+        raise SpecError(f"unsupported YAML content ({problem}); only plain YAML and the Timeloop "
                         f"tags {', '.join('!' + t for t in TIMELOOP_TAGS)} are allowed",
-                        source=source, key=line) from None
+                        source=source, key=_line(exc.problem_mark)) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}" if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(f"malformed YAML: {problem}", source=source, key=line) from None
+        raise SpecError(f"malformed YAML: {problem}", source=source,
+                        key=_line(getattr(exc, "problem_mark", None))) from None
+    except RecursionError:  # a deeply nested (or self-referencing) document
+        raise SpecError("YAML nested too deeply", source=source) from None
 
 
-def load(path: str | Path) -> Any:
-    """Load one YAML file safely (see :func:`loads`)."""
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of one input file, at most :data:`MAX_BYTES`; every failure is one SpecError."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(f"cannot read file: {exc.strerror}", source=str(path)) from None
-    return loads(text, source=str(path))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:  # missing, a directory, unreadable: strerror says which
+        raise SpecError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from None
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"file larger than {MAX_BYTES >> 20} MiB", source=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); is it a binary file?", source=str(path),
+                        key=f"line {line}") from None
+
+
+def load(path: str | Path, keys: Collection[str] | None = None) -> Any:
+    """Load one YAML file through every check of this module (see :func:`read_text`, :func:`loads`)."""
+    return loads(read_text(path), source=str(path), keys=keys)
 
 
 def dumps(data: Any) -> str:

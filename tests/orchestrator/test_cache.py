@@ -98,9 +98,84 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
                           text=True, check=True)
     folder = tmp_path / "ab"
     folder.mkdir()
-    stale = folder / f".ab12.{int(dead.stdout)}.tmp"   # its writer has exited: a killed write's leftover
-    live = folder / f".ab34.{os.getpid()}.tmp"          # this process is alive: maybe mid-write
+    stale = folder / f".ab12.json.{int(dead.stdout)}.0f1e.tmp"   # its writer has exited: a killed write's leftover
+    live = folder / f".ab34.json.{os.getpid()}.0f1e.tmp"          # this process is alive: maybe mid-write
     stale.write_text("{")
     live.write_text("{")
     assert Cache(tmp_path).remove_stale_temporaries() == 1
     assert not stale.exists() and live.exists()
+
+
+@pytest.mark.parametrize("how", ["not utf-8", "folder", "symlink", "unreadable"])
+def test_unreadable_entry_is_corrupt_named_and_recomputed(how, jobs, tmp_path):
+    cache = Cache(tmp_path / "c")
+    fresh = run_jobs(jobs, LocalExecutor(1), cache)
+    victim = jobs[2]
+    path = cache.path(victim.key)
+    target = tmp_path / "not-an-entry.txt"
+    if how == "not utf-8":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] = 0xFF
+        path.write_bytes(bytes(data))
+    elif how == "folder":
+        path.unlink()
+        path.mkdir()
+    elif how == "symlink":
+        target.write_text("a file the link points at\n")
+        path.unlink()
+        path.symlink_to(target)
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root reads mode-000 files")
+        os.chmod(path, 0)
+        os.chmod(path.parent, 0o555)  # and it cannot be removed either
+    try:
+        again = run_jobs(jobs, LocalExecutor(1), Cache(tmp_path / "c"))
+    finally:
+        os.chmod(path.parent, 0o755)
+    assert (again.counts.corrupt, again.counts.evaluated) == (1, 1)
+    assert again.counts.corrupt_entries == [str(path)]
+    assert again.stats[victim.key] == fresh.stats[victim.key]
+    if how == "symlink":  # the link was replaced, its target left alone
+        assert not path.is_symlink() and target.read_text() == "a file the link points at\n"
+
+
+def test_nested_cache_folders_are_never_world_writable_under_umask_000(jobs, tmp_path):
+    old = os.umask(0)
+    try:
+        path = Cache(tmp_path / "a" / "b" / "c").put(jobs[0].key, {"stats": {"valid": True}}, "x", "builtin")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c", path.parent):
+        assert not folder.stat().st_mode & stat.S_IWOTH, folder
+
+
+def test_temporary_file_is_opened_exclusively_and_never_through_a_link(jobs, tmp_path, monkeypatch):
+    flags = []
+    real_open = os.open
+
+    def spy(path, flag, *args, **kwargs):
+        if str(path).endswith(".tmp"):
+            flags.append(flag)
+        return real_open(path, flag, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    Cache(tmp_path).put(jobs[0].key, {"stats": {}})
+    assert flags and all(f & os.O_EXCL and f & os.O_NOFOLLOW for f in flags)
+
+
+def test_read_only_cache_serves_hits_and_computes_the_rest_with_one_warning(jobs, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from fusemax.orchestrator import cache as cache_module
+    root = tmp_path / "shared"
+    run_jobs(jobs[:2], LocalExecutor(1), Cache(root))
+
+    def read_only_mount(path, text, mode=0):  # what a read-only mount (or another user's folder) answers
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(cache_module, "write_text_atomic", read_only_mount)
+    out = run_jobs(jobs, LocalExecutor(1), Cache(root))
+    assert (out.counts.cached, out.counts.evaluated, out.counts.failed) == (2, len(jobs) - 2, 0)
+    assert capsys.readouterr().err.count("read-only") == 1
+    assert Cache(root).entries() == 2

@@ -26,6 +26,11 @@ _RANGE = re.compile(r"^(?P<name>.*?)\[(?P<lo>\d+)\.\.(?P<hi>\d+)\]$")
 _ARITHMETIC_HINTS = ("mac", "compute", "alu", "multiplier", "adder", "intmac", "fpmac")
 
 
+#: The top-level keys a spec is built from; other keys (timeloopfe's ``variables``, ERTs, notes) are not
+#: even constructed, so nothing hides in them (see :func:`fusemax.yamlio.loads`).
+SPEC_KEYS = ("architecture", "problem", "mapping")
+
+
 # ---------------------------------------------------------------------------------------------------
 # entry points
 
@@ -33,13 +38,13 @@ def load_spec(*paths: str | Path) -> Spec:
     """Load and merge one or more YAML files (like timeloopfe does) into a :class:`Spec`."""
     if not paths:
         raise SpecError("no specification files given")
-    return _merged_spec(((yamlio.load(path), str(path)) for path in paths),
+    return _merged_spec(((yamlio.load(path, keys=SPEC_KEYS), str(path)) for path in paths),
                         source=", ".join(str(p) for p in paths))
 
 
 def spec_from_texts(texts: dict[str, str], source: str = "<spec>") -> Spec:
     """Merge YAML texts (file name -> content, e.g. ``RenderedEinsum.files()``) into a :class:`Spec`."""
-    return _merged_spec(((yamlio.loads(text, source=f"{source}/{name}"), f"{source}/{name}")
+    return _merged_spec(((yamlio.loads(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
                          for name, text in texts.items()), source=source)
 
 

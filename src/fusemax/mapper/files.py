@@ -15,6 +15,10 @@ from .constraints import constraints_from_dict
 from .search import DEFAULT_MAX_CANDIDATES, MapperResult, search
 
 
+#: The top-level keys the mapper reads (the spec's, minus any mapping, plus its constraints and settings).
+MAPPER_KEYS = ("architecture", "problem", "constraints", "mapper")
+
+
 @lru_cache(maxsize=32)
 def _estimated_ert(arch_text: str, source: str) -> ERT:
     from fusemax.energy import reference_tables
@@ -29,7 +33,7 @@ def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any =
     Any ``mapping:`` in the texts is ignored. Without ``ert`` the energies come from the builtin Accelergy
     estimator applied to the architecture (as timeloop-mapper runs Accelergy on it).
     """
-    docs = {name: yamlio.loads(text, source=f"{source}/{name}") for name, text in texts.items()}
+    docs = {name: yamlio.loads(text, source=f"{source}/{name}", keys=MAPPER_KEYS) for name, text in texts.items()}
     targets: list[Any] = []
     mapper: dict[str, Any] = {}
     arch_text = None
@@ -61,11 +65,6 @@ def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any =
 def search_files(*paths: str | Path, metric: Any = None, ert: ERT | None = None,
                  max_candidates: int = DEFAULT_MAX_CANDIDATES) -> MapperResult:
     """:func:`search_texts` on files; errors name the file."""
-    texts = {}
-    for p in paths:
-        try:
-            texts[str(p)] = Path(p).read_text()
-        except OSError as exc:
-            raise SpecError(f"cannot read: {exc.strerror}", source=str(p)) from None
+    texts = {str(p): yamlio.read_text(p) for p in paths}
     return search_texts(texts, source=", ".join(str(p) for p in paths), metric=metric, ert=ert,
                         max_candidates=max_candidates)

@@ -7,102 +7,144 @@ else (a truncated file, a bit flip, a hand edit, an entry copied under the wrong
 removed when possible and the job is recomputed. The checksum guards against damage, not against a
 malicious writer: do not point ``--cache`` at a folder people you do not trust can write.
 
-Writes are atomic (a temporary file in the same folder, then ``os.replace``), so a killed run leaves either
-a complete entry or none. Entries are not fsynced (that would dominate a cold sweep): after a power loss
-the newest ones may be empty, fail their checksum and are recomputed. Files are created with mode 0o664 and folders with 0o775, filtered by the
-user's umask: never world-writable, and group-writable only if the umask allows it.
+An entry that cannot be read at all (unreadable, a folder or a link where the file belongs, not UTF-8)
+counts as corrupt too: reads never follow a symlink. Each rejected entry's path is kept in
+:attr:`Cache.rejected` (``run.json`` lists them).
+
+Writes go through :func:`fusemax.fileio.write_text_atomic` (a temporary file in the same folder opened with
+``O_EXCL | O_NOFOLLOW``, then ``os.replace``), so a killed run leaves either a complete entry or none.
+Entries are not fsynced (that would dominate a cold sweep): after a power loss the newest ones may be
+empty, fail their checksum and are recomputed. Files are created with mode 0o664 and every folder with
+0o775, filtered by the user's umask and never world-writable (even under umask 000).
+
+A cache that cannot be written (a read-only shared folder) is used read-only: hits are served, new
+results are computed but not stored, and :attr:`Cache.read_only` says so (the runner warns once).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fusemax.errors import FusemaxError
+from fusemax.fileio import write_text_atomic
 
 FORMAT = 1
-FILE_MODE = 0o664
-DIR_MODE = 0o775
+#: Errors that mean "this folder is not ours to write": the cache is then used read-only.
+_READ_ONLY_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def _checksum(result: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(result, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _read_entry(path: Path) -> str:
+    """The entry's text; never follows a symlink (ELOOP), raises OSError or UnicodeDecodeError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
+def _discard(path: Path) -> None:
+    """Remove a rejected entry (a file, a link or an empty folder in its place) when we may."""
+    try:
+        path.unlink()
+    except IsADirectoryError:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
+    except OSError:  # a read-only shared cache: recompute without repairing it
+        pass
+
+
 @dataclass
 class Cache:
-    """The cache under ``root``; ``corrupt`` counts the entries rejected since it was opened."""
+    """The cache under ``root``. ``rejected`` lists the corrupt entries found since it was opened;
+    ``read_only`` turns true when the cache cannot be written (results are then not stored)."""
 
     root: Path
-    corrupt: int = 0
+    rejected: list[Path] = field(default_factory=list)
+    read_only: bool = False
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
 
+    @property
+    def corrupt(self) -> int:
+        return len(self.rejected)
+
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
+
+    def check(self) -> None:
+        """Fail fast when ``root`` cannot be a cache (a file is in the way); mark it read-only when it cannot
+        be written. Call before any work."""
+        if self.root.exists() and not self.root.is_dir():
+            raise FusemaxError("the cache must be a folder, but a file is in the way", source=str(self.root))
+        probe = self.root / ".fusemax-write-check"
+        try:
+            write_text_atomic(probe, "")
+            probe.unlink()
+        except OSError as exc:
+            if exc.errno not in _READ_ONLY_ERRNOS:
+                raise FusemaxError(f"cannot use the cache: {exc.strerror}", source=str(self.root)) from None
+            self.read_only = True
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The cached result of ``key`` (``{"stats": ..., ["mapping": ...]}``), or None when absent or
         corrupt."""
         path = self.path(key)
         try:
-            text = path.read_text()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise FusemaxError(f"cannot read the cache: {exc.strerror}", source=str(path)) from None
-        try:
-            entry = json.loads(text)
+            entry = json.loads(_read_entry(path))
             result = entry["result"]
             ok = (entry["format"] == FORMAT and entry["key"] == key and entry["checksum"] == _checksum(result)
                   and isinstance(result["stats"], dict))
-        except (ValueError, KeyError, TypeError):
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
             ok = False
         if not ok:
-            self.corrupt += 1
-            try:
-                path.unlink()
-            except OSError:  # a read-only shared cache: recompute without repairing it
-                pass
+            self.rejected.append(path)
+            _discard(path)
             return None
         return result
 
-    def put(self, key: str, result: dict[str, Any], label: str = "", backend: str = "") -> Path:
-        """Store one job's result atomically; returns the entry's path."""
+    def put(self, key: str, result: dict[str, Any], label: str = "", backend: str = "") -> Path | None:
+        """Store one job's result atomically; returns the entry's path, or None when the cache is read-only."""
+        if self.read_only:
+            return None
         path = self.path(key)
         entry = {"format": FORMAT, "key": key, "label": label, "backend": backend,
                  "checksum": _checksum(result), "result": result}
-        tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         try:
-            path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(entry, handle, sort_keys=True)
-            os.replace(tmp, path)
+            return write_text_atomic(path, json.dumps(entry, sort_keys=True))
         except OSError as exc:
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
+            if exc.errno in _READ_ONLY_ERRNOS:
+                self.read_only = True
+                return None
             raise FusemaxError(f"cannot write the cache: {exc.strerror}", source=str(path)) from None
-        return path
 
     def remove_stale_temporaries(self) -> int:
         """Delete the temporary files of writers that died mid-write (SIGKILL, power loss); returns how
-        many. A writer is this machine's process whose id is in the file name; live writers are left alone."""
+        many. A writer is this machine's process whose id is in the file name
+        (``.<name>.<pid>.<random>.tmp``); live writers are left alone."""
         removed = 0
         for tmp in self.root.glob("??/.*.tmp") if self.root.is_dir() else ():
             try:
-                pid = int(tmp.name.rsplit(".", 2)[-2])
+                pid = int(tmp.name.split(".")[-3])
                 os.kill(pid, 0)
             except ProcessLookupError:
-                tmp.unlink(missing_ok=True)
+                try:
+                    tmp.unlink(missing_ok=True)
+                except OSError:  # a read-only cache
+                    continue
                 removed += 1
-            except (ValueError, PermissionError):  # not ours to judge: another user's live process
+            except (ValueError, IndexError, PermissionError):  # not ours to judge: another user's live process
                 continue
         return removed
 

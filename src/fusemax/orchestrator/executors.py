@@ -4,10 +4,15 @@ Both yield ``(index, result)`` pairs as jobs finish, in whatever order they fini
 back in plan order, so the output never depends on the executor or on timing.
 
 Security: without ``--scheduler`` the dask executor starts a LocalCluster whose scheduler and workers
-listen on 127.0.0.1 only, with no dashboard. Pass an address only for a cluster you control.
+listen on 127.0.0.1 only and speak TLS with credentials made for this run (``Security.temporary()``), held
+in memory only: another local user, or any client without them, cannot submit code to it. It serves no
+dashboard and no HTTP routes. With ``--scheduler``, the client takes its credentials from dask's own
+configuration (``DASK_DISTRIBUTED__COMM__TLS__*``, see the README); pass an address only for a cluster
+you control.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -74,9 +79,29 @@ class LocalExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+@contextlib.contextmanager
+def local_cluster(jobs: int) -> Iterator[tuple[Any, Any]]:
+    """A LocalCluster of ``jobs`` single-threaded worker processes on 127.0.0.1, TLS with temporary
+    credentials, without dashboard or HTTP routes; yields ``(cluster, security)``."""
+    import dask
+    from distributed import LocalCluster
+    from distributed.security import Security
+    security = Security.temporary()
+    # The scheduler and workers always start an HTTP server; without routes it serves nothing (the
+    # default routes include metrics and an API, unauthenticated), and port 0 keeps it off 8787.
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               protocol="tls://", security=security, dashboard_address="127.0.0.1:0",
+                               scheduler_kwargs={"dashboard": False}, silence_logs=40)
+    try:
+        yield cluster, security
+    finally:
+        cluster.close()
+
+
 class DaskExecutor:
-    """A dask.distributed cluster: ``scheduler`` (``tcp://host:8786``), or a LocalCluster of ``jobs``
-    single-threaded worker processes on 127.0.0.1."""
+    """A dask.distributed cluster: ``scheduler`` (``tls://host:8786``; credentials from dask's config), or
+    a LocalCluster of ``jobs`` single-threaded worker processes on 127.0.0.1 (see :func:`local_cluster`)."""
 
     name = "dask"
 
@@ -91,29 +116,25 @@ class DaskExecutor:
 
     def run(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         try:
-            from distributed import Client, LocalCluster, as_completed
+            from distributed import Client, as_completed
         except ImportError:
             raise FusemaxError("the dask executor needs dask.distributed: pip install 'fusemax[dask]'",
                                source="--executor") from None
-        cluster = None
-        try:
-            if self.scheduler:
-                client = Client(self.scheduler, timeout=self.timeout)
-            else:
-                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None, silence_logs=40)
-                client = Client(cluster)
-        except (OSError, TimeoutError) as exc:
-            raise FusemaxError(f"cannot reach the dask scheduler: {exc}", source=self.scheduler) from None
-        self.address = client.scheduler.address
-        try:
+        with contextlib.ExitStack() as stack:
+            try:
+                if self.scheduler:
+                    client = Client(self.scheduler, timeout=self.timeout)
+                else:
+                    cluster, security = stack.enter_context(local_cluster(self.jobs))
+                    client = Client(cluster, security=security)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise FusemaxError(f"cannot reach the dask scheduler: {exc}",
+                                   source=self.scheduler or "--executor dask") from None
+            stack.callback(client.close)
+            self.address = client.scheduler.address
             futures = {client.submit(fn, *a, pure=False): i for i, a in enumerate(args)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
 
 def get_executor(name: str, jobs: int = 0, scheduler: str | None = None) -> Executor:

@@ -6,7 +6,8 @@ Results are keyed by job key, never by arrival order: the same jobs give the sam
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, field
 from typing import Sequence, TextIO
 
 from fusemax.stats import Stats
@@ -20,15 +21,17 @@ from .progress import Progress
 @dataclass
 class RunCounts:
     """How the jobs of a run were served: ``jobs`` distinct specs, of which ``cached`` came from the cache,
-    ``evaluated`` ran now (``failed`` of them with an error) and ``corrupt`` entries were rejected."""
+    ``evaluated`` ran now (``failed`` of them with an error) and ``corrupt`` entries were rejected (their
+    paths in ``corrupt_entries``)."""
 
     jobs: int = 0
     cached: int = 0
     evaluated: int = 0
     failed: int = 0
     corrupt: int = 0
+    corrupt_entries: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | list[str]]:
         return asdict(self)
 
 
@@ -63,7 +66,9 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
                      key=lambda job: "mapping.yaml" in job.files)
     counts = out.counts
     counts.cached, counts.evaluated = len(out.stats), len(missing)
-    counts.corrupt = (cache.corrupt - corrupt_before) if cache is not None else 0
+    if cache is not None:
+        counts.corrupt_entries = [str(p) for p in cache.rejected[corrupt_before:]]
+        counts.corrupt = len(counts.corrupt_entries)
     if stream is not None:
         where = getattr(executor, "describe", lambda: executor.name)()
         print(f"{counts.jobs} jobs: {counts.cached} cached, {counts.evaluated} to evaluate ({where})"
@@ -72,6 +77,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
     if not missing:
         return out
     progress = Progress(len(missing), stream, desc="evaluating")
+    warned = False
     try:
         for i, result in executor.run(evaluate_job, [(j.backend, j.files, j.label) for j in missing]):
             job = missing[i]
@@ -79,8 +85,12 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
                 out.errors[job.key] = result["error"]
                 counts.failed += 1
             else:
-                if cache is not None:
-                    cache.put(job.key, result, job.label, job.backend)
+                if cache is not None and cache.put(job.key, result, job.label, job.backend) is None \
+                        and not warned:
+                    # A read-only (e.g. shared) cache still serves its hits; say once that nothing is stored.
+                    warned = True
+                    print(f"fusemax: warning: {cache.root}: the cache is read-only; results are computed "
+                          f"but not stored", file=stream or sys.stderr, flush=True)
                 # Cached and fresh results take the same JSON path, so a rerun reproduces them bit for bit.
                 out.add(job.key, result)
             progress.update()
