@@ -1,0 +1,1 @@
+"""Cross-checks of fusemax's engine against independent analytical models (test-only dependencies)."""
