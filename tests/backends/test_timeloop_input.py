@@ -93,6 +93,6 @@ def test_a_mapper_input_keeps_the_constraints_on_the_processed_levels():
     assert doc["architecture_constraints"]["targets"] == want["mapping"]
 
 
-def test_a_spec_in_the_processed_format_is_refused_with_the_key():
+def test_a_spec_without_an_architecture_is_refused_with_the_key():
     with pytest.raises(SpecError, match="architecture.*nodes"):
-        timeloop_files({"a.yaml": "architecture: {subtree: []}\nproblem: {}\n"}, "current", for_mapper=False)
+        timeloop_files({"a.yaml": "architecture: {}\nproblem: {}\n"}, "current", for_mapper=False)

@@ -27,9 +27,16 @@ BACKENDS = ("builtin", "timeloop")
 
 class Backend(Protocol):
     name: str
+    #: Whether mapper searches should start before evaluations (they are the long jobs of the builtin
+    #: backend; for real Timeloop the quick model jobs go first, so results arrive while searches run).
+    searches_first: bool
 
-    def version(self) -> str:
-        """A string that changes whenever the backend could give different numbers for the same spec."""
+    def version(self, search: bool = False) -> str:
+        """A string that changes whenever the backend could give different numbers for the same spec:
+        for a mapper search when ``search``, else for an evaluation (the binary that runs decides)."""
+
+    def tools(self) -> dict:
+        """What ``run.json`` records about the tools behind this backend (version, path, hash)."""
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         """Statistics of one spec; an invalid mapping gives ``Stats(valid=False)``, not an exception."""

@@ -32,9 +32,13 @@ def engine_fingerprint() -> str:
 
 class BuiltinBackend:
     name = "builtin"
+    searches_first = True
 
-    def version(self) -> str:
+    def version(self, search: bool = False) -> str:
         return f"fusemax {__version__} engine {engine_fingerprint()}"
+
+    def tools(self) -> dict:
+        return {"builtin": {"version": self.version()}}
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         from fusemax import engine

@@ -60,11 +60,16 @@ def processed_input(spec: Mapping[str, Any], *, for_mapper: bool, source: str = 
     """timeloopfe's processed input of a merged v0.4 spec (underscore keys, as timeloopfe writes it).
 
     ``for_mapper``: keep the ``constraints`` (as ``architecture_constraints``) and the ``mapper`` settings
-    instead of the ``mapping``. A malformed spec raises :class:`~fusemax.errors.SpecError` naming the key.
+    instead of the ``mapping``. A spec already in the processed form (``architecture: subtree:``) is kept as
+    it is. A malformed spec raises :class:`~fusemax.errors.SpecError` naming the key.
     """
     arch_data = spec.get("architecture")
+    if isinstance(arch_data, dict) and "subtree" in arch_data and "nodes" not in arch_data:
+        kept = ("architecture", "architecture_constraints", "problem") + (("mapper",) if for_mapper else ("mapping",))
+        return {k: spec[k] for k in kept if k in spec}
     if not isinstance(arch_data, dict) or not isinstance(arch_data.get("nodes"), list):
-        raise SpecError("expected 'architecture: nodes:' (the v0.4 user format)", source=source, key="architecture")
+        raise SpecError("expected 'architecture: nodes:' (the v0.4 user format) or the processed "
+                        "'architecture: subtree:'", source=source, key="architecture")
     architecture, dummies, levels = _architecture(arch_data, source)
     problem = _problem(spec.get("problem"), source)
     ranks = [str(r) for r in problem["shape"]["dimensions"]]

@@ -84,6 +84,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
 
     Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``."""
     from fusemax import results
+    from fusemax.backends import get_backend
     from fusemax.experiments import sweep
     from fusemax.experiments.roofline import phase_roofline
     from fusemax.orchestrator import get_executor
@@ -103,6 +104,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     if done:
         info = sweep.run_info(run.outcomes, hardware, {
             "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "engine": backend,
+            "tools": get_backend(backend).tools(),
             "executor": executor, "jobs": run.counts.to_json()})
         folder = results.write(out, done, info, extra={"roofline": phase_roofline(results.einsum_frame(done))})
     return run.outcomes, folder

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, TextIO
 
-from fusemax.errors import FusemaxError
+from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Job, JobResults, LocalExecutor, RunCounts, get_executor, make_job, run_jobs
 from fusemax.stats import Stats
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
@@ -140,7 +140,7 @@ class PlannedPoint:
 
 
 def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-               backend: str = "builtin", version: str | None = None) -> PlannedPoint:
+               backend: str = "builtin") -> PlannedPoint:
     """Render one point into one job per Einsum spec: an evaluation when it has a mapping, a mapper search
     (constraints + mapper settings) when it has none. Errors are captured, not raised."""
     from fusemax.backends import get_backend
@@ -149,14 +149,18 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     from .flat_search import dataflow_for
     start = time.perf_counter()
     try:
-        version = version or get_backend(backend).version()
+        engine = get_backend(backend)
         workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
         # FLAT: the paper's table for its models, FLAT's own search for any other workload
         searched = dataflow_for(workload, hardware) if point.config == "flat" else None
         rendered = render(point.config, workload, hardware, flat_dataflow=searched)
-        jobs = {name: make_job(einsum.files(), backend, version, f"{point.label} {name}")
+        # keyed by the version of what runs the job (e.g. timeloop-mapper's binary for a search)
+        jobs = {name: make_job(einsum.files(), backend, engine.version(search=einsum.needs_mapper),
+                               f"{point.label} {name}")
                 for name, einsum in rendered.einsums.items()}
         return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
+    except ToolNotFoundError:
+        raise  # the setup, not this point: one clear error for the whole run
     except FusemaxError as exc:
         return PlannedPoint(point, error=str(exc), seconds=time.perf_counter() - start)
 
@@ -213,9 +217,7 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
 
     ``progress`` is called with each point's outcome; ``stream`` receives the job progress (None: silent).
     """
-    from fusemax.backends import get_backend
-    version = get_backend(backend).version()
-    planned = [plan_point(p, hardware, models_file, backend, version) for p in pts]
+    planned = [plan_point(p, hardware, models_file, backend) for p in pts]
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
     if cache is not None:
