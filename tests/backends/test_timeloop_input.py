@@ -96,3 +96,28 @@ def test_a_mapper_input_keeps_the_constraints_on_the_processed_levels():
 def test_a_spec_without_an_architecture_is_refused_with_the_key():
     with pytest.raises(SpecError, match="architecture.*nodes"):
         timeloop_files({"a.yaml": "architecture: {}\nproblem: {}\n"}, "current", for_mapper=False)
+
+
+def test_accelergy_input_is_the_processed_architecture_with_inherited_attributes():
+    from fusemax.energy.accelergy import accelergy_input
+    folder = shared_dir("conformance", "fusemax", CASES[0])
+    arch = accelergy_input(folder / "spec.yaml")["architecture"]
+    assert arch == yamlio.loads((folder / "parsed-processed-input.yaml").read_text())["architecture"]
+    assert all("global_cycle_seconds" in c["attributes"] for c in arch["subtree"][0]["local"])
+
+
+def test_render_for_timeloop_writes_inputs_that_evaluate_like_the_rendered_specs(tmp_path):
+    from fusemax.cli import main
+    args = ["render", "--config", "binding", "--model", "BERT", "--seq-len", "1K", "-o", str(tmp_path / "v04"),
+            "--for-timeloop", str(tmp_path / "tl"), "--timeloop-keys", "current"]
+    assert main(args) == 0
+    for folder in sorted((tmp_path / "v04").iterdir()):
+        if not folder.is_dir():
+            continue
+        tl = tmp_path / "tl" / folder.name
+        assert "data_spaces" in (tl / "input.yaml").read_text()
+        assert main(["model", str(tl / "input.yaml"), "--ert", str(tl / "ERT.yaml"), "--art", str(tl / "ART.yaml"),
+                     "-o", str(tmp_path / "a" / folder.name)]) == 0
+        assert main(["model", *map(str, sorted(folder.glob("*.yaml"))), "-o", str(tmp_path / "b" / folder.name)]) == 0
+        assert (json.loads((tmp_path / "a" / folder.name / "stats.json").read_text())
+                == json.loads((tmp_path / "b" / folder.name / "stats.json").read_text())), folder.name

@@ -104,6 +104,14 @@ def _tag(node: Any) -> str | None:
     return getattr(node, "tag", None)
 
 
+def processed_architecture(data: Mapping[str, Any], source: str = "<architecture>") -> dict[str, Any]:
+    """timeloopfe's processed form (``subtree``/``local``) of a v0.4 ``architecture: nodes:`` section: what
+    Timeloop and Accelergy read, every component with its instance range and inherited attributes."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), list):
+        raise SpecError("expected 'architecture: nodes:' (the v0.4 user format)", source=source, key="architecture")
+    return _architecture(data, source)[0]
+
+
 def _architecture(data: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """(processed architecture, container name -> its dummy level, level names outer to inner)."""
     version = _version(data.get("version"))
