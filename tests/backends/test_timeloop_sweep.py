@@ -3,6 +3,7 @@ that answers with ``fusemax model``'s Timeloop-format stats file gives the same 
 backend (the experiments use counts and cycles, which the stats file carries exactly)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 import sys
@@ -30,5 +31,9 @@ def test_timeloop_backend_sweep_equals_builtin(tmp_path, monkeypatch):
     _, real = execute(str(tmp_path / "timeloop"), *sweep, jobs=2, quiet=True, backend="timeloop")
     info = json.loads((real / "run.json").read_text())
     assert info["engine"] == "timeloop" and info["jobs"]["evaluated"] == len((tmp_path / "calls").read_text().split())
+    # run.json names the binary that ran, by path and content hash
+    model = info["tools"]["timeloop-model"]
+    assert model["path"] == str(exe) and model["sha256"] == hashlib.sha256(exe.read_bytes()).hexdigest()
+    assert "missing" in info["tools"]["timeloop-mapper"]
     for name in ("attn-binding.csv", "attn-flat.csv"):
         assert (real / name).read_bytes() == (ours / name).read_bytes()

@@ -56,3 +56,47 @@ def test_unpriceable_architecture_warns_and_still_counts(tmp_path, capsys):
     assert stats["computes"] == 48 and stats["energy_pj"] == 0
     err = capsys.readouterr().err
     assert "warning: energies and areas are reported as 0" in err and "mystery_memory" in err
+
+
+def test_model_reads_timeloop_mappers_map_yaml_spelling(tmp_path):
+    """timeloop-mapper writes its best mapping with glued factors (``B64 E1``), ``type: datatype`` and the
+    processed level names; ``fusemax model`` reads it back to the real tool's counts."""
+    from fusemax import yamlio
+    case = shared_dir("conformance", "fusemax", "baselines-flat__qk__arch-2d")
+    spec = yamlio.loads((case / "spec.yaml").read_text())
+    processed = yamlio.loads((case / "parsed-processed-input.yaml").read_text())["mapping"]
+    mapped = []
+    for d in processed:
+        d = dict(d)
+        if "factors" in d:
+            d["factors"] = " ".join(f.replace("=", "") for f in d["factors"].split(","))
+        if d["type"] == "bypass":
+            d["type"] = "datatype"
+        mapped.append(d)
+    (tmp_path / "arch.yaml").write_text(yamlio.dumps({"architecture": spec["architecture"],
+                                                      "problem": spec["problem"]}))
+    (tmp_path / "map.yaml").write_text(yamlio.dumps({"mapping": mapped}))
+    assert "B64" in (tmp_path / "map.yaml").read_text()
+    assert main(["model", str(tmp_path / "arch.yaml"), str(tmp_path / "map.yaml"), "--ert", str(case / "ERT.yaml"),
+                 "--art", str(case / "ART.yaml"), "-o", str(tmp_path / "out")]) == 0
+    got = json.loads((tmp_path / "out" / "stats.json").read_text())
+    want = json.loads((case / "expected.json").read_text())
+    assert (got["computes"], got["cycles"]) == (want["computes"], want["cycles"])
+    assert got["energy_pj"] == pytest.approx(want["energy_pj"], rel=1e-4)
+
+
+def test_model_with_a_failing_accelergy_warns_and_uses_the_builtin_estimator(tmp_path, monkeypatch, capsys):
+    """Accelergy 0.4 on PATH that cannot run on the architecture (here a stand-in failing as it did:
+    ``Required key "global_cycle_seconds" not found``) must not stop ``fusemax model``."""
+    exe = tmp_path / "accelergy"
+    exe.write_text("#!/bin/sh\necho 'ERROR: Required key \"global_cycle_seconds\" not found' >&2\nexit 1\n")
+    exe.chmod(0o755)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(CONV1D)
+    assert main(["model", str(spec), "-o", str(tmp_path / "builtin")]) == 0
+    monkeypatch.setenv("ACCELERGY", str(exe))
+    assert main(["model", str(spec), "-o", str(tmp_path / "fallback")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: Accelergy" in err and "global_cycle_seconds" in err and "builtin estimator" in err
+    assert (json.loads((tmp_path / "fallback" / "stats.json").read_text())
+            == json.loads((tmp_path / "builtin" / "stats.json").read_text()))

@@ -89,3 +89,12 @@ def test_tqdm_bar_on_a_terminal():
 
 def test_silent_without_a_stream():
     Progress(3, None).update()  # nothing to write to, nothing raised
+
+
+def test_heartbeat_repeats_the_line_while_no_job_finishes():
+    stream = io.StringIO()
+    progress = Progress(3, stream, desc="evaluating", every_seconds=3600)
+    progress.last -= 3600  # as if an hour passed without a finished job
+    progress.beat()
+    progress.close()
+    assert stream.getvalue().startswith("evaluating: 0/3 (0%)") and "still running" in stream.getvalue()

@@ -30,10 +30,17 @@ JOB_KINDS = ("model", "mapper")
 
 class Backend(Protocol):
     name: str
+    #: Whether mapper searches should start before evaluations (they are the long jobs of the builtin
+    #: backend; for real Timeloop the quick model jobs go first, so results arrive while searches run).
+    searches_first: bool
 
     def version(self, kind: str = "model") -> str:
         """A string that changes whenever the backend could give different numbers for the same spec of
-        ``kind``: "model" (a spec with a mapping, :meth:`evaluate`) or "mapper" (:meth:`map`)."""
+        ``kind``: "model" (a spec with a mapping, :meth:`evaluate`) or "mapper" (:meth:`map`); the binary
+        that runs it decides."""
+
+    def tools(self) -> dict:
+        """What ``run.json`` records about the tools behind this backend (version, path, hash)."""
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         """Statistics of one spec; an invalid mapping gives ``Stats(valid=False)``, not an exception."""

@@ -44,9 +44,13 @@ def engine_fingerprint(kind: str = "model") -> str:
 
 class BuiltinBackend:
     name = "builtin"
+    searches_first = True
 
     def version(self, kind: str = "model") -> str:
         return f"fusemax {__version__} {kind} {engine_fingerprint(kind)}"
+
+    def tools(self) -> dict:
+        return {"builtin": {"version": self.version()}}
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         from fusemax import engine

@@ -4,19 +4,25 @@ Executables: ``$TIMELOOP_MODEL`` / ``$TIMELOOP_MAPPER`` when set, else ``timeloo
 ``timeloop-mapper`` on ``PATH``; a missing tool raises :class:`~fusemax.errors.ToolNotFoundError` saying
 how to fix it. Each spec runs in its own temporary directory:
 
-1. the spec files are written there (``arch.yaml``, ``problem.yaml``, ``mapping.yaml`` or
-   ``constraints.yaml`` + ``mapper.yaml``, and ``ERT.yaml``/``ART.yaml`` when given);
-2. when ``timeloopfe`` is importable, it turns the v0.4 files into the processed input Timeloop reads
-   (``parsed-processed-input.yaml``), as the artifact's scripts do; without it the files are passed as they
-   are (for Timeloop builds that read the v0.4 format themselves);
-3. the tool runs as ``<tool> <inputs...> [ERT.yaml ART.yaml]`` inside ``<dir>/out`` (where Timeloop writes
-   its outputs, as timeloopfe runs it), and
-   ``timeloop-model.stats.txt`` (``timeloop-mapper.stats.txt`` for the mapper) is parsed with
-   :mod:`fusemax.statsfile` into the same :class:`~fusemax.stats.Stats` the builtin engine returns; the
-   mapper's best mapping is read back from ``timeloop-mapper.map.yaml`` when it writes one.
+1. the rendered v0.4 files become the input a plain binary reads (:mod:`.timeloop_input`): the processed
+   ``subtree``/``local`` architecture, Timeloop's mapping directives, the keys spelled as the binary reads
+   them (v3.0.3's ``data-spaces`` or current Timeloop's ``data_spaces``, detected from the binary;
+   ``$TIMELOOP_KEYS`` overrides), and fusemax's own ``ERT.yaml``/``ART.yaml`` unless the spec brings them, so
+   Timeloop never runs Accelergy and both mappers optimise the same energies. With
+   ``FUSEMAX_TIMELOOP_FRONTEND=timeloopfe`` (and timeloopfe installed) timeloopfe's processing is used instead;
+2. the tool runs as ``<tool> input.yaml ERT.yaml ART.yaml`` inside ``<dir>/out``, and
+   ``timeloop-model.stats.txt`` (``timeloop-mapper.stats.txt``) is parsed with :mod:`fusemax.statsfile` into
+   the same :class:`~fusemax.stats.Stats` the builtin engine returns; the mapper's best mapping is read back
+   from ``timeloop-mapper.map.yaml``.
 
-Without ``ERT.yaml``, Timeloop calls Accelergy itself when it is installed; the experiments price energy
-from their own tables either way (:mod:`fusemax.experiments.energy`), so sweep results do not depend on it.
+Only Timeloop's own mapping rejections (``couldn't map level ...``, ``mapping violates architecture
+constraints``, the mapper's ``no valid mappings found``) are results (``Stats(valid=False)``, cached like any
+result). Every other failure (a crash, a parse error, no stats file) raises a
+:class:`~fusemax.errors.FusemaxError` naming the tool and quoting its log; errors are never cached.
+
+Mapper budget: ``$FUSEMAX_MAPPER_SEARCH_SIZE`` (mappings per thread, Timeloop's ``search_size``) and
+``$FUSEMAX_MAPPER_SECONDS`` (wall clock: the mapper gets SIGINT, on which Timeloop stops its threads and
+writes the best mapping found). Both are part of the mapper jobs' cache key.
 """
 from __future__ import annotations
 
@@ -24,22 +30,34 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
-from fusemax.errors import FusemaxError, ToolNotFoundError
+from fusemax import yamlio
+from fusemax.errors import FusemaxError, SpecError, ToolNotFoundError
 from fusemax.stats import Stats
 from fusemax.statsfile import parse_stats_file
 
 from .builtin import TABLE_FILES
+from .timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
 
 TOOLS = {"timeloop-model": "TIMELOOP_MODEL", "timeloop-mapper": "TIMELOOP_MAPPER"}
 #: Seconds one tool run may take before it is abandoned (the mapper searches; the model is quick).
 TIMEOUT = {"timeloop-model": 600.0, "timeloop-mapper": 3600.0}
-SPEC_FILES = ("arch.yaml", "problem.yaml", "mapping.yaml", "constraints.yaml", "mapper.yaml")
+#: Environment variables of the mapper budget -> the conversion of their value.
+BUDGET = {"FUSEMAX_MAPPER_SEARCH_SIZE": int, "FUSEMAX_MAPPER_SECONDS": float}
+#: Seconds the mapper may take to write its best mapping after SIGINT.
+GRACE = 60.0
+#: Lines of the tool's log quoted in an error.
+LOG_LINES = 20
+FRONTENDS = ("fusemax", "timeloopfe")
+
+_REJECTION = re.compile(r"couldn't map level .*|mapping violates architecture constraints.*|"
+                        r"no valid mappings found within search criteria.*")
 
 
 def find_tool(tool: str) -> str:
@@ -61,8 +79,41 @@ def find_tool(tool: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _file_digest(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+def _file_digest(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _detected_spelling(path: str, mtime_ns: int) -> str | None:
+    return detect_key_spelling(path)
+
+
+def _identity(tool: str) -> dict[str, Any]:
+    """Path, SHA-256 and key spelling of the binary that runs as ``tool``."""
+    exe = os.path.realpath(find_tool(tool))
+    mtime = os.stat(exe).st_mtime_ns
+    override = os.environ.get("TIMELOOP_KEYS")
+    if override is not None and override not in SPELLINGS:
+        raise FusemaxError(f"TIMELOOP_KEYS={override}: use {' or '.join(SPELLINGS)}", source="TIMELOOP_KEYS")
+    detected = _detected_spelling(exe, mtime)
+    keys = override or detected or SPELLINGS[0]
+    how = "TIMELOOP_KEYS" if override else ("detected" if detected else "assumed: not detected in the binary")
+    return {"path": exe, "sha256": _file_digest(exe, mtime), "keys": keys, "keys_from": how}
+
+
+def _budget() -> dict[str, float]:
+    out = {}
+    for var, kind in BUDGET.items():
+        value = os.environ.get(var)
+        if value is None:
+            continue
+        try:
+            out[var] = kind(value)
+        except ValueError:
+            raise FusemaxError(f"{var}={value}: expected a number", source=var) from None
+        if out[var] <= 0:
+            raise FusemaxError(f"{var}={value}: expected a positive number", source=var)
+    return out
 
 
 def _timeloopfe():
@@ -76,17 +127,43 @@ def _timeloopfe():
     return None
 
 
+def _frontend() -> str:
+    name = os.environ.get("FUSEMAX_TIMELOOP_FRONTEND", "fusemax")
+    if name not in FRONTENDS:
+        raise FusemaxError(f"FUSEMAX_TIMELOOP_FRONTEND={name}: use {' or '.join(FRONTENDS)}",
+                           source="FUSEMAX_TIMELOOP_FRONTEND")
+    if name == "timeloopfe" and _timeloopfe() is None:
+        raise ToolNotFoundError("FUSEMAX_TIMELOOP_FRONTEND=timeloopfe but timeloopfe is not importable",
+                                source="FUSEMAX_TIMELOOP_FRONTEND")
+    return name
+
+
 class TimeloopBackend:
     name = "timeloop"
+    searches_first = False
 
     def version(self, kind: str = "model") -> str:
-        """The content hash of the binary that runs ``kind``'s jobs (and timeloopfe's version): another
-        build, another cache key."""
-        tool = "timeloop-model" if kind == "model" else "timeloop-mapper"
-        exe = find_tool(tool)
-        fe = _timeloopfe()
-        fe_version = getattr(fe, "__version__", "present") if fe else "absent"
-        return f"{tool} {_file_digest(os.path.realpath(exe))} timeloopfe {fe_version}"
+        """Identity of the binary that runs ``kind``'s jobs (``timeloop-mapper`` for "mapper", else
+        ``timeloop-model``), its key spelling, the front end and, for searches, the mapper budget."""
+        search = kind == "mapper"
+        tool = "timeloop-mapper" if search else "timeloop-model"
+        ident = _identity(tool)
+        frontend = _frontend()
+        fe = f" timeloopfe {getattr(_timeloopfe(), '__version__', 'present')}" if frontend == "timeloopfe" else ""
+        budget = "".join(f" {var}={value:g}" for var, value in _budget().items()) if search else ""
+        return f"{tool} {ident['sha256'][:16]} keys {ident['keys']}{fe}{budget}"
+
+    def tools(self) -> dict[str, Any]:
+        """What ``run.json`` records: each tool's path, SHA-256 and key spelling (or why it is missing)."""
+        out: dict[str, Any] = {}
+        for tool in TOOLS:
+            try:
+                out[tool] = _identity(tool)
+            except ToolNotFoundError as exc:
+                out[tool] = {"missing": str(exc)}
+        out["frontend"] = _frontend()
+        out["mapper_budget"] = _budget()
+        return out
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         if "mapping.yaml" not in files:
@@ -94,61 +171,85 @@ class TimeloopBackend:
         return self._run("timeloop-model", files, source)[0]
 
     def map(self, files: Mapping[str, str], source: str) -> tuple[Stats, str | None]:
-        return self._run("timeloop-mapper", {n: t for n, t in files.items() if n != "mapping.yaml"}, source)
+        files = {n: t for n, t in files.items() if n != "mapping.yaml"}
+        budget = _budget()
+        if "FUSEMAX_MAPPER_SEARCH_SIZE" in budget:
+            mapper = {**((yamlio.loads(files.get("mapper.yaml", ""), source=source) or {}).get("mapper") or {}),
+                      "search_size": int(budget["FUSEMAX_MAPPER_SEARCH_SIZE"])}
+            files["mapper.yaml"] = yamlio.dumps({"mapper": mapper})
+        return self._run("timeloop-mapper", files, source, budget.get("FUSEMAX_MAPPER_SECONDS"))
 
-    def _run(self, tool: str, files: Mapping[str, str], source: str) -> tuple[Stats, str | None]:
-        exe = find_tool(tool)
+    def _run(self, tool: str, files: Mapping[str, str], source: str,
+             seconds: float | None = None) -> tuple[Stats, str | None]:
+        ident = _identity(tool)
         with tempfile.TemporaryDirectory(prefix="fusemax-timeloop-") as tmp:
             work = Path(tmp)
-            for name, text in files.items():
-                (work / name).write_text(text)
-            spec = [work / n for n in SPEC_FILES if n in files]
-            spec += [work / n for n in files if n not in SPEC_FILES and n not in TABLE_FILES]
-            inputs = _preprocess(spec, work, tool)
-            inputs += [work / n for n in TABLE_FILES if n in files]
+            if _frontend() == "timeloopfe":
+                inputs = _timeloopfe_inputs(files, work, tool, source)
+            else:
+                written = timeloop_files(files, ident["keys"], for_mapper=tool == "timeloop-mapper", source=source)
+                inputs = []
+                for name, text in written.items():
+                    (work / name).write_text(text)
+                    inputs.append(work / name)
             out = work / "out"
             out.mkdir()
-            return _call(exe, tool, inputs, out, source)
+            return _call(ident["path"], tool, inputs, out, source, seconds)
 
 
-def _preprocess(spec: list[Path], work: Path, tool: str) -> list[Path]:
-    """timeloopfe's processed input when timeloopfe is importable, else the files unchanged."""
-    fe = _timeloopfe()
-    if fe is None:
-        return spec
+def _timeloopfe_inputs(files: Mapping[str, str], work: Path, tool: str, source: str) -> list[Path]:
+    """timeloopfe's processed input of the spec files, then the spec's tables (when it has them)."""
     import importlib
+    fe = _timeloopfe()
     v4 = importlib.import_module(f"{fe.__name__}.v4")
     calls = importlib.import_module(f"{fe.__name__}.common.backend_calls")
+    spec = []
+    for name, text in files.items():
+        (work / name).write_text(text)
+        if name not in TABLE_FILES:
+            spec.append(work / name)
     try:
         parsed = v4.Specification.from_yaml_files(*map(str, spec))
         # timeloopfe's own call_model runs "timeloop-model" from PATH; we only borrow its processing so
         # that TIMELOOP_MODEL is honoured and the run stays in our temporary directory.
         paths, _ = calls._pre_call(parsed, str(work / "fe"), for_model=tool == "timeloop-model")
     except Exception as exc:  # timeloopfe raises plain exceptions for bad specs
-        raise FusemaxError(f"timeloopfe rejected the spec: {exc}", source=str(spec[0].parent)) from None
-    return [Path(p) for p in paths]
+        raise SpecError(f"timeloopfe rejected the spec: {exc}", source=source) from None
+    return [Path(p) for p in paths] + [work / n for n in TABLE_FILES if n in files]
 
 
-_ERROR_RE = re.compile(r"^\s*ERROR:?\s*(.*)$", re.MULTILINE)
-
-
-def _call(exe: str, tool: str, inputs: list[Path], out: Path, source: str) -> tuple[Stats, str | None]:
+def _call(exe: str, tool: str, inputs: list[Path], out: Path, source: str,
+          seconds: float | None) -> tuple[Stats, str | None]:
     cmd = [exe, *map(str, inputs)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT[tool], cwd=out)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=out)
     except OSError as exc:
         raise ToolNotFoundError(f"cannot run {tool}: {exc.strerror}", source=exe) from None
+    try:
+        log, _ = proc.communicate(timeout=seconds or TIMEOUT[tool])
     except subprocess.TimeoutExpired:
-        raise FusemaxError(f"{tool} did not finish within {TIMEOUT[tool]:g} s", source=source) from None
+        if seconds is None:
+            proc.kill()
+            log, _ = proc.communicate()
+            raise FusemaxError(f"{tool} did not finish within {TIMEOUT[tool]:g} s; its log ends:\n"
+                               f"{_tail(log)}", source=source) from None
+        proc.send_signal(signal.SIGINT)  # the mapper's budget: stop searching, write the best mapping
+        try:
+            log, _ = proc.communicate(timeout=GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            log, _ = proc.communicate()
     stats_file = out / f"{tool}.stats.txt"
-    if proc.returncode != 0 or not stats_file.is_file():
-        text = f"{proc.stdout}\n{proc.stderr}"
-        error = _ERROR_RE.search(text)
-        if error and tool == "timeloop-model":
-            # Timeloop rejects the mapping (capacity, fan-out): that is a result, like the builtin engine's.
-            return Stats(valid=False, error=error.group(1).strip(), source=f"{tool} ({exe})"), None
-        tail = "\n".join(text.strip().splitlines()[-15:])
-        raise FusemaxError(f"{tool} failed (exit {proc.returncode}) and wrote no {tool}.stats.txt:\n{tail}",
-                           source=source)
-    mapping = out / f"{tool}.map.yaml"
-    return parse_stats_file(stats_file, origin=tool), mapping.read_text() if mapping.is_file() else None
+    if proc.returncode == 0 and stats_file.is_file():
+        mapping = out / f"{tool}.map.yaml"
+        return parse_stats_file(stats_file, origin=tool), mapping.read_text() if mapping.is_file() else None
+    rejection = _REJECTION.search(log)
+    if rejection:
+        # Timeloop rejects the mapping (capacity, fan-out): that is a result, like the builtin engine's.
+        return Stats(valid=False, error=rejection.group(0).strip(), source=f"{tool} ({exe})"), None
+    raise FusemaxError(f"{tool} ({exe}) failed (exit {proc.returncode}) and wrote no {tool}.stats.txt; "
+                       f"its log ends:\n{_tail(log)}", source=source)
+
+
+def _tail(log: str) -> str:
+    return "\n".join(log.strip().splitlines()[-LOG_LINES:]) or "(no output)"

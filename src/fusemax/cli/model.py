@@ -16,7 +16,8 @@ from fusemax import yamlio
 from fusemax.energy import reference_tables
 from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.engine import evaluate, load_spec, loop_nests
-from fusemax.errors import SpecError
+from fusemax.energy.accelergy import accelergy_available, find_accelergy
+from fusemax.errors import FusemaxError, SpecError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +30,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _estimated_tables(files: list[str]) -> tuple[ERT, ART]:
-    """The builtin (or, when installed, Accelergy's) tables of the file that holds the architecture."""
+    """Accelergy's tables of the file that holds the architecture when Accelergy is installed and runs on
+    it (else a warning quoting why not), otherwise the builtin estimator's."""
     for path in files:
         doc = yamlio.load(path)
         if isinstance(doc, dict) and "architecture" in doc:
-            return reference_tables(path, backend="auto")
+            if accelergy_available():
+                try:
+                    return reference_tables(path, backend="accelergy")
+                except FusemaxError as exc:
+                    print(f"fusemax model: warning: Accelergy ({find_accelergy()}) failed on {path}, using the "
+                          f"builtin estimator instead: {exc}", file=sys.stderr)
+            return reference_tables(path, backend="builtin")
     raise SpecError("no file has an 'architecture:' section", source=", ".join(files))
 
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from fusemax.render import CONFIGS, render, write_rendered
+from fusemax.backends.timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
+from fusemax.errors import FusemaxError, ToolNotFoundError
+from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
 from fusemax.workload import PHASES, Workload, format_seq_len, parse_seq_len, resolve_model
 
 
@@ -22,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clock-hz", help="clock, e.g. 940e6 (default)")
     parser.add_argument("--models-file", metavar="FILE", help="YAML file with more models (format of models.yaml)")
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
+    parser.add_argument("--for-timeloop", metavar="DIR",
+                        help="also write, per Einsum, what plain timeloop-model/timeloop-mapper read: "
+                             "DIR/<einsum>/input.yaml (processed, no timeloopfe needed), ERT.yaml, ART.yaml")
+    parser.add_argument("--timeloop-keys", choices=SPELLINGS,
+                        help="key spelling of --for-timeloop (default: detected from the installed "
+                             "timeloop-model, else v3.0.3)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,4 +55,33 @@ def run(args: argparse.Namespace) -> int:
     if "flat_dataflow" in params:
         print(f"FLAT dataflow: {params['flat_dataflow']['source']}")
     print(f"wrote {len(folders)} Einsum folders under {args.out}: {', '.join(f.name for f in folders)}")
+    if args.for_timeloop:
+        _write_for_timeloop(rendered, Path(args.for_timeloop), args.timeloop_keys)
     return 0
+
+
+def _write_for_timeloop(rendered: RenderedConfig, outdir: Path, spelling: str | None) -> None:
+    from fusemax.backends.timeloop import TOOLS, find_tool
+    how = "--timeloop-keys"
+    if spelling is None:
+        try:
+            spelling = detect_key_spelling(find_tool("timeloop-model"))
+            how = "detected from timeloop-model"
+        except ToolNotFoundError:
+            pass
+        if spelling is None:
+            spelling, how = SPELLINGS[0], f"assumed; {TOOLS['timeloop-model']} not found or not recognised"
+    current = outdir
+    try:
+        for einsum in rendered.einsums.values():
+            current = outdir / einsum.name.lower()
+            current.mkdir(parents=True, exist_ok=True)
+            files = timeloop_files(einsum.files(), spelling, for_mapper=einsum.needs_mapper,
+                                   source=f"{rendered.params['config']} {einsum.name}")
+            for name, text in files.items():
+                (current / name).write_text(text)
+    except OSError as exc:
+        raise FusemaxError(f"cannot write the Timeloop inputs: {exc.strerror or exc}", source=str(current)) from None
+    print(f"wrote Timeloop inputs ({spelling} keys, {how}) under {outdir}; run e.g. "
+          f"cd {outdir}/<einsum> && timeloop-model input.yaml ERT.yaml ART.yaml "
+          f"(timeloop-mapper for the Einsums without a mapping)")

@@ -88,6 +88,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``.
     Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``."""
     from fusemax import results
+    from fusemax.backends import get_backend
     from fusemax.experiments import sweep
     from fusemax.experiments.roofline import phase_roofline
     from fusemax.orchestrator import get_executor
@@ -107,6 +108,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     if done:
         info = sweep.run_info(run.outcomes, hardware, {
             "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "engine": backend,
+            "tools": get_backend(backend).tools(),
             "executor": executor, "jobs": run.counts.to_json()})
         extra, rest = {}, []
         if layer:

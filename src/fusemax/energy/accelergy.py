@@ -20,7 +20,6 @@ from typing import Any, Iterable, Mapping
 
 from fusemax import yamlio
 from fusemax.energy.actions import ActionCounts
-from fusemax.energy.estimator import flatten_architecture
 from fusemax.energy.tables import ART, ERT, component_name, load_art, load_ert
 from fusemax.errors import FusemaxError, SpecError, ToolNotFoundError
 
@@ -68,8 +67,10 @@ def accelergy_input(description: Mapping[str, Any] | str | Path,
     """The ``input.yaml`` content for Accelergy.
 
     An Accelergy-format description (``architecture: subtree:`` or ``local:``) is passed through; a
-    timeloopfe ``nodes:`` description is flattened to one ``system_top_level`` node whose ``local``
-    list names every component with its instance range, attributes inherited. Compound classes from
+    timeloopfe ``nodes:`` description becomes what timeloopfe hands Accelergy
+    (:func:`fusemax.backends.timeloop_input.processed_architecture`): one ``<top>_top_level`` node whose
+    ``local`` list names every component with its instance range, container attributes (e.g.
+    ``global_cycle_seconds``, which Accelergy 0.4 requires) inherited. Compound classes from
     ``compound_components`` (files or loaded dicts, e.g. the artifact's
     ``area_energy/architecture/components/*.yaml``) are appended to any already in the description.
     """
@@ -82,11 +83,8 @@ def accelergy_input(description: Mapping[str, Any] | str | Path,
     if isinstance(arch, Mapping) and ("subtree" in arch or "local" in arch):
         out = {k: v for k, v in description.items()} if "architecture" in description else {"architecture": arch}
     else:
-        comps = flatten_architecture(description, source)
-        local = [{"name": c.full_name.split(".", 1)[1], "class": c.cls, "attributes": dict(c.attributes)}
-                 for c in comps]
-        out = {"architecture": {"version": "0.4",
-                                "subtree": [{"name": "system_top_level", "local": local}]}}
+        from fusemax.backends.timeloop_input import processed_architecture
+        out = {"architecture": processed_architecture(arch, source or "<architecture>")}
     classes = list(((out.get("compound_components") or {}).get("classes")) or [])
     classes += _compound_classes(compound_components)
     if classes:

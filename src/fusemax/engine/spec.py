@@ -13,7 +13,7 @@ Every malformed input raises :class:`~fusemax.errors.SpecError` naming the file 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping as AbcMapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, Leve
 from fusemax.errors import SpecError
 
 _RANGE = re.compile(r"^(?P<name>.*?)\[(?P<lo>\d+)\.\.(?P<hi>\d+)\]$")
+_GLUED_FACTOR = re.compile(r"^(?P<rank>[A-Za-z_]+)(?P<num>\d+)$")   # Timeloop's own spelling: B64
 _ARITHMETIC_HINTS = ("mac", "compute", "alu", "multiplier", "adder", "intmac", "fpmac")
 
 
@@ -48,7 +49,17 @@ def spec_from_texts(texts: dict[str, str], source: str = "<spec>") -> Spec:
                          for name, text in texts.items()), source=source)
 
 
+def merge_texts(texts: AbcMapping[str, str], source: str = "<spec>") -> dict[str, Any]:
+    """The YAML texts (file name -> content) merged into one document, top-level keys as timeloopfe does."""
+    return _merged(((yamlio.loads(text, source=f"{source}/{name}"), f"{source}/{name}")
+                    for name, text in texts.items()))
+
+
 def _merged_spec(documents: Iterable[tuple[Any, str]], source: str) -> Spec:
+    return spec_from_dict(_merged(documents), source=source)
+
+
+def _merged(documents: Iterable[tuple[Any, str]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for data, origin in documents:
         if data is None:
@@ -56,7 +67,7 @@ def _merged_spec(documents: Iterable[tuple[Any, str]], source: str) -> Spec:
         if not isinstance(data, dict):
             raise SpecError("expected a YAML mapping at the top level", source=origin)
         _merge(merged, data)
-    return spec_from_dict(merged, source=source)
+    return merged
 
 
 def spec_from_dict(data: dict, source: str = "<spec>") -> Spec:
@@ -220,7 +231,8 @@ def _storage_from_attrs(ctx: _Ctx, name: str, cls: str, attrs: dict, key: str, *
         is_dummy=dummy or cls == "dummy_storage")
 
 
-def _is_arithmetic(cls: str) -> bool:
+def is_arithmetic(cls: str) -> bool:
+    """Whether a component of class ``cls`` is the compute unit (Timeloop's arithmetic level)."""
     return any(h in cls.lower() for h in _ARITHMETIC_HINTS)
 
 
@@ -285,7 +297,7 @@ def _parse_nodes(ctx: _Ctx, nodes: Any) -> list:
                 continue
             cls = str(node.get("class", ""))
             inst = state["x"] * state["y"]
-            if _is_arithmetic(cls):
+            if is_arithmetic(cls):
                 out.append(ArithmeticLevel(name=name, cls=cls, instances=inst, mesh_x=state["x"], mesh_y=state["y"]))
             else:
                 out.append(_storage_from_attrs(ctx, name, cls, attrs, nkey, instances=inst,
@@ -308,7 +320,7 @@ def _parse_subtree(ctx: _Ctx, node: dict, key: str, out: list) -> None:
         my = ctx.integer(attrs.get("meshY", 1), f"architecture.{name}.attributes.meshY")
         if instances is None:
             instances = ctx.integer(attrs.get("instances", mx * my), f"architecture.{name}.attributes.instances")
-        if _is_arithmetic(cls):
+        if is_arithmetic(cls):
             out.append(ArithmeticLevel(name=name, cls=cls, instances=instances, mesh_x=mx, mesh_y=my))
         else:
             out.append(_storage_from_attrs(ctx, name, cls, attrs, f"architecture.{name}", instances=instances,
@@ -323,7 +335,8 @@ def _parse_subtree(ctx: _Ctx, node: dict, key: str, out: list) -> None:
 # mapping
 
 def parse_factors(value: Any, key: str, source: str, problem: Problem) -> dict[str, int]:
-    """``R=3 P=16``, ``[R=3, P=16]`` or ``{R: 3, P: 16}`` -> ``{rank: factor}``; errors name ``source`` and ``key``."""
+    """``R=3 P=16``, ``[R=3, P=16]``, ``{R: 3, P: 16}`` or ``R3 P16`` (how ``timeloop-mapper`` writes its
+    ``map.yaml``) -> ``{rank: factor}``; errors name ``source`` and ``key``."""
     ctx = _Ctx(source)
     if value is None:
         return {}
@@ -340,7 +353,10 @@ def parse_factors(value: Any, key: str, source: str, problem: Problem) -> dict[s
         rank, sep, num = item.partition("=")
         rank = rank.strip()
         if not sep:
-            raise ctx.error(key, f"malformed factor '{item}' (expected RANK=N)")
+            glued = _GLUED_FACTOR.match(item)
+            if not glued:
+                raise ctx.error(key, f"malformed factor '{item}' (expected RANK=N or RANKN)")
+            rank, num = glued["rank"], glued["num"]
         if rank not in problem.instance:
             raise ctx.error(key, f"unknown rank '{rank}' (dimensions are {', '.join(problem.ranks)})")
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
 from fusemax.configs import ATTENTION_CONFIGS
-from fusemax.errors import FusemaxError
+from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, JobResults, RunCounts, get_executor
 from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
 
@@ -85,6 +85,8 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
         rendered = render(point.config, workload, hardware, flat_dataflow=searched)
         jobs = configuration_jobs(rendered, backend, point.label)
         return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
+    except ToolNotFoundError:
+        raise  # the setup, not this point: one clear error for the whole run
     except FusemaxError as exc:
         return PlannedPoint(point, error=str(exc), seconds=time.perf_counter() - start)
 
@@ -129,8 +131,6 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
 
     ``progress`` is called with each point's outcome; ``stream`` receives the job progress (None: silent).
     """
-    from fusemax.backends import backend_version
-    backend_version(backend, "model")  # a missing tool stops the sweep here, with one line
     planned = [plan_point(p, hardware, models_file, backend) for p in pts]
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))

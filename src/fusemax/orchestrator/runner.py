@@ -60,10 +60,13 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             out.add(key, hit)
-    # Mapper searches (no mapping.yaml) take far longer than evaluations: start them first so that no
-    # worker is left with a long search at the end while the others idle.
+    # Mapper searches (no mapping.yaml) take far longer than evaluations. The builtin backend starts them
+    # first so that no worker is left with a long search at the end; real Timeloop runs the quick model
+    # jobs first, so that results (and errors of the setup) arrive before hour-long searches.
+    from fusemax.backends import get_backend
+    first = {name: get_backend(name).searches_first for name in {job.backend for job in unique.values()}}
     missing = sorted((job for key, job in unique.items() if key not in out.stats),
-                     key=lambda job: "mapping.yaml" in job.files)
+                     key=lambda job: ("mapping.yaml" in job.files) == first[job.backend])
     counts = out.counts
     counts.cached, counts.evaluated = len(out.stats), len(missing)
     if cache is not None:
