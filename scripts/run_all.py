@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         cache = cache_dir(args.out)
         results.write_end2end(args.out, {p: end2end.end2end_rows(p, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs,
                                                                   executor=args.executor, scheduler=args.scheduler,
-                                                                  cache=cache)
+                                                                  cache=cache, backend=args.backend)
                                          for p in PLATFORMS})
-        results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache))
+        results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache, backend=args.backend))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2

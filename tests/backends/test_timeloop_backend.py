@@ -208,7 +208,7 @@ def test_version_follows_the_binary(tools, tmp_path, monkeypatch):
 
 def _job(files, label="job"):
     engine = get_backend("timeloop")
-    return make_job(files, "timeloop", engine.version(search="mapping.yaml" not in files), label)
+    return make_job(files, "timeloop", engine.version("model" if "mapping.yaml" in files else "mapper"), label)
 
 
 def test_a_tool_error_is_reported_with_its_log_and_never_cached(tools, monkeypatch, tmp_path):
@@ -254,16 +254,16 @@ def test_model_jobs_run_before_mapper_searches(tools, monkeypatch):
 
 
 def test_mapper_jobs_are_keyed_by_the_mapper_binary_and_its_budget(tools, tmp_path, monkeypatch):
-    model, search = get_backend("timeloop").version(), get_backend("timeloop").version(search=True)
+    model, search = get_backend("timeloop").version(), get_backend("timeloop").version("mapper")
     other = tmp_path / "bin" / "timeloop-mapper-2"
     other.write_text(Path(os.environ["TIMELOOP_MAPPER"]).read_text() + "# another build\n")
     other.chmod(0o755)
     monkeypatch.setenv("TIMELOOP_MAPPER", str(other))
     assert get_backend("timeloop").version() == model
-    rebuilt = get_backend("timeloop").version(search=True)
+    rebuilt = get_backend("timeloop").version("mapper")
     assert rebuilt != search
     monkeypatch.setenv("FUSEMAX_MAPPER_SEARCH_SIZE", "500")
-    assert get_backend("timeloop").version(search=True) != rebuilt
+    assert get_backend("timeloop").version("mapper") != rebuilt
     assert get_backend("timeloop").version() == model
     info = get_backend("timeloop").tools()
     assert info["timeloop-mapper"]["path"] == str(other) and info["timeloop-model"]["keys"] == "v3.0.3"

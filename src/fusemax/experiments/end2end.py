@@ -64,10 +64,10 @@ def _row(model: str, evaluated: Evaluated, stands_for: dict[str, str]) -> End2En
 
 def end2end_rows(platform: str, models: Iterable[str], seq_lens: Iterable[int], *, jobs: int = 1,
                  models_file: str | None = None, executor: str = "local", scheduler: str | None = None,
-                 cache: Cache | str | Path | None = None) -> list[End2EndRow]:
+                 cache: Cache | str | Path | None = None, backend: str = "builtin") -> list[End2EndRow]:
     """One row per model x length on ``platform`` (``flat`` or ``proposal``).
 
-    Each distinct matmul is one mapper-search job of :mod:`fusemax.orchestrator`, run on ``executor`` with
+    Each distinct matmul is one mapper-search job of :mod:`fusemax.orchestrator` on ``backend``, run on ``executor`` with
     ``jobs`` processes (0: all cores); with a ``cache`` folder a rerun takes every search from it. K and V
     are Q's shape when the model has as many KV heads as heads (the render's ``same_as``): only Q, Z, FFN1
     and FFN2 are searched then."""
@@ -79,7 +79,7 @@ def end2end_rows(platform: str, models: Iterable[str], seq_lens: Iterable[int], 
         rendered = render(CONFIG, workload, PLATFORMS[platform])
         same_as = rendered.params.get("same_as", {})
         stands_for = {e: same_as.get(e, e) for e in MATMULS}
-        items.append((rendered, configuration_jobs(rendered, "builtin", f"end2end {platform} {workload.label}",
+        items.append((rendered, configuration_jobs(rendered, backend, f"end2end {platform} {workload.label}",
                                                    list(dict.fromkeys(stands_for.values())))))
         stands.append(stands_for)
     if cache is not None and not isinstance(cache, Cache):

@@ -62,11 +62,11 @@ def area_of(hardware: Hardware) -> tuple[float, float]:
 
 
 def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: str | None = None,
-                 cache: Cache | str | Path | None = None) -> ParetoRow:
+                 cache: Cache | str | Path | None = None, backend: str = "builtin") -> ParetoRow:
     """One array size: the L3 doubled until memory no longer outlasts the 1D array, then its row.
 
-    Every L3 tried is one orchestrator job per Einsum, evaluated here; with a ``cache`` folder a rerun
-    takes them from it."""
+    Every L3 tried is one orchestrator job per Einsum, evaluated here on ``backend``; with a ``cache``
+    folder a rerun takes them from it."""
     from fusemax.render import pareto_hardware, render
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
@@ -77,7 +77,7 @@ def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: s
         hardware = pareto_hardware(pe_dim, workload.model.E, seq_len=seq_len, multiplier=multiplier)
         try:
             rendered = render("binding", workload, hardware)
-            [evaluated], _ = evaluate_rendered([(rendered, configuration_jobs(rendered, "builtin", label))],
+            [evaluated], _ = evaluate_rendered([(rendered, configuration_jobs(rendered, backend, label))],
                                                cache=cache)
             r = combine_rendered(evaluated, with_energy=False)
         except FusemaxError as exc:
@@ -92,21 +92,21 @@ def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: s
 
 
 def _model_rows(args: tuple) -> list[ParetoRow]:
-    model, pe_dims, seq_len, models_file, cache = args
+    model, pe_dims, seq_len, models_file, cache, backend = args
     rows = []
     for pe_dim in pe_dims:
-        rows.append(pareto_point(model, pe_dim, seq_len, models_file, cache))
+        rows.append(pareto_point(model, pe_dim, seq_len, models_file, cache, backend))
         if rows[-1].l3_bytes > STOP_L3_BYTES:
             break
     return rows
 
 
 def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS, seq_len: int = SEQ_LEN, *,
-                jobs: int = 1, models_file: str | None = None,
-                cache: Cache | str | Path | None = None) -> list[ParetoRow]:
-    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``; with a
-    ``cache`` folder (the orchestrator's) a rerun evaluates nothing."""
-    tasks = [(m, tuple(pe_dims), seq_len, models_file, cache) for m in models]
+                jobs: int = 1, models_file: str | None = None, cache: Cache | str | Path | None = None,
+                backend: str = "builtin") -> list[ParetoRow]:
+    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``, every
+    evaluation on ``backend``; with a ``cache`` folder (the orchestrator's) a rerun evaluates nothing."""
+    tasks = [(m, tuple(pe_dims), seq_len, models_file, cache, backend) for m in models]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     if jobs == 1:
         per_model = [_model_rows(t) for t in tasks]
