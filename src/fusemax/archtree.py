@@ -22,7 +22,7 @@ trees slightly differently; every difference is a field of :class:`Rules`, and :
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ class Source:
         self.source = source
 
     def error(self, key: str, reason: str) -> SpecError:
+        """The error to raise for ``key`` (a YAML key path such as ``architecture.PE.spatial.meshX``)."""
         return SpecError(reason, source=self.source, key=key)
 
     def need(self, node: Any, name: str, key: str) -> Any:
@@ -98,6 +99,7 @@ class Source:
             raise self.error(key, f"expected an integer, got '{value}'") from None
 
     def number(self, value: Any, key: str) -> float:
+        """A number (int or float, or a string of one); not a bool."""
         if isinstance(value, bool):
             raise self.error(key, f"expected a number, got {value!r}")
         if isinstance(value, (int, float)):
@@ -164,6 +166,8 @@ class Component:
 
     @property
     def is_spatial_dummy(self) -> bool:
+        """A timeloopfe ``inter_<name>_spatial`` level placed above a spatial container (not a processed
+        ``dummy_storage`` component, which carries no fan-out)."""
         return self.fanout_x is not None
 
 
@@ -184,12 +188,14 @@ def _node_kind(node: Mapping[str, Any]) -> str:
     return "Hierarchical" if "nodes" in node else "Component" if "class" in node else "Container"
 
 
-def walk_nodes(nodes: Any, source: str, rules: Rules) -> list[Component]:
-    """Flatten a v0.4 ``nodes:`` list (see the module docstring and :class:`Rules`)."""
+def walk_nodes(nodes: Any, source: str, rules: Rules) -> Iterator[Component]:
+    """Flatten a v0.4 ``nodes:`` list (see the module docstring and :class:`Rules`), outermost first.
+
+    Lazily: a consumer that checks each component as it comes reports the first problem in tree order.
+    """
     src = Source(source)
     if not isinstance(nodes, list):
         raise src.error("architecture.nodes", "expected a list")
-    out: list[Component] = []
 
     def fanout(node: Mapping[str, Any], own: Mapping[str, Any], key: str) -> tuple[int, int] | None:
         spatial = node.get("spatial") or (own.get("spatial") if rules.spatial_attribute else None)
@@ -200,14 +206,15 @@ def walk_nodes(nodes: Any, source: str, rules: Rules) -> list[Component]:
         return (read(spatial.get("meshX", 1), f"{key}.spatial.meshX"),
                 read(spatial.get("meshY", 1), f"{key}.spatial.meshY"))
 
-    def walk(items: list[Any], key: str, attrs: dict[str, Any], mesh: list[int]) -> None:
+    def walk(items: list[Any], key: str, attrs: dict[str, Any], mesh: list[int]) -> Iterator[Component]:
         for i, node in enumerate(items):
             nkey = f"{key}[{i}]"
             if not isinstance(node, dict):
                 raise src.error(nkey, "expected a node mapping")
             kind = _node_kind(node)
             if kind in BRANCHES:
-                walk(node.get("nodes") or [], f"{nkey}.nodes", attrs, list(mesh) if rules.branch_fanout else mesh)
+                yield from walk(node.get("nodes") or [], f"{nkey}.nodes", attrs,
+                                list(mesh) if rules.branch_fanout else mesh)
                 continue
             if kind == "Nothing":
                 continue
@@ -220,9 +227,9 @@ def walk_nodes(nodes: Any, source: str, rules: Rules) -> list[Component]:
                 if fan is not None:
                     dummy = f"inter_{name}_spatial"
                     count = mesh[0] * mesh[1]
-                    out.append(Component(dummy, f"{TOP}.{dummy}[1..{count}]", "dummy_storage", "dummy_storage",
-                                         instances=count, mesh_x=mesh[0], mesh_y=mesh[1],
-                                         fanout_x=fan[0], fanout_y=fan[1]))
+                    yield Component(dummy, f"{TOP}.{dummy}[1..{count}]", "dummy_storage", "dummy_storage",
+                                    instances=count, mesh_x=mesh[0], mesh_y=mesh[1],
+                                    fanout_x=fan[0], fanout_y=fan[1])
                     mesh[0] *= fan[0]
                     mesh[1] *= fan[1]
                 continue
@@ -232,19 +239,19 @@ def walk_nodes(nodes: Any, source: str, rules: Rules) -> list[Component]:
                 mesh[1] *= fan[1]
             count = mesh[0] * mesh[1]
             cls, declared = _classes(node)
-            out.append(Component(name, f"{TOP}.{name}[1..{count}]", cls, declared, {**attrs, **own}, dict(own),
-                                 instances=count, mesh_x=mesh[0], mesh_y=mesh[1]))
+            yield Component(name, f"{TOP}.{name}[1..{count}]", cls, declared, {**attrs, **own}, dict(own),
+                            instances=count, mesh_x=mesh[0], mesh_y=mesh[1])
 
-    walk(nodes, "architecture.nodes", {}, [1, 1])
-    return out
+    yield from walk(nodes, "architecture.nodes", {}, [1, 1])
 
 
-def walk_subtree(architecture: Mapping[str, Any], source: str, rules: Rules) -> list[Component]:
-    """Flatten the processed ``subtree:``/``local:`` form: each node's ``local`` list, then its ``subtree``."""
+def walk_subtree(architecture: Mapping[str, Any], source: str, rules: Rules) -> Iterator[Component]:
+    """Flatten the processed form, lazily like :func:`walk_nodes`: each node's ``local`` list, then its
+    ``subtree`` (outer to inner)."""
     src = Source(source)
-    out: list[Component] = []
 
-    def local(node: Mapping[str, Any], key: str, path: str | None, attrs: dict[str, Any], outer: int) -> None:
+    def local(node: Mapping[str, Any], key: str, path: str | None, attrs: dict[str, Any],
+              outer: int) -> Iterator[Component]:
         for i, comp in enumerate(node.get("local") or []):
             raw = str(src.need(comp, "name", f"{key}.local[{i}].name"))
             name, count = split_range(raw)
@@ -258,10 +265,11 @@ def walk_subtree(architecture: Mapping[str, Any], source: str, rules: Rules) -> 
                 instances = count if count is not None else src.integer(
                     own.get("instances", mesh_x * mesh_y), f"architecture.{name}.attributes.instances")
             cls, declared = _classes(comp)
-            out.append(Component(name, raw if path is None else f"{path}.{raw}", cls, declared, {**attrs, **own},
-                                 dict(own), instances=instances, mesh_x=mesh_x, mesh_y=mesh_y))
+            yield Component(name, raw if path is None else f"{path}.{raw}", cls, declared, {**attrs, **own},
+                            dict(own), instances=instances, mesh_x=mesh_x, mesh_y=mesh_y)
 
-    def subtree(node: Mapping[str, Any], key: str, path: str | None, attrs: dict[str, Any], outer: int) -> None:
+    def subtree(node: Mapping[str, Any], key: str, path: str | None, attrs: dict[str, Any],
+                outer: int) -> Iterator[Component]:
         for i, sub in enumerate(node.get("subtree") or []):
             skey = f"{key}.subtree[{i}]"
             if not isinstance(sub, dict):
@@ -271,13 +279,12 @@ def walk_subtree(architecture: Mapping[str, Any], source: str, rules: Rules) -> 
             sub_attrs = {**attrs, **(sub.get("attributes") or {})}
             count = split_range(raw)[1]
             sub_outer = outer * (1 if count is None else count)
-            local(sub, skey, sub_path, sub_attrs, sub_outer)
-            subtree(sub, skey, sub_path, sub_attrs, sub_outer)
+            yield from local(sub, skey, sub_path, sub_attrs, sub_outer)
+            yield from subtree(sub, skey, sub_path, sub_attrs, sub_outer)
 
     if not rules.accelergy_subtree:
-        local(architecture, "architecture", None, {}, 1)
-    subtree(architecture, "architecture", None, {}, 1)
-    return out
+        yield from local(architecture, "architecture", None, {}, 1)
+    yield from subtree(architecture, "architecture", None, {}, 1)
 
 
 def walk_flat(components: list[Any]) -> list[Component]:
@@ -288,7 +295,8 @@ def walk_flat(components: list[Any]) -> list[Component]:
         base, count = split_range(full)
         cls, declared = _classes(comp)
         own = dict(comp.get("attributes") or {})
-        out.append(Component(base.rsplit(".", 1)[-1], full, cls, declared, own, dict(own), instances=1 if count is None else count))
+        out.append(Component(base.rsplit(".", 1)[-1], full, cls, declared, own, dict(own),
+                             instances=1 if count is None else count))
     return out
 
 
@@ -307,9 +315,9 @@ def flatten_architecture(description: Mapping[str, Any] | str | Path, source: st
     if not isinstance(arch, Mapping):
         raise SpecError("expected an 'architecture:' mapping", source=source, key="architecture")
     if isinstance(arch.get("nodes"), list):
-        return walk_nodes(arch["nodes"], source, rules)
+        return list(walk_nodes(arch["nodes"], source, rules))
     if isinstance(arch.get("subtree"), list):
-        return walk_subtree(arch, source, rules)
+        return list(walk_subtree(arch, source, rules))
     if isinstance(arch.get("local"), list):
         return walk_flat(arch["local"])
     raise SpecError("architecture has none of 'nodes:', 'subtree:' or 'local:'", source=source,
