@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from fusemax import yamlio
+from fusemax.archtree import component_name, flatten_architecture
 from fusemax.energy.actions import ActionCounts
-from fusemax.energy.tables import ART, ERT, component_name, load_art, load_ert
+from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.errors import FusemaxError, SpecError, ToolNotFoundError
 
 

@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from fusemax import yamlio
+from fusemax.archtree import component_name
 from fusemax.configs import ENERGY_DESIGNS
-from fusemax.energy.tables import ART, ERT, component_name
+from fusemax.energy.tables import ART, ERT
 from fusemax.errors import SpecError
 from fusemax.stats import Stats
 

@@ -17,6 +17,9 @@ Three architecture descriptions are accepted (a path is loaded with :func:`fusem
   artifact's ``outputs-*/inputs/input.yaml`` - these produced the four reference ERT/ARTs.
 * Accelergy's flattened architecture (``architecture: local: [{name: system_top_level.x[1..N], ...}]``).
 
+They are flattened by :func:`fusemax.archtree.flatten_architecture` with Accelergy's reading
+(:data:`fusemax.archtree.ACCELERGY`).
+
 Component classes are modelled in Python after the artifact's compound classes
 (``area_energy/architecture/components/*.yaml``); ``compound_components`` in the input are *not*
 interpreted, so a different definition under the same class name needs the accelergy backend
@@ -31,147 +34,14 @@ those keys (``scale_energy_by: 1.0``), so its reg_file costs the full 32x64 regf
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from fusemax import yamlio
+from fusemax.archtree import Component, flatten_architecture
 from fusemax.energy.components import Estimate, Library, load_library
 from fusemax.energy.tables import ART, ERT
 from fusemax.errors import SpecError
-
-TOP = "system_top_level"
-_RANGE = re.compile(r"\[(\d+)\.\.(\d+)\]$")
-
-
-@dataclass(frozen=True)
-class FlatComponent:
-    """One component of the flattened architecture, as Accelergy names it."""
-
-    name: str                       # own name, e.g. "reg_file"
-    full_name: str                  # e.g. "system_top_level.reg_file[1..65536]"
-    cls: str                        # class Accelergy estimates (subclass for Timeloop storage/compute)
-    attributes: dict[str, Any] = field(default_factory=dict)
-    instances: int = 1
-
-
-# ----------------------------------------------------------------------------------------------------
-# Flattening the three description formats
-# ----------------------------------------------------------------------------------------------------
-
-def _range_count(name: str) -> tuple[str, int]:
-    m = _RANGE.search(name)
-    if not m:
-        return name, 1
-    return name[:m.start()], int(m.group(2)) - int(m.group(1)) + 1
-
-
-def _effective_class(node: Mapping[str, Any]) -> str:
-    cls = str(node.get("class", ""))
-    # Timeloop v0.4 levels say what they are (storage/compute) and what estimates them (subclass).
-    if cls in ("storage", "compute") and node.get("subclass"):
-        return str(node["subclass"])
-    return cls
-
-
-def _int(value: Any, key: str, source: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise SpecError(f"expected an integer, got '{value}'", source=source, key=key) from None
-
-
-def _flatten_nodes(nodes: list[Any], source: str) -> list[FlatComponent]:
-    out: list[FlatComponent] = []
-
-    def mesh(node: Mapping[str, Any], key: str) -> int:
-        spatial = node.get("spatial") or {}
-        return (_int(spatial.get("meshX", 1), f"{key}.spatial.meshX", source)
-                * _int(spatial.get("meshY", 1), f"{key}.spatial.meshY", source))
-
-    def walk(items: list[Any], attrs: dict[str, Any], instances: int, key: str) -> None:
-        for i, node in enumerate(items):
-            nkey = f"{key}[{i}]"
-            if not isinstance(node, dict):
-                raise SpecError("expected a mapping", source=source, key=nkey)
-            tag = getattr(node, "tag", None) or ("Hierarchical" if "nodes" in node else
-                                                 "Component" if "class" in node else "Container")
-            if tag in ("Parallel", "Hierarchical", "Pipelined"):
-                walk(node.get("nodes") or [], dict(attrs), instances, f"{nkey}.nodes")
-                continue
-            if tag == "Nothing":
-                continue
-            name = str(node.get("name", ""))
-            if tag == "Container":
-                attrs = {**attrs, **(node.get("attributes") or {})}
-                if "spatial" in node:
-                    # timeloopfe puts a dummy storage level above every spatial fan-out.
-                    dummy = f"inter_{name}_spatial"
-                    out.append(FlatComponent(dummy, f"{TOP}.{dummy}[1..{instances}]", "dummy_storage",
-                                             {}, instances))
-                    instances *= mesh(node, nkey)
-                continue
-            # Component
-            comp_attrs = {**attrs, **(node.get("attributes") or {})}
-            if "spatial" in node:
-                instances *= mesh(node, nkey)
-            out.append(FlatComponent(name, f"{TOP}.{name}[1..{instances}]", _effective_class(node),
-                                     comp_attrs, instances))
-
-    walk(nodes, {}, 1, "architecture.nodes")
-    return out
-
-
-def _flatten_subtree(subtree: list[Any], source: str) -> list[FlatComponent]:
-    out: list[FlatComponent] = []
-
-    def walk(items: list[Any], prefix: str, attrs: dict[str, Any], instances: int, key: str) -> None:
-        for i, node in enumerate(items or []):
-            nkey = f"{key}[{i}]"
-            base, count = _range_count(str(node.get("name", "")))
-            path = f"{prefix}.{node['name']}" if prefix else str(node["name"])
-            n_attrs = {**attrs, **(node.get("attributes") or {})}
-            for j, comp in enumerate(node.get("local") or []):
-                cname, ccount = _range_count(str(comp.get("name", "")))
-                out.append(FlatComponent(cname, f"{path}.{comp['name']}", _effective_class(comp),
-                                         {**n_attrs, **(comp.get("attributes") or {})},
-                                         instances * count * ccount))
-            walk(node.get("subtree") or [], path, n_attrs, instances * count, f"{nkey}.subtree")
-
-    walk(subtree, "", {}, 1, "architecture.subtree")
-    return out
-
-
-def _flatten_local(local: list[Any]) -> list[FlatComponent]:
-    out = []
-    for comp in local:
-        full = str(comp["name"])
-        base, count = _range_count(full)
-        out.append(FlatComponent(base.rsplit(".", 1)[-1], full, _effective_class(comp),
-                                 dict(comp.get("attributes") or {}), count))
-    return out
-
-
-def flatten_architecture(description: Mapping[str, Any] | str | Path,
-                         source: str | None = None) -> list[FlatComponent]:
-    """The components of any of the three accepted descriptions, outermost first, with instance counts."""
-    if isinstance(description, (str, Path)):
-        source = source or str(description)
-        description = yamlio.load(description)
-    source = source or "<architecture>"
-    arch = description.get("architecture", description) if isinstance(description, Mapping) else None
-    if not isinstance(arch, Mapping):
-        raise SpecError("expected an 'architecture:' mapping", source=source, key="architecture")
-    if isinstance(arch.get("nodes"), list):
-        return _flatten_nodes(arch["nodes"], source)
-    if isinstance(arch.get("subtree"), list):
-        return _flatten_subtree(arch["subtree"], source)
-    if isinstance(arch.get("local"), list):
-        return _flatten_local(arch["local"])
-    raise SpecError("architecture has none of 'nodes:', 'subtree:' or 'local:'", source=source,
-                    key="architecture")
-
 
 # ----------------------------------------------------------------------------------------------------
 # Component models (after the artifact's compound classes)
@@ -180,7 +50,7 @@ def flatten_architecture(description: Mapping[str, Any] | str | Path,
 @dataclass(frozen=True)
 class _Ctx:
     lib: Library
-    comp: FlatComponent
+    comp: Component
     source: str
     apply_shares: bool
 
@@ -370,7 +240,7 @@ MODELS: dict[str, Callable[[_Ctx], _Model] | None] = {
 KNOWN_CLASSES = tuple(MODELS)
 
 
-def _model(lib: Library, comp: FlatComponent, source: str, apply_shares: bool) -> _Model | None:
+def _model(lib: Library, comp: Component, source: str, apply_shares: bool) -> _Model | None:
     if comp.cls not in MODELS:
         raise SpecError(f"component class '{comp.cls}' (component '{comp.name}') is not known to the "
                         f"builtin estimator (known: {', '.join(KNOWN_CLASSES)}); add a model and its "
@@ -381,7 +251,7 @@ def _model(lib: Library, comp: FlatComponent, source: str, apply_shares: bool) -
 
 
 def _component_models(description: Mapping[str, Any] | str | Path, source: str | None, library: Library | None,
-                      apply_shares: bool) -> tuple[str, Library, list[tuple[FlatComponent, _Model | None]]]:
+                      apply_shares: bool) -> tuple[str, Library, list[tuple[Component, _Model | None]]]:
     """(source name, library, [(component, its model or None for a dummy)]) of an architecture."""
     if isinstance(description, (str, Path)):
         source = source or str(description)

@@ -6,27 +6,13 @@ Energies are pJ per action, areas um^2 per instance.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fusemax import yamlio
+from fusemax.archtree import component_name, instance_count
 from fusemax.errors import SpecError
-
-_RANGE = re.compile(r"\[\d+(\.\.\d+)?\]$")  # [1..N], or [i] in action-count files
-_BOUNDS = re.compile(r"\[(\d+)\.\.(\d+)\]$")
-
-
-def component_name(accelergy_name: str) -> str:
-    """``system_top_level.reg_file[1..65536]`` (or ``...reg_file[1]``) -> ``reg_file``."""
-    return _RANGE.sub("", accelergy_name).rsplit(".", 1)[-1]
-
-
-def instance_count(accelergy_name: str) -> int:
-    """``system_top_level.reg_file[1..65536]`` -> 65536; a name without a range is one instance."""
-    m = _BOUNDS.search(accelergy_name)
-    return int(m.group(2)) - int(m.group(1)) + 1 if m else 1
 
 
 @dataclass

@@ -7,6 +7,8 @@ Two architecture formats are accepted, like ``timeloop-model`` after timeloopfe:
   timeloopfe inserts it, and multiplies the instances of everything below it;
 * the processed ``architecture: subtree: / local:`` form that timeloopfe writes (``name[1..N]`` ranges).
 
+The tree is walked by :mod:`fusemax.archtree` with its :data:`~fusemax.archtree.TIMELOOP` rules.
+
 A spec may be split over several files (arch + problem + mapping); top-level keys are merged.
 Every malformed input raises :class:`~fusemax.errors.SpecError` naming the file and the key.
 """
@@ -17,12 +19,12 @@ from collections.abc import Iterable, Mapping as AbcMapping
 from pathlib import Path
 from typing import Any
 
-from fusemax import yamlio
+from fusemax import archtree, yamlio
+from fusemax.archtree import Component, Source
 from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
                                   Problem, Spec, StorageLevel)
 from fusemax.errors import SpecError
 
-_RANGE = re.compile(r"^(?P<name>.*?)\[(?P<lo>\d+)\.\.(?P<hi>\d+)\]$")
 _GLUED_FACTOR = re.compile(r"^(?P<rank>[A-Za-z_]+)(?P<num>\d+)$")   # Timeloop's own spelling: B64
 _ARITHMETIC_HINTS = ("mac", "compute", "alu", "multiplier", "adder", "intmac", "fpmac")
 
@@ -74,7 +76,7 @@ def spec_from_dict(data: dict, source: str = "<spec>") -> Spec:
     """Build a :class:`Spec` from already-loaded YAML (either architecture format)."""
     if not isinstance(data, dict):
         raise SpecError("expected a YAML mapping at the top level", source=source)
-    ctx = _Ctx(source)
+    ctx = Source(source)
     arch_data = ctx.need(data, "architecture", "architecture")
     problem = _parse_problem(ctx, ctx.need(data, "problem", "problem"))
     arch = _parse_architecture(ctx, arch_data)
@@ -90,51 +92,10 @@ def _merge(into: dict, new: dict) -> None:
             into[key] = value
 
 
-class _Ctx:
-    """Carries the source name so that every error says where it happened."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def error(self, key: str, reason: str) -> SpecError:
-        return SpecError(reason, source=self.source, key=key)
-
-    def need(self, node: Any, name: str, key: str) -> Any:
-        if not isinstance(node, dict):
-            raise self.error(key.rsplit(".", 1)[0] or key, "expected a mapping")
-        if name not in node or node[name] is None:
-            raise self.error(key, f"missing required key '{name}'")
-        return node[name]
-
-    def integer(self, value: Any, key: str) -> int:
-        if isinstance(value, bool):
-            raise self.error(key, f"expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise self.error(key, f"expected an integer, got {value!r}")
-
-    def number(self, value: Any, key: str) -> float:
-        if isinstance(value, bool):
-            raise self.error(key, f"expected a number, got {value!r}")
-        if isinstance(value, (int, float)):
-            return value
-        try:
-            return float(str(value))
-        except ValueError:
-            raise self.error(key, f"expected a number, got {value!r}") from None
-
-
 # ---------------------------------------------------------------------------------------------------
 # problem
 
-def _parse_problem(ctx: _Ctx, data: Any) -> Problem:
+def _parse_problem(ctx: Source, data: Any) -> Problem:
     shape = ctx.need(data, "shape", "problem.shape")
     ranks = ctx.need(shape, "dimensions", "problem.shape.dimensions")
     if isinstance(ranks, str):
@@ -205,14 +166,14 @@ def _parse_problem(ctx: _Ctx, data: Any) -> Problem:
 # ---------------------------------------------------------------------------------------------------
 # architecture
 
-def _attr(ctx: _Ctx, attrs: dict, name: str, key: str, kind=int):
+def _attr(ctx: Source, attrs: dict, name: str, key: str, kind=int):
     value = attrs.get(name)
     if value is None:
         return None
     return ctx.integer(value, f"{key}.attributes.{name}") if kind is int else ctx.number(value, f"{key}.attributes.{name}")
 
 
-def _storage_from_attrs(ctx: _Ctx, name: str, cls: str, attrs: dict, key: str, *, instances: int,
+def _storage_from_attrs(ctx: Source, name: str, cls: str, attrs: dict, key: str, *, instances: int,
                         mesh_x: int, mesh_y: int, dummy: bool) -> StorageLevel:
     width = _attr(ctx, attrs, "width", key)
     datawidth = _attr(ctx, attrs, "datawidth", key) or _attr(ctx, attrs, "word_bits", key)
@@ -236,16 +197,17 @@ def is_arithmetic(cls: str) -> bool:
     return any(h in cls.lower() for h in _ARITHMETIC_HINTS)
 
 
-def _parse_architecture(ctx: _Ctx, data: Any) -> Architecture:
+def _parse_architecture(ctx: Source, data: Any) -> Architecture:
     if not isinstance(data, dict):
         raise ctx.error("architecture", "expected a mapping")
+    # Unlike Accelergy, timeloop-model reads no flattened `local:`-only architecture.
     if "nodes" in data:
-        outer_first = _parse_nodes(ctx, data["nodes"])
+        components = archtree.walk_nodes(data["nodes"], ctx.source, archtree.TIMELOOP)
     elif "subtree" in data:
-        outer_first = []
-        _parse_subtree(ctx, data, "architecture", outer_first)
+        components = archtree.walk_subtree(data, ctx.source, archtree.TIMELOOP)
     else:
         raise ctx.error("architecture", "expected 'nodes:' (v0.4 user format) or 'subtree:' (processed format)")
+    outer_first = [_level(ctx, comp) for comp in components]
     if not outer_first:
         raise ctx.error("architecture", "no components")
     last = outer_first[-1]
@@ -261,74 +223,19 @@ def _parse_architecture(ctx: _Ctx, data: Any) -> Architecture:
     return Architecture(storage=list(reversed(storage)), arithmetic=last)
 
 
-def _parse_nodes(ctx: _Ctx, nodes: Any) -> list:
-    """Walk the v0.4 ``nodes`` list; containers with ``spatial`` multiply the mesh below them."""
-    if not isinstance(nodes, list):
-        raise ctx.error("architecture.nodes", "expected a list")
-    out: list = []
-    state = {"x": 1, "y": 1}
-
-    def walk(items: list, key: str) -> None:
-        for i, node in enumerate(items):
-            nkey = f"{key}[{i}]"
-            if not isinstance(node, dict):
-                raise ctx.error(nkey, "expected a node mapping")
-            tag = getattr(node, "tag", None)
-            if tag in ("Parallel", "Hierarchical", "Pipelined") or (tag is None and "nodes" in node):
-                walk(node.get("nodes") or [], nkey + ".nodes")
-                continue
-            if tag == "Nothing":
-                continue
-            name = str(ctx.need(node, "name", nkey + ".name"))
-            nkey = f"architecture.{name}"
-            attrs = node.get("attributes") or {}
-            if tag == "Container" or (tag is None and "class" not in node):
-                spatial = node.get("spatial") or attrs.get("spatial")
-                if spatial:
-                    mx = ctx.integer(spatial.get("meshX", 1), nkey + ".spatial.meshX")
-                    my = ctx.integer(spatial.get("meshY", 1), nkey + ".spatial.meshY")
-                    dummy = StorageLevel(name=f"inter_{name}_spatial", cls="dummy_storage",
-                                         instances=state["x"] * state["y"], mesh_x=state["x"], mesh_y=state["y"],
-                                         depth=1, block_size=1, word_bits=1, size=1, is_dummy=True)
-                    dummy.fanout_x, dummy.fanout_y = mx, my
-                    out.append(dummy)
-                    state["x"] *= mx
-                    state["y"] *= my
-                continue
-            cls = str(node.get("class", ""))
-            inst = state["x"] * state["y"]
-            if is_arithmetic(cls):
-                out.append(ArithmeticLevel(name=name, cls=cls, instances=inst, mesh_x=state["x"], mesh_y=state["y"]))
-            else:
-                out.append(_storage_from_attrs(ctx, name, cls, attrs, nkey, instances=inst,
-                                               mesh_x=state["x"], mesh_y=state["y"], dummy=False))
-
-    walk(nodes, "architecture.nodes")
-    return out
-
-
-def _parse_subtree(ctx: _Ctx, node: dict, key: str, out: list) -> None:
-    """Walk the processed form: each node's ``local`` components, then its ``subtree`` (outer to inner)."""
-    for i, local in enumerate(node.get("local") or []):
-        lkey = f"{key}.local[{i}]"
-        raw = str(ctx.need(local, "name", lkey + ".name"))
-        m = _RANGE.match(raw)
-        name, instances = (m["name"], int(m["hi"]) - int(m["lo"]) + 1) if m else (raw, None)
-        attrs = local.get("attributes") or {}
-        cls = str(local.get("class", ""))
-        mx = ctx.integer(attrs.get("meshX", 1), f"architecture.{name}.attributes.meshX")
-        my = ctx.integer(attrs.get("meshY", 1), f"architecture.{name}.attributes.meshY")
-        if instances is None:
-            instances = ctx.integer(attrs.get("instances", mx * my), f"architecture.{name}.attributes.instances")
-        if is_arithmetic(cls):
-            out.append(ArithmeticLevel(name=name, cls=cls, instances=instances, mesh_x=mx, mesh_y=my))
-        else:
-            out.append(_storage_from_attrs(ctx, name, cls, attrs, f"architecture.{name}", instances=instances,
-                                           mesh_x=mx, mesh_y=my, dummy=False))
-    for i, sub in enumerate(node.get("subtree") or []):
-        if not isinstance(sub, dict):
-            raise ctx.error(f"{key}.subtree[{i}]", "expected a mapping")
-        _parse_subtree(ctx, sub, f"{key}.subtree[{i}]", out)
+def _level(ctx: Source, comp: Component) -> StorageLevel | ArithmeticLevel:
+    """The engine level of one flattened component (Timeloop reads only the component's own attributes)."""
+    if comp.is_spatial_dummy:
+        dummy = StorageLevel(name=comp.name, cls=comp.cls, instances=comp.instances, mesh_x=comp.mesh_x,
+                             mesh_y=comp.mesh_y, depth=1, block_size=1, word_bits=1, size=1, is_dummy=True)
+        dummy.fanout_x, dummy.fanout_y = comp.fanout_x, comp.fanout_y
+        return dummy
+    if is_arithmetic(comp.declared_class):
+        return ArithmeticLevel(name=comp.name, cls=comp.declared_class, instances=comp.instances,
+                               mesh_x=comp.mesh_x, mesh_y=comp.mesh_y)
+    return _storage_from_attrs(ctx, comp.name, comp.declared_class, comp.own_attributes,
+                               f"architecture.{comp.name}", instances=comp.instances, mesh_x=comp.mesh_x,
+                               mesh_y=comp.mesh_y, dummy=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -337,7 +244,7 @@ def _parse_subtree(ctx: _Ctx, node: dict, key: str, out: list) -> None:
 def parse_factors(value: Any, key: str, source: str, problem: Problem) -> dict[str, int]:
     """``R=3 P=16``, ``[R=3, P=16]``, ``{R: 3, P: 16}`` or ``R3 P16`` (how ``timeloop-mapper`` writes its
     ``map.yaml``) -> ``{rank: factor}``; errors name ``source`` and ``key``."""
-    ctx = _Ctx(source)
+    ctx = Source(source)
     if value is None:
         return {}
     if isinstance(value, dict):
@@ -371,7 +278,7 @@ def parse_factors(value: Any, key: str, source: str, problem: Problem) -> dict[s
 
 def parse_permutation(value: Any, key: str, source: str, problem: Problem) -> list[str]:
     """``PR``, ``P R`` or ``[P, R]`` -> ranks innermost first, each once; errors name ``source`` and ``key``."""
-    ctx = _Ctx(source)
+    ctx = Source(source)
     if value is None:
         return []
     if isinstance(value, str):
@@ -394,7 +301,7 @@ def _order(perm: list[str], problem: Problem) -> list[str]:
     return [r for r in problem.ranks if r not in perm] + perm
 
 
-def _parse_mapping(ctx: _Ctx, data: Any, arch: Architecture, problem: Problem) -> Mapping:
+def _parse_mapping(ctx: Source, data: Any, arch: Architecture, problem: Problem) -> Mapping:
     if isinstance(data, dict) and "mapping" in data:
         data = data["mapping"]
     if not isinstance(data, list):
