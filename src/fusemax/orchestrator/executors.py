@@ -38,9 +38,34 @@ class Executor(Protocol):
         """Call ``fn(*args[i])`` for every i; yield ``(i, result)`` as each finishes."""
 
 
-def _ignore_sigint() -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: die with the parent, leave Ctrl-C to it."""
     # Ctrl-C reaches the whole process group; only the parent should react (cancel, keep what finished).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's SIGTERM handler (forked into us) would turn the parent's terminate() into an exception
+    # that the pool hands back as a result; a worker must simply die.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A parent killed with SIGKILL runs no clean-up: without this its workers would live on, reparented
+    # to PID 1. Linux delivers SIGKILL to us when the parent dies; elsewhere a watchdog thread polls.
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        import threading
+        import time
+
+        def watchdog() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+        threading.Thread(target=watchdog, name="fusemax-parent-watchdog", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 class LocalExecutor:
@@ -59,7 +84,8 @@ class LocalExecutor:
             for i, a in enumerate(args):
                 yield i, fn(*a)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_ignore_sigint)
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_worker_init,
+                                   initargs=(os.getpid(),))
         try:
             # Keep only a few jobs queued per worker: an interrupt then abandons little work.
             pending: dict[Any, int] = {}
@@ -75,6 +101,13 @@ class LocalExecutor:
                     nxt = next(todo, None)
                     if nxt is not None:
                         pending[pool.submit(fn, *nxt[1])] = nxt[0]
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: the running jobs are lost either way, so stop the
+            # workers now rather than wait for them (a mapper search can take minutes). The pool has no
+            # public way to do this.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
