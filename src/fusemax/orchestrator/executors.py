@@ -31,6 +31,15 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+#: More worker processes than this many per core only add memory and start-up time (jobs are CPU-bound).
+MAX_JOBS_PER_CORE = 4
+
+
+def worker_count(jobs: int) -> int:
+    """``--jobs``: 0 means every core; larger requests are capped at :data:`MAX_JOBS_PER_CORE` per core."""
+    return min(jobs or default_jobs(), MAX_JOBS_PER_CORE * default_jobs())
+
+
 class Executor(Protocol):
     name: str
 
@@ -74,7 +83,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, jobs: int = 0):
-        self.jobs = jobs or default_jobs()
+        self.jobs = worker_count(jobs)
 
     def describe(self) -> str:
         return f"local, {self.jobs} process{'es' if self.jobs > 1 else ''}"
@@ -140,7 +149,7 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str | None = None, jobs: int = 0, timeout: str = "30s"):
         self.scheduler = scheduler
-        self.jobs = jobs or default_jobs()
+        self.jobs = worker_count(jobs)
         self.timeout = timeout
         self.address: str | None = None   # the scheduler's address once connected
 
