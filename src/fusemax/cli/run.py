@@ -159,10 +159,15 @@ def _check_writable(out: Path, cache: Path) -> None:
     for path in (out, folder):
         if path.exists() and not path.is_dir():
             raise FusemaxError("a file is in the way of the results folder", source=str(path))
+    # A real write is the only reliable test (modes, read-only mounts, /proc); the folders it creates are
+    # removed again, so a run killed before its first result leaves no empty results folder behind.
+    created = [] if folder.is_dir() else [p for p in (folder, *folder.parents) if not p.exists()]
     probe = folder / ".fusemax-write-check"
     try:
         write_text_atomic(probe, "")
         probe.unlink()
+        for path in created:
+            path.rmdir()
     except OSError as exc:
         raise FusemaxError(f"cannot write the results here: {exc.strerror or exc}", source=str(folder)) from None
     Cache(cache).check()
