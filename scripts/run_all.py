@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from fusemax import results, validate
+from fusemax.cli import sigterm_as_interrupt
 from fusemax.cli.run import cache_dir, execute
 from fusemax.configs import ATTENTION_CONFIGS, PLATFORMS
 from fusemax.errors import FusemaxError
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show job progress")
     args = parser.parse_args(argv)
 
+    sigterm_as_interrupt()
     start = time.perf_counter()
     try:
         outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("run_all: interrupted; finished jobs are kept in the cache, run again to continue", file=sys.stderr)
+        return 130
     failed = [o for o in outcomes if o.error]
     print(f"evaluated {len(outcomes) - len(failed)}/{len(outcomes)} points in {time.perf_counter() - start:.1f}s"
           + (f"; results in {folder}" if folder else ""))

@@ -41,3 +41,36 @@ def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "fusemax", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "render" in out.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--configs", "", "--models", "BERT", "--seq-lens", "1K"], "--configs: empty list"),
+    (["--configs", ",,", "--models", "BERT", "--seq-lens", "1K"], "--configs: empty list"),
+    (["--configs", "binding", "--models", "BERT", "--seq-lens", "1K", "--clock-hz", "inf"],
+     "--clock-hz: clock_hz must be a positive finite number"),
+    (["--configs", "binding", "--models", "BERT", "--seq-lens", "1K", "--clock-hz", "nan"], "clock_hz: bad value 'nan'"),
+    (["--configs", "binding", "--models", "BERT", "--seq-lens", str(2**88)], "--seq-lens: "),
+])
+def test_run_refuses_bad_values_before_any_work(argv, message, tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "out"), "--quiet", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+@pytest.mark.parametrize("text, message", [("", "the sweep file sets nothing"), ("# only a comment\n", "sets nothing"),
+                                           ("configs: [flot]\nmodels: [BERT]\nseq_lens: [1K]\n", "sweep.yaml: configs: unknown")])
+def test_sweep_file_errors_name_the_file_and_key(text, message, tmp_path, capsys):
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(text)
+    assert main(["run", "--out", str(tmp_path / "out"), "--sweep", str(sweep), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_checks_the_results_folder_before_planning(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results").write_text("a file\n")
+    argv = ["run", "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--quiet",
+            "--configs", "binding", "--models", "BERT", "--seq-lens", "1K"]
+    assert main(argv) == 2
+    assert f"{tmp_path / 'out' / 'results'}: a file is in the way" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("??/*.json"))

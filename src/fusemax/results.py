@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from fusemax.errors import FusemaxError
@@ -184,10 +185,67 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
     return out
 
 
+#: Columns that hold names, not numbers; every other column of a results table must be numeric.
+TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "einsum", "array", "group", "accel"})
+ROOFLINE_COLUMNS = ["config", "model", "seq_len", "phase", "flops", "traffic"]
+
+
+def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool = True) -> pd.DataFrame:
+    """One results CSV, checked: it parses (UTF-8, no row longer than the header), has the ``required``
+    columns, numbers without gaps in every column but :data:`TEXT_COLUMNS`, no two rows with the same
+    ``key`` and, if ``rows``, at least one row. Anything else is one :class:`FusemaxError` naming the file."""
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)   # "Length of header or names does not match"
+            frame = pd.read_csv(path, index_col=False, dtype={c: str for c in TEXT_COLUMNS})
+    except pd.errors.EmptyDataError:
+        raise FusemaxError("empty file, expected a CSV table with a header", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise FusemaxError("not UTF-8 text; is it a binary file?", source=str(path)) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
+        raise FusemaxError(f"malformed CSV: {str(exc).splitlines()[0]}", source=str(path)) from None
+    except OSError as exc:
+        raise FusemaxError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    # the artifact's unfused header ends with a comma: an unnamed, empty column
+    frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("Unnamed")])
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise FusemaxError(f"missing column(s) {', '.join(missing)}", source=str(path))
+    if rows and frame.empty:
+        raise FusemaxError("no rows (only a header)", source=str(path))
+    for column in frame.columns:
+        if column in TEXT_COLUMNS:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))   # text, gaps, nan and inf alike
+        if bad.any():
+            row = int(bad.nonzero()[0][0])
+            raise FusemaxError(f"line {row + 2}, column {column}: expected a finite number, got "
+                               f"'{frame[column].iloc[row]}'", source=str(path))
+        frame[column] = values
+    duplicated = frame.duplicated(subset=key).to_numpy() if key else np.zeros(len(frame), dtype=bool)
+    if duplicated.any():
+        row = int(duplicated.nonzero()[0][0])
+        raise FusemaxError(f"line {row + 2} repeats {', '.join(f'{c}={frame[c].iloc[row]}' for c in key)}",
+                           source=str(path))
+    return frame
+
+
 def read_attn_csv(path: str | Path) -> pd.DataFrame:
-    """One ``attn-*.csv``; tolerates the artifact's trailing comma in the unfused header."""
-    frame = pd.read_csv(path, index_col=False, dtype={"model": str, "seq_len": str})
-    return frame.drop(columns=[c for c in frame.columns if str(c).startswith("Unnamed")])
+    """One ``attn-*.csv`` or ``end2end-*.csv`` (checked, see :func:`_read_table`); tolerates the artifact's
+    trailing comma in the unfused header."""
+    return _read_table(Path(path), BASE_COLUMNS[:5], ["model", "seq_len"])
+
+
+def _read_run_info(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise FusemaxError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", source=str(path)) from None
+    if not isinstance(info, dict):
+        raise FusemaxError("expected a JSON object", source=str(path))
+    return info
 
 
 @dataclass
@@ -226,12 +284,13 @@ def load(path: str | Path) -> Results:
     res = Results(folder=folder)
     for f in files:
         res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
-    if (folder / "einsums.csv").is_file():
-        res.einsums = pd.read_csv(folder / "einsums.csv", dtype={"model": str, "seq_len": str})
-    if (folder / RUN_FILE).is_file():
-        res.run = json.loads((folder / RUN_FILE).read_text())
-    if (folder / "roofline.csv").is_file():
-        res.roofline = pd.read_csv(folder / "roofline.csv", dtype={"model": str, "seq_len": str})
+    if (folder / "einsums.csv").exists():
+        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS,
+                                  ["config", "model", "seq_len", "phase", "einsum"], rows=False)
+    if (folder / RUN_FILE).exists():
+        res.run = _read_run_info(folder / RUN_FILE)
+    if (folder / "roofline.csv").exists():
+        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False)
     for f in sorted(folder.glob("end2end-*.csv")):
         res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
     if (folder / "pareto.csv").is_file():

@@ -32,6 +32,10 @@ PHASES = ("prefill", "decode")
 #: the model ranks a zoo entry must give, in the order tables print them
 MODEL_RANKS = ("D", "H", "E", "F", "S")
 
+#: Timeloop counts computes and accesses in 64-bit integers: an Einsum whose iteration space (the product
+#: of its rank sizes) exceeds this is outside what the model (and the real tools) can represent.
+MAX_COUNT = 2**63 - 1
+
 
 @dataclass(frozen=True)
 class Model:
@@ -56,6 +60,9 @@ class Model:
             value = getattr(self, rank)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise WorkloadError(f"{rank} must be a positive integer, got {value!r}", source=self.name)
+            if value > MAX_COUNT:
+                raise WorkloadError(f"{rank} = {value} is beyond the 64-bit model (at most 2**63 - 1)",
+                                    source=self.name)
         if self.kv_heads is not None:
             if not isinstance(self.kv_heads, int) or self.kv_heads < 1 or self.H % self.kv_heads:
                 raise WorkloadError(f"kv_heads must be a positive divisor of H={self.H}, got {self.kv_heads!r}",
@@ -254,6 +261,14 @@ class Workload:
                                 source="--seq-len")
         if not isinstance(self.batch, int) or self.batch < 1:
             raise WorkloadError(f"batch must be a positive integer, got {self.batch!r}", source="--batch")
+        # The largest iteration spaces of the layer: attention (B H P M E) and the projections/FFN (B P D S).
+        m = self.model
+        biggest = max(self.batch * m.H * self.P * self.M * max(m.E, m.F),
+                      self.batch * self.P * max(m.D, m.S, m.H * m.E) ** 2)
+        if biggest > MAX_COUNT:
+            raise WorkloadError(f"{self.label} with batch {self.batch} has Einsums of {biggest:.3g} operations, "
+                                f"beyond the 64-bit model (at most 2**63 - 1); use a shorter length or batch",
+                                source="--seq-len")
 
     @property
     def P(self) -> int:
@@ -303,9 +318,16 @@ class Hardware:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise WorkloadError(f"{name} must be a positive integer, got {value!r}",
                                     source=f"--{name.replace('_', '-')}")
+            if value is not None and value > MAX_COUNT:
+                raise WorkloadError(f"{name} = {value} is beyond the 64-bit model (at most 2**63 - 1)",
+                                    source=f"--{name.replace('_', '-')}")
+        if self.pe_dim ** 2 > MAX_COUNT:
+            raise WorkloadError(f"a {self.pe_dim} x {self.pe_dim} array is beyond the 64-bit model", source="--pe-dim")
         for name in ("dram_bandwidth", "clock_hz"):
-            if not getattr(self, name) > 0:
-                raise WorkloadError(f"{name} must be positive, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value < float("inf")):
+                raise WorkloadError(f"{name} must be a positive finite number, got {value!r}",
+                                    source=f"--{name.replace('_', '-')}")
 
     @property
     def pe_1d_count(self) -> int:

@@ -55,3 +55,14 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--size", f"B=1,H=1,M={2**64},P=4,E=2"], "--size: M=18446744073709551616 is over the drawing limit"),
+    (["--size", "B=1,H=1,M=8,M=4,P=4,E=2"], "--size: M is given twice"),
+    (["--einsums", ","], "--einsums: no Einsum in ','"),
+])
+def test_animate_refuses_at_once(argv, message, tmp_path, capsys):
+    from fusemax.cli import main
+    assert main(["animate", "--no-mp4", "-o", str(tmp_path / "a"), *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -173,3 +173,12 @@ def test_spec_from_texts_equals_loading_the_written_files(tmp_path):
 def test_spec_from_texts_names_the_file_of_a_bad_text():
     with pytest.raises(SpecError, match=r"QK/mapping.yaml: line \d+: malformed YAML"):
         spec_from_texts({"mapping.yaml": "mapping: [1, 2"}, source="QK")
+
+
+def test_instance_beyond_64_bit_counters_is_refused():
+    qk = render("binding", Workload(get_model("BERT"), 1024)).einsums["QK"]
+    files = dict(qk.files())
+    assert "    B: 64\n" in files["problem.yaml"]
+    files["problem.yaml"] = files["problem.yaml"].replace("    B: 64\n", f"    B: {2**64}\n")
+    with pytest.raises(SpecError, match="problem.instance: .*beyond Timeloop's 64-bit counters"):
+        spec_from_texts(files, source="huge")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -13,7 +14,7 @@ from fusemax.experiments.metrics import EinsumMetrics
 
 def _result(config="binding", model="BERT", seq_len="1K", phase="prefill", latency=0.002):
     e = EinsumMetrics("QK", "2d", computes=10, cycles=5, cost=1, read_bytes=4.0, write_bytes=2.0,
-                      mem_latency=1e-9, comp_latency=1e-3, occupancy=1.0, flops=20.0, energy_pj=3.5)
+                      mem_latency=1e-9, comp_latency=1e-3, occupancy=1.0, flops=20.0, ops=26.0, energy_pj=3.5)
     return ConfigResult(config=config, model=model, seq_len=seq_len, phase=phase, traffic=6.0,
                         latency=latency, energy=3.5, util_2d=0.5, util_1d=0.25,
                         einsum_util={"QK": 0.5}, mem_latency=1e-9, comp_latency=1e-3, comp_2d=1e-3,
@@ -107,3 +108,48 @@ def test_a_decode_run_keeps_the_prefill_rows_of_the_same_folder(tmp_path):
     assert loaded["binding"]["latency"].tolist() == [0.5]
     earlier = loaded.run["earlier_phases"]
     assert list(earlier) == ["decode"] and earlier["decode"]["engine"] == "second"
+
+
+def _damaged(tmp_path, name, text):
+    folder = results.write(tmp_path, [_result(), _result(seq_len="4K")], {"engine": "test"})
+    target = folder / name
+    if text is None:
+        target.unlink()
+        target.mkdir()
+    elif isinstance(text, bytes):
+        target.write_bytes(text)
+    else:
+        target.write_text(text(target.read_text()))
+    return target
+
+
+HEADER = "model,seq_len,traffic,latency,energy,util_2d,util_1d,QK"
+
+
+@pytest.mark.parametrize("name, damage, reason", [
+    ("attn-binding.csv", b"\xfe\x00garbage", "not UTF-8 text"),
+    ("attn-binding.csv", lambda t: "", "empty file"),
+    ("attn-binding.csv", lambda t: t.splitlines()[0] + "\n", "no rows"),
+    ("attn-binding.csv", lambda t: "model,seq_len\nBERT,1K\n", "missing column(s) traffic, latency, energy"),
+    ("attn-binding.csv", lambda t: t.replace("BERT,1K,6.0", "BERT,1K,abc"), "line 2, column traffic: expected a finite number, got 'abc'"),
+    ("attn-binding.csv", lambda t: t.replace("BERT,1K,6.0", "BERT,1K,nan"), "line 2, column traffic"),
+    ("attn-binding.csv", lambda t: t + t.splitlines()[-1] + "\n", "line 4 repeats model=BERT, seq_len=4K"),
+    ("attn-binding.csv", lambda t: t.splitlines()[0] + "\n" + t.splitlines()[1] + ",1,2,3\n", "malformed CSV"),
+    ("attn-binding.csv", None, "cannot read: Is a directory"),
+    ("einsums.csv", lambda t: t[:150] + "\n", "missing column(s)"),
+    ("einsums.csv", lambda t: t[:len(t) - 20], "expected a finite number"),
+    ("run.json", lambda t: t[:20], "cannot read: Expecting"),
+    ("run.json", b"\xfe\xff", "cannot read: 'utf-8' codec"),
+    ("run.json", lambda t: "[1, 2]", "expected a JSON object"),
+])
+def test_load_refuses_a_damaged_folder_with_one_error_naming_the_file(name, damage, reason, tmp_path):
+    target = _damaged(tmp_path, name, damage)
+    with pytest.raises(FusemaxError, match="^" + re.escape(f"{target}: ") + ".*" + re.escape(reason)):
+        results.load(tmp_path)
+
+
+def test_validate_fails_when_a_configuration_has_nothing_comparable(tmp_path):
+    ours = results.write(tmp_path / "ours", [_result(seq_len="4K")], {})
+    reference = results.write(tmp_path / "ref", [_result(seq_len="1K")], {})
+    with pytest.raises(FusemaxError, match=re.escape(f"{ours}/attn-binding.csv: no rows in common")):
+        validate.compare(tmp_path / "ours", reference)

@@ -98,8 +98,8 @@ def test_points_reject_unknown_config():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "--out", "X", "--models", "Nope"], "fusemax run: error: --model: unknown model 'Nope'"),
-    (["run", "--out", "X", "--seq-lens", "4Q"], "fusemax run: error: --seq-len: bad sequence length"),
+    (["run", "--out", "X", "--models", "Nope"], "fusemax run: error: --models: unknown model 'Nope'"),
+    (["run", "--out", "X", "--seq-lens", "4Q"], "fusemax run: error: --seq-lens: bad sequence length"),
     (["run", "--out", "X", "--configs", "fast"], "fusemax run: error: --configs: unknown configuration"),
     (["run", "--out", "X", "--scheduler", "tcp://h:1"], "fusemax run: error: --scheduler: --scheduler needs --executor dask"),
     (["validate", "nowhere"], "fusemax validate: error: nowhere: no attn-*.csv results found"),

@@ -191,3 +191,44 @@ def test_large_spaces_are_sampled_and_say_so():
     result = search(spec, constraints(spec, [KEEP_ALL]), max_candidates=50)
     assert not result.exhaustive and result.method.startswith("sampled every")
     assert result.stats.valid
+
+
+@pytest.mark.parametrize("stride", [1, 2, 5, 7])
+def test_sampled_factor_choices_are_those_of_the_full_enumeration(stride):
+    # Independent truth: itertools.product over the ranks' choices, filtered by fan-out, taken at the stride.
+    from fusemax.mapper.space import build_mapspace
+    spec = tiny(64, 64, 32, 16)
+    space = build_mapspace(spec.architecture, spec.problem, constraints(spec, [KEEP_ALL]))
+    expected = []
+    for k, combo in enumerate(itertools.product(*(r.choices for r in space.ranks))):
+        if k % stride == 0:
+            factors = {rs.rank: dict(zip(rs.slots, values)) for rs, values in zip(space.ranks, combo)}
+            expected.append(factors)
+    got = [{rs.rank: {slot: (f.spatial if slot[1] else f.temporal)[slot[0]][rs.rank] for slot in rs.slots}
+            for rs in space.ranks} for f in space.factor_choices(stride)]
+    assert got == expected and len(got) == -(-space.count_factor_choices() // stride)
+
+
+def test_unconstrained_mapspace_of_10_to_the_14_choices_is_sampled_without_enumerating_it():
+    from fusemax.render import render
+    from fusemax.workload import Workload, get_model
+    files = dict(render("unfused", Workload(get_model("BERT"), 1024)).einsums["QK"].files())
+    files.pop("constraints.yaml")
+    from fusemax.mapper.files import search_texts
+    result = search_texts(files, max_candidates=100)
+    assert result.stats.valid and result.method.startswith("sampled every")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5])
+def test_max_candidates_must_be_at_least_one(bad):
+    spec = tiny(64, 4, 2, 1)
+    with pytest.raises(MappingError, match="--max-candidates: expected at least 1"):
+        search(spec, constraints(spec, [KEEP_ALL]), max_candidates=bad)
+
+
+def test_time_budget_keeps_the_first_legal_mapping_and_says_so():
+    spec = tiny(64, 64, 32, 16)
+    result = search(spec, constraints(spec, [KEEP_ALL]), time_budget=0)
+    full = search(spec, constraints(spec, [KEEP_ALL]))
+    assert result.stats.valid and not result.exhaustive and "time budget of 0 s" in result.method
+    assert result.candidates_evaluated < full.candidates_evaluated

@@ -179,3 +179,17 @@ def test_read_only_cache_serves_hits_and_computes_the_rest_with_one_warning(jobs
     assert (out.counts.cached, out.counts.evaluated, out.counts.failed) == (2, len(jobs) - 2, 0)
     assert capsys.readouterr().err.count("read-only") == 1
     assert Cache(root).entries() == 2
+
+
+def test_entry_with_valid_checksum_but_no_statistics_is_rejected_and_recomputed(jobs, tmp_path):
+    from fusemax.orchestrator.cache import _checksum
+    cache = Cache(tmp_path)
+    fresh = run_jobs(jobs, LocalExecutor(1), cache)
+    path = cache.path(jobs[1].key)
+    entry = json.loads(path.read_text())
+    entry["result"] = {"stats": {"hello": 1}}
+    entry["checksum"] = _checksum(entry["result"])
+    path.write_text(json.dumps(entry))
+    again = run_jobs(jobs, LocalExecutor(1), Cache(tmp_path))
+    assert (again.counts.corrupt, again.counts.evaluated) == (1, 1)
+    assert again.stats == fresh.stats

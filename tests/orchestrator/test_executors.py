@@ -84,3 +84,9 @@ def test_local_results_come_back_for_every_job_whatever_the_order():
 def test_scheduler_needs_dask():
     with pytest.raises(FusemaxError, match="--scheduler needs --executor dask"):
         get_executor("local", scheduler="tcp://x:1")
+
+
+def test_jobs_are_capped_per_core():
+    from fusemax.orchestrator.executors import MAX_JOBS_PER_CORE, default_jobs
+    assert LocalExecutor(10_000).jobs == MAX_JOBS_PER_CORE * default_jobs()
+    assert LocalExecutor(0).jobs == default_jobs() and LocalExecutor(1).jobs == 1

@@ -137,3 +137,14 @@ def test_rendering_is_fast():
     for _ in range(20):
         render("binding", workload)
     assert (time.perf_counter() - start) / 20 < 0.02  # a few ms per configuration; generous for slow CI
+
+
+def test_largest_divisor_comes_from_the_factorisation():
+    from fusemax.render.tiling import largest_divisor_at_most
+    brute = lambda n, lim: max([d for d in range(1, n + 1) if n % d == 0 and d <= lim] or [1])
+    for n in (1, 2, 12, 97, 360, 1024, 1021 * 3, 4096 * 7):
+        for lim in (0, 1, 5, 16, 100, 10**6):
+            assert largest_divisor_at_most(n, lim) == brute(n, lim), (n, lim)
+    # 2**88 with trial division up to sqrt would never finish; the factorisation takes 88 steps
+    assert largest_divisor_at_most(2**88, 10**9) == 2**29
+    assert largest_divisor_at_most(3 * 2**88, 2**90) == 3 * 2**88

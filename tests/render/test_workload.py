@@ -149,3 +149,24 @@ def test_an_edited_models_file_is_read_again(tmp_path):
     assert get_model("Mine", path).D == 256
     path.write_text("models:\n  Mine: {D: 2048, H: 16, E: 128, S: 8192}\n")
     assert get_model("Mine", path).D == 2048
+
+
+@pytest.mark.parametrize("length", [2**64, 2**88])
+def test_lengths_beyond_the_64_bit_model_are_refused_before_any_work(length):
+    from fusemax.errors import WorkloadError
+    with pytest.raises(WorkloadError, match="--seq-len: .*beyond the 64-bit model"):
+        Workload(get_model("BERT"), length)
+
+
+def test_largest_length_of_the_64_bit_model_is_accepted():
+    # BERT: B H E = 64 * 12 * 64, so P * M may reach 2**63 / 49152: lengths up to ~1.37e7 (13.1M)
+    Workload(get_model("BERT"), 13 * 2**20)
+
+
+@pytest.mark.parametrize("field, value", [("pe_dim", 2**32), ("l3_bytes", 2**64), ("clock_hz", float("inf")),
+                                          ("clock_hz", float("nan")), ("dram_bandwidth", float("inf"))])
+def test_hardware_beyond_the_model_is_refused(field, value):
+    from fusemax.errors import WorkloadError
+    from fusemax.workload import Hardware
+    with pytest.raises(WorkloadError, match=f"--{field.replace('_', '-')}"):
+        Hardware(**{field: value})

@@ -70,6 +70,11 @@ def parse_size(text: str) -> dict[str, int]:
                                 f"e.g. {DEFAULT_SIZE}", source="--size")
         if not value.strip().isdigit() or int(value) < 1:
             raise WorkloadError(f"{key} must be a positive integer, got {value.strip()!r}", source="--size")
+        if key in sizes:
+            raise WorkloadError(f"{key} is given twice", source="--size")
+        if int(value) > MAX_ELEMENTS:  # every rank indexes a drawn tensor: refuse before rendering anything
+            raise WorkloadError(f"{key}={value.strip()} is over the drawing limit of {MAX_ELEMENTS} elements per "
+                                f"tensor; use a smaller --size (e.g. {DEFAULT_SIZE})", source="--size")
         sizes[key] = int(value)
     missing = [r for r in SIZE_RANKS if r != "F" and r not in sizes]
     if missing:

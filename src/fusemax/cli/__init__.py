@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from fusemax import __version__
@@ -46,11 +47,22 @@ def _verb_module(name: str):
     return importlib.import_module(f"fusemax.cli.{name}")
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def sigterm_as_interrupt() -> None:
+    """Handle SIGTERM like Ctrl-C (call in the main thread of a command): a run cancels its queue, keeps
+    the finished jobs, removes its temporary folders and stops its workers, instead of dying mid-write."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fusemax`` console script."""
     argv = sys.argv[1:] if argv is None else argv
     verb = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(verb if verb in VERBS else None).parse_args(argv)
+    sigterm_as_interrupt()
     try:
         return _verb_module(args._module).run(args)
     except FusemaxError as exc:

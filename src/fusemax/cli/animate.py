@@ -38,7 +38,12 @@ def run(args: argparse.Namespace) -> int:
     sizes = parse_size(args.size)
     pe = parse_pe(args.pe)
     pe1d = _pe1d(args.pe1d)
-    names = [n.strip() for n in args.einsums.split(",") if n.strip()] if args.einsums else None
+    names = None
+    if args.einsums is not None:
+        names = [n.strip() for n in args.einsums.split(",") if n.strip()]
+        if not names:
+            raise FusemaxError(f"no Einsum in {args.einsums!r}; give names such as QK,LM (or omit --einsums "
+                               "for all)", source="--einsums")
     einsums = tiny_einsums(args.config, sizes, pe=pe, pe1d=pe1d, einsums=names)
     out = Path(args.out)
     sections = []

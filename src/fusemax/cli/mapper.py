@@ -29,13 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"optimization metrics in priority order ({', '.join(METRICS)}); "
                              "default: the files' mapper.optimization_metrics, else edp")
     parser.add_argument("--max-candidates", type=int, default=DEFAULT_MAX_CANDIDATES, metavar="N",
-                        help="search exhaustively up to about N candidates, else sample factor choices evenly")
+                        help="search exhaustively up to about N (>= 1) candidates, else sample factor choices evenly")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="stop searching after SECONDS once a legal mapping is found (default: no limit)")
     parser.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
 
 
 def run(args: argparse.Namespace) -> int:
     ert = load_ert(args.ert) if args.ert else None
-    result = search_files(*args.files, metric=args.metric, ert=ert, max_candidates=args.max_candidates)
+    result = search_files(*args.files, metric=args.metric, ert=ert, max_candidates=args.max_candidates,
+                          time_budget=args.time_budget)
     out = Path(args.out)
     from fusemax.statsfile import format_stats
     try:

@@ -10,7 +10,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fusemax.errors import FusemaxError
     from fusemax.reports import write_report
-    index = write_report(args.dir, args.out)
+    try:
+        index = write_report(args.dir, args.out)
+    except OSError as exc:  # -o unwritable, a file in the way, a full disk: where and why, not a traceback
+        raise FusemaxError(f"cannot write the report: {exc.strerror or exc}",
+                           source=str(exc.filename or args.out or args.dir)) from None
     print(f"wrote {index}")
     return 0

@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hardware.add_argument("--dram-bandwidth", type=_csv, metavar="BYTES,...",
                           help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
     hardware.add_argument("--clock-hz", type=_csv, metavar="HZ,...", help="clock, e.g. 940e6 (default)")
-    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores)")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores; at most 4 per core)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster on 127.0.0.1)")
@@ -124,16 +124,85 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     return run.outcomes, folder
 
 
+def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
+    """Every value of the sweep, checked before any planning; an error names where the value came from
+    (the flag, or the sweep file and its key)."""
+    from fusemax.configs import ATTENTION_CONFIGS
+    from fusemax.workload import parse_seq_len, resolve_model
+
+    def origin(name: str) -> str:
+        if getattr(args, name, None) is not None or not args.sweep:
+            return f"--{name.replace('_', '-')}"
+        return f"{args.sweep}: {name}"
+
+    for name in ("configs", "models", "seq_lens"):
+        if getattr(args, name) is not None and not getattr(args, name):
+            raise FusemaxError(f"empty list {getattr(args, name)!r}; give at least one value (or leave the flag "
+                               "out for the default)", source=origin(name))
+    unknown = [c for c in spec.configs or () if c not in ATTENTION_CONFIGS]
+    if unknown:
+        raise FusemaxError(f"unknown configuration {unknown[0]!r}; use {', '.join(ATTENTION_CONFIGS)}", source=origin("configs"))
+    checks = [("models", m, lambda m: resolve_model(m, spec.models_file)) for m in spec.models or ()]
+    checks += [("seq_lens", n, parse_seq_len) for n in spec.seq_lens or ()]
+    for name, value, check in checks:
+        try:
+            check(value)
+        except FusemaxError as exc:
+            if exc.source and not exc.source.startswith("--"):  # already names its file (a models file)
+                raise
+            raise FusemaxError(exc.reason, source=origin(name)) from None
+    if spec.phase not in (None, "prefill", "decode"):
+        raise FusemaxError(f"unknown phase {spec.phase!r}; use prefill or decode", source=origin("phase"))
+    from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
+    from fusemax.workload import Workload
+    for model in spec.models or DEFAULT_MODELS:  # the 64-bit bounds of every point, before planning any
+        for n in spec.seq_lens or DEFAULT_SEQ_LENS:
+            try:
+                Workload(resolve_model(model, spec.models_file), parse_seq_len(n), spec.phase or "prefill")
+            except FusemaxError as exc:
+                raise FusemaxError(exc.reason, source=origin("seq_lens")) from None
+    if spec.backend not in (None, "builtin", "timeloop"):
+        raise FusemaxError(f"unknown backend {spec.backend!r}; use builtin or timeloop", source=origin("backend"))
+    if args.jobs < 0:
+        raise FusemaxError("expected 0 (all cores) or a positive number of processes", source="--jobs")
+
+
+def _check_writable(out: Path, cache: Path) -> None:
+    """Fail fast, before any work, when the results cannot be written (or a file is in their way)."""
+    from fusemax.fileio import write_text_atomic
+    from fusemax.orchestrator import Cache
+    folder = out / "results"
+    for path in (out, folder):
+        if path.exists() and not path.is_dir():
+            raise FusemaxError("a file is in the way of the results folder", source=str(path))
+    # A real write is the only reliable test (modes, read-only mounts, /proc); the folders it creates are
+    # removed again, so a run killed before its first result leaves no empty results folder behind.
+    created = [] if folder.is_dir() else [p for p in (folder, *folder.parents) if not p.exists()]
+    probe = folder / ".fusemax-write-check"
+    try:
+        write_text_atomic(probe, "")
+        probe.unlink()
+        for path in created:
+            path.rmdir()
+    except OSError as exc:
+        raise FusemaxError(f"cannot write the results here: {exc.strerror or exc}", source=str(folder)) from None
+    Cache(cache).check()
+
+
 def run(args: argparse.Namespace) -> int:
     from fusemax.orchestrator import SweepSpec, load_sweep_file
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
+    if args.sweep and spec == SweepSpec():
+        raise FusemaxError("the sweep file sets nothing; give at least configs, models or seq_lens",
+                           source=args.sweep)
     flags = {name: tuple(getattr(args, name)) for name in PARSERS if getattr(args, name) is not None}
     spec = spec.merged(configs=args.configs, models=args.models, seq_lens=args.seq_lens, phase=args.phase,
                        models_file=args.models_file, backend=args.backend, hardware=flags or None)
-    if args.jobs < 0:
-        raise FusemaxError("expected 0 (all cores) or a positive number of processes", source="--jobs")
+    _check_inputs(args, spec)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
+    for variant in variants:
+        _check_writable(Path(args.out) / variant.label, cache_dir(args.out, args.cache))
     status = 0
     for variant in variants:
         # one results folder per hardware variant, all sharing one cache

@@ -14,6 +14,7 @@ Every malformed input raises :class:`~fusemax.errors.SpecError` naming the file 
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping as AbcMapping
 from pathlib import Path
@@ -24,6 +25,7 @@ from fusemax.archtree import Component, Source
 from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
                                   Problem, Spec, StorageLevel)
 from fusemax.errors import SpecError
+from fusemax.workload import MAX_COUNT
 
 _GLUED_FACTOR = re.compile(r"^(?P<rank>[A-Za-z_]+)(?P<num>\d+)$")   # Timeloop's own spelling: B64
 _ARITHMETIC_HINTS = ("mac", "compute", "alu", "multiplier", "adder", "intmac", "fpmac")
@@ -113,6 +115,9 @@ def _parse_problem(ctx: Source, data: Any) -> Problem:
         instance[r] = ctx.integer(instance_data[r], f"problem.instance.{r}")
         if instance[r] < 1:
             raise ctx.error(f"problem.instance.{r}", f"rank size must be >= 1, got {instance[r]}")
+    if math.prod(instance.values()) > MAX_COUNT:
+        raise ctx.error("problem.instance", f"{math.prod(instance.values()):.3g} operations are beyond Timeloop's "
+                                            "64-bit counters (at most 2**63 - 1)")
     coefficients: dict[str, int] = {}
     for i, coef in enumerate(shape.get("coefficients") or []):
         key = f"problem.shape.coefficients[{i}]"

@@ -36,10 +36,10 @@ class EinsumMetrics:
     comp_latency: float        # s
     occupancy: float           # utilized / available compute instances
     flops: float               # algorithmic FLOPs: the same for this Einsum in every configuration
+    ops: float                 # the implementation's operations as FLOPs (computes x cost, a mac two)
     group: str = "attention"
     energy_pj: float = float("nan")
     energy_breakdown: dict[str, float] = field(default_factory=dict)
-    ops: float = float("nan")  # the implementation's operations as FLOPs (computes x cost, a mac two)
 
     @property
     def traffic(self) -> float:

@@ -27,7 +27,7 @@ def _estimated_ert(arch_text: str, source: str) -> ERT:
 
 
 def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any = None, ert: ERT | None = None,
-                 max_candidates: int = DEFAULT_MAX_CANDIDATES) -> MapperResult:
+                 max_candidates: int = DEFAULT_MAX_CANDIDATES, time_budget: float | None = None) -> MapperResult:
     """Search the spec given as ``name -> YAML text`` (e.g. ``RenderedEinsum.files()``).
 
     Any ``mapping:`` in the texts is ignored. Without ``ert`` the energies come from the builtin Accelergy
@@ -59,12 +59,12 @@ def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any =
                                         spec.problem, source=source)
     if ert is None and arch_text is not None:
         ert = _estimated_ert(arch_text, source)
-    return search(spec, constraints, metric, ert, max_candidates=max_candidates)
+    return search(spec, constraints, metric, ert, max_candidates=max_candidates, time_budget=time_budget)
 
 
 def search_files(*paths: str | Path, metric: Any = None, ert: ERT | None = None,
-                 max_candidates: int = DEFAULT_MAX_CANDIDATES) -> MapperResult:
+                 max_candidates: int = DEFAULT_MAX_CANDIDATES, time_budget: float | None = None) -> MapperResult:
     """:func:`search_texts` on files; errors name the file."""
     texts = {str(p): yamlio.read_text(p) for p in paths}
     return search_texts(texts, source=", ".join(str(p) for p in paths), metric=metric, ert=ert,
-                        max_candidates=max_candidates)
+                        max_candidates=max_candidates, time_budget=time_budget)

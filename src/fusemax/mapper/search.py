@@ -9,6 +9,7 @@ enumeration order wins a remaining tie, so the result is deterministic. Without 
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -165,13 +166,22 @@ def _failed_level(stats: Stats) -> str:
 
 
 def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple[str, ...] | None = None,
-           ert: ERT | None = None, *, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> MapperResult:
+           ert: ERT | None = None, *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
+           time_budget: float | None = None) -> MapperResult:
     """Best mapping of ``spec``'s problem on its architecture within ``constraints``.
 
     ``spec.mapping`` is ignored. ``metric`` overrides ``constraints.metrics`` (Timeloop's
-    ``optimization_metrics``). ``ert`` prices accesses (energies are 0 without one). Raises
+    ``optimization_metrics``). ``ert`` prices accesses (energies are 0 without one). ``max_candidates``
+    (>= 1) bounds the candidates tried; above it, factor choices are sampled at an even stride.
+    ``time_budget`` (seconds; timeloop-mapper bounds its searches similarly) stops the search at the first
+    factor choice past it once a legal mapping is known, keeping the best so far; the result says so. Raises
     :class:`~fusemax.errors.MappingError` naming the level that cannot fit when nothing is legal.
     """
+    if isinstance(max_candidates, bool) or not isinstance(max_candidates, int) or max_candidates < 1:
+        raise MappingError(f"expected at least 1 candidate, got {max_candidates!r}", source="--max-candidates")
+    if time_budget is not None and not 0 <= time_budget < float("inf"):
+        raise MappingError(f"expected a finite number of seconds >= 0, got {time_budget!r}", source="--time-budget")
+    deadline = None if time_budget is None else time.monotonic() + time_budget
     metrics = parse_metrics(metric) if metric is not None else constraints.metrics
     space = build_mapspace(spec.architecture, spec.problem, constraints)
     outer_first = [ls.name for ls in reversed(space.levels) if not ls.is_dummy]
@@ -186,9 +196,11 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     scored = cut_capacity = 0
     failures: Counter = Counter()
     smallest: dict[str, int] = {}
-    for k, factors in enumerate(space.factor_choices()):
-        if k % stride:
-            continue
+    out_of_time = False
+    for factors in space.factor_choices(stride):
+        if deadline is not None and time.monotonic() > deadline and best is not None:
+            out_of_time = True
+            break
         tiles = space.tile_sizes(factors)
         keep_sets = []
         for ls in space.levels:
@@ -215,6 +227,9 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     if not stats.valid:  # the capacity check of keep_choices and the engine's disagree: a bug, say so
         raise MappingError(f"internal: the best candidate is invalid in full evaluation ({stats.error})")
     how = "exhaustive" if exhaustive else f"sampled every {stride}th factor choice"
+    if out_of_time:
+        how = f"stopped at the time budget of {time_budget:g} s ({how.replace('exhaustive', 'in mapspace order')})"
+        exhaustive = False
     method = (f"{how}: {scored} candidates scored with {family.evaluations} engine evaluations, "
               f"{n_factor} factor choices ({cut_capacity} cut for overflowing a level); "
               "equivalent loop orders merged, unit loops unordered, keep choices priced per tensor")

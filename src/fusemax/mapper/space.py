@@ -96,13 +96,19 @@ class MapSpace:
     ranks: list[RankSpace]
 
     # --- factors -------------------------------------------------------------------------------------
-    def factor_choices(self) -> Iterator[Factors]:
-        """Every factor choice whose spatial loops fit each level's fan-out (deterministic order)."""
+    def factor_choices(self, stride: int = 1) -> Iterator[Factors]:
+        """Factor choices number 0, ``stride``, 2 ``stride``, ... of the mapspace (in ``itertools.product``
+        order over the ranks), those whose spatial loops fit each level's fan-out. Each is decoded from its
+        index, so sampling a huge mapspace costs the samples, not the whole space."""
         n = len(self.levels)
-        for combo in itertools.product(*(r.choices for r in self.ranks)):
+        for k in range(0, self.count_factor_choices(), stride):
+            combo = []
+            for rs in reversed(self.ranks):  # mixed radix, the last rank varying fastest
+                k, digit = divmod(k, len(rs.choices))
+                combo.append(rs.choices[digit])
             temporal = [dict() for _ in range(n)]
             spatial = [dict() for _ in range(n)]
-            for rs, values in zip(self.ranks, combo):
+            for rs, values in zip(self.ranks, reversed(combo)):
                 for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, values)):
                     (spatial if sp else temporal)[lv][rs.rank] = f
             if all(_product(spatial[i].values()) <= self.levels[i].fanout for i in range(n)):

@@ -109,10 +109,15 @@ class Cache:
         except (OSError, ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
             ok = False
         if not ok:
-            self.rejected.append(path)
-            _discard(path)
+            self.reject(key)
             return None
         return result
+
+    def reject(self, key: str) -> None:
+        """Count ``key``'s entry as corrupt and remove it (also for a caller that finds its statistics
+        unusable although the checksum matched: a forged or foreign entry)."""
+        self.rejected.append(self.path(key))
+        _discard(self.path(key))
 
     def put(self, key: str, result: dict[str, Any], label: str = "", backend: str = "") -> Path | None:
         """Store one job's result atomically; returns the entry's path, or None when the cache is read-only."""

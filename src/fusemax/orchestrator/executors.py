@@ -31,6 +31,15 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+#: More worker processes than this many per core only add memory and start-up time (jobs are CPU-bound).
+MAX_JOBS_PER_CORE = 4
+
+
+def worker_count(jobs: int) -> int:
+    """``--jobs``: 0 means every core; larger requests are capped at :data:`MAX_JOBS_PER_CORE` per core."""
+    return min(jobs or default_jobs(), MAX_JOBS_PER_CORE * default_jobs())
+
+
 class Executor(Protocol):
     name: str
 
@@ -38,9 +47,34 @@ class Executor(Protocol):
         """Call ``fn(*args[i])`` for every i; yield ``(i, result)`` as each finishes."""
 
 
-def _ignore_sigint() -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: die with the parent, leave Ctrl-C to it."""
     # Ctrl-C reaches the whole process group; only the parent should react (cancel, keep what finished).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's SIGTERM handler (forked into us) would turn the parent's terminate() into an exception
+    # that the pool hands back as a result; a worker must simply die.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A parent killed with SIGKILL runs no clean-up: without this its workers would live on, reparented
+    # to PID 1. Linux delivers SIGKILL to us when the parent dies; elsewhere a watchdog thread polls.
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        import threading
+        import time
+
+        def watchdog() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+        threading.Thread(target=watchdog, name="fusemax-parent-watchdog", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 class LocalExecutor:
@@ -49,7 +83,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, jobs: int = 0):
-        self.jobs = jobs or default_jobs()
+        self.jobs = worker_count(jobs)
 
     def describe(self) -> str:
         return f"local, {self.jobs} process{'es' if self.jobs > 1 else ''}"
@@ -59,7 +93,8 @@ class LocalExecutor:
             for i, a in enumerate(args):
                 yield i, fn(*a)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_ignore_sigint)
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_worker_init,
+                                   initargs=(os.getpid(),))
         try:
             # Keep only a few jobs queued per worker: an interrupt then abandons little work.
             pending: dict[Any, int] = {}
@@ -75,6 +110,13 @@ class LocalExecutor:
                     nxt = next(todo, None)
                     if nxt is not None:
                         pending[pool.submit(fn, *nxt[1])] = nxt[0]
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: the running jobs are lost either way, so stop the
+            # workers now rather than wait for them (a mapper search can take minutes). The pool has no
+            # public way to do this.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -107,7 +149,7 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str | None = None, jobs: int = 0, timeout: str = "30s"):
         self.scheduler = scheduler
-        self.jobs = jobs or default_jobs()
+        self.jobs = worker_count(jobs)
         self.timeout = timeout
         self.address: str | None = None   # the scheduler's address once connected
 

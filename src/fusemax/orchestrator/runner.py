@@ -59,7 +59,11 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
     for key in unique:
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
-            out.add(key, hit)
+            try:
+                out.add(key, hit)
+            except (KeyError, TypeError, ValueError, AttributeError):  # checksummed, yet not statistics
+                out.stats.pop(key, None)
+                cache.reject(key)
     # Mapper searches (no mapping.yaml) take far longer than evaluations. The builtin backend starts them
     # first so that no worker is left with a long search at the end; real Timeloop runs the quick model
     # jobs first, so that results (and errors of the setup) arrive before hour-long searches.

@@ -49,17 +49,29 @@ FLAT_LOOP_ORDERS = {
 }
 
 
+def _prime_factors(n: int) -> dict[int, int]:
+    """``n``'s prime factorisation. Dividing each factor out as it is found makes smooth sizes instant
+    (2**88: 88 divisions); only a large prime part costs up to its square root, and the 64-bit bound of
+    :class:`~fusemax.workload.Workload` (P * M <= 2**63) keeps a length's below 2**16 steps."""
+    factors: dict[int, int] = {}
+    p = 2
+    while p * p <= n:
+        while n % p == 0:
+            factors[p] = factors.get(p, 0) + 1
+            n //= p
+        p += 1 if p == 2 else 2
+    if n > 1:
+        factors[n] = factors.get(n, 0) + 1
+    return factors
+
+
 def largest_divisor_at_most(n: int, limit: int) -> int:
-    """The largest divisor of ``n`` that is <= ``limit`` (1 if limit < 1)."""
-    best = 1
-    i = 1
-    while i * i <= n:
-        if n % i == 0:
-            for d in (i, n // i):
-                if best < d <= limit:
-                    best = d
-        i += 1
-    return best
+    """The largest divisor of ``n`` that is <= ``limit`` (1 if limit < 1), from ``n``'s factorisation:
+    the divisors are built from the prime powers, never by trying every number up to sqrt(n)."""
+    divisors = [1]
+    for prime, power in _prime_factors(n).items():
+        divisors = [d * prime ** k for d in divisors for k in range(power + 1) if d * prime ** k <= limit]
+    return max(divisors, default=1)
 
 
 def spatial_factor(size: int, pes: int, what: str) -> int:
