@@ -7,7 +7,8 @@ records, outermost first:
   ``!Parallel`` / ``!Hierarchical`` / ``!Pipelined`` / ``!Nothing`` (as :func:`fusemax.yamlio.load` tags
   them; untagged nodes are told apart by their keys) - :func:`walk_nodes`. A container with ``spatial:
   {meshX, meshY}`` becomes the dummy storage level ``inter_<name>_spatial`` exactly where timeloopfe
-  inserts it, and multiplies the instances of what follows it;
+  inserts it, and multiplies the instances of what follows it; :func:`top_container` is the node timeloopfe
+  makes the top level of its processed form;
 * the processed form, ``architecture: subtree: [{name, attributes, local, subtree}]`` with ``name[lo..hi]``
   instance ranges, as timeloopfe writes it for ``timeloop-model`` and as Accelergy reads it -
   :func:`walk_subtree`;
@@ -158,11 +159,16 @@ class Component:
     declared_class: str             # `class:` as written ("storage", "compute", "smartbuffer_RF", ...)
     attributes: dict[str, Any] = field(default_factory=dict)      # inherited, then its own on top
     own_attributes: dict[str, Any] = field(default_factory=dict)  # only those written on the component
+    # The container (subtree node) attributes in effect here, without the component's own; a spatial
+    # dummy's include those of its container (timeloopfe gives them to the dummy level).
+    inherited: dict[str, Any] = field(default_factory=dict)
+    subclass: str | None = None     # `subclass:` as written, whatever the `class:`
     instances: int = 1
     mesh_x: int = 1
     mesh_y: int = 1
     fanout_x: int | None = None     # a spatial dummy's meshX/meshY (the fan-out below it); else None
     fanout_y: int | None = None
+    container: str | None = None    # a spatial dummy's container (``PE`` for ``inter_PE_spatial``); else None
 
     @property
     def is_spatial_dummy(self) -> bool:
@@ -178,6 +184,28 @@ def _classes(node: Mapping[str, Any]) -> tuple[str, str]:
     if cls in ("storage", "compute") and node.get("subclass"):
         return str(node["subclass"]), cls
     return cls, cls
+
+
+def _subclass(node: Mapping[str, Any]) -> str | None:
+    return str(node["subclass"]) if node.get("subclass") else None
+
+
+def _spatial(node: Mapping[str, Any], rules: Rules) -> Mapping[str, Any] | None:
+    """The fan-out a ``nodes:`` node declares (``{}`` for an empty one that still places a level), or None."""
+    own = node.get("attributes") or {}
+    spatial = node.get("spatial") or (own.get("spatial") if rules.spatial_attribute else None)
+    if not spatial and not (rules.empty_spatial and "spatial" in node):
+        return None
+    return spatial or {}
+
+
+def top_container(nodes: Any, rules: Rules) -> Mapping[str, Any] | None:
+    """The node timeloopfe makes the top level (``<name>_top_level``) of its processed form: the first of
+    ``nodes`` when it is a ``!Container`` without a fan-out; None when there is none."""
+    first = nodes[0] if isinstance(nodes, list) and nodes else None
+    if isinstance(first, dict) and getattr(first, "tag", None) == "Container" and _spatial(first, rules) is None:
+        return first
+    return None
 
 
 def _node_kind(node: Mapping[str, Any]) -> str:
@@ -197,11 +225,10 @@ def walk_nodes(nodes: Any, source: str, rules: Rules) -> Iterator[Component]:
     if not isinstance(nodes, list):
         raise src.error("architecture.nodes", "expected a list")
 
-    def fanout(node: Mapping[str, Any], own: Mapping[str, Any], key: str) -> tuple[int, int] | None:
-        spatial = node.get("spatial") or (own.get("spatial") if rules.spatial_attribute else None)
-        if not spatial and not (rules.empty_spatial and "spatial" in node):
+    def fanout(node: Mapping[str, Any], key: str) -> tuple[int, int] | None:
+        spatial = _spatial(node, rules)
+        if spatial is None:
             return None
-        spatial = spatial or {}
         read = src.integer if rules.strict else src.loose_integer
         return (read(spatial.get("meshX", 1), f"{key}.spatial.meshX"),
                 read(spatial.get("meshY", 1), f"{key}.spatial.meshY"))
@@ -223,24 +250,24 @@ def walk_nodes(nodes: Any, source: str, rules: Rules) -> Iterator[Component]:
             own = node.get("attributes") or {}
             if kind == "Container":
                 attrs = {**attrs, **own}
-                fan = fanout(node, own, ckey)
+                fan = fanout(node, ckey)
                 if fan is not None:
                     dummy = f"inter_{name}_spatial"
                     count = mesh[0] * mesh[1]
                     yield Component(dummy, f"{TOP}.{dummy}[1..{count}]", "dummy_storage", "dummy_storage",
-                                    instances=count, mesh_x=mesh[0], mesh_y=mesh[1],
-                                    fanout_x=fan[0], fanout_y=fan[1])
+                                    inherited=dict(attrs), instances=count, mesh_x=mesh[0], mesh_y=mesh[1],
+                                    fanout_x=fan[0], fanout_y=fan[1], container=name)
                     mesh[0] *= fan[0]
                     mesh[1] *= fan[1]
                 continue
-            fan = fanout(node, own, ckey) if rules.component_spatial else None
+            fan = fanout(node, ckey) if rules.component_spatial else None
             if fan is not None:
                 mesh[0] *= fan[0]
                 mesh[1] *= fan[1]
             count = mesh[0] * mesh[1]
             cls, declared = _classes(node)
             yield Component(name, f"{TOP}.{name}[1..{count}]", cls, declared, {**attrs, **own}, dict(own),
-                            instances=count, mesh_x=mesh[0], mesh_y=mesh[1])
+                            dict(attrs), _subclass(node), instances=count, mesh_x=mesh[0], mesh_y=mesh[1])
 
     yield from walk(nodes, "architecture.nodes", {}, [1, 1])
 
@@ -266,7 +293,8 @@ def walk_subtree(architecture: Mapping[str, Any], source: str, rules: Rules) -> 
                     own.get("instances", mesh_x * mesh_y), f"architecture.{name}.attributes.instances")
             cls, declared = _classes(comp)
             yield Component(name, raw if path is None else f"{path}.{raw}", cls, declared, {**attrs, **own},
-                            dict(own), instances=instances, mesh_x=mesh_x, mesh_y=mesh_y)
+                            dict(own), dict(attrs), _subclass(comp), instances=instances, mesh_x=mesh_x,
+                            mesh_y=mesh_y)
 
     def subtree(node: Mapping[str, Any], key: str, path: str | None, attrs: dict[str, Any],
                 outer: int) -> Iterator[Component]:
@@ -296,7 +324,7 @@ def walk_flat(components: list[Any]) -> list[Component]:
         cls, declared = _classes(comp)
         own = dict(comp.get("attributes") or {})
         out.append(Component(base.rsplit(".", 1)[-1], full, cls, declared, own, dict(own),
-                             instances=1 if count is None else count))
+                             subclass=_subclass(comp), instances=1 if count is None else count))
     return out
 
 

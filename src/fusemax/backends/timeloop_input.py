@@ -29,7 +29,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
-from fusemax import yamlio
+from fusemax import archtree, yamlio
 from fusemax.engine.spec import is_arithmetic, merge_texts
 from fusemax.errors import SpecError
 
@@ -50,7 +50,6 @@ _COMPUTE_DEFAULTS = {"has_power_gating": False}
 _DUMMY_ATTRIBUTES = {"width": 1, "depth": 1, "datawidth": 1, "technology": -1}
 _TOP_DEFAULTS = {"has_power_gating": False, "power_gated_at": None}
 _STORAGE_ACTIONS = ["update", "write", "read", "leak"]
-_GROUPS = ("Parallel", "Hierarchical", "Pipelined")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -100,10 +99,6 @@ def _version(value: Any) -> str:
     return str(value if value is not None else "0.4")
 
 
-def _tag(node: Any) -> str | None:
-    return getattr(node, "tag", None)
-
-
 def processed_architecture(data: Mapping[str, Any], source: str = "<architecture>") -> dict[str, Any]:
     """timeloopfe's processed form (``subtree``/``local``) of a v0.4 ``architecture: nodes:`` section: what
     Timeloop and Accelergy read, every component with its instance range and inherited attributes."""
@@ -115,72 +110,44 @@ def processed_architecture(data: Mapping[str, Any], source: str = "<architecture
 def _architecture(data: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """(processed architecture, container name -> its dummy level, level names outer to inner)."""
     version = _version(data.get("version"))
-    nodes = list(data["nodes"])
-    top_name, top_attrs = "system", {}
-    if nodes and _tag(nodes[0]) == "Container" and not nodes[0].get("spatial"):
-        top = nodes.pop(0)
-        top_name, top_attrs = str(top.get("name", top_name)), dict(top.get("attributes") or {})
+    top = archtree.top_container(data["nodes"], archtree.TIMELOOP)
+    top_name = "system" if top is None else str(top.get("name", "system"))
+    top_attrs = {} if top is None else dict(top.get("attributes") or {})
     top_attrs = {"version": version, **top_attrs, **{k: v for k, v in _TOP_DEFAULTS.items() if k not in top_attrs}}
+    # Every level inherits the top level's attributes with their defaults (version aside), below those of the
+    # containers around it; the top container's own attributes are already among those.
+    top_inherited = {k: v for k, v in top_attrs.items() if k != "version"}
     local: list[dict[str, Any]] = []
     dummies: dict[str, str] = {}
-    mesh = [1, 1]
 
-    def entry(name: str, attrs: dict[str, Any], own: Mapping[str, Any], inherited: Mapping[str, Any]) -> dict:
-        attributes = {**attrs, "meshX": mesh[0], "meshY": mesh[1]}
-        for key, value in inherited.items():
+    def entry(comp: archtree.Component, attrs: dict[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+        attributes = {**attrs, "meshX": comp.mesh_x, "meshY": comp.mesh_y}
+        # Inherited attributes never override the level's own, its defaults or its mesh (as in timeloopfe).
+        for key, value in {**top_inherited, **comp.inherited}.items():
             attributes.setdefault(key, value)
-        return {"name": f"{name}[1..{mesh[0] * mesh[1]}]", **own, "attributes": attributes}
+        return {"name": f"{comp.name}[1..{comp.instances}]", **own, "attributes": attributes}
 
-    def walk(items: list, inherited: dict[str, Any], key: str) -> None:
-        for i, node in enumerate(items):
-            nkey = f"{key}[{i}]"
-            if not isinstance(node, dict):
-                raise SpecError("expected a node mapping", source=source, key=nkey)
-            tag = _tag(node)
-            if tag in _GROUPS or (tag is None and "nodes" in node):
-                walk(list(node.get("nodes") or []), dict(inherited), nkey + ".nodes")
-                continue
-            if tag == "Nothing":
-                continue
-            name = node.get("name")
-            if not name:
-                raise SpecError("missing required key 'name'", source=source, key=nkey + ".name")
-            name = str(name)
-            attrs = dict(node.get("attributes") or {})
-            if tag == "Container" or (tag is None and "class" not in node):
-                inherited.update(attrs)
-                spatial = node.get("spatial") or {}
-                if spatial:
-                    dummy = f"inter_{name}_spatial"
-                    local.append({**entry(dummy, {**_DUMMY_ATTRIBUTES, **_STORAGE_DEFAULTS}, {"class": "dummy_storage"},
-                                          inherited), "enabled": True})
-                    dummies[name] = dummy
-                    mesh[0] *= _positive(spatial.get("meshX", 1), f"architecture.{name}.spatial.meshX", source)
-                    mesh[1] *= _positive(spatial.get("meshY", 1), f"architecture.{name}.spatial.meshY", source)
-                continue
-            cls = str(node.get("class", ""))
-            own = {"class": cls, **({"subclass": node["subclass"]} if node.get("subclass") else {})}
-            compute = is_arithmetic(cls)
-            defaults = _COMPUTE_DEFAULTS if compute else _STORAGE_DEFAULTS
-            attrs.update({k: v for k, v in defaults.items() if k not in attrs})
-            local.append({**entry(name, attrs, own, inherited),
-                          "required_actions": ["compute"] if compute else list(_STORAGE_ACTIONS), "enabled": True})
-
-    walk(nodes, {k: v for k, v in top_attrs.items() if k != "version"}, "architecture.nodes")
+    for comp in archtree.walk_nodes(data["nodes"], source, archtree.TIMELOOP):
+        if comp.is_spatial_dummy:
+            for axis, size in (("meshX", comp.fanout_x), ("meshY", comp.fanout_y)):
+                if size < 1:
+                    raise SpecError(f"expected a positive integer, got {size!r}", source=source,
+                                    key=f"architecture.{comp.container}.spatial.{axis}")
+            local.append({**entry(comp, {**_DUMMY_ATTRIBUTES, **_STORAGE_DEFAULTS}, {"class": "dummy_storage"}),
+                          "enabled": True})
+            dummies[str(comp.container)] = comp.name
+            continue
+        own = {"class": comp.declared_class, **({"subclass": comp.subclass} if comp.subclass else {})}
+        compute = is_arithmetic(comp.declared_class)
+        defaults = _COMPUTE_DEFAULTS if compute else _STORAGE_DEFAULTS
+        attrs = {**comp.own_attributes, **{k: v for k, v in defaults.items() if k not in comp.own_attributes}}
+        local.append({**entry(comp, attrs, own),
+                      "required_actions": ["compute"] if compute else list(_STORAGE_ACTIONS), "enabled": True})
     if not local:
         raise SpecError("no components", source=source, key="architecture.nodes")
-    levels = [_RANGE.sub("", c["name"]) for c in local]
+    levels = [archtree.split_range(c["name"])[0] for c in local]
     return ({"version": version, "subtree": [{"name": f"{top_name}_top_level", "attributes": top_attrs,
                                               "local": local}]}, dummies, levels)
-
-
-_RANGE = re.compile(r"\[\d+\.\.\d+\]$")
-
-
-def _positive(value: Any, key: str, source: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"expected a positive integer, got {value!r}", source=source, key=key)
-    return value
 
 
 def _problem(data: Any, source: str) -> dict[str, Any]:
