@@ -186,7 +186,6 @@ def _softmax() -> tuple[Einsum, ...]:
 
 
 def _baseline_matmul(name: str, arch: str, mapped: bool, dram: frozenset[str] | None) -> Einsum:
-    folder = "flat" if mapped else "unfused"
     return Einsum(name, "2d", {"mac": 1}, arch, f"problems/baseline/{name.lower()}.yaml.j2",
                   f"mappings/flat/{name.lower()}.yaml.j2" if mapped else None,
                   None if mapped else f"mappings/unfused/{name.lower()}.constraints.yaml.j2",

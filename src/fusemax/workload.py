@@ -63,8 +63,8 @@ class Model:
             if value > MAX_COUNT:
                 raise WorkloadError(f"{rank} = {value} is beyond the 64-bit model (at most 2**63 - 1)",
                                     source=self.name)
-        if self.kv_heads is not None:
-            if not isinstance(self.kv_heads, int) or self.kv_heads < 1 or self.H % self.kv_heads:
+        if self.kv_heads is not None and (
+                not isinstance(self.kv_heads, int) or self.kv_heads < 1 or self.H % self.kv_heads):
                 raise WorkloadError(f"kv_heads must be a positive divisor of H={self.H}, got {self.kv_heads!r}",
                                     source=self.name)
 

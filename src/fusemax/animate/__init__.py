@@ -18,10 +18,36 @@ Assignment(einsum='QK', step=0, pe=PECoord(array='2d', x=0, y=0), tensor='Q', el
   elements each PE works on in that PE's colour; GIF, self-contained HTML and MP4 (when ffmpeg exists).
 """
 from fusemax.animate.draw import animation_of, html_page, tensor_grid, write_animation
-from fusemax.animate.instance import (DEFAULT_SIZE, MAX_ELEMENTS, MAX_PES, MAX_STEPS, TinyEinsum, parse_pe,
-                                      parse_size, rescale_rank, tiny_einsums)
+from fusemax.animate.instance import (
+                                      DEFAULT_SIZE,
+                                      MAX_ELEMENTS,
+                                      MAX_PES,
+                                      MAX_STEPS,
+                                      TinyEinsum,
+                                      parse_pe,
+                                      parse_size,
+                                      rescale_rank,
+                                      tiny_einsums,
+)
 from fusemax.animate.walk import Assignment, Nest, PECoord, assignments, loop_nest
 
-__all__ = ["Assignment", "DEFAULT_SIZE", "MAX_ELEMENTS", "MAX_PES", "MAX_STEPS", "Nest", "PECoord", "TinyEinsum",
-           "animation_of", "assignments", "html_page", "loop_nest", "parse_pe", "parse_size", "rescale_rank",
-           "tensor_grid", "tiny_einsums", "write_animation"]
+__all__ = [
+                                      "DEFAULT_SIZE",
+                                      "MAX_ELEMENTS",
+                                      "MAX_PES",
+                                      "MAX_STEPS",
+                                      "Assignment",
+                                      "Nest",
+                                      "PECoord",
+                                      "TinyEinsum",
+                                      "animation_of",
+                                      "assignments",
+                                      "html_page",
+                                      "loop_nest",
+                                      "parse_pe",
+                                      "parse_size",
+                                      "rescale_rank",
+                                      "tensor_grid",
+                                      "tiny_einsums",
+                                      "write_animation",
+]

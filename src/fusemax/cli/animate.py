@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fusemax.animate import DEFAULT_SIZE, MAX_ELEMENTS, MAX_STEPS, html_page, parse_pe, parse_size, tiny_einsums
 from fusemax.animate.draw import write_animation
-from fusemax.errors import FusemaxError
 from fusemax.configs import REGISTRY
+from fusemax.errors import FusemaxError
 
 #: Configurations whose every Einsum has a fixed mapping to walk (the others are mapped by the mapper).
 ANIMATABLE = tuple(c for c, conf in REGISTRY.items() if all(e.mapping for e in conf.einsums))

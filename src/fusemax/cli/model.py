@@ -14,9 +14,9 @@ from pathlib import Path
 
 from fusemax import yamlio
 from fusemax.energy import reference_tables
+from fusemax.energy.accelergy import accelergy_available, find_accelergy
 from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.engine import evaluate, load_spec, loop_nests
-from fusemax.energy.accelergy import accelergy_available, find_accelergy
 from fusemax.errors import FusemaxError, SpecError
 
 

@@ -214,9 +214,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "Hardware") -> int:
+    from fusemax.configs import ATTENTION_CONFIGS
     from fusemax.experiments import sweep
     from fusemax.experiments.headline import format_headline, headline
-    from fusemax.configs import ATTENTION_CONFIGS
     try:
         outcomes, folder = execute(
             out, list(spec.configs or ATTENTION_CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from fusemax import yamlio
-from fusemax.archtree import component_name, flatten_architecture
+from fusemax.archtree import component_name
 from fusemax.energy.actions import ActionCounts
 from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.errors import FusemaxError, SpecError, ToolNotFoundError

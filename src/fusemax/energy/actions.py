@@ -201,7 +201,7 @@ def aggregate(einsums: Iterable[EinsumActivity], design: str, *, unmatched_units
     for e in einsums:
         src = f"Einsum {e.name}"
 
-        def level(name: str) -> dict[str, float]:
+        def level(name: str, e: EinsumActivity = e, src: str = src) -> dict[str, float]:
             if name not in e.kept:
                 raise SpecError(f"the mapping keeps nothing at '{name}' (keeps at: {', '.join(e.kept)}); "
                                 "the artifact's aggregation needs it", source=src)

@@ -270,7 +270,7 @@ def estimate_ert(description: Mapping[str, Any] | str | Path, *, source: str | N
     ``global_cycle_seconds``. ``decimals``: Accelergy writes ERT energies rounded to 6 decimals, which
     matters for the tiny leakage entries (1.3e-05 written for 1.335e-05); ``None`` keeps full precision.
     """
-    source, lib, models = _component_models(description, source, library, apply_shares)
+    source, _, models = _component_models(description, source, library, apply_shares)
     ert = ERT(source=f"builtin estimate of {source}")
     for comp, model in models:
         if model is None:

@@ -5,9 +5,32 @@ processed format), and ``evaluate(spec, ert, art)`` returns :class:`~fusemax.sta
 numbers ``timeloop-model`` v3.0.3 prints.
 """
 from fusemax.engine.evaluate import evaluate, loop_nests
-from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
-                                  Problem, Spec, StorageLevel)
+from fusemax.engine.model import (
+                                  Architecture,
+                                  ArithmeticLevel,
+                                  DataSpace,
+                                  LevelMapping,
+                                  Loop,
+                                  Mapping,
+                                  Problem,
+                                  Spec,
+                                  StorageLevel,
+)
 from fusemax.engine.spec import load_spec, spec_from_dict, spec_from_texts
 
-__all__ = ["load_spec", "spec_from_dict", "spec_from_texts", "evaluate", "loop_nests", "Spec", "Architecture", "StorageLevel",
-           "ArithmeticLevel", "Problem", "DataSpace", "Mapping", "LevelMapping", "Loop"]
+__all__ = [
+                                  "Architecture",
+                                  "ArithmeticLevel",
+                                  "DataSpace",
+                                  "LevelMapping",
+                                  "Loop",
+                                  "Mapping",
+                                  "Problem",
+                                  "Spec",
+                                  "StorageLevel",
+                                  "evaluate",
+                                  "load_spec",
+                                  "loop_nests",
+                                  "spec_from_dict",
+                                  "spec_from_texts",
+]

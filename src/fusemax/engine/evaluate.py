@@ -11,8 +11,14 @@ import math
 
 from fusemax.energy.tables import ART, ERT
 from fusemax.engine.model import Spec
-from fusemax.engine.nest import (box_size, innermost_spatial_accesses, loop_nest_lines, multicast, nest_info,
-                                 temporal_delta)
+from fusemax.engine.nest import (
+    box_size,
+    innermost_spatial_accesses,
+    loop_nest_lines,
+    multicast,
+    nest_info,
+    temporal_delta,
+)
 from fusemax.stats import ArithmeticStats, DataspaceStats, LevelStats, Stats
 
 SOURCE = "fusemax builtin"
@@ -150,7 +156,7 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
         block = level.block_size
         energy = 0.0
         read_bw = write_bw = 0.0
-        for name, d in dstats.items():
+        for d in dstats.values():
             e = d.utilized_instances * (math.ceil(d.reads_per_instance / block) * e_read
                                         + (math.ceil(d.fills_per_instance / block)
                                            + math.ceil(d.updates_per_instance / block)) * e_write)

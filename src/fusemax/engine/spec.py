@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping as AbcMapping
+from collections.abc import Iterable
+from collections.abc import Mapping as AbcMapping
 from pathlib import Path
 from typing import Any
 
 from fusemax import archtree, yamlio
 from fusemax.archtree import Component, Source
-from fusemax.engine.model import (ArithmeticLevel, Architecture, DataSpace, LevelMapping, Loop, Mapping,
-                                  Problem, Spec, StorageLevel)
+from fusemax.engine.model import (
+    Architecture,
+    ArithmeticLevel,
+    DataSpace,
+    LevelMapping,
+    Loop,
+    Mapping,
+    Problem,
+    Spec,
+    StorageLevel,
+)
 from fusemax.errors import SpecError
 from fusemax.workload import MAX_COUNT
 

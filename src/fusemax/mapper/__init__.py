@@ -14,5 +14,14 @@ from .constraints import METRICS, Constraints, TargetConstraint, constraints_fro
 from .output import mapping_to_yaml
 from .search import MapperResult, search
 
-__all__ = ["METRICS", "Constraints", "TargetConstraint", "constraints_from_dict", "metrics_from", "parse_metrics",
-           "mapping_to_yaml", "MapperResult", "search"]
+__all__ = [
+           "METRICS",
+           "Constraints",
+           "MapperResult",
+           "TargetConstraint",
+           "constraints_from_dict",
+           "mapping_to_yaml",
+           "metrics_from",
+           "parse_metrics",
+           "search",
+]

@@ -14,7 +14,6 @@ from fusemax.errors import SpecError
 from .constraints import constraints_from_dict
 from .search import DEFAULT_MAX_CANDIDATES, MapperResult, search
 
-
 #: The top-level keys the mapper reads (the spec's, minus any mapping, plus its constraints and settings).
 MAPPER_KEYS = ("architecture", "problem", "constraints", "mapper")
 

@@ -22,6 +22,22 @@ from .plan import SweepSpec, load_sweep_file
 from .progress import Progress
 from .runner import JobResults, RunCounts, run_jobs
 
-__all__ = ["Cache", "DaskExecutor", "EXECUTORS", "Executor", "Job", "JobResults", "LocalExecutor", "Progress", "RunCounts",
-           "SweepSpec", "default_jobs", "evaluate_job", "get_executor", "job_key", "load_sweep_file",
-           "make_job", "run_jobs"]
+__all__ = [
+           "EXECUTORS",
+           "Cache",
+           "DaskExecutor",
+           "Executor",
+           "Job",
+           "JobResults",
+           "LocalExecutor",
+           "Progress",
+           "RunCounts",
+           "SweepSpec",
+           "default_jobs",
+           "evaluate_job",
+           "get_executor",
+           "job_key",
+           "load_sweep_file",
+           "make_job",
+           "run_jobs",
+]

@@ -1,10 +1,9 @@
 """The hardware axis of a sweep: lists of values per :class:`~fusemax.workload.Hardware` parameter.
-
 ``{"pe_dim": ["128", "256"], "l3_bytes": ["8MiB", "16MiB"]}`` is four variants (the cross product, in the
-order given). Values are text as typed on the command line or in a sweep file: integers for PE counts,
-sizes such as ``16MiB`` for ``l3_bytes``, bytes per second such as ``400e9``, ``400GB`` (10^9) or ``400GiB`` (2^30) for ``dram_bandwidth`` and
-hertz such as ``940e6`` for ``clock_hz``. Each variant gets a folder label naming only what varies.
-"""
+order given). Values are text as typed on the command line or in a sweep file: integers for PE counts, sizes
+such as ``16MiB`` for ``l3_bytes``, bytes per second such as ``400e9``, ``400GB`` (10^9) or ``400GiB`` (2^30)
+for ``dram_bandwidth`` and hertz such as ``940e6`` for ``clock_hz``. Each variant gets a folder label naming
+only what varies."""
 from __future__ import annotations
 
 import itertools

@@ -9,9 +9,10 @@
 
 Each Einsum gets an architecture, a problem and a mapping rendered from the Jinja templates in ``arch/``,
 ``problems/`` and ``mappings/`` (the registry :mod:`fusemax.configs` says which template serves which
-configuration, :mod:`fusemax.render.plan` joins them with the variables and :mod:`fusemax.render.tiling` gives the factors, the P1 rule and the fallbacks for decode
-and small models). ``unfused`` and ``end2end`` have no fixed mapping: they render mapper constraints
-(``constraints.yaml``) and the mapper settings (``mapper.yaml``) instead, for the mapper to search.
+configuration, :mod:`fusemax.render.plan` joins them with the variables and :mod:`fusemax.render.tiling` gives
+the factors, the P1 rule and the fallbacks for decode and small models). ``unfused`` and ``end2end`` have no
+fixed mapping: they render mapper constraints (``constraints.yaml``) and the mapper settings (``mapper.yaml``)
+instead, for the mapper to search.
 
 The output is plain v0.4 YAML (``architecture: nodes:`` with ``!Container/!Component/!Parallel``,
 ``problem:``, ``mapping:``); the three files of a folder together are one spec for ``timeloop-model`` or
@@ -24,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from fusemax import yamlio
-from fusemax.errors import FusemaxError
 from fusemax.configs import CONFIGS, ResolvedHardware
+from fusemax.errors import FusemaxError
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
 from fusemax.render.plan import EinsumPlan, Plan, plan
 from fusemax.templates import render_template

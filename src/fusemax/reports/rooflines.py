@@ -19,14 +19,24 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from fusemax.experiments.roofline import PHASE_KEY, Roof, roofs
 from fusemax.configs import MATMULS
+from fusemax.experiments.roofline import PHASE_KEY, Roof, roofs
 from fusemax.results import Results
 from fusemax.workload import Hardware
 
 from .frames import END2END_PLATFORM
-from .style import (PHASE_MARKERS, RIDGE_COLOR, ROOF_COLOR, ROOFLINE, config_color, config_marker,
-                    config_label, new_figure, ordered_configs, styled)
+from .style import (
+    PHASE_MARKERS,
+    RIDGE_COLOR,
+    ROOF_COLOR,
+    ROOFLINE,
+    config_color,
+    config_label,
+    config_marker,
+    new_figure,
+    ordered_configs,
+    styled,
+)
 
 ARRAYS = ("2d", "1d")
 PHASES = ("attention", "MLP", "layer")

@@ -14,8 +14,17 @@ from fusemax.experiments.roofline import PHASE_KEY, phase_roofline, roofs
 from fusemax.workload import Hardware, parse_seq_len
 
 from .rooflines import is_mlp
-from .style import (OKABE_ITO, RIDGE_COLOR, config_color, config_label, config_marker, new_figure,
-                    ordered_configs, ordered_lengths, styled)
+from .style import (
+    OKABE_ITO,
+    RIDGE_COLOR,
+    config_color,
+    config_label,
+    config_marker,
+    new_figure,
+    ordered_configs,
+    ordered_lengths,
+    styled,
+)
 
 PHASE_STYLE = {"prefill": "-", "decode": "--"}
 
