@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.pareto import ParetoRow
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
-EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "einsum", "array", "group", "computes", "cycles",
+EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "einsum", "array", "group", "computes", "cycles",
                   "cost", "flops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
                   "latency", "occupancy", "energy"]
 RUN_FILE = "run.json"
@@ -94,7 +94,7 @@ def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
     for r in results:
         for e in r.einsums:
             rows.append({"config": r.config, "model": r.model, "seq_len": r.seq_len, "phase": r.phase,
-                         "einsum": e.einsum, "array": e.array, "group": e.group, "computes": e.computes,
+                         "batch": r.params.get("batch"), "einsum": e.einsum, "array": e.array, "group": e.group, "computes": e.computes,
                          "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "read_bytes": e.read_bytes,
                          "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,
                          "comp_latency": e.comp_latency, "latency": max(e.mem_latency, e.comp_latency),
