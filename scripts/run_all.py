@@ -3,7 +3,9 @@
 platforms (Figs. 10-11) and the Pareto sweep (Fig. 12); write the figures and the HTML report, validate
 against the artifact's published rows (when ../shared is present) and print the headline table.
 
-    python scripts/run_all.py [--out DIR] [--jobs N] [--backend builtin|timeloop] [--executor local|dask]
+    python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--backend builtin|timeloop] [--executor local|dask]
+
+``--batch`` sets the attention sweep's batch (default 64, the paper's; validation is only meaningful there).
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
+    parser.add_argument("--batch", type=int, default=sweep.DEFAULT_BATCH, metavar="B",
+                        help=f"batch of the attention sweep (default {sweep.DEFAULT_BATCH}, the paper's)")
     parser.add_argument("--backend", choices=("builtin", "timeloop"), default="builtin",
                         help="builtin engine or the real timeloop-model/timeloop-mapper")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
-                                   list(sweep.DEFAULT_SEQ_LENS), jobs=args.jobs, quiet=not args.verbose,
+                                   list(sweep.DEFAULT_SEQ_LENS), batch=args.batch, jobs=args.jobs, quiet=not args.verbose,
                                    backend=args.backend, executor=args.executor, scheduler=args.scheduler)
         seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
         # The same job cache as the attention sweep: a warm rerun takes every search and evaluation from it.

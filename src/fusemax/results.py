@@ -4,9 +4,13 @@ Files: ``attn-<config>.csv`` (the artifact's schema), ``einsums.csv``, ``rooflin
 ``end2end-<platform>.csv``, ``pareto.csv`` and ``run.json``.
 
 ``attn-<config>.csv`` keeps the artifact's columns ``model,seq_len,traffic,latency,energy,util_2d,util_1d``
-followed by one utilization column per 2D Einsum (bytes, seconds, pJ). Decode-phase rows go to
+followed by one utilization column per 2D Einsum (bytes, seconds, pJ), then ours, ``pe_util_2d,pe_util_1d``.
+``util_2d``/``util_1d`` are the artifact's *busy-time* fractions (the array's compute time / latency, however
+few PEs work); ``pe_util_*`` are *PE utilizations*, Σ computes on the array / (PEs x latency x clock).
+Decode-phase rows go to
 ``attn-<config>-decode.csv`` so that the prefill files stay comparable with the published ones.
-``einsums.csv`` is the tidy long form: one row per configuration x model x length x phase x Einsum.
+``einsums.csv`` is the tidy long form: one row per configuration x model x length x phase x Einsum (with
+the batch).
 A run replaces the files of the phase it computed and keeps those of other phases (see :func:`write`).
 """
 from __future__ import annotations
@@ -32,7 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.pareto import ParetoRow
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
-EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "einsum", "array", "group", "computes", "cycles",
+#: Ours, appended after the artifact's columns: Σ computes on the array / (PEs x latency x clock).
+PE_UTIL_COLUMNS = ["pe_util_2d", "pe_util_1d"]
+EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "einsum", "array", "group", "computes", "cycles",
                   "cost", "flops", "ops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
                   "latency", "occupancy", "energy"]
 RUN_FILE = "run.json"
@@ -90,8 +96,9 @@ def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
     for r in results:
         for e in r.einsums:
             rows.append({"config": r.config, "model": r.model, "seq_len": r.seq_len, "phase": r.phase,
-                         "einsum": e.einsum, "array": e.array, "group": e.group, "computes": e.computes,
-                         "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "ops": e.ops, "read_bytes": e.read_bytes,
+                         "batch": r.params.get("batch"), "einsum": e.einsum, "array": e.array, "group": e.group,
+                         "computes": e.computes, "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "ops": e.ops,
+                         "read_bytes": e.read_bytes,
                          "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,
                          "comp_latency": e.comp_latency, "latency": max(e.mem_latency, e.comp_latency),
                          "occupancy": e.occupancy, "energy": e.energy_pj})

@@ -82,7 +82,7 @@ def _one_error_line(capsys) -> str:
 @pytest.mark.parametrize("args, fragment", [
     (["--model", "GPT-5", "--seq-len", "4K"], "unknown model 'GPT-5'; known models: BERT, TrXL"),
     (["--model", "BERT", "--seq-len", "3Q"], "bad sequence length '3Q'"),
-    (["--model", "BERT", "--seq-len", "4K", "--pe-dim", "300"], "PE dim 300 does not tile M (keys) = 4096"),
+    (["--model", "BERT", "--seq-len", "4K", "--pe-dim", "0"], "pe_dim: bad value '0'"),
 ])
 def test_bad_inputs_exit_2_with_one_line(args, fragment, tmp_path, capsys):
     out = tmp_path / "out"

@@ -96,13 +96,15 @@ def test_fallback_helpers():
     assert largest_divisor_at_most(256, 126) == 64 and largest_divisor_at_most(16, 251) == 16
     assert largest_divisor_at_most(7, 0) == 1
     assert spatial_factor(4096, 256, "M") == 256 and spatial_factor(100, 256, "M") == 100
-    with pytest.raises(WorkloadError, match="PE dim 300 does not tile M = 4096"):
-        spatial_factor(4096, 300, "M")
+    # 4096 = 2^12 over 300 PEs: 256 work; 4544 = 64 x 71 over 256: 142 = 2 x 71; a prime over one PE
+    assert spatial_factor(4096, 300, "M") == 256 and spatial_factor(4544, 256, "N") == 142
+    assert spatial_factor(1009, 256, "M") == 1
 
 
-def test_pe_dim_that_does_not_tile_fails_clearly():
-    with pytest.raises(WorkloadError, match="PE dim 384 does not tile"):
-        render("binding", Workload(get_model("BERT"), 4096), Hardware(pe_dim=384))
+def test_pe_dim_that_does_not_tile_idles_pes_without_extra_work():
+    # BERT 4K on 384 x 384 PEs: keys and queries spread over 256 (the largest divisor of 4096 below 384)
+    rendered = render("binding", Workload(get_model("BERT"), 4096), Hardware(pe_dim=384))
+    assert (rendered.params["n"], rendered.params["p0"], rendered.params["m1"]) == (256, 256, 16)
 
 
 def test_too_small_l3_fails_clearly():

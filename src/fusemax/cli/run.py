@@ -3,7 +3,8 @@
 Each point is rendered into one job per Einsum spec; jobs run on the chosen backend (``builtin`` engine or
 the real ``timeloop``) and executor (``local`` processes, default all cores, or ``dask``), and every result
 is cached by content (``--cache``, default ``DIR/runs/cache`` or ``$FUSEMAX_CACHE``). Rerunning the same
-command after Ctrl-C or a crash evaluates only the jobs that had not finished. ``--sweep FILE`` reads the
+command after Ctrl-C or a crash evaluates only the jobs that had not finished. ``--batch B`` sets the batch
+(default 64, the paper's). ``--sweep FILE`` reads the
 sweep from YAML (:mod:`fusemax.orchestrator.plan`); flags given on the command line override the file.
 Hardware flags take comma lists (``--pe-dim 128,256 --l3-bytes 8MiB,16MiB``): every combination runs into
 its own folder ``DIR/<label>`` (e.g. ``DIR/pe_dim=128_l3_bytes=8MiB``), all sharing one cache.
@@ -52,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"sequence lengths (default: {','.join(DEFAULT_SEQ_LENS)})")
     parser.add_argument("--phase", choices=("prefill", "decode"),
                         help="prefill (P = M = length, the default) or decode (P = 1 query against M keys)")
+    parser.add_argument("--batch", type=int, metavar="B", help="batch size (default 64, the paper's)")
     parser.add_argument("--models-file", metavar="YAML", help="extra models in the zoo's format")
     parser.add_argument("--backend", choices=("builtin", "timeloop"),
                         help="builtin engine (default) or the real timeloop-model/timeloop-mapper")
@@ -79,7 +81,7 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
 
 
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
-            models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
+            batch: int | None = None, models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
             backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
             cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False):
     """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
@@ -98,7 +100,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
         resolve_model(model, models_file)
     lengths = [parse_seq_len(s) for s in seq_lens]
     get_executor(executor, jobs, scheduler)
-    pts = sweep.points(configs, models, lengths, phase)
+    batch = sweep.DEFAULT_BATCH if batch is None else batch
+    pts = sweep.points(configs, models, lengths, phase, batch)
     hardware = hardware or Hardware()
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
                            executor=executor, scheduler=scheduler, cache=cache_dir(out, cache),
@@ -107,8 +110,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     folder = None
     if done:
         info = sweep.run_info(run.outcomes, hardware, {
-            "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "engine": backend,
-            "tools": get_backend(backend).tools(),
+            "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "batch": batch,
+            "engine": backend, "tools": get_backend(backend).tools(),
             "executor": executor, "jobs": run.counts.to_json()})
         extra, rest = {}, []
         if layer:
@@ -198,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
                            source=args.sweep)
     flags = {name: tuple(getattr(args, name)) for name in PARSERS if getattr(args, name) is not None}
     spec = spec.merged(configs=args.configs, models=args.models, seq_lens=args.seq_lens, phase=args.phase,
-                       models_file=args.models_file, backend=args.backend, hardware=flags or None)
+                       batch=args.batch, models_file=args.models_file, backend=args.backend, hardware=flags or None)
     _check_inputs(args, spec)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
@@ -220,7 +223,7 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
     try:
         outcomes, folder = execute(
             out, list(spec.configs or ATTENTION_CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
-            list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
+            list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill", batch=spec.batch,
             models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
             executor=args.executor, scheduler=args.scheduler, cache=str(cache_dir(args.out, args.cache)),
             hardware=hardware, layer=args.layer)

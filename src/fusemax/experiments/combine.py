@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from fusemax.configs import get_config
+from fusemax.configs import PAPER_CLOCK_HZ, get_config
 
 from .metrics import EinsumMetrics
 
@@ -34,12 +34,25 @@ class ConfigResult:
     comp_1d: float
     einsums: list[EinsumMetrics] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    #: PE-array utilization (see :func:`pe_utilization`); ``util_2d``/``util_1d`` are the artifact's busy
+    #: fractions, which count an array busy however few of its PEs work.
+    pe_util_2d: float = float("nan")
+    pe_util_1d: float = float("nan")
 
     def csv_row(self) -> dict[str, Any]:
-        """The artifact's columns in its order."""
+        """The artifact's columns in its order, then the PE utilizations."""
         return {"model": self.model, "seq_len": self.seq_len, "traffic": self.traffic,
                 "latency": self.latency, "energy": self.energy, "util_2d": self.util_2d,
-                "util_1d": self.util_1d, **self.einsum_util}
+                "util_1d": self.util_1d, **self.einsum_util,
+                "pe_util_2d": self.pe_util_2d, "pe_util_1d": self.pe_util_1d}
+
+
+def pe_utilization(metrics: list[EinsumMetrics], array: str, pes: int, latency: float, clock_hz: float) -> float:
+    """Σ computes on ``array`` / (its ``pes`` x ``latency`` x ``clock_hz``): the fraction of the array's
+    PE-cycles that did work. A compute is one engine compute (a PE step), whatever its operation cost, so a
+    fully used array reads 1 only for one-op Einsums; idle PEs (a decode point's one query row) lower it."""
+    computes = sum(e.computes for e in metrics if e.array == array)
+    return computes / (pes * latency * clock_hz) if latency > 0 else 0.0
 
 
 def _c(m: dict[str, EinsumMetrics], *names: str) -> float:
@@ -105,8 +118,10 @@ def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256) -
 
 
 def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics], *,
-            phase: str = "prefill", pe_dim: int = 256, params: dict[str, Any] | None = None) -> ConfigResult:
-    """One configuration at one workload point from its per-Einsum metrics."""
+            phase: str = "prefill", pe_dim: int = 256, pe_1d: int | None = None,
+            clock_hz: float = PAPER_CLOCK_HZ, params: dict[str, Any] | None = None) -> ConfigResult:
+    """One configuration at one workload point from its per-Einsum metrics (``pe_1d`` defaults to
+    ``pe_dim``; ``pe_dim``, ``pe_1d`` and ``clock_hz`` size the PE utilizations)."""
     by_name = {e.einsum: e for e in metrics}
     latency, mem, comp = total_latency(config, by_name, pe_dim)
     comp_2d, comp_1d = _split(by_name)
@@ -127,4 +142,6 @@ def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics],
         einsum_util=einsum_util,
         mem_latency=mem, comp_latency=comp, comp_2d=comp_2d, comp_1d=comp_1d,
         einsums=list(metrics), params=dict(params or {}),
+        pe_util_2d=pe_utilization(metrics, "2d", pe_dim * pe_dim, latency, clock_hz),
+        pe_util_1d=pe_utilization(metrics, "1d", pe_1d or pe_dim, latency, clock_hz),
     )

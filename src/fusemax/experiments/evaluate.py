@@ -62,7 +62,8 @@ def combine_point(config: str, workload: Workload, hardware: ResolvedHardware,
         metrics.append(m)
     scalars = {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool))}
     return combine(config, workload.model.name, format_seq_len(workload.seq_len), metrics,
-                   phase=workload.phase, pe_dim=hardware.pe_dim, params=scalars)
+                   phase=workload.phase, pe_dim=hardware.pe_dim, pe_1d=hardware.pe_1d,
+                   clock_hz=hardware.clock_hz, params=scalars)
 
 
 def energy_fn_for(hardware: ResolvedHardware, kept: Mapping[str, Mapping[str, list[str]]]) -> EnergyFn:

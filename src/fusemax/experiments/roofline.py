@@ -58,13 +58,15 @@ def einsum_roofline(einsums: pd.DataFrame, hardware: Hardware = Hardware()) -> p
 
 
 def phase_roofline(einsums: pd.DataFrame, attn: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per configuration x model x length x phase: total FLOPs, 2D and 1D FLOPs, bytes and intensity.
+    """Per configuration x model x length x phase (and its batch): total FLOPs, 2D and 1D FLOPs, bytes and intensity.
 
     ``attn`` (rows with ``config`` and ``latency``) adds the achieved FLOP/s over the configuration's
     combined latency.
     """
     grouped = einsums.groupby(PHASE_KEY, sort=False)
     out = grouped.agg(flops=("flops", "sum"), traffic=("traffic", "sum")).reset_index()
+    if "batch" in einsums.columns:  # one batch per phase of a point: carried along, not a grouping key
+        out.insert(len(PHASE_KEY), "batch", grouped["batch"].first().to_numpy())
     for array in ("2d", "1d"):
         part = einsums[einsums["array"] == array].groupby(PHASE_KEY, sort=False)["flops"].sum()
         out[f"flops_{array}"] = out.set_index(PHASE_KEY).index.map(part).fillna(0).to_numpy()

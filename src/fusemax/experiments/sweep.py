@@ -23,6 +23,8 @@ from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_re
 
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
+#: The paper's batch size (every published row is at batch 64).
+DEFAULT_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,26 @@ class Point:
     model: str          # zoo name or an inline NAME:D=..,H=..,E=..,S=.. spec
     seq_len: int
     phase: str = "prefill"
+    batch: int = DEFAULT_BATCH
 
     @property
     def label(self) -> str:
-        return f"{self.config} {self.model.split(':')[0]} {format_seq_len(self.seq_len)} {self.phase}"
+        # the paper's batch is left out so the labels (and progress lines) of its points stay as they were
+        batch = "" if self.batch == DEFAULT_BATCH else f" batch {self.batch}"
+        return f"{self.config} {self.model.split(':')[0]} {format_seq_len(self.seq_len)} {self.phase}{batch}"
 
 
 def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = DEFAULT_MODELS,
-           seq_lens: Iterable[int] = (), phase: str = "prefill") -> list[Point]:
-    """The cross product in the artifact's order: configuration, then model, then length."""
+           seq_lens: Iterable[int] = (), phase: str = "prefill", batch: int = DEFAULT_BATCH) -> list[Point]:
+    """The cross product in the artifact's order: configuration, then model, then length (all at one
+    ``batch``)."""
     unknown = [c for c in configs if c not in ATTENTION_CONFIGS]
     if unknown:
         raise FusemaxError(f"unknown configuration {unknown[0]!r}; use {', '.join(ATTENTION_CONFIGS)}",
                            source="--configs")
-    return [Point(c, m, n, phase) for c in configs for m in models for n in seq_lens]
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise FusemaxError(f"batch must be a positive integer, got {batch!r}", source="--batch")
+    return [Point(c, m, n, phase, batch) for c in configs for m in models for n in seq_lens]
 
 
 @dataclass
@@ -79,7 +87,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     from .flat_search import dataflow_for
     start = time.perf_counter()
     try:
-        workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase)
+        workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
         # FLAT: the paper's table for its models, FLAT's own search for any other workload
         searched = dataflow_for(workload, hardware) if point.config == "flat" else None
         rendered = render(point.config, workload, hardware, flat_dataflow=searched)

@@ -8,6 +8,7 @@ overriding the file::
     models: [BERT, OPT-66B]           # zoo names or NAME:D=..,H=..,E=..,S=..
     seq_lens: [1K, 4K, 64K]
     phase: prefill                    # or decode
+    batch: 8                          # default 64 (the paper's)
     models_file: my-models.yaml       # relative to the sweep file
     backend: builtin                  # or timeloop
     hardware:                         # every combination; one results folder each (DIR/<label>)
@@ -34,6 +35,7 @@ class SweepSpec:
     models: tuple[str, ...] | None = None
     seq_lens: tuple[str, ...] | None = None
     phase: str | None = None
+    batch: int | None = None
     models_file: str | None = None
     backend: str | None = None
     #: Hardware parameter -> values (see :mod:`fusemax.orchestrator.hardware`); the sweep covers every combination.
@@ -74,6 +76,10 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
             values[key] = {str(name): tuple(str(v) for v in (items if isinstance(items, list) else [items]))
                            for name, items in value.items()}
             hardware_variants(values[key], source=f"{path}: hardware")   # every value parses, or one clear error
+        elif key == "batch":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise FusemaxError("expected a positive integer", source=str(path), key=key)
+            values[key] = value
         elif not isinstance(value, str):
             raise FusemaxError("expected a string", source=str(path), key=key)
         else:

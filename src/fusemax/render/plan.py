@@ -47,12 +47,12 @@ def _fusemax(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> t
     tiling = cascade_tiling(workload, hw, cascade_buffers=conf.cascade_buffers)
     model = workload.model
     base = {"B": workload.batch, "E": model.E, "F": model.F, "H": model.H, "M1": tiling.M1, "N": tiling.N,
-            "P": workload.P, "P2": tiling.P2, **hw.context()}
+            "P": workload.P, "P2": tiling.P2, "G": tiling.G, "G0": tiling.G0, "G1": tiling.G1, **hw.context()}
     spatial = {"2d": {"P1": tiling.P1, "P0": tiling.P0}, "1d": {"P1": tiling.P1_1d, "P0": tiling.P0_1d}}
     contexts = {e.name: {**base, **spatial[e.array]} for e in conf.einsums}
     params = {"p0": tiling.P0, "p1": tiling.P1, "p2": tiling.P2, "m1": tiling.M1, "n": tiling.N,
               "p0_1d": tiling.P0_1d, "p1_1d": tiling.P1_1d, "bytes_per_query": tiling.bytes_per_query,
-              "tiles_that_fit": tiling.tiles_that_fit}
+              "tiles_that_fit": tiling.tiles_that_fit, "g": tiling.G, "g0": tiling.G0, "g1": tiling.G1}
     return contexts, params
 
 

@@ -11,6 +11,12 @@ FuseMax cascade (binding, arch, cascade)
     (Q, QK, RM, SLN, RD, RNV), with w = word bytes. The artifact writes N and P0 as the PE dimension; they
     are the same whenever M and P are multiples of it.
 
+    Grouped-query attention (KV < H heads of K and V): the Einsums that read K or V (QK, SLNV) get a group
+    rank G = H / KV, split G = G1 (DRAM) x G0 (L3), so one K/V block in L3 serves G0 query heads and K/V
+    travel G1 x P2 times instead of G x P2. G0 is the largest divisor of G whose G0 x P0 queries fit
+    beside the K/V block; P1 then applies the rule above to G0 x P0 queries per tile. With G = 1 (multi-head)
+    G0 = G1 = 1 and the factors are the artifact's.
+
 FLAT
     FLAT's row block P1 (``fusion == "row"``) or the whole head (``"head"``) is walked at L3; DRAM walks
     B, H and P2 = P / P1. Stationarity decides the L3 loop order (innermost first, the artifact's table in
@@ -24,8 +30,9 @@ Softmax passes, unfused and end-to-end mapper constraints
 Fallbacks (where the artifact's rule has no valid factor; the artifact only ran P = M >= 256):
     * A rank smaller than the PE dimension is spread whole (spatial factor = its size; the rest of the
       array idles). This covers decode (P = 1 query), short contexts and head dims below the PE dimension
-      (Pythia-14M: E = 32). A rank at least as large as the PE dimension must be a multiple of it,
-      otherwise rendering fails with "PE dim X does not tile ...": pick a length or PE dim that divides.
+      (Pythia-14M: E = 32). A larger rank that is not a multiple of the PE dimension is spread over its
+      largest divisor below it (Falcon-7B's D = 4544 = 71 x 64 on 256 PEs: 142), so the idle PEs show as
+      lower utilization, never as extra computes or traffic (a prime length spreads over one PE).
     * When P0 < pe_dim the P1 rule uses P0 queries per tile; K/V blocks use N = min(M, pe_dim) keys.
     * FLAT's row block P1 is capped at P (decode: P1 = 1) and lowered to the largest divisor of P when it
       does not divide P.
@@ -76,13 +83,13 @@ def largest_divisor_at_most(n: int, limit: int) -> int:
 
 def spatial_factor(size: int, pes: int, what: str) -> int:
     """How many PEs a rank of ``size`` spreads over: ``pes`` when it divides the rank, the whole rank when
-    the rank is smaller than the array (fallback), otherwise a :class:`WorkloadError`."""
+    the rank is smaller than the array, otherwise the largest divisor of the rank below ``pes`` (the other
+    PEs idle: lower utilization, never extra computes or traffic). ``what`` names the rank in errors."""
+    if size < 1 or pes < 1:
+        raise WorkloadError(f"cannot spread {what} = {size} over {pes} PEs", source="--pe-dim")
     if size % pes == 0:
         return pes
-    if size < pes:
-        return size
-    raise WorkloadError(f"PE dim {pes} does not tile {what} = {size}; use a multiple of {pes} "
-                        f"or a PE dim that divides {size}", source="--pe-dim")
+    return size if size < pes else largest_divisor_at_most(size, pes)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,9 @@ class CascadeTiling:
     P1_1d: int
     bytes_per_query: int
     tiles_that_fit: int  # the P1 bound of the rule, before rounding down to a divisor
+    G: int = 1           # query heads per K/V head (H / KV)
+    G0: int = 1          # of them per L3 tile
+    G1: int = 1          # walked at DRAM (G / G0)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -114,7 +124,9 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     else:
         bytes_per_query = (model.E + 1 + 1 + model.F) * w  # Q, RM, RD, RNV
     kv_block = N * model.E * w + N * model.F * w
-    fit = (l3_bytes - kv_block) // (bytes_per_query * P0)
+    G = model.H // model.KV
+    G0 = largest_divisor_at_most(G, (l3_bytes - kv_block) // (bytes_per_query * P0))
+    fit = (l3_bytes - kv_block) // (bytes_per_query * P0 * G0)
     if fit < 1:
         need = kv_block + bytes_per_query * P0
         raise WorkloadError(f"L3 of {l3_bytes} bytes cannot hold one tile of {P0} queries and a {N}-key K/V "
@@ -124,7 +136,8 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     # The 1D array walks the same P1 x P0 queries, spread over its own PEs.
     P0_1d = spatial_factor(P1 * P0, hardware.pe_1d, "P1 x P0 (queries on the 1D array)")
     return CascadeTiling(N=N, M1=workload.M // N, P0=P0, P1=P1, P2=tiles // P1, P0_1d=P0_1d,
-                         P1_1d=P1 * P0 // P0_1d, bytes_per_query=bytes_per_query, tiles_that_fit=fit)
+                         P1_1d=P1 * P0 // P0_1d, bytes_per_query=bytes_per_query, tiles_that_fit=fit,
+                         G=G, G0=G0, G1=G // G0)
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,14 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
 
     if not prefill.empty:
         paper_figs.append(fig("fig6a", "Fig. 6a: 1D array utilization",
-                              "Busy fraction of the 1D array (util_1d) per model and length.",
+                              "Busy-time fraction of the 1D array (util_1d, the artifact's: compute time / "
+                              "latency, however few PEs work) per model and length. The PE utilization "
+                              "pe_util_1d (attn-*.csv: computes / (PEs x latency x clock)) is at most this.",
                               paper.utilization, table, "1d"))
-        paper_figs.append(fig("fig6b", "Fig. 6b: 2D array utilization", "Busy fraction of the 2D array (util_2d).",
+        paper_figs.append(fig("fig6b", "Fig. 6b: 2D array utilization",
+                              "Busy-time fraction of the 2D array (util_2d, the artifact's). The PE "
+                              "utilization pe_util_2d (attn-*.csv: 2D computes / (PEs x latency x clock)) "
+                              "is at most this.",
                               paper.utilization, table, "2d"))
         if prefill["config"].isin(paper.FIG7_CONFIGS).any():
             paper_figs.append(fig("fig7", "Fig. 7: 2D array activity per Einsum",
