@@ -313,14 +313,17 @@ class _Reader:
     def has(self, key: str) -> bool:
         return key in self.fields
 
-    def integer(self, key: str, *, dash_is_none: bool = False) -> int | None:
+    def integer(self, key: str) -> int:
         f = self._get(key)
         token = f.value.split()[0] if f.value.split() else ""
-        if dash_is_none and token == "-":
-            return None
         if not _INT_RE.match(token):
             raise self._bad(f, key, "an integer")
         return int(token)
+
+    def integer_or_dash(self, key: str) -> int | None:
+        """An integer, or None where Timeloop prints ``-`` (e.g. the size of an unbounded level)."""
+        f = self._get(key)
+        return None if f.value.split()[:1] == ["-"] else self.integer(key)
 
     def number(self, key: str, unit: str | None = None) -> tuple[float, int]:
         """A printed decimal and its number of decimals; ``unit`` (``pJ``, ``%``) must follow it."""
@@ -442,7 +445,7 @@ def stats_from_sections(raw: RawStatsFile, origin: str | None = None) -> Stats:
             bandwidth_throttling=stats.number("Bandwidth throttling")[0],
             instances=specs.integer("Instances"),
             block_size=specs.integer("Block size"),
-            size=specs.integer("Size", dash_is_none=True),
+            size=specs.integer_or_dash("Size"),
             vector_access_energy_source=specs.text("Vector access energy source"),
             dataspaces=dataspaces)
     if not arithmetic:

@@ -67,7 +67,7 @@ def _rel_error(ours: float, published: float) -> float:
 def compare_frames(config: str, ours: pd.DataFrame, published: pd.DataFrame) -> list[ColumnCheck]:
     """Per published column, the worst relative error over the rows present in both frames."""
     merged = published.merge(ours, on=KEY, how="inner", suffixes=("_pub", "_ours"))
-    checks = []
+    checks: list[ColumnCheck] = []
     for column in published.columns:
         if column in KEY or f"{column}_ours" not in merged:
             continue
@@ -104,7 +104,7 @@ def compare(ours_dir: str | Path, reference_dir: str | Path | None = None) -> li
         found = compare_frames(name, mine, frame)
         if not found:  # a table that lost its rows or columns must not pass as "within tolerance"
             raise FusemaxError(f"no rows in common with the published {filename} (same model and seq_len, "
-                               "with a value column)", source=str(ours.folder / filename))
+                               "with a value column)", source=str(results_mod.results_dir(ours_dir) / filename))
         checks += found
     if not checks:
         raise FusemaxError("no rows in common with the published results (configurations "

@@ -110,7 +110,7 @@ def _parse_models_file(path_text: str, mtime_ns: int, size: int) -> dict[str, Mo
         if missing:
             raise WorkloadError(f"missing {', '.join(missing)}", source=str(path), key=key)
         try:
-            models[name] = Model(name=name, D=entry["D"], H=entry["H"], E=entry["E"], F=entry.get("F", entry["E"]),
+            models[name] = Model(name=name, D=entry["D"], H=entry["H"], E=entry["E"], F=entry["F"] if "F" in entry else entry["E"],
                                  S=entry["S"], kv_heads=entry.get("kv_heads"), source=str(entry.get("source", "")))
         except WorkloadError as exc:
             raise WorkloadError(exc.reason, source=str(path), key=key) from None

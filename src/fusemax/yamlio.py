@@ -44,7 +44,7 @@ class TaggedNode(dict):
 
 # libyaml's parser is ~10x faster than the pure-Python one (sweeps parse thousands of rendered specs); both
 # construct through the same safe constructor.
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 #: Larger files are refused (the biggest real inputs, rendered specs and model zoos, are kilobytes).

@@ -130,7 +130,7 @@ def _architecture(data: Mapping[str, Any], source: str) -> tuple[dict[str, Any],
     for comp in archtree.walk_nodes(data["nodes"], source, archtree.TIMELOOP):
         if comp.is_spatial_dummy:
             for axis, size in (("meshX", comp.fanout_x), ("meshY", comp.fanout_y)):
-                if size < 1:
+                if size is None or size < 1:
                     raise SpecError(f"expected a positive integer, got {size!r}", source=source,
                                     key=f"architecture.{comp.container}.spatial.{axis}")
             local.append({**entry(comp, {**_DUMMY_ATTRIBUTES, **_STORAGE_DEFAULTS}, {"class": "dummy_storage"}),
@@ -203,7 +203,7 @@ def _directives(items: Any, dummies: Mapping[str, str], levels: list[str], ranks
         given = {d.get("type") for d in out if d["target"] == dummy}
         at = 1 + max((j for j, d in enumerate(out) if order.get(d["target"], len(levels)) <= order[dummy]),
                      default=-1)
-        added = []
+        added: list[dict[str, Any]] = []
         if "temporal" not in given:
             added.append({"factors": ",".join(f"{r}=1" for r in ranks), "permutation": "".join(ranks),
                           "type": "temporal", "target": dummy})

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fusemax.errors import FusemaxError
 
@@ -113,7 +113,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
             "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "batch": batch,
             "engine": backend, "tools": get_backend(backend).tools(),
             "executor": executor, "jobs": run.counts.to_json()})
-        extra, rest = {}, []
+        extra: dict = {}
+        rest: list = []
         if layer:
             from fusemax.experiments.layer import run_layers
             from fusemax.orchestrator import Cache
@@ -145,7 +146,8 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
     unknown = [c for c in spec.configs or () if c not in ATTENTION_CONFIGS]
     if unknown:
         raise FusemaxError(f"unknown configuration {unknown[0]!r}; use {', '.join(ATTENTION_CONFIGS)}", source=origin("configs"))
-    checks = [("models", m, lambda m: resolve_model(m, spec.models_file)) for m in spec.models or ()]
+    checks: list[tuple[str, str, Any]] = [("models", m, lambda m: resolve_model(m, spec.models_file))
+                                          for m in spec.models or ()]
     checks += [("seq_lens", n, parse_seq_len) for n in spec.seq_lens or ()]
     for name, value, check in checks:
         try:

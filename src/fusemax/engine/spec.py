@@ -235,7 +235,7 @@ def _parse_architecture(ctx: Source, data: Any) -> Architecture:
     names = [lv.name for lv in outer_first]
     if len(set(names)) != len(names):
         raise ctx.error("architecture", "duplicate component names")
-    return Architecture(storage=list(reversed(storage)), arithmetic=last)
+    return Architecture(storage=[lv for lv in reversed(storage) if isinstance(lv, StorageLevel)], arithmetic=last)
 
 
 def _level(ctx: Source, comp: Component) -> StorageLevel | ArithmeticLevel:
@@ -321,10 +321,10 @@ def _parse_mapping(ctx: Source, data: Any, arch: Architecture, problem: Problem)
         data = data["mapping"]
     if not isinstance(data, list):
         raise ctx.error("mapping", "expected a list of directives")
-    names = {lv.name: i for i, lv in enumerate(arch.storage)}
-    for i, lv in enumerate(arch.storage):
-        if lv.is_dummy and lv.name.startswith("inter_") and lv.name.endswith("_spatial"):
-            names.setdefault(lv.name[len("inter_"):-len("_spatial")], i)
+    names = {level.name: i for i, level in enumerate(arch.storage)}
+    for i, level in enumerate(arch.storage):
+        if level.is_dummy and level.name.startswith("inter_") and level.name.endswith("_spatial"):
+            names.setdefault(level.name[len("inter_"):-len("_spatial")], i)
     n = len(arch.storage)
     temporal: list[dict[str, int] | None] = [None] * n
     t_perm: list[list[str]] = [[] for _ in range(n)]
@@ -352,7 +352,8 @@ def _parse_mapping(ctx: Source, data: Any, arch: Architecture, problem: Problem)
             if directive.get("split") is not None:
                 split[lv] = ctx.integer(directive["split"], key + ".split")
         elif kind in ("dataspace", "bypass", "datatype"):
-            kept = set(keep[lv]) if keep[lv] is not None else set(ds_names)
+            earlier = keep[lv]
+            kept = set(earlier) if earlier is not None else set(ds_names)
             for name in directive.get("keep") or []:
                 if name not in ds_names:
                     raise ctx.error(key + ".keep", f"unknown data space '{name}'")
@@ -386,16 +387,15 @@ def _parse_mapping(ctx: Source, data: Any, arch: Architecture, problem: Problem)
         tf = temporal[lv] or {}
         tl = [Loop(r, tf.get(r, 1)) for r in _order(t_perm[lv], problem)]
         order = _order(s_perm[lv], problem) if s_perm[lv] else list(problem.ranks)
-        level = arch.storage[lv]
+        storage = arch.storage[lv]
         sp = split[lv]
         if sp is None:
-            fx, fy = level.fanout_x, level.fanout_y
+            fx, fy = storage.fanout_x, storage.fanout_y
             sp = 0 if (fx == 1 and fy is not None and fy > 1) else len(order)
         elif s_perm[lv]:
             sp += len(order) - len(s_perm[lv])  # ranks left out of the permutation sit innermost
         sl = [Loop(r, spatial[lv].get(r, 1), "X" if j < sp else "Y") for j, r in enumerate(order)]
-        kept = keep[lv]
-        if kept is None:
-            kept = set() if level.is_dummy else set(ds_names)
+        given = keep[lv]
+        kept = given if given is not None else (set() if storage.is_dummy else set(ds_names))
         levels.append(LevelMapping(temporal=tl, spatial=sl, keep=kept))
     return Mapping(levels=levels, error=error)

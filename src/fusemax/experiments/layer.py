@@ -13,11 +13,11 @@ rest works on one new token per sequence and streams every weight from DRAM.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Any, TextIO
 
 from fusemax.configs import PLATFORMS, REGISTRY
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import Cache, Executor
+from fusemax.orchestrator import Cache, Executor, Job
 from fusemax.workload import Hardware, Workload
 
 from .combine import ConfigResult
@@ -73,7 +73,7 @@ def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardw
     """The whole layer of every ``(config, workload, attention result)``: (one row per point, the rest of
     the layer per platform and workload, with ``config`` set to the platform's name)."""
     rests: dict[tuple[str, Workload], int] = {}
-    items = []
+    items: list[tuple[Any, dict[str, Job]]] = []
     for config, workload, _ in points:
         key = (REGISTRY[config].platform, workload)
         if key not in rests:

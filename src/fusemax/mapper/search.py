@@ -132,13 +132,13 @@ class _Family:
             return out
         # per[bits][tensor] = (energy, accesses per level) with the free tensors of level free[j] kept iff bits[j]
         per: dict[tuple, dict[str, tuple[float, list[int]]]] = {}
-        cycles = compute_energy = 0
+        cycles, compute_energy = 0, 0.0
         for bits in itertools.product((False, True), repeat=len(self.free)):
-            keeps = [ls.keep_fixed for ls in space.levels]
+            bit_keeps = [ls.keep_fixed for ls in space.levels]
             for j, i in enumerate(self.free):
                 if bits[j]:
-                    keeps[i] = keeps[i] | frozenset(space.levels[i].keep_free)
-            stats = self._eval(self.unbounded, _mapping(space, factors, keeps, order))
+                    bit_keeps[i] = bit_keeps[i] | frozenset(space.levels[i].keep_free)
+            stats = self._eval(self.unbounded, _mapping(space, factors, tuple(bit_keeps), order))
             if not stats.valid:  # fan-out: the same for every keep choice
                 failures[_failed_level(stats)] += 1
                 return []
@@ -152,12 +152,12 @@ class _Family:
         out = []
         for keeps in itertools.product(*keep_sets):
             energy = compute_energy
-            acc = [0] * len(outer_first)
+            level_accesses = [0] * len(outer_first)
             for t in self.tensors:
                 e, a = per[tuple(t in keeps[i] for i in self.free)][t]
                 energy += e
-                acc = [x + y for x, y in zip(acc, a)]
-            out.append((_score(energy, cycles, dict(zip(outer_first, acc)), metrics, outer_first), keeps))
+                level_accesses = [x + y for x, y in zip(level_accesses, a)]
+            out.append((_score(energy, cycles, dict(zip(outer_first, level_accesses)), metrics, outer_first), keeps))
         return out
 
 

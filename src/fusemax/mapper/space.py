@@ -73,7 +73,7 @@ def ordered_factorizations(n: int, caps: list[int | None]) -> list[tuple[int, ..
     """All ways to write ``n`` as an ordered product of ``len(caps)`` factors, factor ``j`` <= ``caps[j]``."""
     if not caps:
         return [()] if n == 1 else []
-    out = []
+    out: list[tuple[int, ...]] = []
     cap = caps[0]
     for d in _divisors(n):
         if cap is not None and d > cap:
@@ -106,8 +106,8 @@ class MapSpace:
             for rs in reversed(self.ranks):  # mixed radix, the last rank varying fastest
                 k, digit = divmod(k, len(rs.choices))
                 combo.append(rs.choices[digit])
-            temporal = [dict() for _ in range(n)]
-            spatial = [dict() for _ in range(n)]
+            temporal: list[dict[str, int]] = [{} for _ in range(n)]
+            spatial: list[dict[str, int]] = [{} for _ in range(n)]
             for rs, values in zip(self.ranks, reversed(combo)):
                 for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, values)):
                     (spatial if sp else temporal)[lv][rs.rank] = f
@@ -199,6 +199,8 @@ def build_mapspace(arch: Architecture, problem: Problem, constraints: Constraint
                 axis[r] = "X" if j < tc.split else "Y"
             else:
                 axis[r] = "X" if fx > 1 or fy == 1 else "Y"
+        keep_fixed: frozenset[str]
+        keep_free: tuple[str, ...]
         if lv.is_dummy:
             keep_fixed, keep_free = frozenset(), ()
         elif i == n - 1:

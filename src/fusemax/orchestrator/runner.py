@@ -63,7 +63,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
                 out.add(key, hit)
             except (KeyError, TypeError, ValueError, AttributeError):  # checksummed, yet not statistics
                 out.stats.pop(key, None)
-                cache.reject(key)
+                cache.reject(key)  # type: ignore[union-attr]  # a hit comes from a cache
     # Mapper searches (no mapping.yaml) take far longer than evaluations. The builtin backend starts them
     # first so that no worker is left with a long search at the end; real Timeloop runs the quick model
     # jobs first, so that results (and errors of the setup) arrive before hour-long searches.
