@@ -28,6 +28,7 @@ import pandas as pd
 
 from fusemax.errors import FusemaxError
 from fusemax.fileio import make_dirs, write_text_atomic
+from fusemax.workload import DEFAULT_BATCH
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.combine import ConfigResult
@@ -96,7 +97,7 @@ def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
     for r in results:
         for e in r.einsums:
             rows.append({"config": r.config, "model": r.model, "seq_len": r.seq_len, "phase": r.phase,
-                         "batch": r.params.get("batch"), "einsum": e.einsum, "array": e.array, "group": e.group,
+                         "batch": r.params.get("batch", DEFAULT_BATCH), "einsum": e.einsum, "array": e.array, "group": e.group,
                          "computes": e.computes, "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "ops": e.ops,
                          "read_bytes": e.read_bytes,
                          "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,

@@ -28,6 +28,8 @@ from fusemax.errors import WorkloadError
 from fusemax.templates import template_root
 
 PHASES = ("prefill", "decode")
+#: The paper's batch.
+DEFAULT_BATCH = 64
 
 #: the model ranks a zoo entry must give, in the order tables print them
 MODEL_RANKS = ("D", "H", "E", "F", "S")
@@ -251,7 +253,7 @@ class Workload:
     model: Model
     seq_len: int
     phase: str = "prefill"
-    batch: int = 64
+    batch: int = DEFAULT_BATCH
 
     def __post_init__(self) -> None:
         if self.phase not in PHASES:

@@ -18,7 +18,7 @@ def _result(config="binding", model="BERT", seq_len="1K", phase="prefill", laten
     return ConfigResult(config=config, model=model, seq_len=seq_len, phase=phase, traffic=6.0,
                         latency=latency, energy=3.5, util_2d=0.5, util_1d=0.25,
                         einsum_util={"QK": 0.5}, mem_latency=1e-9, comp_latency=1e-3, comp_2d=1e-3,
-                        comp_1d=0.0, einsums=[e])
+                        comp_1d=0.0, pe_util_2d=10 / (65536 * latency * 940e6), pe_util_1d=0.0, einsums=[e])
 
 
 def test_round_trip(tmp_path):

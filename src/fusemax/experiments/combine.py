@@ -32,12 +32,12 @@ class ConfigResult:
     comp_latency: float
     comp_2d: float
     comp_1d: float
-    einsums: list[EinsumMetrics] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
     #: PE-array utilization (see :func:`pe_utilization`); ``util_2d``/``util_1d`` are the artifact's busy
     #: fractions, which count an array busy however few of its PEs work.
-    pe_util_2d: float = float("nan")
-    pe_util_1d: float = float("nan")
+    pe_util_2d: float
+    pe_util_1d: float
+    einsums: list[EinsumMetrics] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
 
     def csv_row(self) -> dict[str, Any]:
         """The artifact's columns in its order, then the PE utilizations."""

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, TextIO
 from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, JobResults, RunCounts, get_executor
-from fusemax.workload import Hardware, Workload, format_seq_len, resolve_model
+from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult
 from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_rendered
@@ -24,7 +24,6 @@ from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_re
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
 #: The paper's batch size (every published row is at batch 64).
-DEFAULT_BATCH = 64
 
 
 @dataclass(frozen=True)
