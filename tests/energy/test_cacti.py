@@ -84,7 +84,7 @@ def test_interpolation_in_width_lands_on_both_widths(curve: cacti.SramCurve) -> 
 
 
 def test_size_outside_the_table_names_it(curve: cacti.SramCurve, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cacti, "live_cacti_available", lambda: False)
+    monkeypatch.setattr(cacti, "live_cacti_enabled", lambda: False)
     depth = 512 * 2**20 * 8 // L3_WIDTH  # 512 MiB, beyond the table's 256 MiB
     with pytest.raises(SpecError, match=r"width 4096 bits x depth 1048576 rows \(512 MiB\) is outside"):
         curve.point(L3_WIDTH, depth)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from fusemax import yamlio
-from fusemax.energy.cacti import SramCurve, load_sram_curve
+from fusemax.energy.cacti import SramCurve, live_cacti_enabled, load_sram_curve
 from fusemax.errors import SpecError
 
 
@@ -188,9 +188,11 @@ def _interpolate_or_scale(prim: Primitive, query: dict[str, float]) -> tuple[Est
         if all(_attr(p, k) == v for k, v in query.items()):
             return as_estimate(p), p
 
-    # 1b. the primitive's CACTI curve, which replaces rules 2 and 3
-    if prim.curve is not None:
-        return _along_curve(prim, prim.curve, query)
+    # 1b. the primitive's CACTI curve, which replaces rules 2 and 3 where it has data
+    curve = prim.curve
+    if curve is not None and (live_cacti_enabled()
+                              or curve.covers(query.get("width", math.nan), query.get("depth", math.nan))):
+        return _along_curve(prim, curve, query)
 
     # 2. piecewise-linear along a single attribute (e.g. the NeuroSim adder's n_bits)
     if len(query) == 1 and len(prim.points) >= 2:
