@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from fusemax import yamlio
+from fusemax.energy.cacti import SramCurve, live_cacti_enabled, load_sram_curve
 from fusemax.errors import SpecError
 
 
@@ -49,11 +50,12 @@ class Point:
 
 @dataclass(frozen=True)
 class Primitive:
-    """A primitive class: its points and per-attribute scaling exponents."""
+    """A primitive class: its points and per-attribute scaling exponents, or a curve replacing them."""
 
     name: str
     points: tuple[Point, ...]
     scale: dict[str, dict[str, float]] = field(default_factory=dict)
+    curve: SramCurve | None = None
 
 
 @dataclass(frozen=True)
@@ -149,26 +151,57 @@ class Library:
                         area=est.area * a_tech)
 
 
-def _interpolate_or_scale(prim: Primitive, query: dict[str, float]) -> tuple[Estimate, Point]:
-    def attr(point: Point, name: str) -> float:
-        return float(point.attributes[name])
+def _attr(point: Point, name: str) -> float:
+    return float(point.attributes[name])
 
+
+def _log_distance(point: Point, query: dict[str, float]) -> float:
+    return sum(abs(math.log(v / _attr(point, k))) for k, v in query.items() if v > 0)
+
+
+def _along_curve(prim: Primitive, curve: SramCurve, query: dict[str, float]) -> tuple[Estimate, Point]:
+    """The nearest point the curve covers, times the curve's ratio between the query and that point.
+
+    Anchoring on the published point (rather than taking the curve's value) keeps published numbers
+    where the curve differs from them (another node, another CACTI build) and uses the curve's shape only.
+    """
+    try:
+        width, depth = query["width"], query["depth"]
+    except KeyError as missing:
+        raise SpecError(f"{prim.name} needs attribute {missing} to be read off its CACTI curve",
+                        source=curve.source) from None
+    anchors = [p for p in prim.points if curve.covers(_attr(p, "width"), _attr(p, "depth"))]
+    if not anchors:
+        raise SpecError(f"no point of {prim.name} lies inside its CACTI curve", source=curve.source)
+    p = min(anchors, key=lambda a: _log_distance(a, query))
+    r = curve.point(width, depth).ratio(curve.point(_attr(p, "width"), _attr(p, "depth")))
+    return Estimate(energy={"read": p.energy["read"] * r.read, "write": p.energy["write"] * r.write},
+                    leak=p.leak * r.leak_mw, area=p.area * r.area), p
+
+
+def _interpolate_or_scale(prim: Primitive, query: dict[str, float]) -> tuple[Estimate, Point]:
     def as_estimate(p: Point) -> Estimate:
         return Estimate(energy=dict(p.energy), leak=p.leak, area=p.area)
 
     # 1. exact point
     for p in prim.points:
-        if all(attr(p, k) == v for k, v in query.items()):
+        if all(_attr(p, k) == v for k, v in query.items()):
             return as_estimate(p), p
+
+    # 1b. the primitive's CACTI curve, which replaces rules 2 and 3 where it has data
+    curve = prim.curve
+    if curve is not None and (live_cacti_enabled()
+                              or curve.covers(query.get("width", math.nan), query.get("depth", math.nan))):
+        return _along_curve(prim, curve, query)
 
     # 2. piecewise-linear along a single attribute (e.g. the NeuroSim adder's n_bits)
     if len(query) == 1 and len(prim.points) >= 2:
         (key, q), = query.items()
-        pts = sorted(prim.points, key=lambda p: attr(p, key))
-        lo_i = max([i for i, p in enumerate(pts) if attr(p, key) <= q], default=0)
+        pts = sorted(prim.points, key=lambda p: _attr(p, key))
+        lo_i = max([i for i, p in enumerate(pts) if _attr(p, key) <= q], default=0)
         lo_i = min(lo_i, len(pts) - 2)
         lo, hi = pts[lo_i], pts[lo_i + 1]
-        t = (q - attr(lo, key)) / (attr(hi, key) - attr(lo, key))
+        t = (q - _attr(lo, key)) / (_attr(hi, key) - _attr(lo, key))
 
         def lerp(a: float, b: float) -> float:
             return a + (b - a) * t
@@ -180,13 +213,10 @@ def _interpolate_or_scale(prim: Primitive, query: dict[str, float]) -> tuple[Est
                         area=lerp(lo.area, hi.area)), lo
 
     # 3. nearest point, scaled by (query / point) ** exponent per attribute
-    def distance(p: Point) -> float:
-        return sum(abs(math.log(v / attr(p, k))) for k, v in query.items() if v > 0)
-
-    p = min(prim.points, key=distance)
+    p = min(prim.points, key=lambda point: _log_distance(point, query))
     e_scale = a_scale = l_scale = 1.0
     for k, v in query.items():
-        ratio = v / attr(p, k)
+        ratio = v / _attr(p, k)
         e_scale *= ratio ** prim.scale[k].get("energy", 1)
         a_scale *= ratio ** prim.scale[k].get("area", 1)
         l_scale *= ratio ** prim.scale[k].get("leak", 1)
@@ -194,7 +224,7 @@ def _interpolate_or_scale(prim: Primitive, query: dict[str, float]) -> tuple[Est
                     area=p.area * a_scale), p
 
 
-def _load_primitives(data: Any, source: str) -> tuple[dict[str, Primitive], dict[str, float], str, float]:
+def _load_primitives(data: Any, source: str, directory: Path) -> tuple[dict[str, Primitive], dict[str, float], str, float]:
     if not isinstance(data, dict) or not isinstance(data.get("primitives"), dict):
         raise SpecError("expected a top-level 'primitives:' mapping", source=source)
     prims: dict[str, Primitive] = {}
@@ -216,12 +246,13 @@ def _load_primitives(data: Any, source: str) -> tuple[dict[str, Primitive], dict
                       energy={a: float(e) for a, e in p["energy"].items()}, leak=float(p["leak"]),
                       area=float(p["area"]), source=str(p.get("source", "")))
                 for p in entry["points"])
-            scale = {k: {t: float(x) for t, x in v.items()} for k, v in (entry.get("scale") or {}).items()}
+            scale = {k: {t: float(x) for t, x in (v or {}).items()} for k, v in (entry.get("scale") or {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SpecError(f"malformed primitive table ({exc!r})", source=source, key=key) from None
         if not points:
             raise SpecError("primitive has no points", source=source, key=key)
-        prims[name] = Primitive(name=name, points=points, scale=scale)
+        curve = load_sram_curve(directory / entry["curve"]) if entry.get("curve") else None
+        prims[name] = Primitive(name=name, points=points, scale=scale, curve=curve)
     return prims, dram, dram_default, dummy_area
 
 
@@ -245,7 +276,7 @@ def load_library(directory: str | Path | None = None) -> Library:
 def _load_library_cached(directory: str) -> Library:
     prim_path = Path(directory) / "primitives.yaml"
     tech_path = Path(directory) / "technology.yaml"
-    prims, dram, dram_default, dummy_area = _load_primitives(yamlio.load(prim_path), str(prim_path))
+    prims, dram, dram_default, dummy_area = _load_primitives(yamlio.load(prim_path), str(prim_path), Path(directory))
     tech = _load_technology(yamlio.load(tech_path), str(tech_path))
     return Library(primitives=prims, dram_per_bit_pj=dram, dram_default_type=dram_default,
                    dummy_area=dummy_area, technology=tech, source=str(prim_path))
