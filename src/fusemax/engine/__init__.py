@@ -5,17 +5,7 @@ processed format), and ``evaluate(spec, ert, art)`` returns :class:`~fusemax.sta
 numbers ``timeloop-model`` v3.0.3 prints.
 """
 from fusemax.engine.evaluate import evaluate, loop_nests
-from fusemax.engine.model import (
-                                  Architecture,
-                                  ArithmeticLevel,
-                                  DataSpace,
-                                  LevelMapping,
-                                  Loop,
-                                  Mapping,
-                                  Problem,
-                                  Spec,
-                                  StorageLevel,
-)
+from fusemax.engine.model import Architecture, ArithmeticLevel, DataSpace, LevelMapping, Loop, Mapping, Problem, Spec, StorageLevel
 from fusemax.engine.spec import load_spec, spec_from_dict, spec_from_texts
 
 __all__ = [

@@ -23,17 +23,7 @@ from typing import Any
 
 from fusemax import archtree, yamlio
 from fusemax.archtree import Component, Source
-from fusemax.engine.model import (
-    Architecture,
-    ArithmeticLevel,
-    DataSpace,
-    LevelMapping,
-    Loop,
-    Mapping,
-    Problem,
-    Spec,
-    StorageLevel,
-)
+from fusemax.engine.model import Architecture, ArithmeticLevel, DataSpace, LevelMapping, Loop, Mapping, Problem, Spec, StorageLevel
 from fusemax.errors import SpecError
 from fusemax.workload import MAX_COUNT
 
