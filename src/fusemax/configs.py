@@ -29,7 +29,7 @@ the priced buffer with the real one.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from fusemax.errors import WorkloadError
@@ -141,10 +141,6 @@ class Configuration:
     def post_processed(self) -> tuple[Einsum, ...]:
         """The Einsums in :attr:`post_order`."""
         return tuple(self.einsum(n) for n in self.post_order) if self.post_order else self.einsums
-
-    @property
-    def on_2d(self) -> tuple[str, ...]:
-        return tuple(e.name for e in self.einsums if e.array == "2d")
 
 
 # --- the records -----------------------------------------------------------------------------------------
@@ -339,9 +335,6 @@ class ResolvedHardware:
         return Hardware(pe_dim=self.pe_dim, pe_1d=self.pe_1d, l3_bytes=self.energy_l3_bytes,
                         dram_bandwidth=self.dram_bandwidth, clock_hz=self.clock_hz, word_bytes=self.word_bytes,
                         pe_reg_depth=self.energy_reg_2d, pe_1d_reg_depth=self.energy_reg_1d)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def cycle_seconds(clock_hz: float) -> float:

@@ -25,9 +25,6 @@ from fusemax.stats import Stats
 BACKENDS = ("builtin", "timeloop")
 
 
-JOB_KINDS = ("model", "mapper")
-
-
 class Backend(Protocol):
     name: str
     #: Whether mapper searches should start before evaluations (they are the long jobs of the builtin
@@ -70,4 +67,4 @@ def job_kind(files: Mapping[str, str]) -> str:
     return "model" if "mapping.yaml" in files else "mapper"
 
 
-__all__ = ["BACKENDS", "JOB_KINDS", "Backend", "backend_version", "get_backend", "job_kind"]
+__all__ = ["BACKENDS", "Backend", "backend_version", "get_backend", "job_kind"]
