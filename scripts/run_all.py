@@ -22,7 +22,7 @@ from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.reports import write_report
-from fusemax.workload import parse_seq_len
+from fusemax.workload import DEFAULT_BATCH, parse_seq_len
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
-    parser.add_argument("--batch", type=int, default=sweep.DEFAULT_BATCH, metavar="B",
-                        help=f"batch of the attention sweep (default {sweep.DEFAULT_BATCH}, the paper's)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="B",
+                        help=f"batch of the attention sweep (default {DEFAULT_BATCH}, the paper's)")
     parser.add_argument("--backend", choices=("builtin", "timeloop"), default="builtin",
                         help="builtin engine or the real timeloop-model/timeloop-mapper")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")

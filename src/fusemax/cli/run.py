@@ -94,13 +94,13 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     from fusemax.experiments import sweep
     from fusemax.experiments.roofline import phase_roofline
     from fusemax.orchestrator import get_executor
-    from fusemax.workload import Hardware, parse_seq_len, resolve_model
+    from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len, resolve_model
 
     for model in models:  # fail fast, before any work, on an unknown model, length or executor
         resolve_model(model, models_file)
     lengths = [parse_seq_len(s) for s in seq_lens]
     get_executor(executor, jobs, scheduler)
-    batch = sweep.DEFAULT_BATCH if batch is None else batch
+    batch = DEFAULT_BATCH if batch is None else batch
     pts = sweep.points(configs, models, lengths, phase, batch)
     hardware = hardware or Hardware()
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,

@@ -23,7 +23,6 @@ from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_re
 
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
-#: The paper's batch size (every published row is at batch 64).
 
 
 @dataclass(frozen=True)
