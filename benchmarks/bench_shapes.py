@@ -22,7 +22,7 @@ from fusemax.workload import Hardware, Workload, format_seq_len, parse_seq_len, 
 
 MODELS = ("BERT", "Pythia-14M", "OPT-66B", "GQA8:D=4096,H=32,E=128,S=14336,KV=8",
           "MQA:D=4544,H=71,E=64,S=18176,KV=1")
-LENGTHS = ("1", "16", "64", "128", "256", "1K", "4K")
+LENGTHS = ("1", "16", "64", "128", "256", "300", "1000", "1K", "4K")
 PHASES = ("prefill", "decode")
 
 

@@ -101,15 +101,24 @@ def test_fallback_helpers():
     assert spatial_factor(1009, 256, "M") == 1
 
 
-def test_pe_dim_that_does_not_tile_idles_pes_without_extra_work():
-    # BERT 4K on 384 x 384 PEs: keys and queries spread over 256 (the largest divisor of 4096 below 384)
+def test_pe_dim_that_does_not_tile_spreads_heads_without_extra_work():
+    # BERT 4K on 384 x 384 PEs: 4096 = 2^12 has no divisor between 256 and 384, so the columns take
+    # 128 queries x 3 of BERT's 12 heads (all 384); the keys keep the 256-key block (N = 128 x 3 heads
+    # would double the 1D array's per-block rescaling, M1 = 32), so a third of the rows idle.
     rendered = render("binding", Workload(get_model("BERT"), 4096), Hardware(pe_dim=384))
-    assert (rendered.params["n"], rendered.params["p0"], rendered.params["m1"]) == (256, 256, 16)
+    p = rendered.params
+    assert (p["n"], p["p0"], p["m1"]) == (256, 128, 16)
+    assert p["spread"]["x"] == {"b": 1, "h": 3, "g": 1, "f": 1} and p["spread"]["y"]["b"] * p["spread"]["y"]["h"] == 1
 
 
-def test_too_small_l3_fails_clearly():
+def test_small_l3_takes_a_smaller_tile_and_too_small_fails_clearly():
+    # 128 KiB cannot hold the artifact's tile (a 256-key K/V block of XLM, E = F = 128, is 128 KiB alone)
+    # but holds a smaller one; one 512-byte row cannot hold even one query (2 x (128 + 2 + 128) bytes)
+    # beside a one-key K/V block (2 x 256 bytes).
+    p = render("binding", Workload(get_model("XLM"), 4096), Hardware(l3_bytes=128 * 2**10)).params
+    assert p["n"] * (128 + 128) * 2 < 128 * 2**10
     with pytest.raises(WorkloadError, match="cannot hold one tile"):
-        render("binding", Workload(get_model("XLM"), 4096), Hardware(l3_bytes=128 * 2**10))
+        render("binding", Workload(get_model("XLM"), 4096), Hardware(l3_bytes=512))
 
 
 def test_flat_dataflow_lookup_falls_back_to_nearest_entry():

@@ -6,12 +6,12 @@ factors come from :mod:`fusemax.render.tiling`. This module joins them: one :cla
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
-from fusemax.render.tiling import cascade_tiling, flat_tiling, spatial_factor
+from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor
 from fusemax.workload import Hardware, Workload, format_seq_len
 
 
@@ -43,16 +43,26 @@ def _plans(conf: Configuration, contexts: Mapping[str, Mapping[str, Any]]) -> tu
                  for e in conf.einsums)
 
 
+def _spread_context(B: int, H: int, KV: int, x: Spread, y: Spread) -> dict[str, int]:
+    """Template variables of the (batch, head) spreads over an array's two axes (``y`` is empty on the 1D
+    array) and what they leave at DRAM: BD, HD (query heads) and KVD (K/V heads, the H rank of QK/SLNV)."""
+    return {"Bx": x.b, "Hx": x.h, "Gx": x.g, "KVx": x.kv, "Fx": x.f, "By": y.b, "Hy": y.h, "Gy": y.g, "KVy": y.kv,
+            "BD": B // (x.b * y.b), "HD": H // (x.h * y.h), "KVD": KV // (x.kv * y.kv)}
+
+
 def _fusemax(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
     tiling = cascade_tiling(workload, hw, cascade_buffers=conf.cascade_buffers)
-    model = workload.model
-    base = {"B": workload.batch, "E": model.E, "F": model.F, "H": model.H, "M1": tiling.M1, "N": tiling.N,
+    model, B = workload.model, workload.batch
+    base = {"B": B, "E": model.E, "F": model.F, "H": model.H, "M1": tiling.M1, "N": tiling.N,
             "P": workload.P, "P2": tiling.P2, "G": tiling.G, "G0": tiling.G0, "G1": tiling.G1, **hw.context()}
-    spatial = {"2d": {"P1": tiling.P1, "P0": tiling.P0}, "1d": {"P1": tiling.P1_1d, "P0": tiling.P0_1d}}
+    spatial = {"2d": {"P1": tiling.P1, "P0": tiling.P0, **_spread_context(B, model.H, model.KV, tiling.x, tiling.y)},
+               "1d": {"P1": tiling.P1_1d, "P0": tiling.P0_1d,
+                      **_spread_context(B, model.H, model.KV, tiling.x_1d, Spread())}}
     contexts = {e.name: {**base, **spatial[e.array]} for e in conf.einsums}
     params = {"p0": tiling.P0, "p1": tiling.P1, "p2": tiling.P2, "m1": tiling.M1, "n": tiling.N,
               "p0_1d": tiling.P0_1d, "p1_1d": tiling.P1_1d, "bytes_per_query": tiling.bytes_per_query,
-              "tiles_that_fit": tiling.tiles_that_fit, "g": tiling.G, "g0": tiling.G0, "g1": tiling.G1}
+              "tiles_that_fit": tiling.tiles_that_fit, "g": tiling.G, "g0": tiling.G0, "g1": tiling.G1,
+              "spread": {axis: asdict(getattr(tiling, axis)) for axis in ("x", "y", "x_1d")}}
     return contexts, params
 
 

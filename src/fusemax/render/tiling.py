@@ -27,21 +27,27 @@ Softmax passes, unfused and end-to-end mapper constraints
     One rank is spread over a PE dimension: M over the 1D array (softmax), P and M over the 2D array
     (unfused QK/AV), tokens (B*P) and output features over the 2D array (matrix multiplies).
 
-Fallbacks (where the artifact's rule has no valid factor; the artifact only ran P = M >= 256):
-    * A rank smaller than the PE dimension is spread whole (spatial factor = its size; the rest of the
-      array idles). This covers decode (P = 1 query), short contexts and head dims below the PE dimension
-      (Pythia-14M: E = 32). A larger rank that is not a multiple of the PE dimension is spread over its
-      largest divisor below it (Falcon-7B's D = 4544 = 71 x 64 on 256 PEs: 142), so the idle PEs show as
-      lower utilization, never as extra computes or traffic (a prime length spreads over one PE).
-    * When P0 < pe_dim the P1 rule uses P0 queries per tile; K/V blocks use N = min(M, pe_dim) keys.
+Where the artifact's rule leaves PEs idle (it only ran P = M >= 256, multiples of the PE dim)
+    * FuseMax: independent (batch, head) pairs spread over the PEs the queries (P0, columns) and keys
+      (N, rows) leave idle, and over the 1D array beside its queries (with F's values for SPNV, RNV and
+      AV). Among the divisors of P and M up to the PE dim and the spreads beside them, the choice with the
+      least estimated latency wins (:func:`_best_spread`: 2D MACs over the PEs worked, the 1D array's
+      per-key-block rescaling, K/V re-reads per query tile); when P and M are multiples of the PE dim
+      the artifact's factors are kept exactly. A choice must fit the row buffer (one word per query of
+      the tile) and L3 (its queries plus a K/V block per (batch, K/V head) pair spread); a smaller tile
+      is taken when the artifact's does not fit, and rendering fails, naming the bytes, only when not
+      even one query beside a one-key block fits.
+    * Elsewhere a rank smaller than the PE dimension is spread whole (the rest of the array idles); a
+      larger rank that is not a multiple of it over its largest divisor below it (Falcon-7B's
+      D = 4544 = 71 x 64 on 256 PEs: 142), so idle PEs show as lower utilization, never as extra
+      computes or traffic.
     * FLAT's row block P1 is capped at P (decode: P1 = 1) and lowered to the largest divisor of P when it
       does not divide P.
-    * If L3 cannot hold even one tile of P0 queries plus a K/V block, rendering fails naming the bytes
-      needed (there is no smaller FuseMax tile).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 
 from fusemax.configs import ResolvedHardware
 from fusemax.errors import WorkloadError
@@ -72,13 +78,18 @@ def _prime_factors(n: int) -> dict[int, int]:
     return factors
 
 
-def largest_divisor_at_most(n: int, limit: int) -> int:
-    """The largest divisor of ``n`` that is <= ``limit`` (1 if limit < 1), from ``n``'s factorisation:
-    the divisors are built from the prime powers, never by trying every number up to sqrt(n)."""
+def _divisors(n: int, limit: int) -> list[int]:
+    """The divisors of ``n`` up to ``limit`` (1 always), built from its prime powers."""
     divisors = [1]
     for prime, power in _prime_factors(n).items():
-        divisors = [d * prime ** k for d in divisors for k in range(power + 1) if d * prime ** k <= limit]
-    return max(divisors, default=1)
+        divisors = [d * prime ** k for d in divisors for k in range(power + 1) if d * prime ** k <= max(limit, 1)]
+    return divisors
+
+
+def largest_divisor_at_most(n: int, limit: int) -> int:
+    """The largest divisor of ``n`` that is <= ``limit`` (1 if limit < 1), from ``n``'s factorisation,
+    never by trying every number up to sqrt(n)."""
+    return max(_divisors(n, limit))
 
 
 def spatial_factor(size: int, pes: int, what: str) -> int:
@@ -93,8 +104,101 @@ def spatial_factor(size: int, pes: int, what: str) -> int:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """Independent (batch, head) pairs spread over one PE axis beside the rank that axis already holds.
+
+    ``h`` query heads, of which ``g`` share one K/V head (the inner part of a group of G = H / KV), so the
+    Einsums that index K/V by KV head see ``g`` on their group rank G and ``kv = h / g`` on H. On the 1D
+    array the Einsums with a value rank F (SPNV, RNV, AV) also spread ``f`` of its values per query."""
+
+    b: int = 1
+    h: int = 1
+    g: int = 1
+    f: int = 1
+
+    @property
+    def kv(self) -> int:
+        return self.h // self.g
+
+    @property
+    def pairs(self) -> int:
+        return self.b * self.h
+
+
+def _halvings(n: int) -> list[int]:
+    """``n``, ``n // 2``, ... down to 1 (just 1 when n < 1)."""
+    out = [max(n, 1)]
+    while out[-1] > 1:
+        out.append(out[-1] // 2)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def spread(batch: int, groups: int, kv_heads: int, limit: int, values: int = 1) -> Spread:
+    """The most (batch, head) pairs, at most ``limit`` PEs, that divide ``batch`` and the heads left to
+    spread (``groups`` query heads per K/V head times ``kv_heads``): heads are taken inner group first, so a
+    spread of query heads is either part of one K/V group or whole groups of several K/V heads. With
+    ``values`` > 1 (the 1D array's F) the PEs count pairs x values spread and the pairs come second. Ties go
+    to more heads sharing a K/V head (fewer K/V blocks on chip), then to more heads."""
+    heads = [(g, g) for g in _divisors(groups, limit)]
+    heads += [(groups * k, groups) for k in _divisors(kv_heads, limit // groups) if k > 1]
+    best, best_key = Spread(), (1, 1, 1, 1)
+    for h, g in heads:
+        for f in _divisors(values, limit // h):
+            candidate = Spread(largest_divisor_at_most(batch, limit // (h * f)), h, g, f)
+            key = (candidate.pairs * f, candidate.pairs, g, h)
+            if key > best_key:
+                best, best_key = candidate, key
+    return best
+
+
+def _largest_factor(size: int, pes: int) -> int:
+    return size if size <= pes else largest_divisor_at_most(size, pes)
+
+
+@lru_cache(maxsize=4096)
+def _axis_choices(size: int, pes: int, batch: int, groups: int, kv_heads: int) -> tuple[tuple[int, Spread], ...]:
+    """(factor of the rank, spread beside it) for one PE axis: each divisor of the rank up to ``pes``
+    with the widest spread of the rest on the PEs it leaves, and the narrower ones (for L3)."""
+    return tuple(sorted({(d, spread(batch, groups, kv_heads, limit)) for d in _divisors(size, pes)
+                         for limit in _halvings(pes // d)}, key=lambda c: (c[0], c[1].pairs, c[1].g, c[1].h)))
+
+
+def _best_spread(workload: Workload, hardware: ResolvedHardware, tile) -> tuple | None:
+    """Where the artifact's rule leaves PEs idle (P or M not a multiple of the PE dim, decode), the
+    (P0, columns' spread, N, rows' spread) with the least estimated latency: the largest of the 2D MACs
+    over the PEs it works, the 1D array's rescaling of each query's F values once per key block (M1 = M / N
+    of them) over its PEs, and the DRAM bytes over the bandwidth, counting K and V once per query tile (P2)
+    and group step (G1). Ties go to the larger P0, then N, then the widest spreads; None if none fits L3."""
+    model, w, pe = workload.model, hardware.word_bytes, hardware.pe_dim
+    B, G, KV = workload.batch, model.H // model.KV, model.KV
+    macs = B * model.H * workload.P * workload.M * (model.E + model.F)
+    once = B * model.H * workload.P * (model.E + model.F)  # Q read and the output written once
+    rescales = 2 * B * model.H * workload.P * model.F  # SPNV and RNV per key block
+    kv = B * KV * workload.M * (model.E + model.F)
+    best, best_key = None, None
+    for P0, x in _axis_choices(workload.P, pe, B, G, KV):
+        for N, y in _axis_choices(workload.M, pe, B // x.b, G // x.g, KV // x.kv):
+            fit = tile(P0, x, N, y)
+            if fit is None:
+                continue
+            budget = fit[2]
+            g0 = largest_divisor_at_most(G // (x.g * y.g), budget)
+            p2 = workload.P // P0 // largest_divisor_at_most(workload.P // P0, budget // g0)
+            steps = p2 * (G // (x.g * y.g) // g0)
+            cycles = max(macs / (P0 * x.pairs * N * y.pairs), rescales * workload.M // N / hardware.pe_1d)
+            seconds = max(cycles / hardware.clock_hz, (once + kv * steps) * w / hardware.dram_bandwidth)
+            key = (seconds, -P0, -N, -x.pairs * y.pairs, -x.pairs)
+            if best_key is None or key < best_key:
+                best, best_key = (P0, x, N, y, *fit), key
+    return best
+
+
+@dataclass(frozen=True)
 class CascadeTiling:
-    """Factors of the FuseMax cascade: M = M1 x N and P = P2 x P1 x P0 (1D array: P2 x P1_1d x P0_1d)."""
+    """Factors of the FuseMax cascade: M = M1 x N and P = P2 x P1 x P0 (1D array: P2 x P1_1d x P0_1d), with
+    (batch, head) pairs spread over the 2D array's columns (``x``, beside P0), its rows (``y``, beside N)
+    and the 1D array (``x_1d``) where those ranks leave PEs idle."""
 
     N: int
     M1: int
@@ -106,38 +210,53 @@ class CascadeTiling:
     bytes_per_query: int
     tiles_that_fit: int  # the P1 bound of the rule, before rounding down to a divisor
     G: int = 1           # query heads per K/V head (H / KV)
-    G0: int = 1          # of them per L3 tile
-    G1: int = 1          # walked at DRAM (G / G0)
+    G0: int = 1          # of them per L3 tile (beside those spread)
+    G1: int = 1          # walked at DRAM
+    x: Spread = Spread()
+    y: Spread = Spread()
+    x_1d: Spread = Spread()
 
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_buffers: bool) -> CascadeTiling:
     """Tiling of the FuseMax cascade; ``cascade_buffers`` selects the cascade's per-query buffers (QK and
-    SLN rows on chip) instead of the binding's (see the module doc for the P1 rule)."""
-    model, w, l3_bytes = workload.model, hardware.word_bytes, hardware.l3_bytes
-    N = spatial_factor(workload.M, hardware.pe_dim, "M (keys)")
-    P0 = spatial_factor(workload.P, hardware.pe_dim, "P (queries)")
-    if cascade_buffers:
-        bytes_per_query = (model.E + N + 1 + N + 1 + model.F) * w  # Q, QK, RM, SLN, RD, RNV
-    else:
-        bytes_per_query = (model.E + 1 + 1 + model.F) * w  # Q, RM, RD, RNV
-    kv_block = N * model.E * w + N * model.F * w
-    G = model.H // model.KV
-    G0 = largest_divisor_at_most(G, (l3_bytes - kv_block) // (bytes_per_query * P0))
-    fit = (l3_bytes - kv_block) // (bytes_per_query * P0 * G0)
-    if fit < 1:
-        need = kv_block + bytes_per_query * P0
+    SLN rows on chip) instead of the binding's (see the module doc for the P1 rule and the spreads)."""
+    model, w, l3_bytes, pe = workload.model, hardware.word_bytes, hardware.l3_bytes, hardware.pe_dim
+    G, B, KV = model.H // model.KV, workload.batch, model.KV
+    kv_words = model.E + model.F
+
+    def tile(P0: int, x: Spread, N: int, y: Spread) -> tuple[int, int, int] | None:
+        """(bytes per query, pairs, L3 budget in P0-query tiles) of a choice, None when it cannot fit."""
+        pairs = x.pairs * y.pairs
+        if P0 * pairs > hardware.row_buffer_depth:  # the row buffer holds a word per query of the tile
+            return None
+        bytes_per_query = (model.E + (2 * N if cascade_buffers else 0) + 2 + model.F) * w
+        kv_pairs = x.b * y.b * x.kv * y.kv  # one N-key K/V block per (batch, K/V head) pair spread
+        budget = (l3_bytes - kv_pairs * N * kv_words * w) // (bytes_per_query * P0 * pairs)
+        return (bytes_per_query, pairs, budget) if budget >= 1 else None
+
+    artifact = tile(pe, Spread(), pe, Spread()) if workload.P % pe == 0 and workload.M % pe == 0 else None
+    fits: tuple | None = (pe, Spread(), pe, Spread(), *artifact) if artifact else _best_spread(workload, hardware, tile)
+    if fits is None:
+        N, P0 = _largest_factor(workload.M, pe), _largest_factor(workload.P, pe)
+        need = (N * kv_words + model.E + (2 * N if cascade_buffers else 0) + 2 + model.F) * w
         raise WorkloadError(f"L3 of {l3_bytes} bytes cannot hold one tile of {P0} queries and a {N}-key K/V "
                             f"block ({need} bytes needed)", source="--l3-bytes")
+    P0, x, N, y, bytes_per_query, pairs, budget = fits
+    groups_left = G // (x.g * y.g)
+    G0 = largest_divisor_at_most(groups_left, budget)
+    fit = budget // G0
     tiles = workload.P // P0
     P1 = largest_divisor_at_most(tiles, fit)
-    # The 1D array walks the same P1 x P0 queries, spread over its own PEs.
-    P0_1d = spatial_factor(P1 * P0, hardware.pe_1d, "P1 x P0 (queries on the 1D array)")
+    # The 1D array walks the same P1 x P0 queries, spread over its own PEs, and (batch, head) pairs over
+    # the PEs those leave idle, as many as the L3 budget of the 2D tile allows.
+    # The widest use of the 1D PEs wins, ties to the most queries (the artifact's P0_1d = the PE count).
+    P0_1d, x_1d = max(((d, spread(B, G, KV, min(hardware.pe_1d // d, budget * pairs // P1), model.F))
+                       for d in _divisors(P1 * P0, hardware.pe_1d)),
+                      key=lambda c: (c[0] * c[1].pairs * c[1].f, c[0]))
     return CascadeTiling(N=N, M1=workload.M // N, P0=P0, P1=P1, P2=tiles // P1, P0_1d=P0_1d,
                          P1_1d=P1 * P0 // P0_1d, bytes_per_query=bytes_per_query, tiles_that_fit=fit,
-                         G=G, G0=G0, G1=G // G0)
+                         G=G, G0=G0, G1=groups_left // G0, x=x, y=y, x_1d=x_1d)
 
 
 @dataclass(frozen=True)
