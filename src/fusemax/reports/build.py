@@ -36,12 +36,9 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     page is always rewritten. Raises FusemaxError when ``folder`` holds neither ``attn-*.csv`` results nor
     a study, or when ``roofline`` names a model, length or phase the folder lacks."""
     study_folder = study.find(folder)
-    try:
-        res: results_io.Results | None = results_io.load(folder)
-    except FusemaxError:
-        if study_folder is None:
-            raise
-        res = None
+    paper_results = any(results_io.results_dir(folder).glob("attn-*.csv"))
+    # a study alone makes a page of its own; otherwise the paper's results must load (their errors stand)
+    res = results_io.load(folder) if paper_results or study_folder is None else None
     if res is None and roofline != RooflineChoice():
         raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
                            source=roofline.flag_given())
