@@ -196,6 +196,9 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
 #: Columns that hold names, not numbers; every other column of a results table must be numeric.
 TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "einsum", "array", "group", "accel"})
 ROOFLINE_COLUMNS = ["config", "model", "seq_len", "phase", "flops", "traffic"]
+#: One Einsum of one run; the batch is part of it so that a study folder may hold batches 1 and 64 together.
+EINSUM_KEY = ["config", "model", "seq_len", "phase", "batch", "einsum"]
+LAYER_KEY = ["config", "model", "seq_len", "phase", "batch"]
 
 
 def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool = True) -> pd.DataFrame:
@@ -293,8 +296,7 @@ def load(path: str | Path) -> Results:
     for f in files:
         res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
     if (folder / "einsums.csv").exists():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS,
-                                  ["config", "model", "seq_len", "phase", "einsum"], rows=False)
+        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False)
     if (folder / RUN_FILE).exists():
         res.run = _read_run_info(folder / RUN_FILE)
     if (folder / "roofline.csv").exists():
@@ -305,4 +307,22 @@ def load(path: str | Path) -> Results:
         res.pareto = pd.read_csv(folder / "pareto.csv", dtype={"model": str})
     if (folder / "layer.csv").is_file():
         res.layer = pd.read_csv(folder / "layer.csv", dtype={"model": str, "seq_len": str})
+    return res
+
+
+def load_study(path: str | Path) -> Results:
+    """A study folder (``OUT/study/results``, or its parent): ``layer.csv`` (required), ``einsums.csv``,
+    ``roofline.csv`` and ``run.json``, checked like :func:`load`'s files. A study holds no ``attn-*.csv``
+    (its attention results are the ``einsums.csv`` rows and ``layer.csv``'s attention shares)."""
+    folder = results_dir(path)
+    if not (folder / "layer.csv").is_file():
+        raise FusemaxError("no layer.csv (study results) found", source=str(folder))
+    res = Results(folder=folder)
+    res.layer = _read_table(folder / "layer.csv", LAYER_COLUMNS, LAYER_KEY)
+    if (folder / "einsums.csv").is_file():
+        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False)
+    if (folder / "roofline.csv").is_file():
+        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False)
+    if (folder / RUN_FILE).is_file():
+        res.run = _read_run_info(folder / RUN_FILE)
     return res

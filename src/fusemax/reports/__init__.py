@@ -5,7 +5,8 @@ page, all drawn from a results folder's CSVs (never by re-running the engine).
     write_report("workspace/outputs/paper")       # -> workspace/outputs/paper/report/index.html
 
 Modules: :mod:`.style` (the one plot style), :mod:`.frames` (CSV -> plotted tables), :mod:`.bars`,
-:mod:`.paper` (Figs. 6-12), :mod:`.rooflines`, :mod:`.scaling`, :mod:`.html`, :mod:`.build`.
+:mod:`.paper` (Figs. 6-12), :mod:`.rooflines`, :mod:`.scaling`, :mod:`.study` (the study folder
+``OUT/study/results``: the whole layer across models, lengths and phases), :mod:`.html`, :mod:`.build`.
 Figure builders return matplotlib figures (Agg backend) so notebooks can redraw them.
 """
 from .build import write_report

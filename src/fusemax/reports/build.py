@@ -1,56 +1,82 @@
 """``write_report``: every figure a results folder supports, as PNG + PDF, and ``report/index.html``.
 
 Figures that need data the folder lacks (the unfused baseline, ``einsums.csv``, ``end2end-*.csv``,
-``pareto.csv``) are skipped with a note on the page rather than failing the report.
+``pareto.csv``) are skipped with a note on the page rather than failing the report. A study folder
+(``OUT/study/results``, :mod:`.study`) adds the page's Study section.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 
 from fusemax import results as results_io
-from fusemax.experiments.headline import headline
+from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import einsum_roofline
 
-from . import frames, paper, rooflines, scaling
+from . import frames, paper, rooflines, scaling, study
 from .html import page
+from .rooflines import RooflineChoice
 from .style import SavedFigure, draw
 
 REPORT_DIR = "report"
+Sections = list[tuple[str, list[SavedFigure]]]
+Tables = list[tuple[str, pd.DataFrame]]
 
 
-def headline_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The paper's headline (mean speedup and energy ratio of each FuseMax step over FLAT and unfused)."""
-    rows = [SimpleNamespace(**r) for r in table[["config", "model", "seq_len", "phase", "latency", "energy"]]
-            .to_dict("records")]
-    out = []
-    for config in ("cascade", "arch", "binding"):
-        for h in headline(rows, config=config):
-            out.append({"configuration": h.config, "baseline": h.baseline, "phase": h.phase, "points": h.points,
-                        "mean speedup": h.mean_speedup, "mean energy ratio": h.mean_energy_ratio})
-    return pd.DataFrame(out).set_index("configuration") if out else pd.DataFrame()
-
-
-def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
+def write_report(folder: str | Path, out: str | Path | None = None,
+                 roofline: RooflineChoice = RooflineChoice()) -> Path:
     """Draw every figure of the results under ``folder`` into ``out`` (default ``folder/report``) and
-    write ``index.html`` there; returns the page's path. A figure whose input frame and style are unchanged
-    since ``out`` last got it is not redrawn (:func:`.style.draw`); the page is always rewritten. Raises
-    FusemaxError when ``folder`` holds no ``attn-*.csv`` results."""
-    res = results_io.load(folder)
-    source = res.folder or Path(folder)
+    write ``index.html`` there; returns the page's path.
+
+    ``roofline`` picks the roofline figures' model, length and phase (default: every model at the length
+    most of them have, both phases). A study folder (``folder/study/results/layer.csv``, or ``folder``
+    being one) adds the Study section; a study alone makes a page of that section only. A figure whose
+    input frame and style are unchanged since ``out`` last got it is not redrawn (:func:`.style.draw`); the
+    page is always rewritten. Raises FusemaxError when ``folder`` holds neither ``attn-*.csv`` results nor
+    a study, or when ``roofline`` names a model, length or phase the folder lacks."""
+    study_folder = study.find(folder)
+    paper_results = any(results_io.results_dir(folder).glob("attn-*.csv"))
+    # a study alone makes a page of its own; otherwise the paper's results must load (their errors stand)
+    res = results_io.load(folder) if paper_results or study_folder is None else None
+    if res is None and roofline != RooflineChoice():
+        raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
+                           source=roofline.flag_given())
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
-    table = frames.attn_table(res)
-    notes: list[str] = []
-    paper_figs: list[SavedFigure] = []
-    roof_figs: list[SavedFigure] = []
-    scale_figs: list[SavedFigure] = []
-    prefill = table[table["phase"] == "prefill"]
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
         return draw(out_dir, stem, title, caption, builder, *args)[0]
+
+    notes: list[str] = []
+    sections: Sections = []
+    tables: Tables = []
+    chapters: list[tuple[str, list[SavedFigure], Tables]] = []
+    run: dict = {}
+    if res is not None:
+        sections, tables = _paper(res, fig, notes, roofline)
+        run = res.run
+    if study_folder is not None:
+        figs, study_tables, study_notes, study_run = study.section(study_folder, fig)
+        notes += study_notes
+        run = run or study_run
+        chapters.append(("Study", figs, study_tables))
+    source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
+    index = out_dir / "index.html"
+    index.write_text(page("fusemax report", source, sections, tables, notes, run, chapters=chapters),
+                     encoding="utf-8")
+    return index
+
+
+def _paper(res: results_io.Results, fig: study.Draw, notes: list[str], roofline: RooflineChoice
+           ) -> tuple[Sections, Tables]:
+    """The paper's figures (Figs. 6-12), the rooflines and the scaling figures of ``res``, and its tables."""
+    source = res.folder or Path(".")
+    table = frames.attn_table(res)
+    paper_figs: list[SavedFigure] = []
+    prefill = table[table["phase"] == "prefill"]
+    # first, so that a --roofline-* value the folder lacks fails before any figure is drawn
+    roof_figs, scale_figs = _rooflines(res, table, fig, notes, roofline)
 
     if not prefill.empty:
         paper_figs.append(fig("fig6a", "Fig. 6a: 1D array utilization",
@@ -92,43 +118,51 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     else:
         notes.append("Fig. 12 skipped: no pareto.csv in this folder.")
 
-    if res.einsums is not None and not res.einsums.empty:
-        hardware = rooflines.hardware_of(res)
-        points = einsum_roofline(res.einsums, hardware)
-        phases = rooflines.phase_points(res.einsums, table, hardware)
-        if not (phases["kind"] == "MLP").any():
-            notes.append("Rooflines show the attention phase only: no MLP Einsums (Q, K, V, Z, FFN1, FFN2) in "
-                         "einsums.csv.")
-        attention = scaling.attention_phases(res.einsums, table)
-        ref = scaling.reference_length(attention)
-        for model in dict.fromkeys(points["model"]):
-            sel = (points["model"] == model) & (points["seq_len"] == ref)
-            if not sel.any():
-                continue
-            psel = (phases["model"] == model) & (phases["seq_len"] == ref)
-            stem = "roofline-" + "".join(ch if ch.isalnum() else "_" for ch in model)
-            roof_figs.append(fig(stem, f"Roofline: {model} at {ref}",
-                                 "Small markers: Einsums at their own bound; large: phases at the "
-                                 "configuration's latency (FLOPs of the array / DRAM bytes of the phase).",
-                                 rooflines.roofline, points[sel], phases[psel], hardware, f"{model}, {ref}"))
-        scale_figs.append(fig("intensity-vs-length", "Operational intensity and throughput vs context length",
-                              "Attention phase per model; dotted/dash-dotted lines: 2D/1D ridge points and peaks.",
-                              scaling.intensity_vs_length, attention, hardware))
-        if attention["model"].nunique() > 1:
-            scale_figs.append(fig("model-scaling", f"Model-size scaling at {ref}",
-                                  "Attention metrics across the models.", scaling.model_scaling, attention, ref))
-        else:
-            notes.append("Model-size scaling skipped: only one model in this folder.")
-    else:
-        notes.append("Rooflines and scaling figures skipped: no einsums.csv in this folder.")
     for point in res.run.get("failed") or []:
         notes.append(f"Failed point (absent from the figures): {point.get('point')}: {point.get('error')}")
-
-    tables = [("Headline (means over model × length)", headline_table(table)),
+    tables = [("Headline (means over model × length)", frames.headline_table(table)),
               ("Attention latency (s)", frames.by_point(table, "latency"))]
-    index = out_dir / "index.html"
-    index.write_text(page("fusemax report", source, [("Paper figures (Figs. 6-12)", paper_figs),
-                                                           ("Rooflines", roof_figs),
-                                                           ("Scaling", scale_figs)],
-                          [(n, t) for n, t in tables if not t.empty], notes, res.run), encoding="utf-8")
-    return index
+    return ([("Paper figures (Figs. 6-12)", paper_figs), ("Rooflines", roof_figs), ("Scaling", scale_figs)],
+            [(n, t) for n, t in tables if not t.empty])
+
+
+def _rooflines(res: results_io.Results, table: pd.DataFrame, fig: study.Draw, notes: list[str],
+               roofline: RooflineChoice) -> tuple[list[SavedFigure], list[SavedFigure]]:
+    """The roofline figures ``roofline`` picks and the scaling figures: (rooflines, scaling)."""
+    if res.einsums is None or res.einsums.empty:
+        if roofline != RooflineChoice():
+            raise FusemaxError("no einsums.csv in this folder to draw rooflines from",
+                               source=roofline.flag_given())
+        notes.append("Rooflines and scaling figures skipped: no einsums.csv in this folder.")
+        return [], []
+    roof_figs: list[SavedFigure] = []
+    scale_figs: list[SavedFigure] = []
+    hardware = rooflines.hardware_of(res)
+    points, chosen = rooflines.choose(einsum_roofline(res.einsums, hardware), roofline)
+    phases = rooflines.phase_points(res.einsums, table, hardware)
+    if not (phases["kind"] == "MLP").any():
+        notes.append("Rooflines show the attention phase only: no MLP Einsums (Q, K, V, Z, FFN1, FFN2) in "
+                     "einsums.csv.")
+    if roofline.phase is not None:
+        phases = phases[phases["phase"] == roofline.phase]
+    which = f" ({roofline.phase})" if roofline.phase else ""
+    for model, length in chosen:
+        sel = (points["model"] == model) & (points["seq_len"] == length)
+        psel = (phases["model"] == model) & (phases["seq_len"] == length)
+        stem = "roofline-" + "".join(ch if ch.isalnum() else "_" for ch in model)
+        roof_figs.append(fig(stem, f"Roofline: {model} at {length}{which}",
+                             "Small markers: Einsums at their own bound; large: phases at the "
+                             "configuration's latency (FLOPs of the array / DRAM bytes of the phase).",
+                             rooflines.roofline, points[sel], phases[psel], hardware,
+                             f"{model}, {length}{which}"))
+    attention = scaling.attention_phases(res.einsums, table)
+    ref = scaling.reference_length(attention)
+    scale_figs.append(fig("intensity-vs-length", "Operational intensity and throughput vs context length",
+                          "Attention phase per model; dotted/dash-dotted lines: 2D/1D ridge points and peaks.",
+                          scaling.intensity_vs_length, attention, hardware))
+    if attention["model"].nunique() > 1 and ref is not None:
+        scale_figs.append(fig("model-scaling", f"Model-size scaling at {ref}",
+                              "Attention metrics across the models.", scaling.model_scaling, attention, ref))
+    else:
+        notes.append("Model-size scaling skipped: only one model in this folder.")
+    return roof_figs, scale_figs

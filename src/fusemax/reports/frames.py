@@ -4,10 +4,13 @@ Every function is pure: :class:`fusemax.results.Results` (or its frames) in, a p
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 
 from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
 from fusemax.errors import FusemaxError
+from fusemax.experiments.headline import headline
 from fusemax.results import Results
 
 from .style import ordered_configs, ordered_lengths
@@ -92,3 +95,16 @@ def pareto_frame(pareto: pd.DataFrame, source: str = "pareto.csv") -> pd.DataFra
         raise FusemaxError(f"missing columns {', '.join(sorted(missing))}", source=source)
     return pareto.assign(area_cm2=pareto["area"] / UM2_PER_CM2)
 
+
+
+def headline_table(table: pd.DataFrame, configs: tuple[str, ...] = ("cascade", "arch", "binding")) -> pd.DataFrame:
+    """The paper's headline (mean speedup and energy ratio of each of ``configs`` over FLAT and unfused, per
+    phase) of any rows with ``config, model, seq_len, phase, latency, energy`` (``attn-*.csv``, ``layer.csv``)."""
+    rows = [SimpleNamespace(**r) for r in table[["config", "model", "seq_len", "phase", "latency", "energy"]]
+            .to_dict("records")]
+    out = []
+    for config in configs:
+        for h in headline(rows, config=config):
+            out.append({"configuration": h.config, "baseline": h.baseline, "phase": h.phase, "points": h.points,
+                        "mean speedup": h.mean_speedup, "mean energy ratio": h.mean_energy_ratio})
+    return pd.DataFrame(out).set_index("configuration") if out else pd.DataFrame()

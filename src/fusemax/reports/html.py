@@ -6,7 +6,7 @@ import base64
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -16,6 +16,7 @@ CSS = """
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1700px;
        color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.05em; margin-top: 1.4em; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
@@ -51,8 +52,10 @@ def _params(run: dict[str, Any]) -> pd.DataFrame:
 
 
 def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]], tables: list[tuple[str, pd.DataFrame]],
-         notes: list[str], run: dict[str, Any]) -> str:
-    """The whole page as a string."""
+         notes: list[str], run: dict[str, Any],
+         chapters: Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]]]] = ()) -> str:
+    """The whole page as a string. ``chapters`` (the Study) come after ``sections``, each a heading with
+    its own tables (sub-headings) and figures, so a chapter's numbers sit next to its figures."""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Results folder: <code>{html.escape(str(source))}</code>. Every figure is drawn from the CSVs "
@@ -64,6 +67,11 @@ def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]]
     for name, figs in sections:
         if figs:
             parts.append(f"<h2>{html.escape(name)}</h2>" + "".join(_img(f) for f in figs))
+    for name, figs, frames in chapters:
+        anchor = html.escape(name.split(":")[0].lower().replace(" ", "-"))
+        parts.append(f"<h2 id='{anchor}'>{html.escape(name)}</h2>")
+        parts += [f"<h3>{html.escape(t)}</h3>{_table(f)}" for t, f in frames]
+        parts += [_img(f) for f in figs]
     if run:
         parts.append(f"<h2>Parameters and versions (run.json)</h2>{_table(_params(run))}")
     parts.append("</body></html>")

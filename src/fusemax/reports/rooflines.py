@@ -12,17 +12,20 @@ Einsums with no DRAM traffic have unbounded intensity and are not placed (the fi
 """
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from fusemax.configs import MATMULS
+from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import PHASE_KEY, Roof, roofs
 from fusemax.results import Results
-from fusemax.workload import Hardware
+from fusemax.workload import Hardware, parse_seq_len
 
 from .frames import END2END_PLATFORM
 from .style import (
@@ -35,6 +38,7 @@ from .style import (
     config_marker,
     new_figure,
     ordered_configs,
+    ordered_lengths,
     styled,
 )
 
@@ -104,13 +108,16 @@ def placeable(frame: pd.DataFrame) -> pd.Series:
     return (frame["flops"] > 0) & (frame["traffic"] > 0) & (frame["achieved"] > 0)
 
 
-def _draw_roof(ax, roof: Roof, x_lo: float, x_hi: float) -> None:
+def draw_roof(ax: Axes, roof: Roof, x_lo: float, x_hi: float, linestyle: str = "-") -> None:
+    """``roof``'s attainable FLOP/s over ``[x_lo, x_hi]`` (gid ``roof <array>``) and its ridge as a labelled
+    vertical line (gid ``ridge <array>``)."""
     xs = np.geomspace(x_lo, x_hi, 200)
-    ax.plot(xs, [roof.attainable(x) for x in xs], color=ROOF_COLOR, linewidth=2, gid=f"roof {roof.array}",
-            label=f"{roof.array.upper()} roof: {roof.peak_flops / 1e12:.3g} TFLOP/s")
+    ax.plot(xs, [roof.attainable(x) for x in xs], color=ROOF_COLOR, linewidth=2, linestyle=linestyle,
+            gid=f"roof {roof.array}", label=f"{roof.array.upper()} roof: {roof.peak_flops / 1e12:.3g} TFLOP/s")
     ax.axvline(roof.ridge, color=RIDGE_COLOR, linestyle=":", linewidth=1.2, gid=f"ridge {roof.array}")
-    ax.annotate(f"ridge {roof.ridge:.3g} FLOP/B", xy=(roof.ridge, 0), xycoords=("data", "axes fraction"),
-                xytext=(4, 6), textcoords="offset points", fontsize=8, color=RIDGE_COLOR)
+    ax.annotate(f"{roof.array.upper()} ridge {roof.ridge:.3g} FLOP/B", xy=(roof.ridge, 0),
+                xycoords=("data", "axes fraction"), xytext=(4, 6), textcoords="offset points", fontsize=8,
+                color=RIDGE_COLOR)
 
 
 @styled
@@ -132,7 +139,7 @@ def roofline(einsum_rows: pd.DataFrame, phase_rows: pd.DataFrame, hardware: Hard
         xs = pd.concat([e.loc[ok_e, "intensity"], p.loc[ok_p, "intensity"] if not p.empty else pd.Series()])
         x_lo = min(xs.min() if len(xs) else 1.0, r[array].ridge) / 10
         x_hi = max(xs.max() if len(xs) else 1.0, r[array].ridge) * 10
-        _draw_roof(ax, r[array], x_lo, x_hi)
+        draw_roof(ax, r[array], x_lo, x_hi)
         for row in e[ok_e].itertuples():
             ax.scatter(row.intensity, row.achieved, s=28, marker=config_marker(row.config),
                        color=config_color(row.config), alpha=0.75, linewidths=0,
@@ -161,3 +168,59 @@ def roofline(einsum_rows: pd.DataFrame, phase_rows: pd.DataFrame, hardware: Hard
     note = f"; {skipped} Einsum(s) with no DRAM traffic not placed" if skipped else ""
     fig.suptitle(title + note)
     return fig
+
+
+@dataclass(frozen=True)
+class RooflineChoice:
+    """Which roofline figures a report draws (``fusemax report --roofline-model/-length/-phase``); None:
+    every model, the length most models have (nearest 4K), both phases."""
+
+    model: str | None = None
+    length: str | None = None
+    phase: str | None = None
+
+    FLAGS: ClassVar[dict[str, str]] = {"model": "--roofline-model", "length": "--roofline-length", "phase": "--roofline-phase"}
+
+    def flag_given(self) -> str:
+        """The first option set (for an error that names it)."""
+        return next(flag for name, flag in self.FLAGS.items() if getattr(self, name) is not None)
+
+
+def _unavailable(name: str, value: str, available: list[str], where: str) -> FusemaxError:
+    return FusemaxError(f"no {name} {value!r} in {where}; available: {', '.join(available)}",
+                        source=RooflineChoice.FLAGS[name])
+
+
+def choose(points: pd.DataFrame, choice: RooflineChoice) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """``(points of the chosen phase, [(model, length) of each figure])`` for ``points``
+    (:func:`fusemax.experiments.roofline.einsum_roofline` rows). A value the folder lacks is one
+    :class:`FusemaxError` naming the option and the values it has."""
+    from .scaling import reference_length  # scaling imports this module
+    where = "einsums.csv"
+    if choice.phase is not None:
+        phases = list(dict.fromkeys(points["phase"]))
+        if choice.phase not in phases:
+            raise _unavailable("phase", choice.phase, phases, where)
+        points = points[points["phase"] == choice.phase]
+    models = list(dict.fromkeys(points["model"]))
+    if choice.model is not None:
+        if choice.model not in models:
+            raise _unavailable("model", choice.model, models, where + (f" ({choice.phase})" if choice.phase else ""))
+        models = [choice.model]
+    rows = points[points["model"].isin(models)]
+    lengths = ordered_lengths(rows["seq_len"])
+    if choice.length is None:
+        length = reference_length(rows)
+    else:
+        try:
+            wanted = parse_seq_len(choice.length)
+        except FusemaxError:
+            wanted = None
+        length = next((n for n in lengths if parse_seq_len(n) == wanted), None)
+        if length is None:
+            raise _unavailable("length", choice.length, lengths,
+                               where + f" for {', '.join(models)}" + (f" ({choice.phase})" if choice.phase else ""))
+    if length is None:   # no points at all
+        return points, []
+    have = set(rows.loc[rows["seq_len"] == length, "model"])
+    return points, [(m, length) for m in models if m in have]

@@ -1,0 +1,259 @@
+"""The study's figures, tables and report section (issue 14), read back against the CSVs.
+
+Truth: the study folder's ``layer.csv`` and ``einsums.csv`` and the runs' own ``attn-<config>.csv``, read
+here with the csv module and summed by hand; the roofs from ``run.json``'s hardware (peak = PE^2 x 2 FLOP
+x clock, ridge = peak / DRAM bandwidth, methodology.md).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from fusemax.cli import main
+from fusemax.cli.run import execute
+from fusemax.reports import study
+from fusemax.reports.style import SavedFigure
+
+CONFIGS = ["binding", "flat", "unfused"]
+PLATFORM = {"binding": "proposal", "flat": "flat", "unfused": "flat"}
+REST_GROUPS = {"projection", "mlp", "elementwise"}
+TABLES = ("layer", "einsums", "roofline")
+#: (models, lengths, phase, batch) of the runs concatenated into the test study
+RUNS = ((["BERT", "Pythia-14M"], ["256", "1K"], "prefill", 1),
+        (["BERT", "Pythia-14M"], ["256", "1K"], "decode", 1),
+        (["Pythia-14M"], ["256"], "prefill", 64))
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, list[Path]]:
+    """``OUT/study/results`` concatenated from small ``fusemax run --layer`` runs, as the study writes it,
+    with the first run's results as ``OUT/results`` (the paper's place); returns (OUT, the run folders)."""
+    base = tmp_path_factory.mktemp("study")
+    folders = []
+    for i, (models, lengths, phase, batch) in enumerate(RUNS):
+        out = base / f"run{i}"
+        _, folder = execute(str(out), CONFIGS, models, lengths, phase=phase, batch=batch, jobs=1, quiet=True,
+                            layer=True, cache=str(base / "cache"))
+        folders.append(folder)
+    target = base / "out" / "study" / "results"
+    target.mkdir(parents=True)
+    for name in TABLES:
+        parts = [rows(f / f"{name}.csv") for f in folders]
+        with open(target / f"{name}.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(parts[0][0]))
+            writer.writeheader()
+            for part in parts:
+                writer.writerows(part)
+    (target / "run.json").write_text((folders[0] / "run.json").read_text())
+    (base / "out" / "results").symlink_to(folders[0], target_is_directory=True)
+    return base / "out", folders
+
+
+@pytest.fixture(scope="module")
+def drawn(runs):
+    """Every study figure as built (not saved: the artists are what is checked), and the notes."""
+    out, _ = runs
+    figures = {}
+
+    def capture(stem, title, caption, builder, *args):
+        figures[stem] = builder(*args)
+        return SavedFigure(stem, title, caption, Path(f"{stem}.png"), Path(f"{stem}.pdf"))
+
+    _, notes = study.figures(study.load(out / study.STUDY_DIR), capture)
+    return figures, notes
+
+
+def truth(folder: Path):
+    """Expected (intensity, achieved) of every component, keyed like the figures' gids minus the kind."""
+    layer = {(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"]): r for r in rows(folder / "layer.csv")}
+    sums = defaultdict(lambda: [0.0, 0.0, 0.0])   # flops, traffic, sum of own bounds
+
+    def add(key, r):
+        s = sums[key]
+        s[0] += float(r["flops"])
+        s[1] += float(r["traffic"])
+        s[2] += float(r["latency"])
+
+    for r in rows(folder / "einsums.csv"):
+        point = (r["model"], r["seq_len"], r["phase"], r["batch"])
+        if r["group"] in REST_GROUPS:
+            if r["group"] == "mlp":
+                for config in CONFIGS:
+                    if PLATFORM[config] == r["config"]:
+                        add(("MLP", config, *point), r)
+            continue
+        add(("attention", r["config"], *point), r)
+        product = r["einsum"] in ({"QK", "SLNV"} if r["group"] == "attention" else {"QK", "AV"})
+        if not product:
+            add(("softmax", r["config"], *point), r)
+    want = {}
+    for key, (flops, traffic, bound) in sums.items():
+        lay = layer[key[1:]]
+        latency = float(lay["latency"]) * float(lay["attention_latency_share"]) if key[0] == "attention" else bound
+        want[" ".join(key)] = (flops / traffic if traffic else None, flops / latency)
+    for key, r in layer.items():
+        want[" ".join(("layer", *key))] = (float(r["intensity"]), float(r["flops"]) / float(r["latency"]))
+    assert all(float(r["flops"]) / float(r["traffic"]) == pytest.approx(float(r["intensity"]))
+               for r in layer.values())
+    return want
+
+
+def hardware_roofs(folder: Path) -> tuple[float, float]:
+    hw = json.loads((folder / "run.json").read_text())["hardware"]
+    peak = hw["pe_dim"] ** 2 * 2 * hw["clock_hz"]
+    return peak, peak / hw["dram_bandwidth"]
+
+
+def points(fig) -> dict[str, tuple[float, float]]:
+    return {c.get_gid(): tuple(c.get_offsets()[0]) for ax in fig.axes for c in ax.collections if c.get_gid()}
+
+
+def test_roofline_points_are_the_csv_values(runs, drawn):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    want = truth(folder)
+    figures, _ = drawn
+    roofs = [s for s in figures if "intensity" not in s]
+    assert set(roofs) == {f"{s}-{p}" for s in ("study-bert-components", "study-bert-lengths", "study-short-long")
+                          for p in ("prefill", "decode")}
+    for stem in roofs:
+        drawn_points = points(figures[stem])
+        assert drawn_points, stem
+        for gid, (x, y) in drawn_points.items():
+            assert gid.endswith(" 1"), gid        # batch 1 only
+            wx, wy = want[gid]
+            assert (x, y) == (pytest.approx(wx), pytest.approx(wy)), gid
+    bert = points(figures["study-bert-components-prefill"])
+    placeable = {g for g, (x, _) in want.items() if x is not None and " BERT 1K prefill 1" in g}
+    assert set(bert) == placeable    # every component with DRAM traffic, nothing else
+    assert "layer binding BERT 1K prefill 1" in bert and "MLP flat BERT 1K prefill 1" in bert
+    # FLAT's softmax is fused (no DRAM traffic): not placed, and the title says so
+    assert "softmax flat BERT 1K prefill 1" not in bert
+    assert "FLAT softmax" in figures["study-bert-components-prefill"].axes[0].get_title(loc="left")
+    lengths = points(figures["study-short-long-decode"])
+    assert set(lengths) == {f"layer binding {m} 256 decode 1" for m in ("BERT", "Pythia-14M")}
+
+
+def test_roofs_and_ridges_come_from_the_hardware(runs, drawn):
+    out, _ = runs
+    peak, ridge = hardware_roofs(out / study.STUDY_DIR)
+    figures, _ = drawn
+    ax = figures["study-bert-lengths-prefill"].axes[0]
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    assert max(lines["roof 2d"].get_ydata()) == pytest.approx(peak)
+    assert list(lines["ridge 2d"].get_xdata()) == [pytest.approx(ridge)] * 2
+    assert any(f"{ridge:.3g}" in t.get_text() and "ridge" in t.get_text() for t in ax.texts)
+
+
+def test_intensity_bars_are_layer_csv_intensity_with_the_ridge(runs, drawn):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    _, ridge = hardware_roofs(folder)
+    figures, _ = drawn
+    for phase in ("prefill", "decode"):
+        ax = figures[f"study-bert-intensity-{phase}"].axes[0]
+        heights = {p.get_gid(): p.get_height() for p in ax.patches if p.get_gid()}
+        want = {f"intensity {r['config']} BERT {r['seq_len']} {phase} 1": float(r["intensity"])
+                for r in rows(folder / "layer.csv") if r["model"] == "BERT" and r["phase"] == phase}
+        assert heights.keys() == want.keys() and len(want) == 3 * 2
+        assert all(heights[g] == pytest.approx(v) for g, v in want.items())
+        line = next(ln for ln in ax.get_lines() if ln.get_gid() == "ridge 2d")
+        assert list(line.get_ydata()) == [pytest.approx(ridge)] * 2
+        assert f"{ridge:.4g}" in line.get_label()
+
+
+def test_absent_data_is_skipped_with_a_note(drawn):
+    figures, notes = drawn
+    assert not any(s.startswith("study-opt-pythia-components") for s in figures)
+    text = "\n".join(notes)
+    for phase in ("prefill", "decode"):
+        assert f"study-opt-pythia-components-{phase} skipped" in text
+    assert "study-bert-lengths-prefill: absent from the study: BERT 4K." in text
+
+
+def test_attention_latency_is_the_configurations_own(runs, drawn):
+    """The attention point's latency is attn-<config>.csv's combined latency (the runs' own files)."""
+    _, folders = runs
+    figures, _ = drawn
+    bert = points(figures["study-bert-components-prefill"])
+    flops = defaultdict(float)
+    for r in rows(folders[0] / "einsums.csv"):
+        if r["model"] == "BERT" and r["seq_len"] == "1K" and r["group"] not in REST_GROUPS:
+            flops[r["config"]] += float(r["flops"])
+    for config in CONFIGS:
+        latency = next(float(r["latency"]) for r in rows(folders[0] / f"attn-{config}.csv")
+                       if (r["model"], r["seq_len"]) == ("BERT", "1K"))
+        assert bert[f"attention {config} BERT 1K prefill 1"][1] == pytest.approx(flops[config] / latency)
+
+
+def test_tables_are_per_phase_and_batch(runs):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"]): r for r in rows(folder / "layer.csv")}
+    named = dict(study.tables(study.load(folder)))
+    assert set(named) == {n for n in named if "prefill" in n or "decode" in n} and len(named) == 4
+    prefill = next(t for n, t in named.items() if n.startswith("Study, prefill"))
+    for (batch, model, length), row in prefill.iterrows():
+        ours, flat = layer[("binding", model, length, "prefill", str(batch))], \
+            layer[("flat", model, length, "prefill", str(batch))]
+        assert row["speedup over FLAT"] == pytest.approx(float(flat["latency"]) / float(ours["latency"]))
+        assert row["energy vs FLAT"] == pytest.approx(float(ours["energy"]) / float(flat["energy"]))
+    assert (64, "Pythia-14M", "256") in prefill.index and len(prefill) == 5
+    decode = next(t for n, t in named.items() if n.startswith("Study headline, decode"))
+    unfused = decode.loc[(1, "Unfused")]
+    pairs = [(layer[("unfused", m, n, "decode", "1")], layer[("binding", m, n, "decode", "1")])
+             for m in ("BERT", "Pythia-14M") for n in ("256", "1K")]
+    assert unfused["points"] == 4
+    assert unfused["mean speedup"] == pytest.approx(sum(float(b["latency"]) / float(r["latency"])
+                                                        for b, r in pairs) / 4)
+
+
+def test_report_has_a_study_section_and_the_roofline_options_pick_the_figure(runs, monkeypatch):
+    out, _ = runs
+    monkeypatch.setattr(study, "FIGURES", study.FIGURES[:1])   # one study figure per phase: saving is the cost
+    report = out / "report"
+    assert main(["report", str(out), "-o", str(report), "--roofline-model", "Pythia-14M", "--roofline-length",
+                 "256", "--roofline-phase", "prefill"]) == 0
+    text = (report / "index.html").read_text()
+    assert "<h2 id='study'>Study</h2>" in text
+    assert "Study headline, prefill" in text and "Study, decode" in text
+    for phase in ("prefill", "decode"):
+        stem = f"study-bert-components-{phase}"
+        assert f'data-figure="{stem}"' in text
+        assert (report / f"{stem}.png").is_file() and (report / f"{stem}.pdf").is_file()
+    assert "Paper figures" in text      # the paper's part is still there
+    assert "Roofline: Pythia-14M at 256 (prefill)" in text and 'data-figure="roofline-BERT"' not in text
+
+
+@pytest.mark.parametrize("flag, value, listed", [
+    ("--roofline-model", "GPT-5", "available: BERT, Pythia-14M"),
+    ("--roofline-length", "4K", "available: 256, 1K"),
+    ("--roofline-length", "many", "available: 256, 1K"),
+    ("--roofline-phase", "decode", "available: prefill"),
+])
+def test_bad_roofline_options_are_one_clear_error(runs, tmp_path, capsys, flag, value, listed):
+    out, _ = runs
+    capsys.readouterr()
+    assert main(["report", str(out), "-o", str(tmp_path / "r"), flag, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and flag in err[0] and repr(value) in err[0] and listed in err[0], err
+    assert not (tmp_path / "r" / "fig6a.png").exists()     # refused before drawing anything
+
+
+def test_a_study_folder_alone_makes_a_study_page(runs, monkeypatch, capsys):
+    out, _ = runs
+    monkeypatch.setattr(study, "FIGURES", study.FIGURES[4:])    # the intensity bars only
+    assert main(["report", str(out / "study"), "-o", str(out / "report-study")]) == 0
+    text = (out / "report-study" / "index.html").read_text()
+    assert 'data-figure="study-bert-intensity-decode"' in text and "Paper figures" not in text
+    assert main(["report", str(out / "study"), "--roofline-model", "BERT"]) == 2
+    assert "--roofline-model: no paper results" in capsys.readouterr().err
