@@ -20,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.cross_check:
         from fusemax.crosscheck import accelforge
-        checks = accelforge.cross_check(accelforge.DEFAULT_CASES)
-        print(accelforge.format_table(checks))
-        ok = all(c.ok for c in checks)
+        einsums = accelforge.cross_check(accelforge.DEFAULT_CASES)
+        print(accelforge.format_table(einsums))
+        ok = all(c.ok for c in einsums)
         print("fusemax and AccelForge agree (differences named above are known conventions)" if ok
               else "fusemax and AccelForge disagree on the quantities listed above")
         return 0 if ok else 1
