@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Reproduce the paper: attention for 5 configurations x 4 models x 6 lengths, the end-to-end layers on both
-platforms (Figs. 10-11) and the Pareto sweep (Fig. 12); write the figures and the HTML report, validate
-against the artifact's published rows (when ../shared is present) and print the headline table.
+"""Reproduce the paper and run the study: attention for 5 configurations x 4 models x 6 lengths, the
+end-to-end layers on both platforms (Figs. 10-11) and the Pareto sweep (Fig. 12); then the study
+(:mod:`fusemax.experiments.study`: FuseMax, FLAT and unfused, the whole layer, 6 models x lengths 1 ... 4K,
+prefill and decode, batch 1 and 64) into ``OUT/study``; write the figures and the HTML report, validate
+against the artifact's published rows (when ../shared is present) and print both headlines.
 
-    python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--backend builtin|timeloop] [--executor local|dask]
+    python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--no-study] [--backend builtin|timeloop]
+                              [--executor local|dask]
 
 ``--batch`` sets the attention sweep's batch (default 64, the paper's; validation is only meaningful there).
 """
@@ -15,14 +18,16 @@ import time
 from pathlib import Path
 
 from fusemax import results, validate
+from fusemax.backends import get_backend
 from fusemax.cli import sigterm_as_interrupt
 from fusemax.cli.run import cache_dir, execute
 from fusemax.configs import ATTENTION_CONFIGS, PLATFORMS
 from fusemax.errors import FusemaxError
-from fusemax.experiments import end2end, pareto, sweep
+from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
+from fusemax.orchestrator import Cache
 from fusemax.reports import write_report
-from fusemax.workload import DEFAULT_BATCH, parse_seq_len
+from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1)")
+    parser.add_argument("--no-study", action="store_true", help="the paper only (skip OUT/study)")
     parser.add_argument("--verbose", action="store_true", help="show job progress")
     args = parser.parse_args(argv)
 
@@ -55,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
                                                                   cache=cache, backend=args.backend)
                                          for p in PLATFORMS})
         results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache, backend=args.backend))
+        studied = None
+        if not args.no_study:
+            studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
+                                stream=sys.stderr if args.verbose else None)
+            results.write_study(args.out, studied, sweep.run_info([], Hardware(), {
+                "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
+                          "phases": study.PHASES, "batches": study.BATCHES},
+                "engine": args.backend, "tools": get_backend(args.backend).tools()}))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
@@ -82,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nHeadline (means over model x length)")
     print(format_headline(headline([o.result for o in outcomes if o.result])))
-    return status if not failed else 1
+    if studied is not None:
+        print("\nStudy: FuseMax (binding) against FLAT and unfused")
+        print(study.format_study_headline(studied.layer))
+        for f in studied.failed:
+            print(f"  study point failed: {f['point']}: {f['error']}", file=sys.stderr)
+    return 1 if failed or (studied and studied.failed) else status
 
 
 if __name__ == "__main__":

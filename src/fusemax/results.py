@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.end2end import End2EndRow
     from fusemax.experiments.layer import LayerRow
     from fusemax.experiments.pareto import ParetoRow
+    from fusemax.experiments.study import StudyRun
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
 #: Ours, appended after the artifact's columns: Σ computes on the array / (PEs x latency x clock).
@@ -160,6 +161,21 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
 def layer_frame(rows: Iterable["LayerRow"]) -> pd.DataFrame:
     """``layer.csv``: one row per configuration x model x length x phase x batch (the whole layer)."""
     return pd.DataFrame([{**dataclasses.asdict(r), "intensity": r.intensity} for r in rows], columns=LAYER_COLUMNS)
+
+
+STUDY_DIR = "study"
+
+
+def write_study(out_dir: str | Path, study: "StudyRun", run_info: dict[str, Any]) -> Path:
+    """``OUT/study/results``: ``layer.csv``, ``einsums.csv``, ``roofline.csv`` and ``run.json`` of one
+    :func:`fusemax.experiments.study.run_study` (replacing an earlier study's); returns that folder."""
+    folder = _folder(Path(out_dir) / STUDY_DIR)
+    for stem, frame in (("layer", study.layer), ("einsums", study.einsums), ("roofline", study.roofline)):
+        write_atomic(folder / f"{stem}.csv", frame.to_csv(index=False))
+    info = {**run_info, "failed": study.failed, "jobs": study.jobs,
+            "files": ["einsums.csv", "layer.csv", "roofline.csv"]}
+    write_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+    return folder
 
 
 def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list["End2EndRow"]]) -> list[Path]:

@@ -1,0 +1,90 @@
+"""The study fusemax exists for: FuseMax, FLAT and unfused across model sizes and context lengths, the
+whole transformer layer, prefill and decode, at the study's batch 1 and the paper's 64.
+
+One :func:`run_study` call sweeps :data:`CONFIGS` x :data:`MODELS` x :data:`LENGTHS` x :data:`PHASES` x
+:data:`BATCHES` through the same sweep and layer pipeline as ``fusemax run --layer`` (one job cache), and
+returns the tables of ``OUT/study/results``: ``layer.csv`` (one row per point), ``einsums.csv`` (every
+attention, projection, MLP and element-wise Einsum) and ``roofline.csv``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import pandas as pd
+
+from fusemax.experiments import sweep
+from fusemax.experiments.layer import LayerRow, run_layers
+from fusemax.experiments.roofline import phase_roofline
+from fusemax.orchestrator import Cache, get_executor
+from fusemax.workload import Hardware
+
+MODELS: tuple[str, ...] = ("Pythia-14M", "BERT", "BERT-large", "Llama-2-7B", "Llama-3-8B", "OPT-66B")
+LENGTHS: tuple[int, ...] = tuple(2 ** k for k in range(13))  # 1, 2, 4, ... 4K
+PHASES: tuple[str, ...] = ("prefill", "decode")
+BATCHES: tuple[int, ...] = (1, 64)
+CONFIGS: tuple[str, ...] = ("unfused", "flat", "binding")
+
+
+@dataclass
+class StudyRun:
+    """What one study run computed: the three tables, the failed points and the job counts per sweep."""
+
+    layer: pd.DataFrame
+    einsums: pd.DataFrame
+    roofline: pd.DataFrame
+    failed: list[dict[str, str]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = MODELS,
+              lengths: tuple[int, ...] = LENGTHS, phases: tuple[str, ...] = PHASES,
+              batches: tuple[int, ...] = BATCHES, hardware: Hardware = Hardware(), jobs: int = 0,
+              backend: str = "builtin", cache: Cache | None = None, stream: TextIO | None = None) -> StudyRun:
+    """Every point of the study grid with its whole layer; ``cache`` (shared with the paper's sweep)
+    makes a rerun take every job from it. Progress goes to ``stream`` (None: silent)."""
+    from fusemax import results
+
+    executor = get_executor("local", jobs, None)
+    layer_rows: list[LayerRow] = []
+    einsums, rooflines, failed, counts = [], [], [], []
+    for phase in phases:
+        for batch in batches:
+            pts = sweep.points(list(configs), list(models), list(lengths), phase, batch)
+            run = sweep.run_points(pts, hardware, jobs=jobs, backend=backend, cache=cache, stream=stream)
+            done = [(o.point.config, o.workload, o.result) for o in run.outcomes
+                    if o.result is not None and o.workload is not None]
+            failed += [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
+            rows, rest = run_layers(done, hardware, backend=backend, executor=executor, cache=cache, stream=stream)
+            layer_rows += rows
+            frame = results.einsum_frame([*(r for _, _, r in done), *rest])
+            einsums.append(frame)
+            rooflines.append(phase_roofline(frame))
+            counts.append({"phase": phase, "batch": batch, **run.counts.to_json()})
+    return StudyRun(results.layer_frame(layer_rows), pd.concat(einsums, ignore_index=True),
+                    pd.concat(rooflines, ignore_index=True), failed, counts)
+
+
+def format_study_headline(layer: pd.DataFrame, lengths: tuple[int, ...] = (1, 256, 4096)) -> str:
+    """The study's headline: per batch and phase, FuseMax's (binding's) mean whole-layer speedup and energy
+    ratio over FLAT and unfused; then, per phase at batch 1, its speedup over FLAT by model and length."""
+    from fusemax.experiments.headline import format_headline, headline
+    from fusemax.workload import format_seq_len
+
+    rows = list(layer.itertuples(index=False))
+    parts = []
+    for batch in sorted({r.batch for r in rows}):
+        parts.append(f"batch {batch} (whole layer, means over model x length)")
+        parts.append(format_headline(headline([r for r in rows if r.batch == batch])))
+    labels = [format_seq_len(n) for n in lengths]
+    latency = {(r.config, r.model, r.seq_len, r.phase): r.latency for r in rows if r.batch == min(r.batch for r in rows)}
+    for phase in dict.fromkeys(r.phase for r in rows):
+        parts.append(f"\nbinding over flat, whole layer, {phase}, batch {min(r.batch for r in rows)}")
+        parts.append(f"{'model':<12}" + "".join(f"{s:>8}" for s in labels))
+        for model in dict.fromkeys(r.model for r in rows):
+            cells = []
+            for s in labels:
+                ours, base = latency.get(("binding", model, s, phase)), latency.get(("flat", model, s, phase))
+                cells.append(f"{base / ours:>7.2f}x" if ours and base else f"{'-':>8}")
+            parts.append(f"{model:<12}" + "".join(cells))
+    return "\n".join(parts)
