@@ -98,3 +98,38 @@ def test_heartbeat_repeats_the_line_while_no_job_finishes():
     progress.beat()
     progress.close()
     assert stream.getvalue().startswith("evaluating: 0/3 (0%)") and "still running" in stream.getvalue()
+
+
+def _cache_entries(out) -> int:
+    return sum(1 for _ in (out / "runs" / "cache").glob("??/*.json"))
+
+
+def test_a_point_that_cannot_be_planned_fails_fast_naming_it(tmp_path, capsys):
+    """A 1 KiB L3 cannot hold the cascade's tile (256 queries and a 256-key K/V block of 16-bit words):
+    the run stops at that point with exit 2, before evaluating flat or unfused (planned first)."""
+    out = tmp_path / "out"
+    assert main(["run", "--out", str(out), "--models", "BERT", "--seq-lens", "1K", "--l3-bytes", "1KiB",
+                 "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fusemax run: error: point cascade BERT 1K prefill: --l3-bytes: ")
+    assert "cannot hold" in err[0]
+    assert _cache_entries(out) == 0 and not (out / "results").exists()
+
+
+def test_every_hardware_variant_is_planned_before_any_runs(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--out", str(out), "--configs", "binding", "--models", "BERT", "--seq-lens", "1K",
+                 "--l3-bytes", "16MiB,1KiB", "--jobs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fusemax run: error: hardware l3_bytes=1KiB: point binding BERT 1K prefill: ")
+    assert _cache_entries(out) == 0 and not list(out.glob("*/results"))
+
+
+def test_planning_shows_progress_unless_quiet(tmp_path, capsys):
+    argv = ["run", "--configs", "binding,flat", "--models", "BERT", "--seq-lens", "1K", "--jobs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "planning: 2/2 (100%)" in err and "points/s" in err
+    assert err.index("planning:") < err.index("jobs: 0 cached")
+    assert main([*argv, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -11,10 +11,12 @@ from typing import TextIO
 
 
 class Progress:
-    """``update()`` after each finished job; ``close()`` at the end. ``stream=None`` is silent."""
+    """``update()`` after each finished item (a job, or a point while planning); ``close()`` at the end.
+    ``stream=None`` is silent; ``unit`` names the items in the rate."""
 
-    def __init__(self, total: int, stream: TextIO | None, desc: str = "jobs", every_seconds: float = 10.0):
-        self.total, self.done, self.stream, self.desc = total, 0, stream, desc
+    def __init__(self, total: int, stream: TextIO | None, desc: str = "jobs", every_seconds: float = 10.0,
+                 unit: str = "job"):
+        self.total, self.done, self.stream, self.desc, self.unit = total, 0, stream, desc, unit
         self.every = every_seconds
         self.start = self.last = time.monotonic()
         self.bar = None
@@ -23,7 +25,7 @@ class Progress:
         self._heart = None
         if stream is not None and total and getattr(stream, "isatty", lambda: False)():
             from tqdm import tqdm
-            self.bar = tqdm(total=total, desc=desc, unit="job", file=stream, dynamic_ncols=True)
+            self.bar = tqdm(total=total, desc=desc, unit=unit, file=stream, dynamic_ncols=True)
         if stream is not None and total and every_seconds > 0:
             self._heart = threading.Thread(target=self._beat_until_closed, name="fusemax-heartbeat", daemon=True)
             self._heart.start()
@@ -58,7 +60,7 @@ class Progress:
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate else float("inf")
         return (f"{self.desc}: {self.done}/{self.total} ({self.done / self.total:.0%}) in {elapsed:.1f}s, "
-                f"{rate:.1f} jobs/s, ETA {eta:.0f}s")
+                f"{rate:.1f} {self.unit}s/s, ETA {eta:.0f}s")
 
     def close(self) -> None:
         self._stopped.set()
