@@ -84,9 +84,10 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
 def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
          batch: int | None = None, models_file: str | None = None, jobs: int = 0, backend: str = "builtin",
          executor: str = "local", scheduler: str | None = None, hardware: "Hardware | None" = None,
-         stream: TextIO | None = None) -> "list[PlannedPoint]":
+         stream: TextIO | None = None, cache: str | None = None) -> "list[PlannedPoint]":
     """Render every point of a sweep into its jobs (progress on ``stream``); the first point that cannot
-    be rendered is one :class:`FusemaxError` naming it, before any job runs. Shared with :func:`execute`."""
+    be rendered is one :class:`FusemaxError` naming it, before any job runs. ``cache`` (a folder) keeps
+    FLAT's dataflow searches like jobs. Shared with :func:`execute`."""
     from fusemax.experiments import sweep
     from fusemax.orchestrator import get_executor
     from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len, resolve_model
@@ -96,7 +97,7 @@ def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: s
     lengths = [parse_seq_len(s) for s in seq_lens]
     get_executor(executor, jobs, scheduler)
     pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch)
-    return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream)
+    return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache)
 
 
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
@@ -122,7 +123,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     if planned is None:
         planned = plan(configs, models, seq_lens, phase=phase, batch=batch, models_file=models_file, jobs=jobs,
                        backend=backend, executor=executor, scheduler=scheduler, hardware=hardware,
-                       stream=progress_stream)
+                       stream=progress_stream, cache=str(cache_dir(out, cache)))
     batch = DEFAULT_BATCH if batch is None else batch
     pts = [pp.point for pp in planned]
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
@@ -235,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
     for variant in variants:
         try:
             planned.append(plan(**_sweep_args(args, spec), hardware=variant.hardware,
-                                stream=None if args.quiet else sys.stderr))
+                                stream=None if args.quiet else sys.stderr,
+                                cache=str(cache_dir(args.out, args.cache))))
         except FusemaxError as exc:
             if not variant.label:
                 raise

@@ -78,9 +78,10 @@ class PlannedPoint:
 
 
 def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-               backend: str = "builtin") -> PlannedPoint:
+               backend: str = "builtin", cache: Cache | None = None) -> PlannedPoint:
     """Render one point into one job per Einsum spec: an evaluation when it has a mapping, a mapper search
-    (constraints + mapper settings) when it has none. Errors are captured, not raised."""
+    (constraints + mapper settings) when it has none; FLAT's dataflow search is served from and stored in
+    ``cache``. Errors are captured, not raised."""
     from fusemax.render import render
 
     from .flat_search import dataflow_for
@@ -88,7 +89,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     try:
         workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
         # FLAT: the paper's table for its models, FLAT's own search for any other workload
-        searched = dataflow_for(workload, hardware) if point.config == "flat" else None
+        searched = dataflow_for(workload, hardware, cache) if point.config == "flat" else None
         rendered = render(point.config, workload, hardware, flat_dataflow=searched)
         jobs = configuration_jobs(rendered, backend, point.label)
         return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
@@ -99,7 +100,8 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
 
 
 def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: str | None = None,
-                backend: str = "builtin", stream: TextIO | None = None) -> list[PlannedPoint]:
+                backend: str = "builtin", stream: TextIO | None = None,
+                cache: "Cache | str | Path | None" = None) -> list[PlannedPoint]:
     """:func:`plan_point` for every point, in order, with a progress line on ``stream`` (FLAT's dataflow
     search runs here, so planning a large sweep takes a while).
 
@@ -107,11 +109,13 @@ def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: 
     mapping serves) raises one :class:`FusemaxError` naming the point and the reason, before the rest is
     planned or any job runs -- a sweep with a hole in it is not what was asked for.
     """
+    if cache is not None and not isinstance(cache, Cache):
+        cache = Cache(Path(cache))
     progress = Progress(len(pts), stream, desc="planning", unit="point")
     planned = []
     try:
         for point in pts:
-            pp = plan_point(point, hardware, models_file, backend)
+            pp = plan_point(point, hardware, models_file, backend, cache)
             if pp.error is not None:
                 raise FusemaxError(pp.error, source=f"point {point.label}")
             planned.append(pp)
@@ -163,10 +167,10 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
     ``progress`` is called with each point's outcome; ``stream`` receives the planning and job progress
     (None: silent). ``planned``: the points already planned by :func:`plan_points` (``pts`` is then unused).
     """
-    if planned is None:
-        planned = plan_points(pts, hardware, models_file, backend, stream)
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
+    if planned is None:
+        planned = plan_points(pts, hardware, models_file, backend, stream, cache)
     if cache is not None:
         cache.remove_stale_temporaries()
     _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in planned], get_executor(executor, jobs, scheduler),
