@@ -133,3 +133,32 @@ def test_planning_shows_progress_unless_quiet(tmp_path, capsys):
     assert err.index("planning:") < err.index("jobs: 0 cached")
     assert main([*argv, "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_eta_prices_each_kind_of_job_at_its_own_pace(monkeypatch):
+    """Two workers: 6 mapper searches of 10 s first, then 100 evaluations of 0.1 s (finishing every 0.05 s).
+    The truth is the schedule's remaining time; one overall rate would say 510 s after the first 4 searches."""
+    from fusemax.orchestrator import progress as progress_module
+    clock = [0.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()
+    progress = Progress(106, stream, every_seconds=0, kinds=["mapper"] * 6 + ["model"] * 100)
+
+    def finish(at: float, kind: str) -> str:
+        clock[0] = at
+        progress.update(kind=kind)
+        return stream.getvalue().splitlines()[-1]
+
+    finish(10, "mapper")
+    assert finish(10, "mapper").endswith("ETA unknown")  # nothing has a pace yet
+    finish(20, "mapper")
+    # 2 searches left at 5 s each (two workers); the evaluations have no pace yet: a lower bound, not a guess
+    assert finish(20, "mapper").endswith("ETA >10s")
+    finish(30, "mapper")
+    finish(30, "mapper")
+    for k in range(1, 11):
+        line = finish(30 + 0.05 * k, "model")
+    assert line.endswith("ETA 4s")  # 90 evaluations x 0.05 s = 4.5 s
+    for k in range(11, 101):
+        line = finish(30 + 0.05 * k, "model")
+    assert line.endswith("ETA 0s") and line.startswith("jobs: 106/106 (100%)")
