@@ -190,7 +190,7 @@ def _baseline_matmul(name: str, arch: str, mapped: bool, dram: frozenset[str] | 
 
 _FUSEMAX_REGISTERS = Registers(pe=lambda pe: 16, row_buffer=lambda pe: 32 * pe, pe_1d=lambda pe: 32)
 # FLAT's hardware buffers a whole QK tile in the row buffer and a key block per 1D PE.
-_FLAT_HW_REGISTERS = Registers(pe=lambda pe: 16, row_buffer=lambda pe: pe * pe, pe_1d=lambda pe: 2 * pe)
+_FLAT_HW_REGISTERS = Registers(pe=lambda pe: 16, row_buffer=lambda pe: pe * pe, pe_1d=lambda pe: max(2 * pe, 3))
 _UNFUSED_REGISTERS = Registers(pe=lambda pe: 4, row_buffer=lambda pe: 32 * pe, pe_1d=lambda pe: 32)
 _BINDING_2D = ("QK", "LM", "SLN", "SLD", "SLNV")
 

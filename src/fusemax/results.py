@@ -217,11 +217,31 @@ EINSUM_KEY = ["config", "model", "seq_len", "phase", "batch", "einsum"]
 LAYER_KEY = ["config", "model", "seq_len", "phase", "batch"]
 
 
-def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool = True) -> pd.DataFrame:
+def _ends_mid_line(path: Path) -> bool:
+    """True when a non-empty file's last byte is not a newline (unreadable files are left to pandas)."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.seek(0, 2) == 0:
+                return False
+            handle.seek(-1, 2)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool = True,
+                ours: bool = False) -> pd.DataFrame:
     """One results CSV, checked: it parses (UTF-8, no row longer than the header), has the ``required``
     columns, numbers without gaps in every column but :data:`TEXT_COLUMNS`, no two rows with the same
-    ``key`` and, if ``rows``, at least one row. Anything else is one :class:`FusemaxError` naming the file."""
+    ``key`` and, if ``rows``, at least one row. Anything else is one :class:`FusemaxError` naming the file.
+
+    ``ours``: a table only fusemax writes, whose every line ends with a newline; one that does not was
+    cut short, possibly inside its last number, which would still parse (a hand-written reference CSV
+    may lack the final newline, so this is not asked of every table)."""
     import warnings
+    if ours and _ends_mid_line(path):
+        raise FusemaxError("truncated: the last line ends without a newline (every line fusemax writes has "
+                           "one); rerun the command that wrote it", source=str(path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)   # "Length of header or names does not match"
@@ -312,11 +332,11 @@ def load(path: str | Path) -> Results:
     for f in files:
         res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
     if (folder / "einsums.csv").exists():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False)
+        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False, ours=True)
     if (folder / RUN_FILE).exists():
         res.run = _read_run_info(folder / RUN_FILE)
     if (folder / "roofline.csv").exists():
-        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False)
+        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
     for f in sorted(folder.glob("end2end-*.csv")):
         res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
     if (folder / "pareto.csv").is_file():
@@ -336,9 +356,9 @@ def load_study(path: str | Path) -> Results:
     res = Results(folder=folder)
     res.layer = _read_table(folder / "layer.csv", LAYER_COLUMNS, LAYER_KEY)
     if (folder / "einsums.csv").is_file():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False)
+        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False, ours=True)
     if (folder / "roofline.csv").is_file():
-        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False)
+        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
     if (folder / RUN_FILE).is_file():
         res.run = _read_run_info(folder / RUN_FILE)
     return res

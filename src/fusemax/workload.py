@@ -128,6 +128,8 @@ def load_models(extra: str | Path | None = None) -> dict[str, Model]:
     models = _models_from_file(zoo_path())
     if extra is not None:
         path = Path(extra)
+        if path.is_dir():
+            raise WorkloadError("models file is a directory; give a YAML file", source=str(path))
         if not path.is_file():
             raise WorkloadError("models file not found", source=str(path))
         models.update(_models_from_file(path))

@@ -66,3 +66,17 @@ def test_animate_refuses_at_once(argv, message, tmp_path, capsys):
     from fusemax.cli import main
     assert main(["animate", "--no-mp4", "-o", str(tmp_path / "a"), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_unwritable_output_is_one_line_and_no_warning(tmp_path, capsys):
+    """-o naming a file: the error alone, not followed by matplotlib's warning about an unsaved animation."""
+    import gc
+    import warnings
+    (tmp_path / "afile").write_text("")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["animate", "--no-mp4", "--einsums", "QK", "-o", str(tmp_path / "afile")]) == 2
+        gc.collect()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the animation" in err
+    assert not [w for w in caught if "Animation was deleted" in str(w.message)]

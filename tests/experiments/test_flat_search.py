@@ -60,3 +60,64 @@ def test_blocks_timeloop_cannot_map_are_dropped():
 def test_paper_models_keep_the_table():
     rendered = plan_point(Point("flat", "BERT", 4096)).rendered
     assert rendered.params["flat_dataflow"]["source"] == "flat_dataflows.yaml head_dim 64, 4K"
+
+
+def _no_search(*args, **kwargs):
+    raise AssertionError("FLAT's search ran although the cache holds its choice")
+
+
+def test_the_searched_choice_is_cached_like_a_job(tmp_path, monkeypatch):
+    """A warm run takes FLAT's choice from the job cache (the search's in-process memo cleared, as in a new
+    process): the same dataflow the uncached search picks, without evaluating a candidate."""
+    from fusemax.experiments import flat_search
+    from fusemax.orchestrator import Cache
+    w, hw = _workload("Pythia-14M", "1K"), Hardware()
+    truth = select_flat_dataflow(w, hw)[0]
+    cache = Cache(tmp_path)
+    assert flat_search.dataflow_for(w, hw, cache) == truth and cache.entries() == 1
+    flat_search.search.cache_clear()
+    monkeypatch.setattr(flat_search, "evaluate_dataflows", _no_search)
+    cached = flat_search.dataflow_for(w, hw, Cache(tmp_path))
+    assert (cached, cached.source, cached.spilled) == (truth, truth.source, truth.spilled)
+    # another L3 is another search: a miss, so the search runs (here: refuses to)
+    with pytest.raises(AssertionError, match="search ran"):
+        flat_search.dataflow_for(w, Hardware(l3_bytes=16 * 2**20), Cache(tmp_path))
+
+
+def test_a_cached_choice_that_is_not_a_dataflow_is_rejected_and_searched_again(tmp_path):
+    from fusemax.experiments import flat_search
+    from fusemax.orchestrator import Cache
+    w, hw = _workload("Pythia-14M", "1K"), Hardware()
+    key = flat_search.search_key(w, hw)
+    Cache(tmp_path).put(key, {"flat_dataflow": {"onchip": ["Q"], "QK": "sideways"}})  # valid checksum
+    cache = Cache(tmp_path)
+    assert flat_search.dataflow_for(w, hw, cache) == select_flat_dataflow(w, hw)[0]
+    assert cache.rejected == [cache.path(key)] and cache.get(key, holds="flat_dataflow") is not None
+
+
+def test_search_key_names_what_the_choice_depends_on():
+    from fusemax.experiments.flat_search import search_key
+    w, hw = _workload("Pythia-14M", "1K"), Hardware()
+    keys = {search_key(w, hw), search_key(_workload("Pythia-14M", "2K"), hw),
+            search_key(Workload(w.model, w.seq_len, "decode"), hw), search_key(Workload(w.model, w.seq_len, batch=8), hw),
+            search_key(w, Hardware(pe_dim=128)), search_key(w, Hardware(dram_bandwidth=1e11))}
+    assert len(keys) == 6 and search_key(w, hw) == search_key(_workload("Pythia-14M", "1K"), Hardware())
+
+
+def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
+    import shutil
+
+    from fusemax import templates
+    from fusemax.experiments import flat_search
+    for d in ("arch", "problems", "mappings"):
+        shutil.copytree(templates.template_root() / d, tmp_path / d)
+    monkeypatch.setattr(templates, "template_root", lambda: tmp_path)
+    w, hw = _workload("Pythia-14M", "1K"), Hardware()
+    flat_search.search_fingerprint.cache_clear()
+    before = flat_search.search_key(w, hw)
+    template = tmp_path / "mappings" / "flat" / "qk.yaml.j2"
+    template.write_text(template.read_text() + "\n# edited\n")
+    flat_search.search_fingerprint.cache_clear()
+    after = flat_search.search_key(w, hw)
+    flat_search.search_fingerprint.cache_clear()  # the real templates again for later tests
+    assert before != after

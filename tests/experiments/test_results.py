@@ -139,7 +139,9 @@ HEADER = "model,seq_len,traffic,latency,energy,util_2d,util_1d,QK"
     ("attn-binding.csv", lambda t: t.splitlines()[0] + "\n" + t.splitlines()[1] + ",1,2,3\n", "malformed CSV"),
     ("attn-binding.csv", None, "cannot read: Is a directory"),
     ("einsums.csv", lambda t: t[:150] + "\n", "missing column(s)"),
-    ("einsums.csv", lambda t: t[:len(t) - 20], "expected a finite number"),
+    ("einsums.csv", lambda t: t[:len(t) - 20] + "\n", "expected a finite number"),
+    # cut inside the last row's last number: what is left still parses as a number
+    ("einsums.csv", lambda t: t[:len(t) - 3], "truncated: the last line ends without a newline"),
     ("run.json", lambda t: t[:20], "cannot read: Expecting"),
     ("run.json", b"\xfe\xff", "cannot read: 'utf-8' codec"),
     ("run.json", lambda t: "[1, 2]", "expected a JSON object"),

@@ -28,7 +28,9 @@ def test_variants_are_the_cross_product_labelled_by_what_varies():
 
 
 @pytest.mark.parametrize("values, key", [({"pe_dims": ["4"]}, "pe_dims"), ({"pe_dim": ["0"]}, "pe_dim"),
-                                         ({"l3_bytes": ["lots"]}, "l3_bytes"), ({"pe_dim": []}, "pe_dim")])
+                                         ({"l3_bytes": ["lots"]}, "l3_bytes"), ({"pe_dim": []}, "pe_dim"),
+                                         ({"pe_dim": ["1_000"]}, "pe_dim"), ({"pe_1d": ["１２８"]}, "pe_1d"),
+                                         ({"clock_hz": ["1_000e6"]}, "clock_hz")])
 def test_bad_hardware_values_name_the_parameter(values, key):
     with pytest.raises(FusemaxError) as err:
         hardware_variants(values, source="sweep.yaml")

@@ -98,3 +98,67 @@ def test_heartbeat_repeats_the_line_while_no_job_finishes():
     progress.beat()
     progress.close()
     assert stream.getvalue().startswith("evaluating: 0/3 (0%)") and "still running" in stream.getvalue()
+
+
+def _cache_entries(out) -> int:
+    return sum(1 for _ in (out / "runs" / "cache").glob("??/*.json"))
+
+
+def test_a_point_that_cannot_be_planned_fails_fast_naming_it(tmp_path, capsys):
+    """A 1 KiB L3 cannot hold the cascade's tile (256 queries and a 256-key K/V block of 16-bit words):
+    the run stops at that point with exit 2, before evaluating flat or unfused (planned first)."""
+    out = tmp_path / "out"
+    assert main(["run", "--out", str(out), "--models", "BERT", "--seq-lens", "1K", "--l3-bytes", "1KiB",
+                 "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fusemax run: error: point cascade BERT 1K prefill: --l3-bytes: ")
+    assert "cannot hold" in err[0]
+    assert _cache_entries(out) == 0 and not (out / "results").exists()
+
+
+def test_every_hardware_variant_is_planned_before_any_runs(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--out", str(out), "--configs", "binding", "--models", "BERT", "--seq-lens", "1K",
+                 "--l3-bytes", "16MiB,1KiB", "--jobs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fusemax run: error: hardware l3_bytes=1KiB: point binding BERT 1K prefill: ")
+    assert _cache_entries(out) == 0 and not list(out.glob("*/results"))
+
+
+def test_planning_shows_progress_unless_quiet(tmp_path, capsys):
+    argv = ["run", "--configs", "binding,flat", "--models", "BERT", "--seq-lens", "1K", "--jobs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "planning: 2/2 (100%)" in err and "points/s" in err
+    assert err.index("planning:") < err.index("jobs: 0 cached")
+    assert main([*argv, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_eta_prices_each_kind_of_job_at_its_own_pace(monkeypatch):
+    """Two workers: 6 mapper searches of 10 s first, then 100 evaluations of 0.1 s (finishing every 0.05 s).
+    The truth is the schedule's remaining time; one overall rate would say 510 s after the first 4 searches."""
+    from fusemax.orchestrator import progress as progress_module
+    clock = [0.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()
+    progress = Progress(106, stream, every_seconds=0, kinds=["mapper"] * 6 + ["model"] * 100)
+
+    def finish(at: float, kind: str) -> str:
+        clock[0] = at
+        progress.update(kind=kind)
+        return stream.getvalue().splitlines()[-1]
+
+    finish(10, "mapper")
+    assert finish(10, "mapper").endswith("ETA unknown")  # nothing has a pace yet
+    finish(20, "mapper")
+    # 2 searches left at 5 s each (two workers); the evaluations have no pace yet: a lower bound, not a guess
+    assert finish(20, "mapper").endswith("ETA >10s")
+    finish(30, "mapper")
+    finish(30, "mapper")
+    for k in range(1, 11):
+        line = finish(30 + 0.05 * k, "model")
+    assert line.endswith("ETA 4s")  # 90 evaluations x 0.05 s = 4.5 s
+    for k in range(11, 101):
+        line = finish(30 + 0.05 * k, "model")
+    assert line.endswith("ETA 0s") and line.startswith("jobs: 106/106 (100%)")

@@ -240,10 +240,14 @@ def write_animation(einsum: TinyEinsum, config: str, outdir: str | Path, *, mp4:
     ``<einsum>.mp4`` under ``outdir``. Returns kind ("gif", "html", "mp4") -> path."""
     outdir = Path(outdir)
     stem = einsum.name.lower()
-    anim = animation_of(einsum, config)
     paths = {"gif": outdir / f"{stem}.gif", "html": outdir / f"{stem}.html"}
     try:
+        # the folder first: an animation dropped unsaved makes matplotlib warn after our error line
         outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FusemaxError(f"cannot write the animation: {exc.strerror or exc}", source=str(outdir)) from None
+    anim = animation_of(einsum, config)
+    try:
         anim.save(paths["gif"], writer=animation.PillowWriter(fps=FPS))
         paths["html"].write_text(html_page(f"{config} {einsum.name}", [(einsum, offline_player(anim.to_jshtml()))]))
         if mp4 and ffmpeg_available():

@@ -32,14 +32,19 @@ def fingerprinted_files(kind: str = "model") -> list[tuple[str, Path]]:
             + [(f"arch/components/{p.name}", p) for p in tables])
 
 
+def files_fingerprint(files: list[tuple[str, Path]]) -> str:
+    """Hash of the (name, path) files' names and contents, for cache keys."""
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 @lru_cache(maxsize=2)
 def engine_fingerprint(kind: str = "model") -> str:
     """Hash of :func:`fingerprinted_files`: a development edit or a changed component table invalidates
     the cached results it decides, and only those, even when the package version is unchanged."""
-    digest = hashlib.sha256()
-    for name, path in fingerprinted_files(kind):
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return files_fingerprint(fingerprinted_files(kind))
 
 
 class BuiltinBackend:

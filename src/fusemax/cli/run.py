@@ -15,11 +15,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fusemax.errors import FusemaxError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from fusemax.experiments.sweep import PlannedPoint
     from fusemax.orchestrator import SweepSpec
     from fusemax.workload import Hardware
 
@@ -80,19 +81,14 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
     return Path(cache or os.environ.get("FUSEMAX_CACHE") or Path(out) / "runs" / "cache")
 
 
-def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
-            batch: int | None = None, models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
-            backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
-            cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False):
-    """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
-
-    ``layer`` adds the rest of the transformer layer on each configuration's platform
-    (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``.
-    Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``."""
-    from fusemax import results
-    from fusemax.backends import get_backend
+def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
+         batch: int | None = None, models_file: str | None = None, jobs: int = 0, backend: str = "builtin",
+         executor: str = "local", scheduler: str | None = None, hardware: "Hardware | None" = None,
+         stream: TextIO | None = None, cache: str | None = None) -> "list[PlannedPoint]":
+    """Render every point of a sweep into its jobs (progress on ``stream``); the first point that cannot
+    be rendered is one :class:`FusemaxError` naming it, before any job runs. ``cache`` (a folder) keeps
+    FLAT's dataflow searches like jobs. Shared with :func:`execute`."""
     from fusemax.experiments import sweep
-    from fusemax.experiments.roofline import phase_roofline
     from fusemax.orchestrator import get_executor
     from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len, resolve_model
 
@@ -100,12 +96,39 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
         resolve_model(model, models_file)
     lengths = [parse_seq_len(s) for s in seq_lens]
     get_executor(executor, jobs, scheduler)
-    batch = DEFAULT_BATCH if batch is None else batch
-    pts = sweep.points(configs, models, lengths, phase, batch)
+    pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch)
+    return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache)
+
+
+def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
+            batch: int | None = None, models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
+            backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
+            cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False,
+            planned: "list[PlannedPoint] | None" = None):
+    """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
+
+    ``layer`` adds the rest of the transformer layer on each configuration's platform
+    (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``.
+    Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``. ``planned``: the
+    sweep already rendered by :func:`plan` with the same arguments (default: plan it here)."""
+    from fusemax import results
+    from fusemax.backends import get_backend
+    from fusemax.experiments import sweep
+    from fusemax.experiments.roofline import phase_roofline
+    from fusemax.orchestrator import get_executor
+    from fusemax.workload import DEFAULT_BATCH, Hardware
+
     hardware = hardware or Hardware()
+    progress_stream = None if quiet else (stream or sys.stderr)
+    if planned is None:
+        planned = plan(configs, models, seq_lens, phase=phase, batch=batch, models_file=models_file, jobs=jobs,
+                       backend=backend, executor=executor, scheduler=scheduler, hardware=hardware,
+                       stream=progress_stream, cache=str(cache_dir(out, cache)))
+    batch = DEFAULT_BATCH if batch is None else batch
+    pts = [pp.point for pp in planned]
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
                            executor=executor, scheduler=scheduler, cache=cache_dir(out, cache),
-                           stream=None if quiet else (stream or sys.stderr))
+                           stream=progress_stream, planned=planned)
     done = [o.result for o in run.outcomes if o.result is not None]
     folder = None
     if done:
@@ -121,7 +144,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
             rows, rest = run_layers([(o.point.config, o.workload, o.result) for o in run.outcomes
                                      if o.result is not None and o.workload is not None], hardware,
                                     backend=backend, executor=get_executor(executor, jobs, scheduler),
-                                    cache=Cache(cache_dir(out, cache)), stream=None if quiet else (stream or sys.stderr))
+                                    cache=Cache(cache_dir(out, cache)), stream=progress_stream)
             extra["layer"] = results.layer_frame(rows)
         extra["roofline"] = phase_roofline(results.einsum_frame([*done, *rest]))
         folder = results.write(out, done, info, extra=extra, rest=rest)
@@ -208,27 +231,44 @@ def run(args: argparse.Namespace) -> int:
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
         _check_writable(Path(args.out) / variant.label, cache_dir(args.out, args.cache))
-    status = 0
+    # Every variant is planned before any job runs, so a point no variant can render fails the run at once.
+    planned = []
     for variant in variants:
+        try:
+            planned.append(plan(**_sweep_args(args, spec), hardware=variant.hardware,
+                                stream=None if args.quiet else sys.stderr,
+                                cache=str(cache_dir(args.out, args.cache))))
+        except FusemaxError as exc:
+            if not variant.label:
+                raise
+            raise FusemaxError(str(exc), source=f"hardware {variant.label}") from None
+    status = 0
+    for variant, points in zip(variants, planned):
         # one results folder per hardware variant, all sharing one cache
         out = str(Path(args.out) / variant.label) if variant.label else args.out
         if variant.label:
             print(f"hardware {variant.label}:")
-        status = max(status, _run_one(args, spec, out, variant.hardware))
+        status = max(status, _run_one(args, spec, out, variant.hardware, points))
     return status
 
 
-def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "Hardware") -> int:
+def _sweep_args(args: argparse.Namespace, spec: "SweepSpec") -> dict[str, Any]:
+    """The sweep's arguments of :func:`plan` and :func:`execute` (the file's values, defaults filled in)."""
     from fusemax.configs import ATTENTION_CONFIGS
     from fusemax.experiments import sweep
+    return dict(configs=list(spec.configs or ATTENTION_CONFIGS), models=list(spec.models or sweep.DEFAULT_MODELS),
+                seq_lens=list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
+                batch=spec.batch, models_file=spec.models_file, jobs=args.jobs, backend=spec.backend or "builtin",
+                executor=args.executor, scheduler=args.scheduler)
+
+
+def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "Hardware",
+             planned: "list[PlannedPoint]") -> int:
     from fusemax.experiments.headline import format_headline, headline
     try:
-        outcomes, folder = execute(
-            out, list(spec.configs or ATTENTION_CONFIGS), list(spec.models or sweep.DEFAULT_MODELS),
-            list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill", batch=spec.batch,
-            models_file=spec.models_file, jobs=args.jobs, quiet=args.quiet, backend=spec.backend or "builtin",
-            executor=args.executor, scheduler=args.scheduler, cache=str(cache_dir(args.out, args.cache)),
-            hardware=hardware, layer=args.layer)
+        outcomes, folder = execute(out, **_sweep_args(args, spec), quiet=args.quiet,
+                                   cache=str(cache_dir(args.out, args.cache)), hardware=hardware, layer=args.layer,
+                                   planned=planned)
     except KeyboardInterrupt:
         print(f"fusemax run: finished jobs are kept in {cache_dir(args.out, args.cache)}; run the same command "
               f"again to continue", file=sys.stderr)

@@ -24,16 +24,26 @@ L3, so spilling over 97 %) are dropped.
 
 Selection: lowest latency; ties go to lower DRAM traffic, then to the first candidate in the order above
 (placements in binary order of Q, K, QK/A, V, AV with off first; stationarities input, weight, output;
-ascending blocks). Results are cached per (workload, hardware). Energy is not computed while searching.
+ascending blocks). Energy is not computed while searching.
+
+Caching: results are kept per (workload, hardware) in the process and, given a job cache
+(:func:`dataflow_for` with ``cache``, as ``fusemax run`` does), stored like a job: one checksummed entry keyed
+by the workload, the hardware, the builtin engine's version and a hash of fusemax's code and templates
+(:func:`search_key`). The candidates are not cached one by one: rendering ~2,000 of them costs as much as
+evaluating them, so a warm rerun skips the whole search or nothing.
 
 Which workloads search: :func:`dataflow_for` returns None (use the table) for the paper's models, prefill, at
 a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fusemax.errors import FusemaxError
 from fusemax.render import render
@@ -41,6 +51,9 @@ from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_
 from fusemax.workload import Hardware, Model, Workload, resolve_model
 
 from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fusemax.orchestrator import Cache
 
 #: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
 TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
@@ -135,8 +148,52 @@ def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) ->
     return best.dataflow, best.latency, evaluated
 
 
-def dataflow_for(workload: Workload, hardware: Hardware = Hardware()) -> FlatDataflow | None:
-    """None when the paper's table covers ``workload`` (render then uses it), else the searched dataflow."""
+@lru_cache(maxsize=1)
+def search_fingerprint() -> str:
+    """Hash of everything besides the engine that decides a search's choice: fusemax's code (render, the
+    combination, ...; all of it, since a stale choice is worse than a repeated search) and the templates
+    the candidates are rendered from."""
+    from fusemax.backends.builtin import files_fingerprint
+    from fusemax.templates import template_root
+    package = Path(__file__).resolve().parent.parent
+    files = [(str(p.relative_to(package)), p) for p in sorted(package.rglob("*.py"))]
+    root = template_root()
+    files += [(str(p.relative_to(root)), p) for d in ("arch", "problems", "mappings")
+              for p in sorted((root / d).rglob("*")) if p.is_file()]
+    return files_fingerprint(files)
+
+
+def search_key(workload: Workload, hardware: Hardware) -> str:
+    """The cache key of FLAT's search for ``workload`` on ``hardware`` (see the module doc)."""
+    from fusemax.backends import backend_version
+    model = {k: v for k, v in asdict(workload.model).items() if k != "source"}  # where it was read from
+    canonical = json.dumps({"kind": "flat-dataflow-search", "version": backend_version(BACKEND, "model"),
+                            "code": search_fingerprint(), "model": model, "seq_len": workload.seq_len,
+                            "phase": workload.phase, "batch": workload.batch, "hardware": asdict(hardware)},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _cached_choice(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataflow:
+    key = search_key(workload, hardware)
+    hit = cache.get(key, holds="flat_dataflow")
+    if hit is not None:
+        try:
+            return FlatDataflow.from_params(hit)
+        except (KeyError, TypeError, ValueError, FusemaxError):  # checksummed, yet not a dataflow
+            cache.reject(key)
+    best, evaluated = search(workload, hardware)
+    cache.put(key, {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
+                    "latency": best.latency, "traffic": best.traffic, "candidates": evaluated},
+              f"flat search {workload.label}", BACKEND)
+    return best.dataflow
+
+
+def dataflow_for(workload: Workload, hardware: Hardware = Hardware(), cache: "Cache | None" = None) -> FlatDataflow | None:
+    """None when the paper's table covers ``workload`` (render then uses it), else the searched dataflow
+    (from ``cache`` when it holds this search, and stored there when not)."""
     if uses_table(workload):
         return None
+    if cache is not None:
+        return _cached_choice(workload, hardware, cache)
     return select_flat_dataflow(workload, hardware)[0]

@@ -1,6 +1,7 @@
 """Evaluate configurations x models x lengths: render -> engine -> per-Einsum metrics -> combination.
 
-:func:`run_sweep` renders every point (:func:`plan_point`: one job per Einsum spec), runs all jobs at once
+:func:`run_sweep` renders every point (:func:`plan_points`: one job per Einsum spec; a point that cannot be
+rendered stops the sweep before any job runs), runs all jobs at once
 through :mod:`fusemax.orchestrator` (content-addressed cache, local or dask executor, any backend) and
 combines each point in order (:func:`finish_point`), all by way of :mod:`.evaluate`;
 :func:`evaluate_point` does one point in-process without a cache.
@@ -15,7 +16,7 @@ from typing import Any, Callable, Iterable, TextIO
 
 from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError, ToolNotFoundError
-from fusemax.orchestrator import Cache, JobResults, RunCounts, get_executor
+from fusemax.orchestrator import Cache, JobResults, Progress, RunCounts, get_executor
 from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult
@@ -77,9 +78,10 @@ class PlannedPoint:
 
 
 def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-               backend: str = "builtin") -> PlannedPoint:
+               backend: str = "builtin", cache: Cache | None = None) -> PlannedPoint:
     """Render one point into one job per Einsum spec: an evaluation when it has a mapping, a mapper search
-    (constraints + mapper settings) when it has none. Errors are captured, not raised."""
+    (constraints + mapper settings) when it has none; FLAT's dataflow search is served from and stored in
+    ``cache``. Errors are captured, not raised."""
     from fusemax.render import render
 
     from .flat_search import dataflow_for
@@ -87,7 +89,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     try:
         workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
         # FLAT: the paper's table for its models, FLAT's own search for any other workload
-        searched = dataflow_for(workload, hardware) if point.config == "flat" else None
+        searched = dataflow_for(workload, hardware, cache) if point.config == "flat" else None
         rendered = render(point.config, workload, hardware, flat_dataflow=searched)
         jobs = configuration_jobs(rendered, backend, point.label)
         return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
@@ -95,6 +97,32 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
         raise  # the setup, not this point: one clear error for the whole run
     except FusemaxError as exc:
         return PlannedPoint(point, error=str(exc), seconds=time.perf_counter() - start)
+
+
+def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: str | None = None,
+                backend: str = "builtin", stream: TextIO | None = None,
+                cache: "Cache | str | Path | None" = None) -> list[PlannedPoint]:
+    """:func:`plan_point` for every point, in order, with a progress line on ``stream`` (FLAT's dataflow
+    search runs here, so planning a large sweep takes a while).
+
+    Fails fast: the first point that cannot be rendered (an L3 too small for its tiles, a workload no
+    mapping serves) raises one :class:`FusemaxError` naming the point and the reason, before the rest is
+    planned or any job runs -- a sweep with a hole in it is not what was asked for.
+    """
+    if cache is not None and not isinstance(cache, Cache):
+        cache = Cache(Path(cache))
+    progress = Progress(len(pts), stream, desc="planning", unit="point")
+    planned = []
+    try:
+        for point in pts:
+            pp = plan_point(point, hardware, models_file, backend, cache)
+            if pp.error is not None:
+                raise FusemaxError(pp.error, source=f"point {point.label}")
+            planned.append(pp)
+            progress.update()
+    finally:
+        progress.close()
+    return planned
 
 
 def finish_point(planned: PlannedPoint, results: JobResults, with_energy: bool = True) -> PointOutcome:
@@ -131,19 +159,21 @@ class SweepRun:
 def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
                progress: Callable[[PointOutcome], None] | None = None, *, backend: str = "builtin",
                executor: str = "local", scheduler: str | None = None, cache: "Cache | str | Path | None" = None,
-               stream: TextIO | None = None) -> SweepRun:
-    """Evaluate all points: render them, run their Einsum jobs through the orchestrator (``cache`` skips
-    done work; ``jobs`` = 0 uses every core), then combine each point in order.
+               stream: TextIO | None = None, planned: list[PlannedPoint] | None = None) -> SweepRun:
+    """Evaluate all points: render them (:func:`plan_points`, which raises on a point it cannot render),
+    run their Einsum jobs through the orchestrator (``cache`` skips done work; ``jobs`` = 0 uses every
+    core), then combine each point in order.
 
-    ``progress`` is called with each point's outcome; ``stream`` receives the job progress (None: silent).
+    ``progress`` is called with each point's outcome; ``stream`` receives the planning and job progress
+    (None: silent). ``planned``: the points already planned by :func:`plan_points` (``pts`` is then unused).
     """
-    planned = [plan_point(p, hardware, models_file, backend) for p in pts]
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
+    if planned is None:
+        planned = plan_points(pts, hardware, models_file, backend, stream, cache)
     if cache is not None:
         cache.remove_stale_temporaries()
-    ready = [pp for pp in planned if pp.error is None]
-    _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in ready], get_executor(executor, jobs, scheduler),
+    _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in planned], get_executor(executor, jobs, scheduler),
                                    cache, stream)
     outcomes = []
     for pp in planned:

@@ -95,15 +95,15 @@ class Cache:
                 raise FusemaxError(f"cannot use the cache: {exc.strerror}", source=str(self.root)) from None
             self.read_only = True
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The cached result of ``key`` (``{"stats": ..., ["mapping": ...]}``), or None when absent or
-        corrupt."""
+    def get(self, key: str, holds: str = "stats") -> dict[str, Any] | None:
+        """The cached result of ``key`` (a job's ``{"stats": ..., ["mapping": ...]}``; another kind of
+        entry names the mapping it ``holds``), or None when absent or corrupt."""
         path = self.path(key)
         try:
             entry = json.loads(_read_entry(path))
             result = entry["result"]
             ok = (entry["format"] == FORMAT and entry["key"] == key and entry["checksum"] == _checksum(result)
-                  and isinstance(result["stats"], dict))
+                  and isinstance(result[holds], dict))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError

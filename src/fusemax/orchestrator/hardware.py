@@ -7,14 +7,21 @@ only what varies."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from fusemax.errors import FusemaxError, WorkloadError
 from fusemax.workload import Hardware, parse_bandwidth, parse_bytes
 
+_DIGITS = re.compile(r"\+?[0-9]+")
+
 
 def _positive_int(text: str) -> int:
+    # plain decimal digits only: int() would also take "1_000" and non-ASCII digits, which the folder
+    # label would then spell differently from the value
+    if not _DIGITS.fullmatch(text):
+        raise ValueError(text)
     value = int(text)
     if value < 1:
         raise ValueError(text)
@@ -22,6 +29,8 @@ def _positive_int(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    if "_" in text:  # float() takes "1_000" too
+        raise ValueError(text)
     value = float(text)
     if not value > 0:
         raise ValueError(text)

@@ -67,7 +67,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
     # Mapper searches (no mapping.yaml) take far longer than evaluations. The builtin backend starts them
     # first so that no worker is left with a long search at the end; real Timeloop runs the quick model
     # jobs first, so that results (and errors of the setup) arrive before hour-long searches.
-    from fusemax.backends import get_backend
+    from fusemax.backends import get_backend, job_kind
     first = {name: get_backend(name).searches_first for name in {job.backend for job in unique.values()}}
     missing = sorted((job for key, job in unique.items() if key not in out.stats),
                      key=lambda job: ("mapping.yaml" in job.files) == first[job.backend])
@@ -83,7 +83,8 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
               file=stream, flush=True)
     if not missing:
         return out
-    progress = Progress(len(missing), stream, desc="evaluating")
+    kinds = [job_kind(job.files) for job in missing]
+    progress = Progress(len(missing), stream, desc="evaluating", kinds=kinds)
     warned = False
     try:
         for i, result in executor.run(evaluate_job, [(j.backend, j.files, j.label) for j in missing]):
@@ -100,7 +101,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
                           f"but not stored", file=stream or sys.stderr, flush=True)
                 # Cached and fresh results take the same JSON path, so a rerun reproduces them bit for bit.
                 out.add(job.key, result)
-            progress.update()
+            progress.update(kind=kinds[i])
     finally:
         progress.close()
     return out
