@@ -7,6 +7,7 @@ finds whichever copy this installation has. Template names are paths relative to
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -68,7 +69,19 @@ def render_template(name: str, **context: Any) -> str:
     """Render one template (path relative to :func:`template_root`) with ``context``.
 
     A missing template or an undefined variable raises :class:`~fusemax.errors.FusemaxError` naming it.
+    Renders are memoised per process (a FLAT search renders the same Einsum for hundreds of candidates).
     """
+    key = (name, json.dumps(context, sort_keys=True, default=repr))
+    text = _RENDERED.get(key)
+    if text is None:
+        text = _RENDERED[key] = _render(name, context)
+    return text
+
+
+_RENDERED: dict[tuple[str, str], str] = {}
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
     try:
         return environment().get_template(name).render(**context)
     except jinja2.TemplateNotFound as exc:
