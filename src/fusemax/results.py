@@ -167,10 +167,13 @@ STUDY_DIR = "study"
 
 
 def write_study(out_dir: str | Path, study: "StudyRun", run_info: dict[str, Any]) -> Path:
-    """``OUT/study/results``: ``layer.csv``, ``einsums.csv``, ``roofline.csv`` and ``run.json`` of one
-    :func:`fusemax.experiments.study.run_study` (replacing an earlier study's); returns that folder."""
+    """``OUT/study/results``: ``layer.csv``, ``einsums.csv``, ``roofline.csv`` (per batch) and ``run.json``
+    of one :func:`fusemax.experiments.study.run_study` (replacing an earlier study's); returns that folder."""
+    from fusemax.experiments.roofline import phase_roofline
     folder = _folder(Path(out_dir) / STUDY_DIR)
-    for stem, frame in (("layer", study.layer), ("einsums", study.einsums), ("roofline", study.roofline)):
+    einsums = einsum_frame(study.results)
+    roofline = pd.concat([phase_roofline(part) for _, part in einsums.groupby("batch", sort=True)], ignore_index=True)
+    for stem, frame in (("layer", layer_frame(study.layer)), ("einsums", einsums), ("roofline", roofline)):
         write_atomic(folder / f"{stem}.csv", frame.to_csv(index=False))
     info = {**run_info, "failed": study.failed, "jobs": study.jobs,
             "files": ["einsums.csv", "layer.csv", "roofline.csv"]}

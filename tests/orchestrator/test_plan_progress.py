@@ -105,10 +105,11 @@ def _cache_entries(out) -> int:
 
 
 def test_a_point_that_cannot_be_planned_fails_fast_naming_it(tmp_path, capsys):
-    """A 1 KiB L3 cannot hold the cascade's tile (256 queries and a 256-key K/V block of 16-bit words):
+    """A 512-byte L3 (one row) cannot hold even the cascade's smallest tile (one query, 2 x (64 + 2 + 2 + 64)
+    bytes, beside a one-key K/V block, 2 x 128 bytes):
     the run stops at that point with exit 2, before evaluating flat or unfused (planned first)."""
     out = tmp_path / "out"
-    assert main(["run", "--out", str(out), "--models", "BERT", "--seq-lens", "1K", "--l3-bytes", "1KiB",
+    assert main(["run", "--out", str(out), "--models", "BERT", "--seq-lens", "1K", "--l3-bytes", "512",
                  "--jobs", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("fusemax run: error: point cascade BERT 1K prefill: --l3-bytes: ")
@@ -119,9 +120,9 @@ def test_a_point_that_cannot_be_planned_fails_fast_naming_it(tmp_path, capsys):
 def test_every_hardware_variant_is_planned_before_any_runs(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--out", str(out), "--configs", "binding", "--models", "BERT", "--seq-lens", "1K",
-                 "--l3-bytes", "16MiB,1KiB", "--jobs", "1", "--quiet"]) == 2
+                 "--l3-bytes", "16MiB,512", "--jobs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("fusemax run: error: hardware l3_bytes=1KiB: point binding BERT 1K prefill: ")
+    assert err.startswith("fusemax run: error: hardware l3_bytes=512: point binding BERT 1K prefill: ")
     assert _cache_entries(out) == 0 and not list(out.glob("*/results"))
 
 

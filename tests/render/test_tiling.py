@@ -117,7 +117,7 @@ def test_small_l3_takes_a_smaller_tile_and_too_small_fails_clearly():
     # beside a one-key K/V block (2 x 256 bytes).
     p = render("binding", Workload(get_model("XLM"), 4096), Hardware(l3_bytes=128 * 2**10)).params
     assert p["n"] * (128 + 128) * 2 < 128 * 2**10
-    with pytest.raises(WorkloadError, match="cannot hold one tile"):
+    with pytest.raises(WorkloadError, match="cannot hold even one query"):
         render("binding", Workload(get_model("XLM"), 4096), Hardware(l3_bytes=512))
 
 

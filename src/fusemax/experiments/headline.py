@@ -10,12 +10,18 @@ from typing import Protocol, Sequence
 
 
 class _Row(Protocol):
-    config: str
-    model: str
-    seq_len: str
-    phase: str
-    latency: float
-    energy: float
+    @property
+    def config(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def seq_len(self) -> str: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def latency(self) -> float: ...
+    @property
+    def energy(self) -> float: ...
 
 
 @dataclass

@@ -2,20 +2,18 @@
 whole transformer layer, prefill and decode, at the study's batch 1 and the paper's 64.
 
 One :func:`run_study` call sweeps :data:`CONFIGS` x :data:`MODELS` x :data:`LENGTHS` x :data:`PHASES` x
-:data:`BATCHES` through the same sweep and layer pipeline as ``fusemax run --layer`` (one job cache), and
-returns the tables of ``OUT/study/results``: ``layer.csv`` (one row per point), ``einsums.csv`` (every
-attention, projection, MLP and element-wise Einsum) and ``roofline.csv``.
+:data:`BATCHES` through the same sweep and layer pipeline as ``fusemax run --layer`` (one job cache);
+:func:`fusemax.results.write_study` turns it into ``OUT/study/results``: ``layer.csv`` (one row per
+point), ``einsums.csv`` (every attention, projection, MLP and element-wise Einsum) and ``roofline.csv``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TextIO
-
-import pandas as pd
+from typing import Any, Sequence, TextIO
 
 from fusemax.experiments import sweep
+from fusemax.experiments.combine import ConfigResult
 from fusemax.experiments.layer import LayerRow, run_layers
-from fusemax.experiments.roofline import phase_roofline
 from fusemax.orchestrator import Cache, get_executor
 from fusemax.workload import Hardware
 
@@ -28,11 +26,12 @@ CONFIGS: tuple[str, ...] = ("unfused", "flat", "binding")
 
 @dataclass
 class StudyRun:
-    """What one study run computed: the three tables, the failed points and the job counts per sweep."""
+    """What one study run computed: the whole layer per point, every configuration result behind it
+    (attention per configuration, the rest of the layer per platform), the failed points and the job
+    counts per (phase, batch) sweep."""
 
-    layer: pd.DataFrame
-    einsums: pd.DataFrame
-    roofline: pd.DataFrame
+    layer: list[LayerRow]
+    results: list[ConfigResult]
     failed: list[dict[str, str]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -43,35 +42,29 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
               backend: str = "builtin", cache: Cache | None = None, stream: TextIO | None = None) -> StudyRun:
     """Every point of the study grid with its whole layer; ``cache`` (shared with the paper's sweep)
     makes a rerun take every job from it. Progress goes to ``stream`` (None: silent)."""
-    from fusemax import results
-
     executor = get_executor("local", jobs, None)
-    layer_rows: list[LayerRow] = []
-    einsums, rooflines, failed, counts = [], [], [], []
+    out = StudyRun([], [])
     for phase in phases:
         for batch in batches:
             pts = sweep.points(list(configs), list(models), list(lengths), phase, batch)
             run = sweep.run_points(pts, hardware, jobs=jobs, backend=backend, cache=cache, stream=stream)
             done = [(o.point.config, o.workload, o.result) for o in run.outcomes
                     if o.result is not None and o.workload is not None]
-            failed += [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
+            out.failed += [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
             rows, rest = run_layers(done, hardware, backend=backend, executor=executor, cache=cache, stream=stream)
-            layer_rows += rows
-            frame = results.einsum_frame([*(r for _, _, r in done), *rest])
-            einsums.append(frame)
-            rooflines.append(phase_roofline(frame))
-            counts.append({"phase": phase, "batch": batch, **run.counts.to_json()})
-    return StudyRun(results.layer_frame(layer_rows), pd.concat(einsums, ignore_index=True),
-                    pd.concat(rooflines, ignore_index=True), failed, counts)
+            out.layer += rows
+            out.results += [*(r for _, _, r in done), *rest]
+            out.jobs.append({"phase": phase, "batch": batch, **run.counts.to_json()})
+    return out
 
 
-def format_study_headline(layer: pd.DataFrame, lengths: tuple[int, ...] = (1, 256, 4096)) -> str:
+def format_study_headline(layer: Sequence[LayerRow], lengths: tuple[int, ...] = (1, 256, 4096)) -> str:
     """The study's headline: per batch and phase, FuseMax's (binding's) mean whole-layer speedup and energy
     ratio over FLAT and unfused; then, per phase at batch 1, its speedup over FLAT by model and length."""
     from fusemax.experiments.headline import format_headline, headline
     from fusemax.workload import format_seq_len
 
-    rows = list(layer.itertuples(index=False))
+    rows = list(layer)
     parts = []
     for batch in sorted({r.batch for r in rows}):
         parts.append(f"batch {batch} (whole layer, means over model x length)")

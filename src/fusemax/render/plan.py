@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
-from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor
+from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor, spread
 from fusemax.workload import Hardware, Workload, format_seq_len
 
 
@@ -47,7 +47,7 @@ def _spread_context(B: int, H: int, KV: int, x: Spread, y: Spread) -> dict[str, 
     """Template variables of the (batch, head) spreads over an array's two axes (``y`` is empty on the 1D
     array) and what they leave at DRAM: BD, HD (query heads) and KVD (K/V heads, the H rank of QK/SLNV)."""
     return {"Bx": x.b, "Hx": x.h, "Gx": x.g, "KVx": x.kv, "Fx": x.f, "By": y.b, "Hy": y.h, "Gy": y.g, "KVy": y.kv,
-            "BD": B // (x.b * y.b), "HD": H // (x.h * y.h), "KVD": KV // (x.kv * y.kv)}
+            "BD": B // (x.b * y.b), "HD": H // (x.h * y.h), "KVD": KV // (x.kv * y.kv), "GD": H // KV // (x.g * y.g)}
 
 
 def _fusemax(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
@@ -68,7 +68,9 @@ def _fusemax(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> t
 
 def _baseline_problem(workload: Workload) -> dict[str, int]:
     model = workload.model
-    return {"B": workload.batch, "E": model.E, "F": model.F, "H": model.H, "M": workload.M, "P": workload.P}
+    # G query heads share one K/V head (grouped-query attention): QK and AV index K and V by KV head
+    return {"B": workload.batch, "E": model.E, "F": model.F, "G": model.H // model.KV, "H": model.H,
+            "M": workload.M, "P": workload.P}
 
 
 def _softmax_context(workload: Workload, hw: ResolvedHardware, qk_a_onchip: bool) -> dict[str, Any]:
@@ -98,9 +100,14 @@ def _flat(conf: Configuration, workload: Workload, hw: ResolvedHardware,
 
 
 def _unfused(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
-    matmul = {**_baseline_problem(workload), **hw.context(),
-              "P0": spatial_factor(workload.P, hw.pe_dim, "P (queries)"),
-              "M0": spatial_factor(workload.M, hw.pe_dim, "M (keys)")}
+    model, B = workload.model, workload.batch
+    p0 = spatial_factor(workload.P, hw.pe_dim, "P (queries)")
+    m0 = spatial_factor(workload.M, hw.pe_dim, "M (keys)")
+    # (batch, head) pairs on the PEs the queries and keys leave idle, as FuseMax's tiling does
+    x = spread(B, model.H // model.KV, model.KV, hw.pe_dim // p0)
+    y = spread(B // x.b, model.H // model.KV // x.g, model.KV // x.kv, hw.pe_dim // m0)
+    matmul = {**_baseline_problem(workload), **hw.context(), "P0": p0, "M0": m0,
+              **_spread_context(B, model.H, model.KV, x, y)}
     softmax = _softmax_context(workload, hw, qk_a_onchip=False)
     contexts = {e.name: softmax if e.group == "softmax" else matmul for e in conf.einsums}
     row_bytes = workload.M * hw.word_bytes  # one QK row must fit in L3 or it spills

@@ -152,10 +152,6 @@ def spread(batch: int, groups: int, kv_heads: int, limit: int, values: int = 1) 
     return best
 
 
-def _largest_factor(size: int, pes: int) -> int:
-    return size if size <= pes else largest_divisor_at_most(size, pes)
-
-
 @lru_cache(maxsize=4096)
 def _axis_choices(size: int, pes: int, batch: int, groups: int, kv_heads: int) -> tuple[tuple[int, Spread], ...]:
     """(factor of the rank, spread beside it) for one PE axis: each divisor of the rank up to ``pes``
@@ -238,10 +234,9 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     artifact = tile(pe, Spread(), pe, Spread()) if workload.P % pe == 0 and workload.M % pe == 0 else None
     fits: tuple | None = (pe, Spread(), pe, Spread(), *artifact) if artifact else _best_spread(workload, hardware, tile)
     if fits is None:
-        N, P0 = _largest_factor(workload.M, pe), _largest_factor(workload.P, pe)
-        need = (N * kv_words + model.E + (2 * N if cascade_buffers else 0) + 2 + model.F) * w
-        raise WorkloadError(f"L3 of {l3_bytes} bytes cannot hold one tile of {P0} queries and a {N}-key K/V "
-                            f"block ({need} bytes needed)", source="--l3-bytes")
+        need = (kv_words + model.E + (2 if cascade_buffers else 0) + 2 + model.F) * w
+        raise WorkloadError(f"L3 of {l3_bytes} bytes cannot hold even one query beside a one-key K/V block "
+                            f"({need} bytes needed)", source="--l3-bytes")
     P0, x, N, y, bytes_per_query, pairs, budget = fits
     groups_left = G // (x.g * y.g)
     G0 = largest_divisor_at_most(groups_left, budget)

@@ -156,7 +156,7 @@ def _rooflines(res: results_io.Results, table: pd.DataFrame, fig: study.Draw, no
                              rooflines.roofline, points[sel], phases[psel], hardware,
                              f"{model}, {length}{which}"))
     attention = scaling.attention_phases(res.einsums, table)
-    ref = scaling.reference_length(attention)
+    ref = rooflines.reference_length(attention)
     scale_figs.append(fig("intensity-vs-length", "Operational intensity and throughput vs context length",
                           "Attention phase per model; dotted/dash-dotted lines: 2D/1D ridge points and peaks.",
                           scaling.intensity_vs_length, attention, hardware))

@@ -195,7 +195,6 @@ def choose(points: pd.DataFrame, choice: RooflineChoice) -> tuple[pd.DataFrame, 
     """``(points of the chosen phase, [(model, length) of each figure])`` for ``points``
     (:func:`fusemax.experiments.roofline.einsum_roofline` rows). A value the folder lacks is one
     :class:`FusemaxError` naming the option and the values it has."""
-    from .scaling import reference_length  # scaling imports this module
     where = "einsums.csv"
     if choice.phase is not None:
         phases = list(dict.fromkeys(points["phase"]))
@@ -224,3 +223,12 @@ def choose(points: pd.DataFrame, choice: RooflineChoice) -> tuple[pd.DataFrame, 
         return points, []
     have = set(rows.loc[rows["seq_len"] == length, "model"])
     return points, [(m, length) for m in models if m in have]
+
+
+def reference_length(phases: pd.DataFrame) -> str | None:
+    """The length most models were run at (ties: the one nearest 4K), for the model-size comparison."""
+    if phases.empty:
+        return None
+    counts = phases.groupby("seq_len")["model"].nunique()
+    best = counts[counts == counts.max()].index
+    return min(best, key=lambda n: abs(np.log2(parse_seq_len(n)) - 12))

@@ -6,7 +6,6 @@ Both use the attention phase as a whole: all its Einsums' FLOPs over all their D
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -79,15 +78,6 @@ def intensity_vs_length(phases: pd.DataFrame, hardware: Hardware) -> Figure:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", frameon=False)
     return fig
-
-
-def reference_length(phases: pd.DataFrame) -> str | None:
-    """The length most models were run at (ties: the one nearest 4K), for the model-size comparison."""
-    if phases.empty:
-        return None
-    counts = phases.groupby("seq_len")["model"].nunique()
-    best = counts[counts == counts.max()].index
-    return min(best, key=lambda n: abs(np.log2(parse_seq_len(n)) - 12))
 
 
 @styled

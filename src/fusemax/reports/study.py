@@ -53,7 +53,7 @@ from .style import (
 )
 
 #: ``OUT/study/results``, next to the paper's ``OUT/results``.
-STUDY_DIR = Path("study") / "results"
+STUDY_DIR = Path(results_io.STUDY_DIR) / "results"
 COMPONENTS = ("attention", "softmax", "MLP", "layer")
 COMPONENT_MARKERS = {"attention": "o", "softmax": "s", "MLP": "P", "layer": "D"}
 #: FuseMax (binding) against its two baselines, as in the paper.
