@@ -203,18 +203,28 @@ _BINDING_2D = ("QK", "LM", "SLN", "SLD", "SLNV")
 #: LayerNorm 8 (mean 1, variance 3, normalise-and-scale 4), GELU 8, residual 1.
 _NORM_COST, _ACT_COST, _RES_COST = {"add": 1, "mac": 3}, {"mac": 10, "add": 1, "divide": 1}, {"add": 1}
 LAYER_REST: tuple[str, ...] = ("NORM1", "Q", "K", "V", "Z", "RES1", "NORM2", "FFN1", "ACT", "FFN2", "RES2")
+#: The gated (Llama-family) layer: RMSNorm squares and accumulates (mac) and normalises and scales (2 macs),
+#: 4 FLOPs; FFN1 is the gate and up projections as one matrix multiply of 2 x S outputs (their shared
+#: input read once); GLU = SiLU(gate) x up: an exponential (6 macs and an add), an add, a divide and two
+#: multiplies, 5 FLOPs (exponential, add, divide, x gate, x up).
+_RMS_COST, _GLU_COST = {"mac": 3}, {"mac": 8, "add": 2, "divide": 1}
+LAYER_REST_GATED: tuple[str, ...] = ("NORM1", "Q", "K", "V", "Z", "RES1", "NORM2", "FFN1", "GLU", "FFN2", "RES2")
+#: Per element-wise Einsum kind and layer (plain, gated): its cost and FLOPs per element.
+_ELEMENTWISE: dict[tuple[str, bool], tuple[dict[str, int], int]] = {
+    ("NORM", False): (_NORM_COST, 8), ("NORM", True): (_RMS_COST, 4), ("ACT", False): (_ACT_COST, 8),
+    ("GLU", True): (_GLU_COST, 5), ("RES", False): (_RES_COST, 1), ("RES", True): (_RES_COST, 1)}
 
 
-def _layer() -> tuple[Einsum, ...]:
+def _layer(gated: bool = False) -> tuple[Einsum, ...]:
     out = []
-    for n in LAYER_REST:
+    for n in LAYER_REST_GATED if gated else LAYER_REST:
         if n in MATMULS:
             out.append(Einsum(n, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
                               constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
                               group="mlp" if n.startswith("FFN") else "projection", flops=2))
         else:
-            cost, flops = {"NORM": (_NORM_COST, 8), "ACT": (_ACT_COST, 8), "RES": (_RES_COST, 1)}[n.rstrip("12")]
-            dram = frozenset({"X", "R", "Y"} if n.startswith("RES") else {"X", "Y"})
+            cost, flops = _ELEMENTWISE[(n.rstrip("12"), gated)]
+            dram = frozenset({"X", "R", "Y"} if n.startswith(("RES", "GLU")) else {"X", "Y"})
             out.append(Einsum(n, "1d", cost, "arch/fusemax-1d.yaml.j2", "problems/elementwise.yaml.j2",
                               "mappings/layer/elementwise.yaml.j2", dram=dram, group="elementwise", flops=flops))
     return tuple(out)
@@ -261,6 +271,10 @@ REGISTRY: dict[str, Configuration] = {c.name: c for c in (
         platform="proposal", energy_sizes={"reg_2d": 16}),
     Configuration(
         "layer", "layer", "L", "#999999", "", "P", tiling="layer", einsums=_layer(),
+        l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
+        platform="proposal", energy_sizes={"reg_2d": 16}),
+    Configuration(
+        "layer-gated", "layer (gated MLP)", "LG", "#777777", "", "P", tiling="layer", einsums=_layer(gated=True),
         l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
         platform="proposal", energy_sizes={"reg_2d": 16}),
 )}

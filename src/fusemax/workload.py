@@ -43,9 +43,10 @@ MAX_COUNT = 2**63 - 1
 class Model:
     """One transformer model: D model dim, H heads, E = F head dim, S FFN dim.
 
-    ``kv_heads`` is the number of key/value heads when it differs from H (grouped-query attention); it
-    only changes the K and V projections of the end-to-end layer. ``source`` says where the numbers come
-    from.
+    ``kv_heads`` is the number of key/value heads when it differs from H (grouped-query attention): K and V
+    are read per KV head by attention and projected to KV heads. ``mlp`` is ``"plain"`` (LayerNorm,
+    FFN1 -> GELU -> FFN2) or ``"gated"`` (the Llama family: RMSNorm and a SwiGLU MLP, gate and up
+    projections then SiLU(gate) x up then down). ``source`` says where the numbers come from.
     """
 
     name: str
@@ -56,6 +57,7 @@ class Model:
     S: int
     kv_heads: int | None = None
     source: str = ""
+    mlp: str = "plain"
 
     def __post_init__(self) -> None:
         for rank in MODEL_RANKS:
@@ -69,11 +71,17 @@ class Model:
                 not isinstance(self.kv_heads, int) or self.kv_heads < 1 or self.H % self.kv_heads):
                 raise WorkloadError(f"kv_heads must be a positive divisor of H={self.H}, got {self.kv_heads!r}",
                                     source=self.name)
+        if self.mlp not in MLPS:
+            raise WorkloadError(f"mlp must be one of {', '.join(MLPS)}, got {self.mlp!r}", source=self.name)
 
     @property
     def KV(self) -> int:
         """Key/value heads (H unless the model uses grouped-query attention)."""
         return self.kv_heads or self.H
+
+
+#: The MLP families a model may declare (``mlp:`` in the zoo).
+MLPS = ("plain", "gated")
 
 
 def zoo_path() -> Path:
@@ -104,16 +112,17 @@ def _parse_models_file(path_text: str, mtime_ns: int, size: int) -> dict[str, Mo
         key = f"models.{name}"
         if not isinstance(entry, dict):
             raise WorkloadError("expected a mapping with D, H, E, S", source=str(path), key=key)
-        unknown = set(entry) - {*MODEL_RANKS, "kv_heads", "source"}
+        unknown = set(entry) - {*MODEL_RANKS, "kv_heads", "mlp", "source"}
         if unknown:
             raise WorkloadError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
-                                f"{', '.join(MODEL_RANKS)}, kv_heads, source", source=str(path), key=key)
+                                f"{', '.join(MODEL_RANKS)}, kv_heads, mlp, source", source=str(path), key=key)
         missing = [rank for rank in ("D", "H", "E", "S") if rank not in entry]
         if missing:
             raise WorkloadError(f"missing {', '.join(missing)}", source=str(path), key=key)
         try:
             models[name] = Model(name=name, D=entry["D"], H=entry["H"], E=entry["E"], F=entry["F"] if "F" in entry else entry["E"],
-                                 S=entry["S"], kv_heads=entry.get("kv_heads"), source=str(entry.get("source", "")))
+                                 S=entry["S"], kv_heads=entry.get("kv_heads"), source=str(entry.get("source", "")),
+                                 mlp=str(entry.get("mlp", "plain")))
         except WorkloadError as exc:
             raise WorkloadError(exc.reason, source=str(path), key=key) from None
     return models

@@ -19,7 +19,8 @@ def bounds(model_name: str, seq_len: int, phase: str, batch: int) -> dict[str, f
     m = get_model(model_name)
     queries = seq_len if phase == "prefill" else 1
     tokens = batch * queries
-    weights = m.D * m.E * m.H + 2 * m.D * m.E * m.KV + m.F * m.H * m.D + 2 * m.D * m.S
+    mlp = 3 if m.mlp == "gated" else 2  # gate, up and down, or FFN1 and FFN2
+    weights = m.D * m.E * m.H + 2 * m.D * m.E * m.KV + m.F * m.H * m.D + mlp * m.D * m.S
     attention_macs = batch * m.H * (m.E + m.F) * seq_len * queries
     macs = tokens * weights + attention_macs
     dram = weights * WORD + (2 * batch * m.KV * seq_len * m.E * WORD if phase == "decode" else 0)
@@ -27,7 +28,8 @@ def bounds(model_name: str, seq_len: int, phase: str, batch: int) -> dict[str, f
 
 
 CASES = [("Pythia-14M", 256, "prefill"), ("Pythia-14M", 2048, "decode"), ("BERT", 256, "decode"),
-         ("BERT", 2048, "prefill"), ("OPT-66B", 256, "decode")]
+         ("BERT", 2048, "prefill"), ("OPT-66B", 256, "decode"), ("Llama-3-8B", 256, "prefill"),
+         ("Llama-3-8B", 4096, "decode")]
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +71,17 @@ def test_fusemax_run_writes_the_layer(tmp_path):
     assert {"projection", "mlp", "elementwise"} <= groups
     # the rest of the layer is reported under each configuration's platform
     assert set(res.einsums.loc[res.einsums["group"] == "mlp", "config"]) == {"proposal", "flat"}
+
+
+def test_gated_mlp_is_gate_and_up_then_silu_then_down(tmp_path):
+    # Llama-3-8B, batch 1, 256 tokens: FFN1 is gate and up as one multiply, 2 x 256 x 4096 x (2 x 14336)
+    # FLOPs, reading 4096 x 28672 weights; the GLU reads both halves and writes one: 3 x 256 x 14336 words.
+    assert main(["run", "--out", str(tmp_path), "--configs", "binding", "--layer", "--models", "Llama-3-8B",
+                 "--seq-lens", "256", "--batch", "1", "--quiet"]) == 0
+    e = load(tmp_path).einsums.set_index(["config", "einsum"])
+    T, D, S = 256, 4096, 14336
+    assert e.loc[("proposal", "FFN1"), "flops"] == 2 * T * D * 2 * S
+    assert e.loc[("proposal", "FFN1"), "read_bytes"] >= D * 2 * S * WORD
+    assert e.loc[("proposal", "GLU"), "traffic"] == 3 * T * S * WORD
+    assert e.loc[("proposal", "FFN2"), "flops"] == 2 * T * S * D
+    assert ("proposal", "ACT") not in e.index

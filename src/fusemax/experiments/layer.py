@@ -23,7 +23,10 @@ from fusemax.workload import Hardware, Workload
 from .combine import ConfigResult
 from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
 
-CONFIG = "layer"
+
+def layer_config(workload: Workload) -> str:
+    """The registry's layer for ``workload``'s model: ``layer-gated`` for a gated (SwiGLU) MLP, else ``layer``."""
+    return "layer-gated" if workload.model.mlp == "gated" else "layer"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardw
 def _render(platform: str, workload: Workload, hardware: Hardware):
     from fusemax.render import render
     try:
-        return render(CONFIG, workload, platform_hardware(platform, hardware))
+        return render(layer_config(workload), workload, platform_hardware(platform, hardware))
     except FusemaxError as exc:
         raise FusemaxError(str(exc), source=f"layer {platform} {workload.label}") from None
 

@@ -117,8 +117,9 @@ def _unfused(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> t
 def matmul_shapes(workload: Workload) -> dict[str, tuple[int, int]]:
     """(K, N) of each of the layer's matrix multiplies; M = tokens (batch x queries)."""
     model = workload.model
+    ffn1 = 2 * model.S if model.mlp == "gated" else model.S  # gate and up as one multiply
     return {"Q": (model.D, model.E * model.H), "K": (model.D, model.E * model.KV), "V": (model.D, model.F * model.KV),
-            "Z": (model.F * model.H, model.D), "FFN1": (model.D, model.S), "FFN2": (model.S, model.D)}
+            "Z": (model.F * model.H, model.D), "FFN1": (model.D, ffn1), "FFN2": (model.S, model.D)}
 
 
 def _matmul(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
@@ -139,12 +140,15 @@ def _matmul(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tu
 def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
     contexts, params = _matmul(conf, workload, hw)
     tokens = workload.batch * workload.P
-    features = {"NORM1": workload.model.D, "RES1": workload.model.D, "NORM2": workload.model.D,
-                "RES2": workload.model.D, "ACT": workload.model.S}
-    for name, d in features.items():
-        d0 = spatial_factor(d, hw.pe_1d, f"D of {name} ({d})")
-        contexts[name] = {"T": tokens, "D": d, "D1": d // d0, "D0": d0, "residual": name.startswith("RES"),
-                          **hw.context()}
+    features = {"NORM": workload.model.D, "RES": workload.model.D, "ACT": workload.model.S, "GLU": workload.model.S}
+    for e in conf.einsums:
+        if e.name in contexts:
+            continue
+        d = features[e.name.rstrip("12")]
+        d0 = spatial_factor(d, hw.pe_1d, f"D of {e.name} ({d})")
+        # a residual add and the GLU read two operands (X and R: the skip input, or the gate and up halves)
+        contexts[e.name] = {"T": tokens, "D": d, "D1": d // d0, "D0": d0, "residual": e.name.startswith(("RES", "GLU")),
+                            **hw.context()}
     return contexts, params
 
 
