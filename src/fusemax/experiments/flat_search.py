@@ -182,6 +182,9 @@ def prefetch(workloads: Iterable[Workload], hardware: Hardware, executor: "Execu
         todo.append(workload)
     if len(todo) < 2:
         return 0  # nothing to spread: dataflow_for searches in this process as before
+    # Longest first (a search's cost grows with its row blocks), so no worker is left with a long one at
+    # the end; results are keyed by workload, so the order changes nothing else.
+    todo.sort(key=lambda w: -len(p1_options(w.P, hardware.pe_dim)))
     for i, result in executor.run(_search_job, [(w, hardware) for w in todo]):
         if result is not None:
             _SEARCHED[(todo[i], hardware)] = result
