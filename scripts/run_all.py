@@ -13,9 +13,11 @@ against the artifact's published rows (when ../shared is present) and print both
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 from fusemax import results, validate
 from fusemax.backends import get_backend
@@ -32,7 +34,23 @@ from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 REPO = Path(__file__).resolve().parent.parent
 
 
-def main(argv: list[str] | None = None) -> int:
+#: The stages of a run, in order; ``benchmarks/bench_run_all.py`` times each under these names.
+STAGES = ("paper attention", "end2end", "pareto", "study", "report", "validate+headline")
+
+
+@contextlib.contextmanager
+def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
+    """Record the wall time of stage ``name`` in ``timings`` (None: not timed)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[name] = time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None, timings: dict[str, float] | None = None) -> int:
+    """Run everything; ``timings`` (when given) receives the wall time of each of :data:`STAGES`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
@@ -50,25 +68,31 @@ def main(argv: list[str] | None = None) -> int:
     sigterm_as_interrupt()
     start = time.perf_counter()
     try:
-        outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
-                                   list(sweep.DEFAULT_SEQ_LENS), batch=args.batch, jobs=args.jobs, quiet=not args.verbose,
-                                   backend=args.backend, executor=args.executor, scheduler=args.scheduler)
+        with _stage(timings, "paper attention"):
+            outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
+                                       list(sweep.DEFAULT_SEQ_LENS), batch=args.batch, jobs=args.jobs,
+                                       quiet=not args.verbose, backend=args.backend, executor=args.executor,
+                                       scheduler=args.scheduler)
         seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
         # The same job cache as the attention sweep: a warm rerun takes every search and evaluation from it.
         cache = cache_dir(args.out)
-        results.write_end2end(args.out, {p: end2end.end2end_rows(p, sweep.DEFAULT_MODELS, seq_lens, jobs=args.jobs,
-                                                                  executor=args.executor, scheduler=args.scheduler,
-                                                                  cache=cache, backend=args.backend)
-                                         for p in PLATFORMS})
-        results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache, backend=args.backend))
+        with _stage(timings, "end2end"):
+            results.write_end2end(args.out, {p: end2end.end2end_rows(p, sweep.DEFAULT_MODELS, seq_lens,
+                                                                      jobs=args.jobs, executor=args.executor,
+                                                                      scheduler=args.scheduler, cache=cache,
+                                                                      backend=args.backend)
+                                             for p in PLATFORMS})
+        with _stage(timings, "pareto"):
+            results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache, backend=args.backend))
         studied = None
         if not args.no_study:
-            studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
-                                stream=sys.stderr if args.verbose else None)
-            results.write_study(args.out, studied, sweep.run_info([], Hardware(), {
-                "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
-                          "phases": study.PHASES, "batches": study.BATCHES},
-                "engine": args.backend, "tools": get_backend(args.backend).tools()}))
+            with _stage(timings, "study"):
+                studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
+                                          stream=sys.stderr if args.verbose else None)
+                results.write_study(args.out, studied, sweep.run_info([], Hardware(), {
+                    "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
+                              "phases": study.PHASES, "batches": study.BATCHES},
+                    "engine": args.backend, "tools": get_backend(args.backend).tools()}))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
@@ -82,14 +106,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  failed: {o.point.label}: {o.error}", file=sys.stderr)
     if folder is None:
         return 1
-    print(f"report: {write_report(args.out)}")
+    with _stage(timings, "report"):
+        print(f"report: {write_report(args.out)}")
 
+    with _stage(timings, "validate+headline"):
+        status = _validate_and_headline(args.out, outcomes, studied)
+    return 1 if failed or (studied and studied.failed) else status
+
+
+def _validate_and_headline(out: str, outcomes: list, studied: "study.StudyRun | None") -> int:
+    """Check against the artifact's published rows (1 when they disagree) and print both headlines."""
     status = 0
     print("\nValidation against the artifact's published rows")
     if validate.default_reference() is None:
         print("  skipped: ../shared/reference/fusemax-artifact/results is not present on this machine")
     else:
-        checks = validate.compare(args.out)
+        checks = validate.compare(out)
         print(validate.format_table(checks))
         if not validate.verdict(checks):
             status = 1
@@ -101,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(study.format_study_headline(studied.layer))
         for f in studied.failed:
             print(f"  study point failed: {f['point']}: {f['error']}", file=sys.stderr)
-    return 1 if failed or (studied and studied.failed) else status
+    return status
 
 
 if __name__ == "__main__":

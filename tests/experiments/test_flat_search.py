@@ -75,7 +75,7 @@ def test_the_searched_choice_is_cached_like_a_job(tmp_path, monkeypatch):
     truth = select_flat_dataflow(w, hw)[0]
     cache = Cache(tmp_path)
     assert flat_search.dataflow_for(w, hw, cache) == truth and cache.entries() == 1
-    flat_search.search.cache_clear()
+    flat_search.clear_searches()
     monkeypatch.setattr(flat_search, "evaluate_dataflows", _no_search)
     cached = flat_search.dataflow_for(w, hw, Cache(tmp_path))
     assert (cached, cached.source, cached.spilled) == (truth, truth.source, truth.spilled)

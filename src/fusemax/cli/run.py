@@ -95,9 +95,9 @@ def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: s
     for model in models:  # fail fast, before any work, on an unknown model, length or executor
         resolve_model(model, models_file)
     lengths = [parse_seq_len(s) for s in seq_lens]
-    get_executor(executor, jobs, scheduler)
+    runner = get_executor(executor, jobs, scheduler)
     pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch)
-    return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache)
+    return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache, runner)
 
 
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",

@@ -6,6 +6,7 @@ Counts are Python ints throughout so that products of loop bounds (10^12 and mor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass
@@ -63,12 +64,14 @@ class DataSpace:
     projection: list[list[tuple[str, int]]]
     read_write: bool = False
 
-    @property
+    # Cached: the engine asks for both on every evaluation (a mapper search makes thousands), and a data
+    # space's projection is built whole by the parser and never changed afterwards.
+    @cached_property
     def ranks(self) -> frozenset[str]:
         """Ranks that move this data space (a loop over any other rank reuses it)."""
         return frozenset(r for dim in self.projection for r, c in dim if c != 0)
 
-    @property
+    @cached_property
     def sliding(self) -> bool:
         """True when some data dimension sums several ranks (convolution windows overlap)."""
         return any(sum(1 for _, c in dim if c != 0) > 1 for dim in self.projection)

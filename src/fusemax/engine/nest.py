@@ -63,9 +63,16 @@ def box_extents(ds: DataSpace, ext: dict[str, int]) -> list[int]:
 
 
 def box_size(ds: DataSpace, ext: dict[str, int]) -> int:
+    """Words in that box: the product of :func:`box_extents`, computed inline because the engine and the
+    mapper call it for every level and tensor of every candidate (one-term dimensions, the usual case,
+    skip the generator)."""
     size = 1
-    for e in box_extents(ds, ext):
-        size *= e
+    for dim in ds.projection:
+        if len(dim) == 1:
+            r, c = dim[0]
+            size *= c * (ext[r] - 1) + 1
+        else:
+            size *= sum(c * (ext[r] - 1) for r, c in dim) + 1
     return size
 
 

@@ -34,12 +34,28 @@ def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> di
     """Level -> tensors of the mapping's explicit ``keep`` directives (what the artifact prices)."""
     if not mapping_yaml:
         return {}
+    found = _KEPT.get(mapping_yaml)
+    if found is None:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        found = _KEPT[mapping_yaml] = _parse_kept(mapping_yaml, source)
+    return {level: list(tensors) for level, tensors in found}
+
+
+# Combining a sweep asks for every Einsum's kept levels, and many points share a mapping text: answers are
+# kept by text (``source`` only labels a parse error, and errors are not kept), as tuples, so a caller
+# changing its dict cannot change another's.
+_KEPT: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+_KEPT_MAX = 8192
+
+
+def _parse_kept(mapping_yaml: str, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     data = yamlio.loads(mapping_yaml, source=source) or {}
-    kept: dict[str, list[str]] = {}
+    kept: dict[str, tuple[str, ...]] = {}
     for entry in data.get("mapping", []):
         if entry.get("type") in ("dataspace", "datatype"):
-            kept[entry["target"]] = list(entry.get("keep", []))
-    return kept
+            kept[entry["target"]] = tuple(entry.get("keep", []))
+    return tuple(kept.items())
 
 
 def _merge_split_registers(stats: Stats, kept: dict[str, list[str]]) -> tuple[Stats, dict[str, list[str]]]:

@@ -43,7 +43,7 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from fusemax.errors import FusemaxError
 from fusemax.render import render
@@ -53,7 +53,7 @@ from fusemax.workload import Hardware, Model, Workload, resolve_model
 from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fusemax.orchestrator import Cache
+    from fusemax.orchestrator import Cache, Executor
 
 #: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
 TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
@@ -127,9 +127,24 @@ def evaluate_dataflows(workload: Workload, hardware: Hardware,
     return out
 
 
-@lru_cache(maxsize=256)
+#: Searches done in this process or handed back by :func:`prefetch`'s workers: (workload, hardware) -> result.
+_SEARCHED: dict[tuple[Workload, Hardware], tuple[Candidate, int]] = {}
+
+
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
     """The fastest candidate and how many mappable candidates were compared (see the module doc)."""
+    done = _SEARCHED.get((workload, hardware))
+    if done is None:
+        done = _SEARCHED[(workload, hardware)] = _search(workload, hardware)
+    return done
+
+
+def clear_searches() -> None:
+    """Forget this process's searches (as a new process would start)."""
+    _SEARCHED.clear()
+
+
+def _search(workload: Workload, hardware: Hardware) -> tuple[Candidate, int]:
     where = workload.label
     blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
     dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, source=f"searched ({where})")
@@ -140,6 +155,42 @@ def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candida
         raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=where)
     # min() keeps the first of equal keys: remaining ties go to the enumeration order
     return min(candidates, key=lambda c: (c.latency, c.traffic)), len(candidates)
+
+
+def _search_job(workload: Workload, hardware: Hardware) -> tuple[Candidate, int] | None:
+    """Worker entry point of :func:`prefetch`: the search's result, or None when it fails (the planner then
+    repeats it in its own process, which raises the error where a serial run would)."""
+    try:
+        return search(workload, hardware)
+    except FusemaxError:
+        return None
+
+
+def prefetch(workloads: Iterable[Workload], hardware: Hardware, executor: "Executor",
+             cache: "Cache | None" = None) -> int:
+    """Run the searches of ``workloads`` that neither this process nor ``cache`` holds on ``executor``,
+    all at once, and keep their results in this process (and in ``cache``); returns how many ran.
+
+    The searches are independent, so planning a sweep no longer runs them one after the other; what
+    :func:`dataflow_for` then returns is exactly what it would have computed itself."""
+    todo = []
+    for workload in dict.fromkeys(workloads):
+        if uses_table(workload) or (workload, hardware) in _SEARCHED:
+            continue
+        if cache is not None and cache.get(search_key(workload, hardware), holds="flat_dataflow") is not None:
+            continue
+        todo.append(workload)
+    if len(todo) < 2:
+        return 0  # nothing to spread: dataflow_for searches in this process as before
+    # Longest first (a search's cost grows with its row blocks), so no worker is left with a long one at
+    # the end; results are keyed by workload, so the order changes nothing else.
+    todo.sort(key=lambda w: -len(p1_options(w.P, hardware.pe_dim)))
+    for i, result in executor.run(_search_job, [(w, hardware) for w in todo]):
+        if result is not None:
+            _SEARCHED[(todo[i], hardware)] = result
+            if cache is not None:
+                _store(todo[i], hardware, cache, result)
+    return len(todo)
 
 
 def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
@@ -182,11 +233,17 @@ def _cached_choice(workload: Workload, hardware: Hardware, cache: "Cache") -> Fl
             return FlatDataflow.from_params(hit)
         except (KeyError, TypeError, ValueError, FusemaxError):  # checksummed, yet not a dataflow
             cache.reject(key)
-    best, evaluated = search(workload, hardware)
-    cache.put(key, {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
-                    "latency": best.latency, "traffic": best.traffic, "candidates": evaluated},
+    found = search(workload, hardware)
+    _store(workload, hardware, cache, found)
+    return found[0].dataflow
+
+
+def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
+    best, evaluated = found
+    cache.put(search_key(workload, hardware),
+              {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
+               "latency": best.latency, "traffic": best.traffic, "candidates": evaluated},
               f"flat search {workload.label}", BACKEND)
-    return best.dataflow
 
 
 def dataflow_for(workload: Workload, hardware: Hardware = Hardware(), cache: "Cache | None" = None) -> FlatDataflow | None:

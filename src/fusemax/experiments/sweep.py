@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, TextIO
 
 from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError, ToolNotFoundError
-from fusemax.orchestrator import Cache, JobResults, Progress, RunCounts, get_executor
+from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
 from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult
@@ -101,9 +101,10 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
 
 def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: str | None = None,
                 backend: str = "builtin", stream: TextIO | None = None,
-                cache: "Cache | str | Path | None" = None) -> list[PlannedPoint]:
-    """:func:`plan_point` for every point, in order, with a progress line on ``stream`` (FLAT's dataflow
-    search runs here, so planning a large sweep takes a while).
+                cache: "Cache | str | Path | None" = None, executor: Executor | None = None) -> list[PlannedPoint]:
+    """:func:`plan_point` for every point, in order, with a progress line on ``stream``. FLAT's dataflow
+    searches run here, first all at once on ``executor`` (:func:`.flat_search.prefetch`; None: one after
+    the other in this process), so planning a large sweep takes a while.
 
     Fails fast: the first point that cannot be rendered (an L3 too small for its tiles, a workload no
     mapping serves) raises one :class:`FusemaxError` naming the point and the reason, before the rest is
@@ -111,6 +112,8 @@ def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: 
     """
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
+    if executor is not None:
+        _prefetch_searches(pts, hardware, models_file, executor, cache)
     progress = Progress(len(pts), stream, desc="planning", unit="point")
     planned = []
     try:
@@ -123,6 +126,22 @@ def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: 
     finally:
         progress.close()
     return planned
+
+
+def _prefetch_searches(pts: list[Point], hardware: Hardware, models_file: str | None, executor: Executor,
+                       cache: Cache | None) -> None:
+    """FLAT's searches for ``pts`` on ``executor``; a point whose workload does not resolve is left to
+    :func:`plan_point`, which reports it in order."""
+    from .flat_search import prefetch
+    workloads = []
+    for point in pts:
+        if point.config == "flat":
+            try:
+                workloads.append(Workload(resolve_model(point.model, models_file), point.seq_len, point.phase,
+                                          point.batch))
+            except FusemaxError:
+                continue
+    prefetch(workloads, hardware, executor, cache)
 
 
 def finish_point(planned: PlannedPoint, results: JobResults, with_energy: bool = True) -> PointOutcome:
@@ -169,12 +188,12 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
     """
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
+    runner = get_executor(executor, jobs, scheduler)
     if planned is None:
-        planned = plan_points(pts, hardware, models_file, backend, stream, cache)
+        planned = plan_points(pts, hardware, models_file, backend, stream, cache, runner)
     if cache is not None:
         cache.remove_stale_temporaries()
-    _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in planned], get_executor(executor, jobs, scheduler),
-                                   cache, stream)
+    _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in planned], runner, cache, stream)
     outcomes = []
     for pp in planned:
         outcomes.append(finish_point(pp, results))

@@ -17,7 +17,7 @@ from fusemax.experiments.roofline import einsum_roofline
 from . import frames, paper, rooflines, scaling, study
 from .html import page
 from .rooflines import RooflineChoice
-from .style import SavedFigure, draw
+from .style import SavedFigure, draw, inputs_key, is_current
 
 REPORT_DIR = "report"
 Sections = list[tuple[str, list[SavedFigure]]]
@@ -45,8 +45,13 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    # Figures are only queued here and drawn together below, in parallel: they are independent, and
+    # drawing (Agg + PDF) is most of a cold report. What a queued figure will be saved as is known now.
+    queued: list[tuple] = []
+
     def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
-        return draw(out_dir, stem, title, caption, builder, *args)[0]
+        queued.append((out_dir, stem, title, caption, builder, *args))
+        return SavedFigure(stem, title, caption, out_dir / f"{stem}.png", out_dir / f"{stem}.pdf")
 
     notes: list[str] = []
     sections: Sections = []
@@ -61,11 +66,21 @@ def write_report(folder: str | Path, out: str | Path | None = None,
         notes += study_notes
         run = run or study_run
         chapters.append(("Study", figs, study_tables))
+    _draw_all(queued)
     source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
     index = out_dir / "index.html"
     index.write_text(page("fusemax report", source, sections, tables, notes, run, chapters=chapters),
                      encoding="utf-8")
     return index
+
+
+def _draw_all(queued: list[tuple]) -> None:
+    """:func:`.style.draw` every queued figure that is not current, on every core (a pool only pays off
+    for figures to redraw, so current ones are not sent to it)."""
+    from fusemax.orchestrator import LocalExecutor
+    stale = [q for q in queued if not is_current(q[0], q[1], inputs_key(q[4], tuple(q[5:])))]
+    for _ in LocalExecutor(0).run(draw, stale):
+        pass
 
 
 def _paper(res: results_io.Results, fig: study.Draw, notes: list[str], roofline: RooflineChoice

@@ -156,6 +156,16 @@ def inputs_key(builder: Callable, args: tuple) -> str:
     return digest.hexdigest()
 
 
+def is_current(folder: Path, stem: str, key: str) -> bool:
+    """Whether ``folder`` holds both files of ``stem`` drawn from the inputs whose :func:`inputs_key` is
+    ``key``."""
+    try:
+        return ((folder / f"{stem}.inputs.sha256").read_text().strip() == key
+                and (folder / f"{stem}.png").is_file() and (folder / f"{stem}.pdf").is_file())
+    except OSError:
+        return False
+
+
 def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..., Figure],
          *args: Any) -> tuple[SavedFigure, bool]:
     """``(saved figure, redrawn?)``: ``builder(*args)`` saved as by :func:`save`, unless ``folder`` already
@@ -163,11 +173,7 @@ def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..
     of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
     png, pdf, stamp = folder / f"{stem}.png", folder / f"{stem}.pdf", folder / f"{stem}.inputs.sha256"
     key = inputs_key(builder, args)
-    try:
-        unchanged = stamp.read_text().strip() == key and png.is_file() and pdf.is_file()
-    except OSError:
-        unchanged = False
-    if unchanged:
+    if is_current(folder, stem, key):
         return SavedFigure(stem, title, caption, png, pdf), False
     stamp.unlink(missing_ok=True)
     saved = save(builder(*args), folder, stem, title, caption)

@@ -1,0 +1,79 @@
+"""Wall time of each stage of ``scripts/run_all.py``, cold (an empty output folder and job cache) and warm
+(the same folder again, everything cached).
+
+Run as ``python benchmarks/bench_run_all.py [--jobs N] [--no-study] [--keep DIR]``. It runs
+``run_all.main`` (its stages are :data:`run_all.STAGES`) in a temporary folder, twice, each time in a new
+process (so the warm run, like a real rerun, starts without the memos of the cold one), with its output
+silenced, and prints one row per stage. Timings on a shared machine are noisy: compare runs made under
+the same load.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+RUN_ALL = Path(__file__).resolve().parent.parent / "scripts" / "run_all.py"
+
+
+def _run_all() -> ModuleType:
+    # scripts/ is not a package: load run_all.py by path, so the stages timed are exactly the script's
+    spec = importlib.util.spec_from_file_location("run_all", RUN_ALL)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def timed_run(run_all: ModuleType, argv: list[str]) -> tuple[dict[str, float], float, int]:
+    """(stage -> seconds, total seconds, exit status) of one ``run_all.main(argv)``, its output silenced."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        status = run_all.main(argv, timings)
+    return timings, time.perf_counter() - start, status
+
+
+def fresh_run(run_argv: list[str]) -> tuple[dict[str, float], float, int]:
+    """:func:`timed_run` in a new Python process."""
+    child = subprocess.run([sys.executable, __file__, "--one-run", json.dumps(run_argv)], capture_output=True,
+                           text=True, check=True)
+    timings, total, status = json.loads(child.stdout.splitlines()[-1])
+    return timings, total, status
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["--one-run"]:  # the child of fresh_run
+        print(json.dumps(timed_run(_run_all(), json.loads(sys.argv[2]))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
+    parser.add_argument("--no-study", action="store_true", help="the paper only")
+    parser.add_argument("--keep", metavar="DIR", help="run in DIR (must be absent or empty) and keep it")
+    args = parser.parse_args(argv)
+    run_all = _run_all()  # for its STAGES
+    with contextlib.ExitStack() as stack:
+        out = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-run-all-"))
+        run_argv = ["--out", str(out), "--jobs", str(args.jobs)] + (["--no-study"] if args.no_study else [])
+        cold, cold_total, status = fresh_run(run_argv)
+        warm, warm_total, warm_status = fresh_run(run_argv)
+    print(f"{'stage':<20} {'cold s':>8} {'warm s':>8}")
+    for name in run_all.STAGES:
+        if name in cold or name in warm:
+            print(f"{name:<20} {cold.get(name, float('nan')):>8.1f} {warm.get(name, float('nan')):>8.1f}")
+    print(f"{'total':<20} {cold_total:>8.1f} {warm_total:>8.1f}")
+    if status or warm_status:
+        print(f"run_all exited with {status} (cold) and {warm_status} (warm)", file=sys.stderr)
+    return status or warm_status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
