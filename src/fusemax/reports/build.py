@@ -6,6 +6,8 @@ Figures that need data the folder lacks (the unfused baseline, ``einsums.csv``, 
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -77,10 +79,16 @@ def write_report(folder: str | Path, out: str | Path | None = None,
 def _draw_all(queued: list[tuple]) -> None:
     """:func:`.style.draw` every queued figure that is not current, on every core (a pool only pays off
     for figures to redraw, so current ones are not sent to it)."""
-    from fusemax.orchestrator import LocalExecutor
     stale = [q for q in queued if not is_current(q[0], q[1], inputs_key(q[4], tuple(q[5:])))]
-    for _ in LocalExecutor(0).run(draw, stale):
-        pass
+    workers = min(len(stale), os.cpu_count() or 1)
+    if workers <= 1:
+        for q in stale:
+            draw(*q)
+        return
+    # a plain pool, not the orchestrator's executor: reports stay independent of the drivers
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(draw, *q) for q in stale]:
+            future.result()
 
 
 def _paper(res: results_io.Results, fig: study.Draw, notes: list[str], roofline: RooflineChoice
