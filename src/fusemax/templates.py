@@ -74,11 +74,14 @@ def render_template(name: str, **context: Any) -> str:
     key = (name, json.dumps(context, sort_keys=True, default=repr))
     text = _RENDERED.get(key)
     if text is None:
+        if len(_RENDERED) >= _RENDERED_MAX:  # bounded: a long sweep renders far more than it repeats
+            _RENDERED.clear()
         text = _RENDERED[key] = _render(name, context)
     return text
 
 
 _RENDERED: dict[tuple[str, str], str] = {}
+_RENDERED_MAX = 65536
 
 
 def _render(name: str, context: dict[str, Any]) -> str:

@@ -152,6 +152,13 @@ def spread(batch: int, groups: int, kv_heads: int, limit: int, values: int = 1) 
     return best
 
 
+def _query_tiles(queries: int, P0: int, groups: int, budget: int) -> tuple[int, int]:
+    """(G0, P1) of the P1 rule for an L3 budget of ``budget`` P0-query tiles: G0 the largest divisor of the
+    ``groups`` query heads per K/V head that fits, then P1 the largest divisor of P / P0 that fits beside."""
+    G0 = largest_divisor_at_most(groups, budget)
+    return G0, largest_divisor_at_most(queries // P0, budget // G0)
+
+
 @lru_cache(maxsize=4096)
 def _axis_choices(size: int, pes: int, batch: int, groups: int, kv_heads: int) -> tuple[tuple[int, Spread], ...]:
     """(factor of the rank, spread beside it) for one PE axis: each divisor of the rank up to ``pes``
@@ -178,10 +185,9 @@ def _best_spread(workload: Workload, hardware: ResolvedHardware, tile) -> tuple 
             fit = tile(P0, x, N, y)
             if fit is None:
                 continue
-            budget = fit[2]
-            g0 = largest_divisor_at_most(G // (x.g * y.g), budget)
-            p2 = workload.P // P0 // largest_divisor_at_most(workload.P // P0, budget // g0)
-            steps = p2 * (G // (x.g * y.g) // g0)
+            groups = G // (x.g * y.g)
+            g0, p1 = _query_tiles(workload.P, P0, groups, fit[2])
+            steps = workload.P // P0 // p1 * (groups // g0)  # P2 x G1: K/V passes
             cycles = max(macs / (P0 * x.pairs * N * y.pairs), rescales * workload.M // N / hardware.pe_1d)
             seconds = max(cycles / hardware.clock_hz, (once + kv * steps) * w / hardware.dram_bandwidth)
             key = (seconds, -P0, -N, -x.pairs * y.pairs, -x.pairs)
@@ -213,7 +219,6 @@ class CascadeTiling:
     x_1d: Spread = Spread()
 
 
-
 def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_buffers: bool) -> CascadeTiling:
     """Tiling of the FuseMax cascade; ``cascade_buffers`` selects the cascade's per-query buffers (QK and
     SLN rows on chip) instead of the binding's (see the module doc for the P1 rule and the spreads)."""
@@ -239,13 +244,12 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
                             f"({need} bytes needed)", source="--l3-bytes")
     P0, x, N, y, bytes_per_query, pairs, budget = fits
     groups_left = G // (x.g * y.g)
-    G0 = largest_divisor_at_most(groups_left, budget)
+    G0, P1 = _query_tiles(workload.P, P0, groups_left, budget)
     fit = budget // G0
     tiles = workload.P // P0
-    P1 = largest_divisor_at_most(tiles, fit)
     # The 1D array walks the same P1 x P0 queries, spread over its own PEs, and (batch, head) pairs over
-    # the PEs those leave idle, as many as the L3 budget of the 2D tile allows.
-    # The widest use of the 1D PEs wins, ties to the most queries (the artifact's P0_1d = the PE count).
+    # the PEs those leave idle, as many as the L3 budget of the 2D tile allows: the widest use of the 1D
+    # PEs wins, ties to the most queries (the artifact's P0_1d = the PE count).
     P0_1d, x_1d = max(((d, spread(B, G, KV, min(hardware.pe_1d // d, budget * pairs // P1), model.F))
                        for d in _divisors(P1 * P0, hardware.pe_1d)),
                       key=lambda c: (c[0] * c[1].pairs * c[1].f, c[0]))
