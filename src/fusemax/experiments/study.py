@@ -13,9 +13,10 @@ from typing import Any, Sequence, TextIO
 
 from fusemax.experiments import sweep
 from fusemax.experiments.combine import ConfigResult
+from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import LayerRow, run_layers
 from fusemax.orchestrator import Cache, get_executor
-from fusemax.workload import Hardware
+from fusemax.workload import Hardware, format_seq_len
 
 MODELS: tuple[str, ...] = ("Pythia-14M", "BERT", "BERT-large", "Llama-2-7B", "Llama-3-8B", "OPT-66B")
 LENGTHS: tuple[int, ...] = tuple(2 ** k for k in range(13))  # 1, 2, 4, ... 4K
@@ -60,19 +61,18 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
 
 def format_study_headline(layer: Sequence[LayerRow], lengths: tuple[int, ...] = (1, 256, 4096)) -> str:
     """The study's headline: per batch and phase, FuseMax's (binding's) mean whole-layer speedup and energy
-    ratio over FLAT and unfused; then, per phase at batch 1, its speedup over FLAT by model and length."""
-    from fusemax.experiments.headline import format_headline, headline
-    from fusemax.workload import format_seq_len
-
+    ratio over FLAT and unfused; then, per phase at the smallest batch, its speedup over FLAT by model and
+    length."""
     rows = list(layer)
     parts = []
     for batch in sorted({r.batch for r in rows}):
         parts.append(f"batch {batch} (whole layer, means over model x length)")
         parts.append(format_headline(headline([r for r in rows if r.batch == batch])))
     labels = [format_seq_len(n) for n in lengths]
-    latency = {(r.config, r.model, r.seq_len, r.phase): r.latency for r in rows if r.batch == min(r.batch for r in rows)}
+    smallest = min(r.batch for r in rows)
+    latency = {(r.config, r.model, r.seq_len, r.phase): r.latency for r in rows if r.batch == smallest}
     for phase in dict.fromkeys(r.phase for r in rows):
-        parts.append(f"\nbinding over flat, whole layer, {phase}, batch {min(r.batch for r in rows)}")
+        parts.append(f"\nbinding over flat, whole layer, {phase}, batch {smallest}")
         parts.append(f"{'model':<12}" + "".join(f"{s:>8}" for s in labels))
         for model in dict.fromkeys(r.model for r in rows):
             cells = []
