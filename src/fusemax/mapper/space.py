@@ -11,6 +11,13 @@ level so that whole families are cut before any evaluation:
 * **orders** — only loops with a bound above 1 are ordered, and two ranks that index exactly the same
   tensors are interchangeable (swapping them changes no tile, delta or access), so one canonical order
   per equivalence class is tried. Both cuts are exact: the best mapping is never lost.
+* **equivalent orders** — Timeloop's delta of a tile (:func:`fusemax.engine.nest.temporal_delta`) multiplies
+  the loops above it from the innermost non-trivial loop over a rank of the tensor outwards; so a level's
+  order reaches every count only through, per tensor, the set of that level's loops at or outside the
+  tensor's innermost loop there. Orders with equal sets for every tensor give identical statistics, and
+  only the first of them (in enumeration order, so ties still go to the same candidate) is tried. This
+  does not hold where the engine replays the walk loop by loop (sliding windows, link transfers between
+  the PEs of a fanned-out innermost level), so there every order is tried.
 """
 from __future__ import annotations
 
@@ -150,13 +157,36 @@ class MapSpace:
                      for r in moving}
         rank_pos = {r: i for i, r in enumerate(self.problem.ranks)}
         out = []
+        seen: set[tuple[frozenset[str], ...]] = set()
         for perm in itertools.permutations(moving):
             # Interchangeable ranks (same tensors) keep their problem order: one representative per class.
             if any(signature[a] == signature[b] and rank_pos[a] > rank_pos[b]
                    for a, b in itertools.combinations(perm, 2)):
                 continue
-            out.append(list(level.order_prefix) + list(perm) + still)
+            order = list(level.order_prefix) + list(perm) + still
+            if self.merge_orders:
+                effect = self._order_effect(order, temporal)
+                if effect in seen:
+                    continue
+                seen.add(effect)
+            out.append(order)
         return out
+
+    def _order_effect(self, order: list[str], temporal: dict[str, int]) -> tuple[frozenset[str], ...]:
+        """Per tensor, the ranks of the non-trivial loops of ``order`` (innermost first) at or outside its
+        innermost one over a rank of the tensor: all that the order changes in the counts."""
+        moving = [r for r in order if temporal.get(r, 1) > 1]
+        effect = []
+        for ds in self.problem.data_spaces:
+            first = next((i for i, r in enumerate(moving) if r in ds.ranks), len(moving))
+            effect.append(frozenset(moving[first:]))
+        return tuple(effect)
+
+    @property
+    def merge_orders(self) -> bool:
+        """True when equivalent orders may be merged (see the module doc): no sliding windows and no
+        fan-out right under the innermost level."""
+        return not any(ds.sliding for ds in self.problem.data_spaces) and self.levels[0].fanout == 1
 
 
 def _product(values) -> int:
