@@ -99,9 +99,33 @@ def test_search_key_names_what_the_choice_depends_on():
     from fusemax.experiments.flat_search import search_key
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
     keys = {search_key(w, hw), search_key(_workload("Pythia-14M", "2K"), hw),
-            search_key(Workload(w.model, w.seq_len, "decode"), hw), search_key(Workload(w.model, w.seq_len, batch=8), hw),
+            search_key(Workload(w.model, w.seq_len, "decode"), hw), search_key(_workload("BERT", "1K"), hw),
             search_key(w, Hardware(pe_dim=128)), search_key(w, Hardware(dram_bandwidth=1e11))}
     assert len(keys) == 6 and search_key(w, hw) == search_key(_workload("Pythia-14M", "1K"), Hardware())
+    # one search per attention group: batch, the number of KV groups, D and S are not part of it
+    assert search_key(Workload(w.model, w.seq_len, batch=8), hw) == search_key(w, hw)
+    assert search_key(_workload("BERT", "1K"), hw) == search_key(_workload("BERT-large", "1K"), hw)
+
+
+WHOLE = [("Llama-3-8B", "1K", "decode", 4), ("BERT", "512", "prefill", 3), ("Pythia-14M", "64", "prefill", 64)]
+
+
+@pytest.mark.parametrize("model, length, phase, batch", WHOLE, ids=["-".join(map(str, c)) for c in WHOLE])
+def test_searching_one_attention_group_picks_what_searching_the_whole_workload_picks(model, length, phase, batch):
+    """The search runs on one sequence and one KV group; searched over the whole workload (every candidate
+    evaluated at its batch and heads), FLAT picks the same dataflow, and each candidate's latency and traffic
+    are the group's times batch x KV heads."""
+    from fusemax.experiments import flat_search
+    w = Workload(resolve_model(model, None), parse_seq_len(length), phase, batch)
+    hw = Hardware()
+    group = flat_search.per_group(w)
+    best_group, n = flat_search.search(w, hw)
+    whole, n_whole = flat_search._search(w, hw)  # the search as it was, on the whole workload
+    assert (n, whole.dataflow.as_dict() | {"source": ""}) == (n_whole, best_group.dataflow.as_dict() | {"source": ""})
+    copies = batch * w.model.KV
+    assert whole.traffic == best_group.traffic * copies
+    assert whole.latency == pytest.approx(best_group.latency * copies, rel=1e-12)
+    assert group.batch == 1 and group.model.H == w.model.H // w.model.KV and group.model.KV == 1
 
 
 def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
@@ -109,15 +133,16 @@ def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
 
     from fusemax import templates
     from fusemax.experiments import flat_search
+    from fusemax.experiments.evaluate import code_fingerprint
     for d in ("arch", "problems", "mappings"):
         shutil.copytree(templates.template_root() / d, tmp_path / d)
     monkeypatch.setattr(templates, "template_root", lambda: tmp_path)
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
-    flat_search.search_fingerprint.cache_clear()
+    code_fingerprint.cache_clear()
     before = flat_search.search_key(w, hw)
     template = tmp_path / "mappings" / "flat" / "qk.yaml.j2"
     template.write_text(template.read_text() + "\n# edited\n")
-    flat_search.search_fingerprint.cache_clear()
+    code_fingerprint.cache_clear()
     after = flat_search.search_key(w, hw)
-    flat_search.search_fingerprint.cache_clear()  # the real templates again for later tests
+    code_fingerprint.cache_clear()  # the real templates again for later tests
     assert before != after

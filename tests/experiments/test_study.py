@@ -49,3 +49,27 @@ def test_written_folder_loads_and_the_headline_is_per_phase(run, written):
     text = study.format_study_headline(run.layer, lengths=(1, 256))
     assert "binding over flat (decode)" in text and "binding over flat " in text
     assert "batch 1 " in text and "batch 4 " in text
+
+
+def test_a_warm_rerun_serves_every_point_whole_without_rendering(run, tmp_path_factory, monkeypatch):
+    """The second run over the same cache takes each point's and each layer's combined result from it (no
+    render, no job) and writes byte-identical tables; other hardware is another key, so it misses."""
+    import fusemax.render as render_module
+    cache_dir = tmp_path_factory.mktemp("warm-cache")
+    cold = study.run_study(**GRID, jobs=1, cache=Cache(cache_dir))
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached point was rendered")
+    monkeypatch.setattr(render_module, "render", no_render)
+    warm = study.run_study(**GRID, jobs=1, cache=Cache(cache_dir))
+    assert [j["cached_points"] for j in warm.jobs] == [len(study.CONFIGS) * 2] * 4
+    assert all(j["jobs"] == 0 for j in warm.jobs)
+    folders = []
+    for name, done in (("cold", cold), ("warm", warm)):
+        out = tmp_path_factory.mktemp(name)
+        folders.append(results.write_study(out, done, {"note": "test"}))
+    for table in ("layer.csv", "einsums.csv", "roofline.csv"):
+        assert (folders[0] / table).read_bytes() == (folders[1] / table).read_bytes(), table
+    from fusemax.workload import Hardware
+    with pytest.raises(AssertionError, match="was rendered"):
+        study.run_study(**GRID, jobs=1, cache=Cache(cache_dir), hardware=Hardware(dram_bandwidth=1e11))

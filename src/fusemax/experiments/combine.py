@@ -6,7 +6,7 @@ configuration's schedule (methodology.md, "the waterfall"), and the total is whi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from fusemax.configs import PAPER_CLOCK_HZ, get_config
@@ -38,6 +38,14 @@ class ConfigResult:
     pe_util_1d: float
     einsums: list[EinsumMetrics] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (what the result cache stores); :meth:`from_json` rebuilds it exactly."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ConfigResult":
+        return cls(**{**data, "einsums": [EinsumMetrics(**e) for e in data["einsums"]]})
 
     def csv_row(self) -> dict[str, Any]:
         """The artifact's columns in its order, then the PE utilizations."""

@@ -8,7 +8,11 @@ backend) and :func:`combine_rendered` turns one configuration's statistics into 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
 
 from fusemax.backends import backend_version, job_kind
@@ -17,7 +21,7 @@ from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Executor, Job, JobResults, LocalExecutor, make_job, run_jobs
 from fusemax.render.flat_dataflow import FlatDataflow
 from fusemax.stats import Stats
-from fusemax.workload import Workload, format_seq_len
+from fusemax.workload import Hardware, Workload, format_seq_len
 
 from .combine import ConfigResult, combine
 from .flat import flat_softmax_spill
@@ -147,3 +151,39 @@ def combine_rendered(evaluated: Evaluated, with_energy: bool = True) -> ConfigRe
     fn = energy_fn_for(rendered.hardware, kept_levels(evaluated)) if with_energy else None
     return combine_point(rendered.config, rendered.workload, rendered.hardware, costs, rendered.params,
                          evaluated.stats, fn)
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of fusemax's code (all of it: render, the combination, ...; a stale result is worse than a
+    repeated one) and of the templates specs are rendered from."""
+    from fusemax.backends.builtin import files_fingerprint
+    from fusemax.templates import template_root
+    package = Path(__file__).resolve().parent.parent
+    files = [(str(p.relative_to(package)), p) for p in sorted(package.rglob("*.py"))]
+    root = template_root()
+    files += [(str(p.relative_to(root)), p) for d in ("arch", "problems", "mappings")
+              for p in sorted((root / d).rglob("*")) if p.is_file()]
+    return files_fingerprint(files)
+
+
+def result_key(kind: str, workload: Workload, hardware: Hardware, backend: str, *,
+               kinds: Sequence[str] = ("model", "mapper"), **fields: Any) -> str:
+    """Cache key of a result computed from ``workload`` on ``hardware`` without rendering it first: the
+    workload's numbers (not where its model was read from), the hardware, the versions of ``backend``'s
+    job ``kinds`` (for real Timeloop: its binaries), :func:`code_fingerprint` and ``fields``."""
+    from fusemax.backends import backend_version
+    model = {k: v for k, v in asdict(workload.model).items() if k != "source"}
+    canonical = json.dumps({"kind": kind, "version": [backend_version(backend, k) for k in kinds],
+                            "code": code_fingerprint(), "model": model, "seq_len": workload.seq_len,
+                            "phase": workload.phase, "batch": workload.batch, "hardware": asdict(hardware),
+                            "backend": backend, **fields}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def store_result(cache: Cache, key: str, result: ConfigResult, label: str, backend: str) -> ConfigResult:
+    """Put ``result`` in ``cache`` and return it as a warm run will read it back (the same JSON path,
+    so cold and warm runs write the same bytes)."""
+    data = json.loads(json.dumps(result.to_json()))
+    cache.put(key, {"config_result": data}, label, backend)
+    return ConfigResult.from_json(data)

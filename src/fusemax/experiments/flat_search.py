@@ -26,23 +26,27 @@ Selection: lowest latency; ties go to lower DRAM traffic, then to the first cand
 (placements in binary order of Q, K, QK/A, V, AV with off first; stationarities input, weight, output;
 ascending blocks). Energy is not computed while searching.
 
-Caching: results are kept per (workload, hardware) in the process and, given a job cache
+Caching: results are kept per (attention group, hardware) in the process and, given a job cache
 (:func:`dataflow_for` with ``cache``, as ``fusemax run`` does), stored like a job: one checksummed entry keyed
-by the workload, the hardware, the builtin engine's version and a hash of fusemax's code and templates
+by the group, the hardware, the builtin engine's version and a hash of fusemax's code and templates
 (:func:`search_key`). The candidates are not cached one by one: rendering ~2,000 of them costs as much as
 evaluating them, so a warm rerun skips the whole search or nothing.
 
 Which workloads search: :func:`dataflow_for` returns None (use the table) for the paper's models, prefill, at
 a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
+
+One search per attention group: FLAT's mappings loop the batch and the KV heads outermost at DRAM, around
+work that is the same for every sequence and KV group (the L3 tiles, hence the spill, are per group), so
+each candidate's cycles and traffic are those of one group times batch x KV heads and the fastest
+candidate does not depend on either. The search therefore runs on :func:`per_group` (one sequence, one
+KV group: its query heads, head dims and lengths) and serves every batch and every model of that shape;
+``tests/experiments/test_flat_search.py`` compares it with searches of the whole workload.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from fusemax.errors import FusemaxError
@@ -50,7 +54,7 @@ from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
 from fusemax.workload import Hardware, Model, Workload, resolve_model
 
-from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
+from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered, result_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.orchestrator import Cache, Executor
@@ -70,6 +74,16 @@ class Candidate:
     latency: float
     traffic: float
     spilled: float
+
+
+def per_group(workload: Workload) -> Workload:
+    """What FLAT's search evaluates for ``workload``: one sequence and one KV group (its H / KV query heads,
+    sharing one K and V head), at the same lengths and phase. D and S do not enter attention."""
+    m = workload.model
+    group = m.H // m.KV
+    model = Model(f"E{m.E}xG{group}", D=m.E * group, H=group, E=m.E, F=m.F, S=m.E * group,
+                  kv_heads=1 if group > 1 else None)
+    return Workload(model, workload.seq_len, workload.phase, batch=1)
 
 
 def _shape(model: Model) -> tuple[int, ...]:
@@ -132,10 +146,12 @@ _SEARCHED: dict[tuple[Workload, Hardware], tuple[Candidate, int]] = {}
 
 
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
-    """The fastest candidate and how many mappable candidates were compared (see the module doc)."""
-    done = _SEARCHED.get((workload, hardware))
+    """The fastest candidate for ``workload``'s attention group (:func:`per_group`; its latency and
+    traffic are the group's) and how many mappable candidates were compared (see the module doc)."""
+    group = per_group(workload)
+    done = _SEARCHED.get((group, hardware))
     if done is None:
-        done = _SEARCHED[(workload, hardware)] = _search(workload, hardware)
+        done = _SEARCHED[(group, hardware)] = _search(group, hardware)
     return done
 
 
@@ -174,8 +190,8 @@ def prefetch(workloads: Iterable[Workload], hardware: Hardware, executor: "Execu
     The searches are independent, so planning a sweep no longer runs them one after the other; what
     :func:`dataflow_for` then returns is exactly what it would have computed itself."""
     todo = []
-    for workload in dict.fromkeys(workloads):
-        if uses_table(workload) or (workload, hardware) in _SEARCHED:
+    for workload in dict.fromkeys(per_group(w) for w in workloads if not uses_table(w)):
+        if (workload, hardware) in _SEARCHED:
             continue
         if cache is not None and cache.get(search_key(workload, hardware), holds="flat_dataflow") is not None:
             continue
@@ -194,35 +210,18 @@ def prefetch(workloads: Iterable[Workload], hardware: Hardware, executor: "Execu
 
 
 def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
-    """FLAT's own choice for ``workload``: (dataflow, its latency in s, mappable candidates compared)."""
+    """FLAT's own choice for ``workload``: (dataflow, its latency in s on ``workload``, mappable candidates
+    compared)."""
     best, evaluated = search(workload, hardware)
-    return best.dataflow, best.latency, evaluated
-
-
-@lru_cache(maxsize=1)
-def search_fingerprint() -> str:
-    """Hash of everything besides the engine that decides a search's choice: fusemax's code (render, the
-    combination, ...; all of it, since a stale choice is worse than a repeated search) and the templates
-    the candidates are rendered from."""
-    from fusemax.backends.builtin import files_fingerprint
-    from fusemax.templates import template_root
-    package = Path(__file__).resolve().parent.parent
-    files = [(str(p.relative_to(package)), p) for p in sorted(package.rglob("*.py"))]
-    root = template_root()
-    files += [(str(p.relative_to(root)), p) for d in ("arch", "problems", "mappings")
-              for p in sorted((root / d).rglob("*")) if p.is_file()]
-    return files_fingerprint(files)
+    (whole,) = evaluate_dataflows(workload, hardware, [best.dataflow])
+    assert whole is not None  # the group's tiles mapped, and they are the workload's
+    return best.dataflow, whole.latency, evaluated
 
 
 def search_key(workload: Workload, hardware: Hardware) -> str:
-    """The cache key of FLAT's search for ``workload`` on ``hardware`` (see the module doc)."""
-    from fusemax.backends import backend_version
-    model = {k: v for k, v in asdict(workload.model).items() if k != "source"}  # where it was read from
-    canonical = json.dumps({"kind": "flat-dataflow-search", "version": backend_version(BACKEND, "model"),
-                            "code": search_fingerprint(), "model": model, "seq_len": workload.seq_len,
-                            "phase": workload.phase, "batch": workload.batch, "hardware": asdict(hardware)},
-                           sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The cache key of FLAT's search for ``workload`` on ``hardware``: that of its attention group
+    (:func:`per_group`), shared by every batch and model of the group's shape (see the module doc)."""
+    return result_key("flat-dataflow-search", per_group(workload), hardware, BACKEND, kinds=("model",))
 
 
 def _cached_choice(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataflow:

@@ -21,7 +21,7 @@ from fusemax.orchestrator import Cache, Executor, Job
 from fusemax.workload import Hardware, Workload
 
 from .combine import ConfigResult
-from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
+from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
 
 def layer_config(workload: Workload) -> str:
@@ -75,23 +75,36 @@ def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardw
                stream: TextIO | None = None) -> tuple[list[LayerRow], list[ConfigResult]]:
     """The whole layer of every ``(config, workload, attention result)``: (one row per point, the rest of
     the layer per platform and workload, with ``config`` set to the platform's name)."""
-    rests: dict[tuple[str, Workload], int] = {}
-    items: list[tuple[Any, dict[str, Job]]] = []
+    rests: dict[tuple[str, Workload], ConfigResult | None] = {}
+    keys: dict[tuple[str, Workload], str] = {}
     for config, workload, _ in points:
-        key = (REGISTRY[config].platform, workload)
-        if key not in rests:
-            rendered = _render(key[0], workload, hardware)
-            rests[key] = len(items)
-            items.append((rendered, configuration_jobs(rendered, backend, f"{key[0]} {workload.label}")))
+        at = (REGISTRY[config].platform, workload)
+        if at in rests:
+            continue
+        keys[at] = _rest_key(*at, hardware, backend)
+        hit = cache.get(keys[at], holds="config_result") if cache is not None else None
+        rests[at] = ConfigResult.from_json(hit["config_result"]) if hit is not None else None
+    todo = [at for at, result in rests.items() if result is None]
+    items: list[tuple[Any, dict[str, Job]]] = []
+    for platform, workload in todo:
+        rendered = _render(platform, workload, hardware)
+        items.append((rendered, configuration_jobs(rendered, backend, f"{platform} {workload.label}")))
     evaluated, _ = evaluate_rendered(items, executor, cache, stream)
-    combined = []
-    for (platform, _), ev in zip(rests, evaluated):
+    for at, ev in zip(todo, evaluated):
         result = combine_rendered(ev)
-        result.config = platform
-        combined.append(result)
-    rows = [layer_row(attn, combined[rests[(REGISTRY[config].platform, workload)]], workload.batch)
+        result.config = at[0]
+        rests[at] = store_result(cache, keys[at], result, f"layer {at[0]} {at[1].label}", backend) \
+            if cache is not None else result
+    combined = {at: result for at, result in rests.items() if result is not None}
+    rows = [layer_row(attn, combined[(REGISTRY[config].platform, workload)], workload.batch)
             for config, workload, attn in points]
-    return rows, combined
+    return rows, list(combined.values())
+
+
+def _rest_key(platform: str, workload: Workload, hardware: Hardware, backend: str) -> str:
+    """Cache key of the rest of ``workload``'s layer on ``platform`` (see :func:`.sweep.point_key`)."""
+    return result_key("layer-rest", workload, platform_hardware(platform, hardware), backend,
+                      config=layer_config(workload), platform=platform)
 
 
 def _render(platform: str, workload: Workload, hardware: Hardware):

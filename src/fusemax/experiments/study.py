@@ -55,7 +55,7 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
             rows, rest = run_layers(done, hardware, backend=backend, executor=executor, cache=cache, stream=stream)
             out.layer += rows
             out.results += [*(r for _, _, r in done), *rest]
-            out.jobs.append({"phase": phase, "batch": batch, **run.counts.to_json()})
+            out.jobs.append({"phase": phase, "batch": batch, **run.counts.to_json(), "cached_points": run.cached_points})
     return out
 
 

@@ -20,7 +20,7 @@ from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCount
 from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult
-from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_rendered
+from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
@@ -169,10 +169,39 @@ def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: s
 
 @dataclass
 class SweepRun:
-    """The outcomes of a sweep in point order, and how its jobs were served."""
+    """The outcomes of a sweep in point order, how its jobs were served, and how many points came whole
+    from the cache (their jobs are not counted)."""
 
     outcomes: list[PointOutcome]
     counts: RunCounts
+    cached_points: int = 0
+
+
+def point_key(point: Point, workload: Workload, hardware: Hardware, backend: str) -> str:
+    """Cache key of ``point``'s combined result: its configuration and workload, the hardware, the
+    backend's versions and fusemax's code and templates (:func:`.evaluate.result_key`), all known before
+    rendering, so a warm run serves the point without rendering it."""
+    return result_key("config-result", workload, hardware, backend, config=point.config)
+
+
+def cached_results(pts: list[Point], hardware: Hardware, models_file: str | None, backend: str,
+                   cache: Cache) -> dict[int, PointOutcome]:
+    """The points (by index) whose combined result ``cache`` holds; the rest must be planned and run."""
+    served = {}
+    for i, point in enumerate(pts):
+        try:
+            workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
+        except FusemaxError:
+            continue  # planning reports it, in order
+        key = point_key(point, workload, hardware, backend)
+        hit = cache.get(key, holds="config_result")
+        if hit is None:
+            continue
+        try:
+            served[i] = PointOutcome(point, ConfigResult.from_json(hit["config_result"]), workload=workload)
+        except (KeyError, TypeError, ValueError):  # checksummed, yet not a result
+            cache.reject(key)
+    return served
 
 
 def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
@@ -181,7 +210,8 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
                stream: TextIO | None = None, planned: list[PlannedPoint] | None = None) -> SweepRun:
     """Evaluate all points: render them (:func:`plan_points`, which raises on a point it cannot render),
     run their Einsum jobs through the orchestrator (``cache`` skips done work; ``jobs`` = 0 uses every
-    core), then combine each point in order.
+    core), then combine each point in order. Without ``planned``, ``cache`` also keeps each point's
+    combined result (:func:`point_key`), so a warm rerun neither renders nor collects a cached point.
 
     ``progress`` is called with each point's outcome; ``stream`` receives the planning and job progress
     (None: silent). ``planned``: the points already planned by :func:`plan_points` (``pts`` is then unused).
@@ -189,17 +219,31 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
     runner = get_executor(executor, jobs, scheduler)
+    # Whole results are cached when this call plans the points: a caller that planned them (fusemax run,
+    # which renders every point first to fail fast) takes only the jobs from the cache.
+    whole = planned is None and cache is not None
+    served: dict[int, PointOutcome] = {}
     if planned is None:
-        planned = plan_points(pts, hardware, models_file, backend, stream, cache, runner)
+        served = cached_results(pts, hardware, models_file, backend, cache) if whole and cache else {}
+        planned = plan_points([p for i, p in enumerate(pts) if i not in served], hardware, models_file,
+                              backend, stream, cache, runner)
     if cache is not None:
         cache.remove_stale_temporaries()
     _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in planned], runner, cache, stream)
+    fresh = iter(planned)
     outcomes = []
-    for pp in planned:
-        outcomes.append(finish_point(pp, results))
+    for i in range(len(served) + len(planned)):
+        outcome = served.get(i)
+        if outcome is None:
+            pp = next(fresh)
+            outcome = finish_point(pp, results)
+            if whole and cache is not None and outcome.result is not None and outcome.workload is not None:
+                outcome.result = store_result(cache, point_key(pp.point, outcome.workload, hardware, backend),
+                                              outcome.result, pp.point.label, backend)
+        outcomes.append(outcome)
         if progress:
-            progress(outcomes[-1])
-    return SweepRun(outcomes, results.counts)
+            progress(outcome)
+    return SweepRun(outcomes, results.counts, len(served))
 
 
 def run_sweep(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
