@@ -11,17 +11,18 @@ from pathlib import Path
 import pytest
 
 from fusemax.crosscheck import accelforge
-from fusemax.crosscheck.accelforge import DEFAULT_CASES, AccelForgeUnavailable, EinsumCheck, cross_check, disagreements
+from fusemax.crosscheck.accelforge import DEFAULT_CASES, EinsumCheck, cross_check, disagreements
 from fusemax.engine import spec_from_texts
+from fusemax.py312 import InterpreterUnavailable, find_interpreter, package_version
 from fusemax.render import render
 from fusemax.workload import Workload, get_model
 
 
 def _interpreter() -> Path | None:
     try:
-        python = accelforge.find_interpreter()
-        accelforge.check_interpreter(python)
-    except AccelForgeUnavailable:
+        python = find_interpreter()
+        package_version(python, "accelforge")
+    except InterpreterUnavailable:
         return None
     return python
 
@@ -146,9 +147,3 @@ def test_tiles_stay_across_loops_that_do_not_index_them() -> None:
     q_l3 = at['  - !Storage {"tensors": ["Q"], "component": "L3"}']
     bk_l3 = at['  - !Storage {"tensors": ["BK"], "component": "L3"}']
     assert q_l3 < m_loop < bk_l3
-
-
-def test_missing_interpreter_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(accelforge.INTERPRETER_ENV, str(tmp_path / "no-python"))
-    with pytest.raises(AccelForgeUnavailable, match="FUSEMAX_PY312"):
-        accelforge.find_interpreter()

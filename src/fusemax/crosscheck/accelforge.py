@@ -2,7 +2,7 @@
 
 AccelForge (PyPI ``accelforge``, the Timeloop/Accelergy group's successor framework) is a separate analytical
 model with its own loop-tree mapping format and its own data-movement analysis. It needs Python >= 3.12, so
-it runs in another interpreter (:func:`find_interpreter`) on :mod:`fusemax.crosscheck.accelforge_worker`;
+it runs in another interpreter (:func:`fusemax.py312.find_interpreter`) on :mod:`fusemax.crosscheck.accelforge_worker`;
 this module only writes its input (:func:`translate`) and reads its answer.
 
 The translation:
@@ -64,8 +64,6 @@ copy above (binding's SLN, made in the PE registers) has nothing to refetch.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from itertools import pairwise
 from math import prod
@@ -75,62 +73,14 @@ from typing import Any
 from fusemax.energy.tables import ERT
 from fusemax.engine import evaluate
 from fusemax.engine.model import Spec, StorageLevel
-from fusemax.errors import FusemaxError
+from fusemax.py312 import find_interpreter, package_version, run_worker
 
-#: The environment variable naming a Python >= 3.12 interpreter with ``accelforge`` installed.
-INTERPRETER_ENV = "FUSEMAX_PY312"
-#: Where ``.ci/run`` (and the README's setup) put that interpreter, relative to the repository root.
-DEFAULT_VENV = Path(".venv-accelforge")
 WORKER = Path(__file__).with_name("accelforge_worker.py")
 #: Relative tolerance of counts and cycles (integers on both sides, but AccelForge computes in floats).
 TOLERANCE = 1e-9
 #: Relative tolerance of the energy once the drained-output reads are added to fusemax's: what is left is
 #: Timeloop's rounding of block counts up per level, which AccelForge does not do.
 ENERGY_TOLERANCE = 1e-3
-
-
-class AccelForgeUnavailable(FusemaxError):
-    """No Python >= 3.12 interpreter with AccelForge was found."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# the interpreter
-
-def _repo_root() -> Path | None:
-    here = Path(__file__).resolve()
-    return next((p for p in here.parents if (p / "pyproject.toml").is_file()), None)
-
-
-def find_interpreter() -> Path:
-    """The interpreter that runs AccelForge: ``$FUSEMAX_PY312``, else ``.venv-accelforge/bin/python`` at the
-    repository root (or the current directory). Raises :class:`AccelForgeUnavailable` saying how to set
-    one up."""
-    env = os.environ.get(INTERPRETER_ENV)
-    if env:
-        if not Path(env).is_file():
-            raise AccelForgeUnavailable(f"${INTERPRETER_ENV} is {env}, which is not a file")
-        return Path(env)
-    roots = [r for r in (_repo_root(), Path.cwd()) if r is not None]
-    for root in roots:
-        candidate = root / DEFAULT_VENV / "bin" / "python"
-        if candidate.is_file():
-            return candidate
-    raise AccelForgeUnavailable(
-        f"no AccelForge interpreter: set ${INTERPRETER_ENV} to a Python >= 3.12 with accelforge installed, or "
-        f"create {DEFAULT_VENV} (python3.12 -m venv {DEFAULT_VENV} && {DEFAULT_VENV}/bin/pip install accelforge)")
-
-
-def check_interpreter(python: Path) -> str:
-    """AccelForge's version under ``python``; raises :class:`AccelForgeUnavailable` if it cannot import it."""
-    probe = "import sys, importlib.metadata as m; assert sys.version_info >= (3, 12); print(m.version('accelforge'))"
-    try:
-        out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AccelForgeUnavailable(f"{python} does not run: {exc}") from None
-    if out.returncode != 0:
-        raise AccelForgeUnavailable(f"{python} is not a Python >= 3.12 with accelforge installed: "
-                                    f"{(out.stderr.strip().splitlines() or ['?'])[-1]}")
-    return out.stdout.strip()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -372,21 +322,12 @@ def run_accelforge(jobs: dict[str, str], python: Path | None = None, timeout: fl
     """Evaluate translated specs (name -> :func:`translate` text) in one AccelForge process.
 
     Returns name -> :class:`Counts`, or AccelForge's error message for a spec it rejects. Raises
-    :class:`AccelForgeUnavailable` without an interpreter, :class:`FusemaxError` if the worker fails."""
+    :class:`~fusemax.py312.InterpreterUnavailable` without an interpreter, :class:`FusemaxError` if the
+    worker fails."""
     python = python or find_interpreter()
-    # -P: the worker's folder must not shadow the ``accelforge`` package with this module.
-    cmd = [str(python), "-P", str(WORKER)]
-    try:
-        out = subprocess.run(cmd, input=json.dumps({"jobs": jobs}), capture_output=True, text=True,
-                             timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise FusemaxError(f"AccelForge did not finish {len(jobs)} evaluations in {timeout:g} s",
-                           source=str(python)) from None
-    if out.returncode != 0:
-        tail = "\n".join(out.stderr.strip().splitlines()[-5:])
-        raise FusemaxError(f"the AccelForge worker failed (exit {out.returncode}): {tail}", source=str(python))
     answers: dict[str, Counts | str] = {}
-    for name, answer in json.loads(out.stdout).items():
+    for name, answer in run_worker(python, WORKER, {"jobs": jobs}, timeout,
+                                   f"the AccelForge worker ({len(jobs)} evaluations)").items():
         if not answer["ok"]:
             answers[name] = answer["error"]
             continue
@@ -539,7 +480,7 @@ def _specs(case: Case) -> dict[str, tuple[Spec, ERT] | str]:
 def cross_check(cases: list[Case], python: Path | None = None) -> list[EinsumCheck]:
     """Every fixed-mapping Einsum of ``cases`` through both engines (one AccelForge process in all)."""
     python = python or find_interpreter()
-    check_interpreter(python)
+    package_version(python, "accelforge")
     prepared: dict[tuple[str, str], tuple[Spec, ERT]] = {}
     checks: dict[tuple[str, str], EinsumCheck] = {}
     jobs: dict[str, str] = {}
