@@ -12,9 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", metavar="DIR",
                         help="published results (default: ../shared/reference/fusemax-artifact/results)")
     parser.add_argument("--cross-check", choices=CROSS_CHECKS,
-                        help="instead of DIR, evaluate the fixed-mapping Einsums of the binding at 1, 16, 256 "
-                             "tokens (prefill and decode) and of binding, arch and FLAT at 4K with AccelForge "
-                             "(needs $FUSEMAX_PY312 or .venv-accelforge, see the README) and compare")
+                        help="instead of DIR, evaluate the fixed-mapping Einsums of binding, cascade, arch and "
+                             "FLAT at short, 1K and 4K prefill and decode shapes with AccelForge (needs "
+                             "$FUSEMAX_PY312 or .venv-accelforge, see the README) and compare")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 AccelForge (PyPI ``accelforge``, the Timeloop/Accelergy group's successor framework) is a separate analytical
 model with its own loop-tree mapping format and its own data-movement analysis. It needs Python >= 3.12, so
-it runs in another interpreter (:func:`find_interpreter`) on :mod:`fusemax.crosscheck.accelforge_worker`;
+it runs in another interpreter (:func:`fusemax.py312.find_interpreter`) on :mod:`fusemax.crosscheck.accelforge_worker`;
 this module only writes its input (:func:`translate`) and reads its answer.
 
 The translation:
@@ -17,13 +17,21 @@ The translation:
   each level up; AccelForge counts words, so the two differ by that rounding only), ``compute`` per MAC.
   Leakage is left out: the engine reports dynamic energy only.
 * **Workload**: one Einsum whose rank variables are the problem's ranks (lower-cased) and whose tensors
-  index them as the projections say; the read-write data space is the output.
+  index them as the projections say; the read-write data space is the output. A rank that indexes no
+  tensor (the artifact's SLD problem keeps that quirk: its N only counts iterations, SLN and SLD are
+  multicast and reduced along it) gets a stand-in input tensor indexed by it alone (:func:`stand_ins`),
+  because AccelForge rejects a loop over a rank variable no tensor uses. Its one-word tile sits in the
+  innermost buffer, right above the compute, so it changes no other tensor's tiles, reuse or multicast,
+  and with unbounded ports no cycle; its accesses are left out of the comparison (see below).
 * **Mapping**: the same loop nest as a loop tree, outermost first: per storage level (outermost first) one
   ``!Storage`` node per tensor it keeps, then its temporal loops (outermost first); then the ``!Compute``.
   Two moves make the loop tree count what Timeloop counts: each storage node rises above the temporal
   loops right above it that do not index its tensor (Timeloop keeps a tile across them, a loop-tree node
   would refetch it), and each fan-out's spatial loops sit right under the last storage node of the levels
-  above it (spatial and temporal loops commute in what they count). A loop's ``tile_shape`` is the
+  above it (spatial and temporal loops commute in what they count). Where a single-instance buffer's node
+  stands between a per-PE node and the loop it must rise above, that loop first sinks below the buffer's
+  node if it indexes the buffer's tensor (the tile grows by the loop's bound and is refetched as many
+  times less often, so its counts stay); see :func:`_hoisted`. A loop's ``tile_shape`` is the
   product of the bounds of its rank in the loops inside it, which is how AccelForge states a Timeloop
   factor. Loops of bound 1 are left out.
 
@@ -42,20 +50,20 @@ Known convention differences, reported but not failing:
   energy differs by those reads (register reads in the PE arrays; from +0.02 % to +24 % per Einsum). With
   a spatial reduction in between, each PE drains its own partial results: the reads are the upper level's
   updates times the reduction fan-out (:func:`drained_reads`).
+* **Stand-in tensors**: their reads in the innermost buffer (one per compute) have no fusemax counterpart;
+  they are named in the table and their energy is taken off AccelForge's before comparing.
 * **Energy**: follows from the above plus Timeloop's per-level rounding of block counts; it is compared
   after adding the drained-output reads' energy to fusemax's (:data:`ENERGY_TOLERANCE`).
 
-Not covered: a rank that indexes no tensor (the artifact's SLD problem keeps that quirk) cannot be written
-as an AccelForge workload, and is skipped. A per-PE tile that Timeloop keeps across a loop which, in the
-loop tree, sits above a single-instance level's storage node cannot rise above it (cascade's SLNV keeps SLN
-in the PE registers across the F loop while the 1D register file refetches SLNV per F): such an Einsum
-shows as a disagreement, which is why the default set leaves the cascade out.
+The sinking move makes the buffer's tile in the loop tree bigger than Timeloop's (cascade's SLNV: the 1D
+register file holds SLNV for all 64 F values, 16,384 of its 65,536 words, where Timeloop's tile is 256
+words); AccelForge checks that tile against the buffer's size and rejects the mapping if it does not fit,
+which shows as a failure naming the buffer. It is only used where it changes counts: a tensor with no
+copy above (binding's SLN, made in the PE registers) has nothing to refetch.
 """
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from itertools import pairwise
 from math import prod
@@ -65,62 +73,14 @@ from typing import Any
 from fusemax.energy.tables import ERT
 from fusemax.engine import evaluate
 from fusemax.engine.model import Spec, StorageLevel
-from fusemax.errors import FusemaxError
+from fusemax.py312 import find_interpreter, package_version, run_worker
 
-#: The environment variable naming a Python >= 3.12 interpreter with ``accelforge`` installed.
-INTERPRETER_ENV = "FUSEMAX_PY312"
-#: Where ``.ci/run`` (and the README's setup) put that interpreter, relative to the repository root.
-DEFAULT_VENV = Path(".venv-accelforge")
 WORKER = Path(__file__).with_name("accelforge_worker.py")
 #: Relative tolerance of counts and cycles (integers on both sides, but AccelForge computes in floats).
 TOLERANCE = 1e-9
 #: Relative tolerance of the energy once the drained-output reads are added to fusemax's: what is left is
 #: Timeloop's rounding of block counts up per level, which AccelForge does not do.
 ENERGY_TOLERANCE = 1e-3
-
-
-class AccelForgeUnavailable(FusemaxError):
-    """No Python >= 3.12 interpreter with AccelForge was found."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# the interpreter
-
-def _repo_root() -> Path | None:
-    here = Path(__file__).resolve()
-    return next((p for p in here.parents if (p / "pyproject.toml").is_file()), None)
-
-
-def find_interpreter() -> Path:
-    """The interpreter that runs AccelForge: ``$FUSEMAX_PY312``, else ``.venv-accelforge/bin/python`` at the
-    repository root (or the current directory). Raises :class:`AccelForgeUnavailable` saying how to set
-    one up."""
-    env = os.environ.get(INTERPRETER_ENV)
-    if env:
-        if not Path(env).is_file():
-            raise AccelForgeUnavailable(f"${INTERPRETER_ENV} is {env}, which is not a file")
-        return Path(env)
-    roots = [r for r in (_repo_root(), Path.cwd()) if r is not None]
-    for root in roots:
-        candidate = root / DEFAULT_VENV / "bin" / "python"
-        if candidate.is_file():
-            return candidate
-    raise AccelForgeUnavailable(
-        f"no AccelForge interpreter: set ${INTERPRETER_ENV} to a Python >= 3.12 with accelforge installed, or "
-        f"create {DEFAULT_VENV} (python3.12 -m venv {DEFAULT_VENV} && {DEFAULT_VENV}/bin/pip install accelforge)")
-
-
-def check_interpreter(python: Path) -> str:
-    """AccelForge's version under ``python``; raises :class:`AccelForgeUnavailable` if it cannot import it."""
-    probe = "import sys, importlib.metadata as m; assert sys.version_info >= (3, 12); print(m.version('accelforge'))"
-    try:
-        out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AccelForgeUnavailable(f"{python} does not run: {exc}") from None
-    if out.returncode != 0:
-        raise AccelForgeUnavailable(f"{python} is not a Python >= 3.12 with accelforge installed: "
-                                    f"{(out.stderr.strip().splitlines() or ['?'])[-1]}")
-    return out.stdout.strip()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -188,42 +148,82 @@ def _workload(spec: Spec) -> list[str]:
         if ds.read_write:
             access["output"] = True
         accesses.append(access)
-    unused = [r for r in problem.ranks if not any(r in ds.ranks for ds in problem.data_spaces)]
-    if unused:
-        raise ValueError(f"{problem.name}: rank {', '.join(unused)} indexes no tensor, which AccelForge's "
-                         "workloads cannot express")
+    accesses += [{"name": tensor, "projection": [_var(rank)]} for rank, tensor in stand_ins(spec).items()]
     shape = {_var(r): f"0 <= {_var(r)} < {problem.instance[r]}" for r in problem.ranks}
     return ["workload:", f"  iteration_space_shape: {json.dumps(shape)}",
             f"  bits_per_value: {json.dumps({'All': bits.pop() if bits else 16})}",
             "  einsums:", _node_plain({"name": problem.name, "tensor_accesses": accesses})]
 
 
+def stand_ins(spec: Spec) -> dict[str, str]:
+    """Rank -> the name of the stand-in input tensor indexed by that rank alone, for each rank that indexes
+    no tensor of ``spec`` (AccelForge rejects a loop over a rank variable no tensor uses; module docstring)."""
+    problem = spec.problem
+    names = {ds.name for ds in problem.data_spaces}
+    out = {}
+    for rank in problem.ranks:
+        if not any(rank in ds.ranks for ds in problem.data_spaces):
+            name = f"RANK_{rank}"
+            while name in names:
+                name += "_"
+            out[rank] = name
+    return out
+
+
 def _node_plain(body: dict[str, Any]) -> str:
     return f"  - {json.dumps(body)}"
 
 
-def _hoisted(nest: list[tuple[str, int, Any]], spec: Spec) -> list[tuple[str, int, Any]]:
+#: A loop nest being built, outermost first: (kind, level index, tensor name or loop).
+Nest = list[tuple[str, int, Any]]
+
+
+def _hoisted(nest: Nest, spec: Spec) -> Nest:
     """``nest`` (storage nodes and temporal loops) with each tensor's storage node moved above the
     temporal loops just above it that do not index the tensor: Timeloop keeps a tile across such loops,
     whichever level they belong to (the tile's delta is zero), while a loop-tree storage node refetches
     its tile on every iteration of each loop above it. A node passes other tensors' storage nodes only on
-    its own side of every fan-out (levels with as many instances), so the fan-outs still fit in between."""
+    its own side of every fan-out (levels with as many instances), so the fan-outs still fit in between.
+
+    Where other tensors' nodes beyond a fan-out block the way (a single-instance buffer's node between a
+    per-PE node and a loop the per-PE tile stays across), the loop sinks below them first if it indexes
+    all their tensors: a loop over a rank of a tile moved inside that tile's node multiplies the tile by
+    its bound and divides the tile's refetches by the same bound, so their counts stay, and the rising
+    node then passes the loop (cascade's SLNV: SLN stays in the PE registers across the F loop, above the
+    1D register file's SLNV). Only a tensor with a copy above has refetches to save; for one without (the
+    binding's SLN, made in the PE registers) the sinking would only enlarge the blocking tile, which
+    AccelForge checks against that buffer's size."""
     ranks = {ds.name: ds.ranks for ds in spec.problem.data_spaces}
     instances = [lvl.instances for lvl in spec.architecture.storage]
-    out: list[tuple[str, int, Any]] = []
+
+    def passes(node: tuple[str, int, Any], level: int, tensor: str) -> bool:
+        kind, k, what = node
+        if kind == "temporal":
+            return what.rank not in ranks[tensor]
+        return what != tensor and instances[k] == instances[level]
+
+    out: Nest = []
     for item in nest:
-        kind, level, what = item
+        kind, level, tensor = item
         at = len(out)
         if kind == "storage":
-            while at > 0 and ((out[at - 1][0] == "temporal" and out[at - 1][2].rank not in ranks[what])
-                              or (out[at - 1][0] == "storage" and out[at - 1][2] != what
-                                  and instances[out[at - 1][1]] == instances[level])):
-                at -= 1
+            has_parent = any(node[0] == "storage" and node[2] == tensor for node in out)
+            while True:
+                while at > 0 and passes(out[at - 1], level, tensor):
+                    at -= 1
+                top = at  # the blocking run of other tensors' nodes is out[top:at]
+                while top > 0 and out[top - 1][0] == "storage" and out[top - 1][2] != tensor:
+                    top -= 1
+                if not (has_parent and 0 < top < at and out[top - 1][0] == "temporal"
+                        and out[top - 1][2].rank not in ranks[tensor]
+                        and all(out[top - 1][2].rank in ranks[node[2]] for node in out[top:at])):
+                    break
+                out.insert(at - 1, out.pop(top - 1))
         out.insert(at, item)
     return out
 
 
-def _with_spatial(nest: list[tuple[str, int, Any]], spec: Spec) -> list[tuple[str, int, Any]]:
+def _with_spatial(nest: Nest, spec: Spec) -> Nest:
     """``nest`` with each fan-out level's spatial loops right under the last storage node of the levels
     above it. Spatial and temporal loops commute in what they count, so this keeps Timeloop's numbers,
     and it puts the loops above every temporal loop that a storage node below the fan-out rose over."""
@@ -247,7 +247,7 @@ def _mapping(spec: Spec) -> list[str]:
         raise ValueError(f"the mapping does not describe the problem: {spec.mapping.error}")
     # Outermost first: (kind, level index, tensor or loop); tile shapes need every loop inside a loop, so
     # the whole nest is built before it is written.
-    nest: list[tuple[str, int, Any]] = []
+    nest: Nest = []
     for k in reversed(range(len(levels))):
         if not arch.storage[k].is_dummy:
             nest += [("storage", k, ds.name) for ds in problem.data_spaces if ds.name in levels[k].keep]
@@ -264,6 +264,9 @@ def _mapping(spec: Spec) -> list[str]:
         if kind == "spatial":
             body.update(name=item.spatial or "X", component=_container_name(level))
         lines.append(_node("Temporal" if kind == "temporal" else "Spatial", body))
+    # A stand-in tensor's one-word tile sits in the innermost buffer, read by every compute.
+    innermost = next(level for level in arch.storage if not level.is_dummy)
+    lines += [_node("Storage", {"tensors": [tensor], "component": innermost.name}) for tensor in stand_ins(spec).values()]
     lines.append(_node("Compute", {"einsum": problem.name, "component": arch.arithmetic.name}))
     return lines
 
@@ -319,21 +322,12 @@ def run_accelforge(jobs: dict[str, str], python: Path | None = None, timeout: fl
     """Evaluate translated specs (name -> :func:`translate` text) in one AccelForge process.
 
     Returns name -> :class:`Counts`, or AccelForge's error message for a spec it rejects. Raises
-    :class:`AccelForgeUnavailable` without an interpreter, :class:`FusemaxError` if the worker fails."""
+    :class:`~fusemax.py312.InterpreterUnavailable` without an interpreter, :class:`FusemaxError` if the
+    worker fails."""
     python = python or find_interpreter()
-    # -P: the worker's folder must not shadow the ``accelforge`` package with this module.
-    cmd = [str(python), "-P", str(WORKER)]
-    try:
-        out = subprocess.run(cmd, input=json.dumps({"jobs": jobs}), capture_output=True, text=True,
-                             timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise FusemaxError(f"AccelForge did not finish {len(jobs)} evaluations in {timeout:g} s",
-                           source=str(python)) from None
-    if out.returncode != 0:
-        tail = "\n".join(out.stderr.strip().splitlines()[-5:])
-        raise FusemaxError(f"the AccelForge worker failed (exit {out.returncode}): {tail}", source=str(python))
     answers: dict[str, Counts | str] = {}
-    for name, answer in json.loads(out.stdout).items():
+    for name, answer in run_worker(python, WORKER, {"jobs": jobs}, timeout,
+                                   f"the AccelForge worker ({len(jobs)} evaluations)").items():
         if not answer["ok"]:
             answers[name] = answer["error"]
             continue
@@ -384,20 +378,31 @@ def compare(spec: Spec, ours: Counts, theirs: Counts, ert: ERT | None = None) ->
     """Every quantity of :class:`Counts` side by side (energy last), with the known differences named."""
     ert = ert or ERT()
     extra = drained_reads(spec, ours)
+    stand_in = {tensor: rank for rank, tensor in stand_ins(spec).items()}
+    by_name = {lv.name: lv for lv in spec.architecture.storage}
     diffs = [Difference("computes", ours.computes, theirs.computes), Difference("cycles", ours.cycles, theirs.cycles)]
+    # AccelForge's energy less what fusemax does not count: the stand-ins' accesses (no tensor of fusemax's).
+    theirs_energy = theirs.energy_pj
     for key in sorted(set(ours.reads) | set(theirs.reads) | set(ours.writes) | set(theirs.writes)):
         level, tensor = key
         mine, yours = ours.reads.get(key, 0.0), theirs.reads.get(key, 0.0)
+        mine_w, yours_w = ours.writes.get(key, 0.0), theirs.writes.get(key, 0.0)
+        if tensor in stand_in:
+            why = f"stand-in for rank {stand_in[tensor]}"
+            diffs += [Difference(f"{level} reads {tensor}", mine, yours, why if yours else ""),
+                      Difference(f"{level} writes {tensor}", mine_w, yours_w, why if yours_w else "")]
+            theirs_energy -= sum(n * _per_word(ert, by_name[level], a) for n, a in ((yours, "read"), (yours_w, "write")))
+            continue
         why = ""
         if key in extra and _close(mine + extra[key], yours, TOLERANCE):
             why = "drained-output reads"
         diffs.append(Difference(f"{level} reads {tensor}", mine, yours, why if not _close(mine, yours, TOLERANCE) else ""))
-        diffs.append(Difference(f"{level} writes {tensor}", ours.writes.get(key, 0.0), theirs.writes.get(key, 0.0)))
-    by_name = {lv.name: lv for lv in spec.architecture.storage}
+        diffs.append(Difference(f"{level} writes {tensor}", mine_w, yours_w))
     explained = ours.energy_pj + sum(words * _per_word(ert, by_name[level], "read") for (level, _), words in extra.items())
     energy = Difference("energy", ours.energy_pj, theirs.energy_pj)
-    if not _close(energy.ours, energy.theirs, ENERGY_TOLERANCE) and _close(explained, theirs.energy_pj, ENERGY_TOLERANCE):
-        energy = Difference("energy", ours.energy_pj, theirs.energy_pj, "drained-output reads")
+    if not _close(energy.ours, energy.theirs, ENERGY_TOLERANCE) and _close(explained, theirs_energy, ENERGY_TOLERANCE):
+        why = " and ".join(w for w, present in (("drained-output reads", extra), ("stand-in reads", stand_in)) if present)
+        energy = Difference("energy", ours.energy_pj, theirs.energy_pj, why)
     return diffs + [energy]
 
 
@@ -429,9 +434,12 @@ class Case:
 
 
 #: ``fusemax validate --cross-check accelforge``'s set: the binding at the short-context and decode shapes
-#: and at 4K, plus the arch and FLAT configurations at 4K (other dataflows, other register layouts).
+#: and at 4K; the cascade, arch and FLAT configurations (other dataflows, other register layouts) at 4K and
+#: 1K prefill and at a 256-token decode (a shape outside the paper's).
 DEFAULT_CASES = ([Case("binding", "BERT", n, phase) for phase in ("prefill", "decode") for n in (1, 16, 256)]
-                 + [Case(config, "BERT", 4096) for config in ("binding", "arch", "flat")])
+                 + [Case("binding", "BERT", 4096)]
+                 + [Case(config, "BERT", n, phase) for config in ("cascade", "arch", "flat")
+                    for n, phase in ((4096, "prefill"), (1024, "prefill"), (256, "decode"))])
 
 
 @dataclass(frozen=True)
@@ -472,7 +480,7 @@ def _specs(case: Case) -> dict[str, tuple[Spec, ERT] | str]:
 def cross_check(cases: list[Case], python: Path | None = None) -> list[EinsumCheck]:
     """Every fixed-mapping Einsum of ``cases`` through both engines (one AccelForge process in all)."""
     python = python or find_interpreter()
-    check_interpreter(python)
+    package_version(python, "accelforge")
     prepared: dict[tuple[str, str], tuple[Spec, ERT]] = {}
     checks: dict[tuple[str, str], EinsumCheck] = {}
     jobs: dict[str, str] = {}
