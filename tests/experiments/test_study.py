@@ -62,8 +62,8 @@ def test_a_warm_rerun_serves_every_point_whole_without_rendering(run, tmp_path_f
         raise AssertionError("a cached point was rendered")
     monkeypatch.setattr(render_module, "render", no_render)
     warm = study.run_study(**GRID, jobs=1, cache=Cache(cache_dir))
-    assert [j["cached_points"] for j in warm.jobs] == [len(study.CONFIGS) * 2] * 4
-    assert all(j["jobs"] == 0 for j in warm.jobs)
+    assert [(j["cached_points"], j["jobs"]) for j in warm.jobs] == [(len(study.CONFIGS) * 2 * 4, 0)]
+    assert len(warm.results) == len(cold.results) == len(study.CONFIGS) * 2 * 4 + 2 * 2 * 4  # + rest per platform
     folders = []
     for name, done in (("cold", cold), ("warm", warm)):
         out = tmp_path_factory.mktemp(name)

@@ -99,7 +99,8 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
         partition = [0] * nlev
         partition[nlev - 1] = sizes[nlev - 1][ds.name]
         for k in reversed(range(nlev - 1)):
-            denom = box_size(ds, info.spatial_ext[k + 1])
+            # the box of level k + 1's fan-out; without spatial loops there, level k's tile
+            denom = box_size(ds, info.spatial_ext[k + 1]) if info.fanout[k + 1] > 1 else sizes[k][ds.name]
             # Timeloop multiplies in a 64-bit std::size_t before dividing, so huge partitions wrap
             # (e.g. the softmax at 1M tokens); a wrapped partition of 0 disables first-read elision.
             partition[k] = (partition[k + 1] * sizes[k][ds.name]) % _SIZE_T // denom
@@ -116,9 +117,9 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
                 if j == 0 and info.fanout[0] > 1:
                     # PEs right under the innermost level may pass operands to neighbours (link transfers).
                     content = innermost_spatial_accesses(ds, levels, info, *_physical_fanout(arch, 0))
-                else:
+                elif info.fanout[j] > 1:
                     content = content * info.fanout[j] // multicast(ds, levels[j])
-            delta = temporal_delta(ds, k, levels, info)
+            delta = temporal_delta(ds, k, levels, info, sizes[k][ds.name])
             part = partition[k]
             if ds.read_write:
                 updates = content

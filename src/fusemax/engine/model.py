@@ -72,6 +72,14 @@ class DataSpace:
         return frozenset(r for dim in self.projection for r, c in dim if c != 0)
 
     @cached_property
+    def unit_ranks(self) -> tuple[str, ...] | None:
+        """The rank of each data dimension when every dimension is one rank with coefficient 1 (the usual
+        case; a box is then the product of those ranks' extents), else None."""
+        if all(len(dim) == 1 and dim[0][1] == 1 for dim in self.projection):
+            return tuple(dim[0][0] for dim in self.projection)
+        return None
+
+    @cached_property
     def sliding(self) -> bool:
         """True when some data dimension sums several ranks (convolution windows overlap)."""
         return any(sum(1 for _, c in dim if c != 0) > 1 for dim in self.projection)

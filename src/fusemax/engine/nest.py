@@ -67,6 +67,11 @@ def box_size(ds: DataSpace, ext: dict[str, int]) -> int:
     mapper call it for every level and tensor of every candidate (one-term dimensions, the usual case,
     skip the generator)."""
     size = 1
+    unit = ds.unit_ranks
+    if unit is not None:
+        for r in unit:
+            size *= ext[r]
+        return size
     for dim in ds.projection:
         if len(dim) == 1:
             r, c = dim[0]
@@ -86,21 +91,23 @@ def multicast(ds: DataSpace, lm: LevelMapping) -> int:
     return m
 
 
-def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo) -> int:
-    """Words of ``ds`` that enter the tile of ``level`` over the run (per instance), as Timeloop counts them."""
-    size = box_size(ds, info.ext[level])
-    above = [(li, loop) for li in range(level + 1, len(levels)) for loop in levels[li].temporal]
-    if not ds.sliding:
-        ranks = ds.ranks
-        total = None
-        for _, loop in above:
-            if total is None:
-                if loop.bound > 1 and loop.rank in ranks:
-                    total = loop.bound
-            else:
+def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo,
+                   size: int | None = None) -> int:
+    """Words of ``ds`` that enter the tile of ``level`` over the run (per instance), as Timeloop counts them.
+    ``size``: the tile's words when the caller has them (``box_size(ds, info.ext[level])``)."""
+    if ds.sliding:
+        return _sliding_delta(ds, level, levels, info)
+    if size is None:
+        size = box_size(ds, info.ext[level])
+    ranks = ds.ranks
+    total = 0  # 0 until the innermost non-trivial loop over a rank of ds, then the product from it outwards
+    for li in range(level + 1, len(levels)):
+        for loop in levels[li].temporal:
+            if total:
                 total *= loop.bound
-        return size * (total or 1)
-    return _sliding_delta(ds, level, levels, info)
+            elif loop.bound > 1 and loop.rank in ranks:
+                total = loop.bound
+    return size * (total or 1)
 
 
 def _strided_temporal_loops(levels, first: int, stride: dict[str, int],

@@ -44,19 +44,22 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
     """Every point of the study grid with its whole layer; ``cache`` (shared with the paper's sweep)
     makes a rerun take every job from it. Progress goes to ``stream`` (None: silent)."""
     executor = get_executor("local", jobs, None)
-    out = StudyRun([], [])
-    for phase in phases:
-        for batch in batches:
-            pts = sweep.points(list(configs), list(models), list(lengths), phase, batch)
-            run = sweep.run_points(pts, hardware, jobs=jobs, backend=backend, cache=cache, stream=stream)
-            done = [(o.point.config, o.workload, o.result) for o in run.outcomes
-                    if o.result is not None and o.workload is not None]
-            out.failed += [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
-            rows, rest = run_layers(done, hardware, backend=backend, executor=executor, cache=cache, stream=stream)
-            out.layer += rows
-            out.results += [*(r for _, _, r in done), *rest]
-            out.jobs.append({"phase": phase, "batch": batch, **run.counts.to_json(), "cached_points": run.cached_points})
-    return out
+    # One sweep over every phase and batch: one round of FLAT searches, one pool of jobs, one of layers,
+    # so no core idles at the end of each of four smaller sweeps.
+    sweeps = [(phase, batch) for phase in phases for batch in batches]
+    pts = [p for phase, batch in sweeps for p in sweep.points(list(configs), list(models), list(lengths), phase, batch)]
+    run = sweep.run_points(pts, hardware, jobs=jobs, backend=backend, cache=cache, stream=stream)
+    done = [(o.point.config, o.workload, o.result) for o in run.outcomes
+            if o.result is not None and o.workload is not None]
+    failed = [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
+    rows, rest = run_layers(done, hardware, backend=backend, executor=executor, cache=cache, stream=stream)
+    # results in sweep order, each sweep's attention then the rest of its layers
+    results = [r for phase, batch in sweeps for r in (
+        *(r for _, w, r in done if (w.phase, w.batch) == (phase, batch)),
+        *(r for r in rest if (r.phase, r.params.get("batch")) == (phase, batch)))]
+    jobs_info = {"phases": list(phases), "batches": list(batches), **run.counts.to_json(),
+                 "cached_points": run.cached_points}
+    return StudyRun(rows, results, failed, [jobs_info])
 
 
 def format_study_headline(layer: Sequence[LayerRow], lengths: tuple[int, ...] = (1, 256, 4096)) -> str:

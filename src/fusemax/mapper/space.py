@@ -101,6 +101,7 @@ class MapSpace:
     problem: Problem
     levels: list[LevelSpace]
     ranks: list[RankSpace]
+    _orders: dict[tuple[int, tuple[str, ...]], list[list[str]]] = field(default_factory=dict, repr=False)
 
     # --- factors -------------------------------------------------------------------------------------
     def factor_choices(self, stride: int = 1) -> Iterator[Factors]:
@@ -149,10 +150,19 @@ class MapSpace:
 
     # --- loop orders ---------------------------------------------------------------------------------
     def orders(self, level: LevelSpace, temporal: dict[str, int]) -> list[list[str]]:
-        """Canonical temporal orders (innermost first) of ``level`` for these bounds."""
+        """Canonical temporal orders (innermost first) of ``level`` for these bounds (shared lists: do not
+        change them). They depend only on which loops have a bound above 1, so they are worked out once
+        per level and set of such loops."""
+        nontrivial = tuple(r for r in self.problem.ranks if temporal.get(r, 1) > 1)
+        key = (level.index, nontrivial)
+        if key not in self._orders:
+            self._orders[key] = self._canonical_orders(level, set(nontrivial))
+        return self._orders[key]
+
+    def _canonical_orders(self, level: LevelSpace, nontrivial: set[str]) -> list[list[str]]:
         rest = [r for r in self.problem.ranks if r not in level.order_prefix]
-        moving = [r for r in rest if temporal.get(r, 1) > 1]
-        still = [r for r in rest if temporal.get(r, 1) == 1]
+        moving = [r for r in rest if r in nontrivial]
+        still = [r for r in rest if r not in nontrivial]
         signature = {r: frozenset(ds.name for ds in self.problem.data_spaces if r in ds.ranks)
                      for r in moving}
         rank_pos = {r: i for i, r in enumerate(self.problem.ranks)}
@@ -165,17 +175,17 @@ class MapSpace:
                 continue
             order = list(level.order_prefix) + list(perm) + still
             if self.merge_orders:
-                effect = self._order_effect(order, temporal)
+                effect = self._order_effect(order, nontrivial)
                 if effect in seen:
                     continue
                 seen.add(effect)
             out.append(order)
         return out
 
-    def _order_effect(self, order: list[str], temporal: dict[str, int]) -> tuple[frozenset[str], ...]:
+    def _order_effect(self, order: list[str], nontrivial: set[str]) -> tuple[frozenset[str], ...]:
         """Per tensor, the ranks of the non-trivial loops of ``order`` (innermost first) at or outside its
         innermost one over a rank of the tensor: all that the order changes in the counts."""
-        moving = [r for r in order if temporal.get(r, 1) > 1]
+        moving = [r for r in order if r in nontrivial]
         effect = []
         for ds in self.problem.data_spaces:
             first = next((i for i, r in enumerate(moving) if r in ds.ranks), len(moving))

@@ -125,6 +125,9 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
     png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
         fig.savefig(png, dpi=DPI)
+        # The PDF has the PNG's size: keep the layout the PNG's draw computed instead of solving it again
+        # (the constrained-layout solve is a third of a figure's time).
+        fig.set_layout_engine("none")
         fig.savefig(pdf)
     return SavedFigure(stem, title, caption, png, pdf)
 
