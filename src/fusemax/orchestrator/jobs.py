@@ -21,9 +21,21 @@ def job_key(files: Mapping[str, str], backend: str, version: str) -> str:
     """SHA-256 of the spec texts (by file name), the backend and its version.
 
     Two jobs with the same key give the same statistics, whichever sweep, point or machine asks."""
-    canonical = json.dumps({"backend": backend, "version": version, "files": dict(sorted(files.items()))},
-                           sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # Memoised per process: FLAT's search names the same few specs for hundreds of candidates, and a
+    # tuple of (memoised, so already hashed) texts is far cheaper to look up than to encode and digest.
+    memo = (backend, version, tuple(sorted(files.items())))
+    key = _KEYS.get(memo)
+    if key is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        canonical = json.dumps({"backend": backend, "version": version, "files": dict(memo[2])},
+                               sort_keys=True, separators=(",", ":"))
+        key = _KEYS[memo] = hashlib.sha256(canonical.encode()).hexdigest()
+    return key
+
+
+_KEYS: dict[tuple, str] = {}
+_KEYS_MAX = 65536
 
 
 def make_job(files: Mapping[str, str], backend: str, version: str, label: str) -> Job:
