@@ -74,3 +74,19 @@ def test_run_checks_the_results_folder_before_planning(tmp_path, capsys):
     assert main(argv) == 2
     assert f"{tmp_path / 'out' / 'results'}: a file is in the way" in capsys.readouterr().err
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("??/*.json"))
+
+
+def test_models_prints_one_aligned_row_per_model(tmp_path, capsys):
+    from fusemax.workload import load_models
+    path = tmp_path / "mine.yaml"
+    path.write_text("models:\n  Tiny: {D: 8, H: 2, E: 4, S: 16, source: me}\n"
+                    "  Wide-model: {D: 65536, H: 4, E: 4, S: 1, kv_heads: 2}\n")
+    assert main(["models", "--models-file", str(path), "--sources"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == len(load_models(path))
+    wide = next(row for row in rows if row.startswith("Wide-model "))
+    assert wide.split() == ["Wide-model", "65536", "4", "4", "4", "1", "2"]  # no source: no trailing blanks
+    assert wide == wide.rstrip()
+    assert wide.index("65536") + len("65536") == header.index(" D ") + 2  # numbers end under their title
+    tiny = next(row for row in rows if row.startswith("Tiny "))
+    assert tiny.endswith("  me") and tiny.index("me") == header.index("source")

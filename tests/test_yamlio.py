@@ -121,3 +121,68 @@ def test_every_reader_goes_through_the_input_layer(reader, tmp_path):
 def test_python_tag_is_refused_even_under_a_key_nobody_reads():
     with pytest.raises(SpecError, match="line 2: unsupported YAML content"):
         yamlio.loads("problem: {x: 1}\nextra: !!python/object/apply:os.mkdir [x]\n", keys=("problem",))
+
+
+def test_plain_documents_build_like_pyyaml_without_keeping_nodes():
+    """The event builder of plain documents gives what PyYAML's safe loader gives (an independent truth),
+    for every implicit scalar type, quoting, nesting and the empty document."""
+    import datetime
+
+    import yaml
+    text = ("a: 1\nb: [0x1f, 1_000, 1.5e3, .inf, -.NaN, true, no, ~, null, '', \"7\", 2002-12-14]\n"
+            "c: {d: {e: [[], {}, [x, {f: g}]]}, 12: twelve, 1.0: one, true: yes}\n"
+            "when: 2001-12-14t21:59:43.10-05:00\nblock: |\n  two\n  lines\n")
+    got, want = yamlio.loads(text), yaml.safe_load(text)
+    assert repr(got) == repr(want)  # NaN != NaN: compare the spelling
+    assert isinstance(got["when"], datetime.datetime) and got["b"][0] == 31
+    assert yamlio.loads("") is None and yamlio.loads("# only a comment\n") is None
+    assert yamlio.loads("--- 5\n") == 5
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\n1: x\n0x1: y\n",         # different texts, one int: PyYAML keeps the last, as the node path does
+    "base: {x: 1}\nitem: {<<: {x: 2}, y: 3}\n",  # a merge key without an anchor
+])
+def test_plain_builder_agrees_with_pyyaml_on_its_edge_cases(text):
+    import yaml
+    assert yamlio.loads(text) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("a: 1\nb: 2\na: 3\n", 3),
+    ("x:\n  1: a\n  1: b\n", 3),           # int keys
+    ("x: {'k': 1, k: 2}\n", 1),            # quoted and plain spellings of one string
+])
+def test_duplicate_keys_are_refused_in_plain_documents(text, line):
+    with pytest.raises(SpecError, match=rf"line {line}: duplicate key"):
+        yamlio.loads(text)
+
+
+def test_a_second_document_is_refused():
+    with pytest.raises(SpecError, match="line 2: malformed YAML: but found another document"):
+        yamlio.loads("a: 1\n---\nb: 2\n")
+
+
+def test_big_texts_are_not_memoised(monkeypatch):
+    """A text above MEMO_MAX_CHARS is built afresh: the memo would keep it and its document alive."""
+    monkeypatch.setattr(yamlio, "MEMO_MAX_CHARS", 10)
+    yamlio._parse.cache_clear()
+    first = yamlio.loads("models: {X: {D: 1}}\n")
+    assert yamlio._parse.cache_info().currsize == 0
+    first["models"]["X"]["D"] = 2
+    assert yamlio.loads("models: {X: {D: 1}}\n") == {"models": {"X": {"D": 1}}}
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was():
+    import gc
+    assert gc.isenabled()
+    yamlio.loads("a: 1\n")
+    with pytest.raises(SpecError):
+        yamlio.loads("a: 1\na: 2\n")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        yamlio.loads("b: 1\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -17,10 +17,12 @@ Each check below fails with one :class:`~fusemax.errors.SpecError` line naming t
 from __future__ import annotations
 
 import copy
+import gc
 import re
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any, Collection, Iterator
 
 import yaml
 
@@ -146,11 +148,14 @@ def loads(text: str, source: str = "<string>", keys: Collection[str] | None = No
     """Parse YAML text; errors become a :class:`SpecError` naming ``source`` and the line.
 
     ``keys``: the top-level keys the caller reads; the others of a top-level mapping are dropped unbuilt.
-    Each call returns a document of its own (a deep copy of the memoised parse, see :func:`_parse`), so a
-    caller may change it freely.
+    Each call returns a document of its own (a deep copy of the memoised parse, see :func:`_parse`, or, for
+    a big text, a fresh build), so a caller may change it freely.
     """
+    keys_tuple = None if keys is None else tuple(keys)
     try:
-        document = _parse(text, None if keys is None else tuple(keys))
+        if len(text) > MEMO_MAX_CHARS:
+            return _build(text, keys_tuple)
+        document = _parse(text, keys_tuple)
         # Without anchors the document is a tree (nothing shared), which _copy_tree copies ~10x faster
         # than deepcopy; aliases share nodes, and deepcopy keeps that sharing.
         return copy.deepcopy(document) if _ANCHOR.search(text) else _copy_tree(document)
@@ -185,28 +190,187 @@ def _copy_tree(node: Any) -> Any:
     return copy.deepcopy(node)  # the rest of what the safe loader builds (sets, dates): rare
 
 
+class _NotPlain(Exception):
+    """The document has an anchor, alias, explicit tag, merge key, non-scalar key or several documents:
+    :func:`_build_nodes` builds it (and reports its errors)."""
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
+class _PlainBuilder:
+    """Builds a plain document straight from libyaml's events, keeping no node graph.
+
+    Composing every node first (PyYAML's way) holds ~350 bytes of node and marks per scalar, and costs a
+    Python resolve and construct call per node: a 56 MB models file needed gigabytes and minutes. Plain
+    YAML (no anchors, aliases, tags or merge keys) needs none of what the graph is for, so each distinct
+    scalar text is resolved and built once and each collection is built as its events arrive. Anything
+    else raises :class:`_NotPlain` and goes to the node path with its tag and alias checks.
+    """
+
+    #: Distinct scalar texts remembered per document (values repeat; unique names need not be kept).
+    MEMO_SIZE = 4096
+
+    def __init__(self, loader: Any):
+        self.loader = loader
+        self.next_event = loader.get_event
+        #: first character -> the implicit resolvers (int, float, bool, null, ...) that may match
+        self.resolvers = loader.yaml_implicit_resolvers
+        self.scalars: dict[str, tuple[str, Any]] = {}
+
+    def scalar(self, event: Any) -> tuple[str, Any]:
+        """The resolved tag and the value of a scalar event."""
+        if event.anchor is not None or event.tag is not None:
+            raise _NotPlain
+        text = event.value
+        if not event.implicit[0] or text[:1] not in self.resolvers:
+            # what resolve() says, without the call (the safe loader has no path or catch-all resolvers):
+            # a quoted scalar, or one that no implicit type may start with, is a string (most keys and
+            # every model name)
+            return _STR, text
+        hit = self.scalars.get(text)  # a plain scalar's type depends on its text alone
+        if hit is not None:
+            return hit
+        tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
+        if tag == _STR:
+            value: Any = text
+        elif tag in self.loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
+            # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
+            value = self.loader.yaml_constructors[tag](
+                self.loader, yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style))
+        else:
+            raise _NotPlain
+        if len(self.scalars) < self.MEMO_SIZE:
+            self.scalars[text] = (tag, value)
+        return tag, value
+
+    def node(self, event: Any) -> Any:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            return self.scalar(event)[1]
+        if event.anchor is not None or kind is yaml.AliasEvent or event.tag is not None:
+            raise _NotPlain
+        if kind is yaml.SequenceStartEvent:
+            items = []
+            event = self.next_event()
+            while type(event) is not yaml.SequenceEndEvent:
+                items.append(self.node(event))
+                event = self.next_event()
+            return items
+        return self.mapping()
+
+    def mapping(self, keys: tuple[str, ...] | None = None) -> dict:
+        """The mapping whose start event was just read; ``keys``: build only these keys, skip the rest."""
+        result: dict = {}
+        seen: set[tuple[str, str]] = set()  # (tag, text) of the keys that are not strings
+        next_event, scalar, node = self.next_event, self.scalar, self.node
+        event = next_event()
+        while type(event) is not yaml.MappingEndEvent:
+            if type(event) is not yaml.ScalarEvent:
+                raise _NotPlain  # a collection as a key: the node path refuses it
+            if keys is not None and event.value not in keys:
+                if event.anchor is not None or event.tag is not None:
+                    raise _NotPlain
+                self.skip()
+                event = next_event()
+                continue
+            tag, key = scalar(event)
+            # The node path's rule (duplicate = same resolved tag and text), cheaply: string keys are equal
+            # exactly when their texts are, so only the other keys need their (tag, text) remembered.
+            if key in result and (tag == _STR or (tag, event.value) in seen):
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {event.value!r}",
+                                                        event.start_mark)
+            if tag != _STR:
+                seen.add((tag, event.value))
+            event = next_event()
+            result[key] = scalar(event)[1] if type(event) is yaml.ScalarEvent else node(event)
+            event = next_event()
+        return result
+
+    def skip(self) -> None:
+        """Consume the next node unbuilt (still refusing what plain YAML does not have)."""
+        depth = 0
+        while True:
+            event = self.next_event()
+            if getattr(event, "anchor", None) is not None or getattr(event, "tag", None) is not None:
+                raise _NotPlain  # an alias has an anchor (its target's name)
+            if type(event) in (yaml.SequenceStartEvent, yaml.MappingStartEvent):
+                depth += 1
+            elif type(event) in (yaml.SequenceEndEvent, yaml.MappingEndEvent):
+                depth -= 1
+            if depth == 0:
+                return
+
+    def document(self, keys: tuple[str, ...] | None) -> Any:
+        self.next_event()  # the stream's start
+        if type(self.next_event()) is yaml.StreamEndEvent:  # else the document's start
+            return None
+        event = self.next_event()
+        if type(event) is yaml.MappingStartEvent and event.anchor is None and event.tag is None:
+            document = self.mapping(keys)
+        else:
+            document = self.node(event)
+        self.next_event()  # the document's end
+        if type(self.next_event()) is not yaml.StreamEndEvent:
+            raise _NotPlain  # a second document: the node path says so
+        return document
+
+
+def _build_nodes(loader: Any, text: str, keys: tuple[str, ...] | None) -> Any:
+    """The document through PyYAML's node graph, checking its tags and aliases before construction."""
+    root = loader.get_single_node()
+    if root is None:
+        return None
+    if "!" in text:
+        _check_tags(root)
+    if keys is not None and isinstance(root, yaml.MappingNode):
+        root.value = [(k, v) for k, v in root.value if not isinstance(k, yaml.ScalarNode) or k.value in keys]
+    if _ANCHOR.search(text):
+        _check_aliases(root)
+    return loader.construct_document(root)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a big structure without cycles: it would find
+    no garbage there, but walk everything built so far again and again (seconds for a million models;
+    5x the time of composing PyYAML's node graph). Cycles made meanwhile (aliases) are collected after."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(text: str, keys: tuple[str, ...] | None) -> Any:
+    """A fresh document of ``text`` (only its top-level ``keys`` when given); raises PyYAML's errors."""
+    with gc_paused():
+        loader = _SpecLoader(text)
+        try:
+            return _PlainBuilder(loader).document(keys)
+        except (_NotPlain, RecursionError):  # the node path nests in C, deeper than Python recursion
+            pass
+        finally:
+            loader.dispose()
+        loader = _SpecLoader(text)
+        try:
+            return _build_nodes(loader, text, keys)
+        finally:
+            loader.dispose()
+
+
+#: Texts above this many characters are built afresh, not memoised: a big file is read once, and the memo
+#: would hold its text and document for the life of the process.
+MEMO_MAX_CHARS = 1 << 20
+
 # Sweeps parse the same texts again and again (every job of a configuration carries the same arch.yaml;
 # FLAT's search renders hundreds of candidates from a few problems), and construction costs far more than
 # the deep copy each caller gets. Only successful parses are kept (an exception is never cached), keyed by
-# the text alone: the result does not depend on the source name, which only labels errors.
-@lru_cache(maxsize=1024)
-def _parse(text: str, keys: tuple[str, ...] | None) -> Any:
-    """The document of ``text`` (only its top-level ``keys`` when given); raises PyYAML's errors. Shared
-    between callers: never hand it out uncopied."""
-    loader = _SpecLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return None
-        if "!" in text:
-            _check_tags(root)
-        if keys is not None and isinstance(root, yaml.MappingNode):
-            root.value = [(k, v) for k, v in root.value if not isinstance(k, yaml.ScalarNode) or k.value in keys]
-        if _ANCHOR.search(text):
-            _check_aliases(root)
-        return loader.construct_document(root)
-    finally:
-        loader.dispose()
+# the text alone: the result does not depend on the source name, which only labels errors. The document is
+# shared between callers: never hand it out uncopied.
+_parse = lru_cache(maxsize=1024)(_build)
 
 
 def read_text(path: str | Path) -> str:

@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from fusemax.errors import WorkloadError
+from fusemax.errors import SpecError, WorkloadError
 from fusemax.render import render
 from fusemax.render.flat_dataflow import (FlatDataflow, buffer_words, dataflow_table, flat_dataflow,
                                           spilled_proportion)
@@ -129,6 +129,33 @@ def test_user_models_file_extends_and_overrides(tmp_path):
         load_models(tmp_path)
     path.write_text("models:\n  X:\n    D: 1\n    H: 1\n    E: 1\n    S: 1\n    heads: 3\n")
     with pytest.raises(WorkloadError, match="unknown field"):
+        load_models(path)
+
+
+def _many_models(n: int) -> str:
+    return "models:\n" + "".join(f"  M{i}: {{D: {i + 1}, H: 12, E: 64, S: 3072}}\n" for i in range(n))
+
+
+def test_a_models_file_with_many_models_loads_every_entry(tmp_path):
+    # 30k models are ~1.3 MB, past the YAML memo's limit: the one-shot path of a big file.
+    path = tmp_path / "many.yaml"
+    path.write_text(_many_models(30_000))
+    models = load_models(path)
+    assert sum(name.startswith("M") and name[1:].isdigit() for name in models) == 30_000
+    assert models["M0"].D == 1 and models["M29999"] == Model("M29999", D=30_000, H=12, E=64, F=64, S=3072)
+
+
+def test_a_duplicate_model_name_in_a_big_file_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "many.yaml"
+    path.write_text(_many_models(30_000) + "  M17: {D: 1, H: 1, E: 1, S: 1}\n")
+    with pytest.raises(SpecError, match=rf"{path}: line 30002: duplicate key 'M17'"):
+        load_models(path)
+
+
+def test_a_bad_entry_in_a_big_file_is_named(tmp_path):
+    path = tmp_path / "many.yaml"
+    path.write_text(_many_models(30_000) + "  Last: {D: 0, H: 1, E: 1, S: 1}\n")
+    with pytest.raises(WorkloadError, match=r"models\.Last: D must be a positive integer, got 0"):
         load_models(path)
 
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from operator import attrgetter
 
+from fusemax import yamlio
 from fusemax.workload import load_models, parse_model_spec
 
 
@@ -19,13 +22,19 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.add:
         model = parse_model_spec(spec)
         models[model.name] = model
-    header: list[object] = ["model", "D", "H", "E", "F", "S", "KV heads", *(["source"] if args.sources else [])]
-    rows: list[list[object]] = [[m.name, m.D, m.H, m.E, m.F, m.S, m.KV] + ([m.source] if args.sources else [])
-                                for m in models.values()]
-    table = [header, *rows]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    for row in table:
-        cells = [str(cell).ljust(w) if i in (0, 7) else str(cell).rjust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths))]
-        print("  ".join(cells).rstrip())
+    fields = [*_COLUMNS, *([("source", "source")] if args.sources else [])]
+    # One format string and one write, in C-level maps: a models file may hold a million models, and a
+    # string per cell and a print per row cost most of the time.
+    with yamlio.gc_paused():
+        rows = [tuple(title for title, _ in fields),
+                *map(attrgetter(*(attr for _, attr in fields)), models.values())]
+        line = "  ".join(f"%{'-' if title in _LEFT else ''}{max(map(len, map(str, column)))}s"
+                         for (title, _), column in zip(fields, zip(*rows)))
+        sys.stdout.write("".join(text.rstrip() + "\n" for text in map(line.__mod__, rows)))
     return 0
+
+
+#: the table's columns (title, Model attribute); ``--sources`` adds the source
+_COLUMNS = [("model", "name"), ("D", "D"), ("H", "H"), ("E", "E"), ("F", "F"), ("S", "S"), ("KV heads", "KV")]
+#: the columns of text, left-aligned (numbers are right-aligned)
+_LEFT = {"model", "source"}
