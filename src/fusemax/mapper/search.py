@@ -67,15 +67,31 @@ def _tensor_accesses(d) -> int:
     return (d.reads_per_instance + d.fills_per_instance + d.updates_per_instance) * d.utilized_instances
 
 
+class _Nest:
+    """The loops of one factor choice, built once and shared by every loop order and keep choice tried
+    with it (the engine only reads them): spatial loops per level, temporal loops per level and order."""
+
+    def __init__(self, space: MapSpace, factors: Factors):
+        self.factors = factors
+        self.spatial = [[Loop(r, factors.spatial[ls.index].get(r, 1), ls.spatial_axis[r]) for r in ls.spatial_order]
+                        for ls in space.levels]
+        self._temporal: dict[tuple[int, int], list[Loop]] = {}
+
+    def temporal(self, level: int, order: list[str]) -> list[Loop]:
+        key = (level, id(order))  # orders are the mapspace's shared lists: one object per distinct order
+        loops = self._temporal.get(key)
+        if loops is None:
+            bounds = self.factors.temporal[level]
+            loops = self._temporal[key] = [Loop(r, bounds.get(r, 1)) for r in order]
+        return loops
+
+    def mapping(self, keeps: tuple, orders: tuple) -> Mapping:
+        return Mapping(levels=[LevelMapping(temporal=self.temporal(i, order), spatial=sp, keep=set(keep))
+                               for i, (sp, keep, order) in enumerate(zip(self.spatial, keeps, orders))])
+
+
 def _mapping(space: MapSpace, factors: Factors, keeps: tuple, orders: tuple) -> Mapping:
-    levels = []
-    for ls, keep, order in zip(space.levels, keeps, orders):
-        sp = factors.spatial[ls.index]
-        levels.append(LevelMapping(
-            temporal=[Loop(r, factors.temporal[ls.index].get(r, 1)) for r in order],
-            spatial=[Loop(r, sp.get(r, 1), ls.spatial_axis[r]) for r in ls.spatial_order],
-            keep=set(keep)))
-    return Mapping(levels=levels)
+    return _Nest(space, factors).mapping(keeps, orders)
 
 
 def _no_legal_mapping(space: MapSpace, failures: Counter, smallest: dict[str, int]) -> MappingError:
@@ -116,14 +132,14 @@ class _Family:
         self.evaluations += 1
         return evaluate(Spec(arch, self.spec.problem, mapping, self.spec.source), self.ert)
 
-    def scores(self, factors: Factors, order: tuple, keep_sets: list, metrics: tuple[str, ...],
+    def scores(self, nest: _Nest, order: tuple, keep_sets: list, metrics: tuple[str, ...],
                outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
         """(score, keeps) of every keep choice in ``keep_sets`` (one list of sets per level)."""
         space = self.space
         if not self.decomposable:
             out = []
             for keeps in itertools.product(*keep_sets):
-                stats = self._eval(self.spec.architecture, _mapping(space, factors, keeps, order))
+                stats = self._eval(self.spec.architecture, nest.mapping(keeps, order))
                 if not stats.valid:
                     failures[_failed_level(stats)] += 1
                     continue
@@ -138,7 +154,7 @@ class _Family:
             for j, i in enumerate(self.free):
                 if bits[j]:
                     bit_keeps[i] = bit_keeps[i] | frozenset(space.levels[i].keep_free)
-            stats = self._eval(self.unbounded, _mapping(space, factors, tuple(bit_keeps), order))
+            stats = self._eval(self.unbounded, nest.mapping(tuple(bit_keeps), order))
             if not stats.valid:  # fan-out: the same for every keep choice
                 failures[_failed_level(stats)] += 1
                 return []
@@ -213,8 +229,9 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
             keep_sets.append(choices)
         else:
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
+            nest = _Nest(space, factors)
             for order in itertools.product(*orders):
-                for score, keeps in family.scores(factors, order, keep_sets, metrics, outer_first, failures):
+                for score, keeps in family.scores(nest, order, keep_sets, metrics, outer_first, failures):
                     scored += 1
                     if best_score is None or score < best_score:
                         best, best_score = (factors, keeps, order), score
