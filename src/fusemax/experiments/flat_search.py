@@ -214,7 +214,9 @@ def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) ->
     compared)."""
     best, evaluated = search(workload, hardware)
     (whole,) = evaluate_dataflows(workload, hardware, [best.dataflow])
-    assert whole is not None  # the group's tiles mapped, and they are the workload's
+    if whole is None:  # the group's tiles are the workload's, so this would be a bug: say so
+        raise FusemaxError("internal: FLAT's choice for one attention group does not map the whole workload",
+                           source=workload.label)
     return best.dataflow, whole.latency, evaluated
 
 
