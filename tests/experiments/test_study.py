@@ -73,3 +73,24 @@ def test_a_warm_rerun_serves_every_point_whole_without_rendering(run, tmp_path_f
     from fusemax.workload import Hardware
     with pytest.raises(AssertionError, match="was rendered"):
         study.run_study(**GRID, jobs=1, cache=Cache(cache_dir), hardware=Hardware(dram_bandwidth=1e11))
+
+
+def test_a_cached_result_that_is_not_one_is_rejected_and_recomputed(tmp_path):
+    """An entry under a point's or a layer's key that passes its checksum yet holds no result counts as
+    corrupt: it is rejected and the result recomputed, for attention points and the rest of the layer alike."""
+    from fusemax.experiments import layer, sweep
+    from fusemax.workload import Hardware, Workload, resolve_model
+    grid = {"configs": ("binding",), "models": ("Pythia-14M",), "lengths": (16,), "phases": ("prefill",),
+            "batches": (1,)}
+    truth = study.run_study(**grid, jobs=1, cache=Cache(tmp_path / "truth"))
+    point = sweep.points(["binding"], ["Pythia-14M"], [16], "prefill", 1)[0]
+    workload = Workload(resolve_model("Pythia-14M", None), 16, "prefill", 1)
+    keys = [sweep.point_key(point, workload, Hardware(), "builtin"),
+            layer._rest_key("proposal", workload, Hardware(), "builtin")]
+    forged = Cache(tmp_path / "forged")
+    for key in keys:
+        forged.put(key, {"config_result": {"config": "binding"}})  # valid checksum, not a result
+    cache = Cache(tmp_path / "forged")
+    again = study.run_study(**grid, jobs=1, cache=cache)
+    assert sorted(map(str, cache.rejected)) == sorted(str(cache.path(k)) for k in keys)
+    assert again.layer == truth.layer

@@ -172,7 +172,6 @@ def result_key(kind: str, workload: Workload, hardware: Hardware, backend: str, 
     """Cache key of a result computed from ``workload`` on ``hardware`` without rendering it first: the
     workload's numbers (not where its model was read from), the hardware, the versions of ``backend``'s
     job ``kinds`` (for real Timeloop: its binaries), :func:`code_fingerprint` and ``fields``."""
-    from fusemax.backends import backend_version
     model = {k: v for k, v in asdict(workload.model).items() if k != "source"}
     canonical = json.dumps({"kind": kind, "version": [backend_version(backend, k) for k in kinds],
                             "code": code_fingerprint(), "model": model, "seq_len": workload.seq_len,
@@ -187,3 +186,16 @@ def store_result(cache: Cache, key: str, result: ConfigResult, label: str, backe
     data = json.loads(json.dumps(result.to_json()))
     cache.put(key, {"config_result": data}, label, backend)
     return ConfigResult.from_json(data)
+
+
+def cached_result(cache: Cache, key: str) -> ConfigResult | None:
+    """The result :func:`store_result` put under ``key``, or None; an entry that passes its checksum yet is
+    not a result counts as corrupt (rejected, to be recomputed)."""
+    hit = cache.get(key, holds="config_result")
+    if hit is None:
+        return None
+    try:
+        return ConfigResult.from_json(hit["config_result"])
+    except (KeyError, TypeError, ValueError):
+        cache.reject(key)
+        return None

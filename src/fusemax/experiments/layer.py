@@ -21,7 +21,7 @@ from fusemax.orchestrator import Cache, Executor, Job
 from fusemax.workload import Hardware, Workload
 
 from .combine import ConfigResult
-from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
+from .evaluate import cached_result, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
 
 def layer_config(workload: Workload) -> str:
@@ -82,8 +82,7 @@ def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardw
         if at in rests:
             continue
         keys[at] = _rest_key(*at, hardware, backend)
-        hit = cache.get(keys[at], holds="config_result") if cache is not None else None
-        rests[at] = ConfigResult.from_json(hit["config_result"]) if hit is not None else None
+        rests[at] = cached_result(cache, keys[at]) if cache is not None else None
     todo = [at for at, result in rests.items() if result is None]
     items: list[tuple[Any, dict[str, Job]]] = []
     for platform, workload in todo:

@@ -20,7 +20,7 @@ from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCount
 from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, resolve_model
 
 from .combine import ConfigResult
-from .evaluate import collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
+from .evaluate import cached_result, collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
@@ -193,14 +193,9 @@ def cached_results(pts: list[Point], hardware: Hardware, models_file: str | None
             workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
         except FusemaxError:
             continue  # planning reports it, in order
-        key = point_key(point, workload, hardware, backend)
-        hit = cache.get(key, holds="config_result")
-        if hit is None:
-            continue
-        try:
-            served[i] = PointOutcome(point, ConfigResult.from_json(hit["config_result"]), workload=workload)
-        except (KeyError, TypeError, ValueError):  # checksummed, yet not a result
-            cache.reject(key)
+        result = cached_result(cache, point_key(point, workload, hardware, backend))
+        if result is not None:
+            served[i] = PointOutcome(point, result, workload=workload)
     return served
 
 
@@ -221,10 +216,10 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
     runner = get_executor(executor, jobs, scheduler)
     # Whole results are cached when this call plans the points: a caller that planned them (fusemax run,
     # which renders every point first to fail fast) takes only the jobs from the cache.
-    whole = planned is None and cache is not None
+    whole = cache if planned is None else None
     served: dict[int, PointOutcome] = {}
     if planned is None:
-        served = cached_results(pts, hardware, models_file, backend, cache) if whole and cache else {}
+        served = cached_results(pts, hardware, models_file, backend, whole) if whole is not None else {}
         planned = plan_points([p for i, p in enumerate(pts) if i not in served], hardware, models_file,
                               backend, stream, cache, runner)
     if cache is not None:
@@ -237,8 +232,8 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
         if outcome is None:
             pp = next(fresh)
             outcome = finish_point(pp, results)
-            if whole and cache is not None and outcome.result is not None and outcome.workload is not None:
-                outcome.result = store_result(cache, point_key(pp.point, outcome.workload, hardware, backend),
+            if whole is not None and outcome.result is not None and outcome.workload is not None:
+                outcome.result = store_result(whole, point_key(pp.point, outcome.workload, hardware, backend),
                                               outcome.result, pp.point.label, backend)
         outcomes.append(outcome)
         if progress:
