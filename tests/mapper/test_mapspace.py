@@ -61,7 +61,7 @@ def test_candidate_count_by_hand():
     # loops above 1 has 2 orders, else 1: (M 1|4, N 1|2): 1x2, (1|4, 2|1): 1x1, (2|2, 1|2): 1x2,
     # (2|2, 2|1): 2x1, (4|1, 1|2): 1x1, (4|1, 2|1): 2x1  ->  10 candidates.
     spec = tiny(64, 4, 2, 1)
-    result = search(spec, constraints(spec, [KEEP_ALL]))
+    result = search(spec, constraints(spec, [KEEP_ALL]), prune=False)
     assert result.candidates_evaluated == 10
     assert result.exhaustive
 

@@ -42,6 +42,29 @@ def _physical_fanout(arch, i: int) -> tuple[int, int]:
     return max(1, below.mesh_x // max(1, level.mesh_x)), max(1, below.mesh_y // max(1, level.mesh_y))
 
 
+def access_energies(ert: ERT | None, level: str) -> tuple[float, float]:
+    """pJ of one (block) read and one write or update of ``level`` in ``ert`` (0, 0 without an entry)."""
+    if ert is None or not ert.has(level):
+        return 0.0, 0.0
+    actions = ert.actions[level]
+    return actions.get("read", 0.0), actions.get("write", actions.get("update", 0.0))
+
+
+def access_energy(instances: int, reads: int, fills: int, updates: int, block: int, e_read: float,
+                  e_write: float) -> float:
+    """pJ of one tensor's accesses at one level: per-instance counts, whole blocks, over ``instances``."""
+    return instances * (math.ceil(reads / block) * e_read
+                        + (math.ceil(fills / block) + math.ceil(updates / block)) * e_write)
+
+
+def compute_energy(ert: ERT | None, mac: str) -> float:
+    """pJ of one compute of the arithmetic level ``mac`` (its ``compute`` action, else its dearest)."""
+    if ert is None or not ert.has(mac):
+        return 0.0
+    actions = ert.actions[mac]
+    return actions.get("compute", max(actions.values(), default=0.0))
+
+
 def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stats:
     """Evaluate one problem + mapping on one architecture; energies are 0 when ``ert`` is None."""
     del art  # areas are not part of the statistics contract
@@ -149,18 +172,13 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
     for i, level in enumerate(arch.storage):
         dstats = per_level[i]
         has_ert = ert is not None and ert.has(level.name)
-        e_read = e_write = 0.0
-        if ert is not None and has_ert:
-            actions = ert.actions[level.name]
-            e_read = actions.get("read", 0.0)
-            e_write = actions.get("write", actions.get("update", 0.0))
+        e_read, e_write = access_energies(ert, level.name)
         block = level.block_size
         energy = 0.0
         read_bw = write_bw = 0.0
         for d in dstats.values():
-            e = d.utilized_instances * (math.ceil(d.reads_per_instance / block) * e_read
-                                        + (math.ceil(d.fills_per_instance / block)
-                                           + math.ceil(d.updates_per_instance / block)) * e_write)
+            e = access_energy(d.utilized_instances, d.reads_per_instance, d.fills_per_instance,
+                              d.updates_per_instance, block, e_read, e_write)
             d.energy_pj = e
             energy += e
             read_bw += d.reads_per_instance / cycles_compute
@@ -180,11 +198,7 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
             block_size=block, size=level.size, vector_access_energy_source="ERT" if has_ert else "PAT",
             dataspaces=dstats)
 
-    e_compute = 0.0
-    if ert is not None and ert.has(mac.name):
-        actions = ert.actions[mac.name]
-        e_compute = actions.get("compute", max(actions.values(), default=0.0))
-    mac_energy = computes * e_compute
+    mac_energy = computes * compute_energy(ert, mac.name)
     total_energy += mac_energy
     names = [mac.name] + [lv.name for lv in arch.storage]
     networks = {f"{names[i + 1]} <==> {names[i]}": 0.0 for i in reversed(range(len(names) - 1))}

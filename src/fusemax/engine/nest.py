@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import product
+from typing import Iterable
 
 from fusemax.engine.model import DataSpace, LevelMapping, Problem
 
@@ -99,15 +100,21 @@ def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: 
         return _sliding_delta(ds, level, levels, info)
     if size is None:
         size = box_size(ds, info.ext[level])
-    ranks = ds.ranks
-    total = 0  # 0 until the innermost non-trivial loop over a rank of ds, then the product from it outwards
-    for li in range(level + 1, len(levels)):
-        for loop in levels[li].temporal:
-            if total:
-                total *= loop.bound
-            elif loop.bound > 1 and loop.rank in ranks:
-                total = loop.bound
-    return size * (total or 1)
+    return size * delta_multiplier(ds.ranks, ((loop.rank, loop.bound) for li in range(level + 1, len(levels))
+                                              for loop in levels[li].temporal))
+
+
+def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[str, int]]) -> int:
+    """How many times a tile over ``ranks`` is filled by ``(rank, bound)`` loops above it, innermost first:
+    the product of the bounds from the innermost non-trivial loop over one of ``ranks`` outwards (1 if
+    there is none; the loops inside it re-use the tile). Non-overlapping tiles only."""
+    total = 0
+    for rank, bound in loops:
+        if total:
+            total *= bound
+        elif bound > 1 and rank in ranks:
+            total = bound
+    return total or 1
 
 
 def _strided_temporal_loops(levels, first: int, stride: dict[str, int],

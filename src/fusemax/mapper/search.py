@@ -19,12 +19,17 @@ from fusemax.engine.model import Architecture, LevelMapping, Loop, Mapping, Spec
 from fusemax.errors import MappingError
 from fusemax.stats import Stats
 
+from .bound import Bound
 from .constraints import Constraints, parse_metrics
 from .space import Factors, MapSpace, build_mapspace
 
 #: Above this many candidates (an upper bound: factor choices x keep sets x orders) the search samples
 #: factor choices at an even stride instead of trying them all, and says so.
 DEFAULT_MAX_CANDIDATES = 400_000
+
+#: Factor choices sorted by their lower bound at a time: enough for the bound to find a good mapping early,
+#: few enough that a time budget is checked often and memory stays small on huge mapspaces.
+_BATCH = 2048
 
 
 @dataclass
@@ -183,7 +188,7 @@ def _failed_level(stats: Stats) -> str:
 
 def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple[str, ...] | None = None,
            ert: ERT | None = None, *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
-           time_budget: float | None = None) -> MapperResult:
+           time_budget: float | None = None, prune: bool = True) -> MapperResult:
     """Best mapping of ``spec``'s problem on its architecture within ``constraints``.
 
     ``spec.mapping`` is ignored. ``metric`` overrides ``constraints.metrics`` (Timeloop's
@@ -192,6 +197,8 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     ``time_budget`` (seconds; timeloop-mapper bounds its searches similarly) stops the search at the first
     factor choice past it once a legal mapping is known, keeping the best so far; the result says so. Raises
     :class:`~fusemax.errors.MappingError` naming the level that cannot fit when nothing is legal.
+    ``prune`` skips factor choices whose lower bound (:mod:`.bound`) is above the best score found, which
+    never changes the result; off, every candidate is scored.
     """
     if isinstance(max_candidates, bool) or not isinstance(max_candidates, int) or max_candidates < 1:
         raise MappingError(f"expected at least 1 candidate, got {max_candidates!r}", source="--max-candidates")
@@ -208,35 +215,49 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     exhaustive = stride == 1
 
     family = _Family(spec, space, ert)
+    bound = Bound(space, ert, metrics[0]) if prune else None
     best = best_score = None
-    scored = cut_capacity = 0
+    scored = cut_capacity = cut_bound = 0
     failures: Counter = Counter()
     smallest: dict[str, int] = {}
     out_of_time = False
-    for factors in space.factor_choices(stride):
-        if deadline is not None and time.monotonic() > deadline and best is not None:
-            out_of_time = True
-            break
-        tiles = space.tile_sizes(factors)
-        keep_sets = []
-        for ls in space.levels:
-            choices = space.keep_choices(ls, tiles[ls.index])
-            if not choices:
-                need = sum(tiles[ls.index][t] for t in ls.keep_fixed)
-                smallest[ls.name] = min(smallest.get(ls.name, need), need)
-                failures[ls.name] += 1
+    for batch in _batches(space.factor_choices(stride), _BATCH):
+        legal = []
+        for pos, factors in batch:
+            tiles = space.tile_sizes(factors)
+            keep_sets = []
+            for ls in space.levels:
+                choices = space.keep_choices(ls, tiles[ls.index])
+                if not choices:
+                    need = sum(tiles[ls.index][t] for t in ls.keep_fixed)
+                    smallest[ls.name] = min(smallest.get(ls.name, need), need)
+                    failures[ls.name] += 1
+                    cut_capacity += 1
+                    break
+                keep_sets.append(choices)
+            else:
+                legal.append((bound(factors, tiles) if bound else 0.0, pos, factors, keep_sets))
+        if bound:
+            legal.sort(key=lambda c: (c[0], c[1]))  # likely winners first, so the bound cuts the rest
+        for i, (low, pos, factors, keep_sets) in enumerate(legal):
+            if deadline is not None and time.monotonic() > deadline and best is not None:
+                out_of_time = True
                 break
-            keep_sets.append(choices)
-        else:
+            if best_score is not None and low * (1 - 1e-9) > best_score[0][0]:
+                cut_bound += len(legal) - i  # sorted: every later choice is bounded above the best too
+                break
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
             nest = _Nest(space, factors)
-            for order in itertools.product(*orders):
-                for score, keeps in family.scores(nest, order, keep_sets, metrics, outer_first, failures):
+            for j, order in enumerate(itertools.product(*orders)):
+                for k, (score, keeps) in enumerate(family.scores(nest, order, keep_sets, metrics, outer_first,
+                                                                 failures)):
                     scored += 1
-                    if best_score is None or score < best_score:
-                        best, best_score = (factors, keeps, order), score
-            continue
-        cut_capacity += 1
+                    # Ties go to the first candidate in mapspace order, whatever order they were tried in.
+                    ranked = (score, (pos, j, k))
+                    if best_score is None or ranked < best_score:
+                        best, best_score = (factors, keeps, order), ranked
+        if out_of_time:
+            break
     if best is None:
         raise _no_legal_mapping(space, failures, smallest)
     mapping = _mapping(space, *best)
@@ -245,13 +266,25 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
         raise MappingError(f"internal: the best candidate is invalid in full evaluation ({stats.error})")
     how = "exhaustive" if exhaustive else f"sampled every {stride}th factor choice"
     if out_of_time:
-        how = f"stopped at the time budget of {time_budget:g} s ({how.replace('exhaustive', 'in mapspace order')})"
+        how = f"stopped at the time budget of {time_budget:g} s ({how.replace('exhaustive', 'in order of the lower bound')})"
         exhaustive = False
     method = (f"{how}: {scored} candidates scored with {family.evaluations} engine evaluations, "
-              f"{n_factor} factor choices ({cut_capacity} cut for overflowing a level); "
-              "equivalent loop orders merged, unit loops unordered, keep choices priced per tensor")
+              f"{n_factor} factor choices ({cut_capacity} cut for overflowing a level, {cut_bound} by the "
+              "lower bound); equivalent loop orders merged, unit loops unordered, keep choices priced per tensor")
     return MapperResult(mapping, stats, Spec(spec.architecture, spec.problem, mapping, spec.source), scored,
                         exhaustive, method)
+
+
+def _batches(items, size: int):
+    """``items`` numbered from 0, in lists of ``size``."""
+    batch = []
+    for pos, item in enumerate(items):
+        batch.append((pos, item))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _product(values) -> int:

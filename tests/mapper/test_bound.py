@@ -1,0 +1,129 @@
+"""The mapper's lower bound (fusemax.mapper.bound): never above any candidate's score, so pruning by it
+finds the very mapping an unpruned search finds."""
+from __future__ import annotations
+
+import importlib
+import itertools
+
+import pytest
+
+from fusemax import yamlio
+from fusemax.energy import reference_tables
+from fusemax.engine import evaluate
+from fusemax.engine.model import Spec
+from fusemax.mapper import mapping_to_yaml, search
+from fusemax.mapper.bound import Bound
+from fusemax.mapper.files import search_texts
+from fusemax.mapper.search import _accesses, _Nest, _score
+from fusemax.mapper.space import build_mapspace
+from fusemax.render import render
+from fusemax.workload import Workload, get_model
+
+from .test_mapspace import KEEP_ALL, TINY_ARCH, constraints, tiny
+
+METRICS = ("edp", "energy", "delay", "last_level_accesses")
+
+
+def _study_files(config: str, model: str, tokens: int, einsum: str, phase: str = "prefill",
+                 platform: str | None = None) -> dict[str, str]:
+    from fusemax.experiments.layer import platform_hardware
+    w = Workload(get_model(model), tokens, phase, 1)
+    hw = platform_hardware(platform) if platform else None
+    rendered = render(config, w, hw) if hw else render(config, w)
+    return dict(rendered.einsums[einsum].files())
+
+
+def _spec_and_constraints(files: dict[str, str], metric: str):
+    """The spec, constraints and ERT the mapper would search (search_texts's inputs), via a capture."""
+    files_module = importlib.import_module("fusemax.mapper.files")
+    seen = {}
+
+    def capture(spec, constraints, metric=None, ert=None, **kwargs):
+        seen.update(spec=spec, constraints=constraints, ert=ert)
+        raise StopIteration
+
+    real = files_module.search
+    files_module.search = capture
+    try:
+        with pytest.raises(StopIteration):
+            search_texts(files, "case", metric=metric)
+    finally:
+        files_module.search = real
+    return seen["spec"], seen["constraints"], seen["ert"]
+
+
+def _every_candidate_respects_the_bound(spec: Spec, cons, ert, metric: str) -> int:
+    """Evaluates every candidate of the mapspace in full and checks the bound of its factor choice is not
+    above its first metric; returns how many candidates were checked."""
+    space = build_mapspace(spec.architecture, spec.problem, cons)
+    bound = Bound(space, ert, metric)
+    outer_first = [ls.name for ls in reversed(space.levels) if not ls.is_dummy]
+    checked = 0
+    for factors in space.factor_choices():
+        tiles = space.tile_sizes(factors)
+        keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+        if not all(keep_sets):
+            continue
+        low = bound(factors, tiles)
+        nest = _Nest(space, factors)
+        orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
+        for order in itertools.product(*orders):
+            for keeps in itertools.product(*keep_sets):
+                stats = evaluate(Spec(spec.architecture, spec.problem, nest.mapping(keeps, order), spec.source), ert)
+                if not stats.valid:
+                    continue
+                value = _score(stats.energy_pj, stats.cycles, {n: _accesses(stats, n) for n in outer_first},
+                               (metric,), outer_first)[0]
+                assert low <= value * (1 + 1e-12), (metric, factors, order, keeps, low, value)
+                checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("case, candidates", [
+    (("layer", "BERT", 4096, "FFN1", "prefill", "proposal"), 1000),
+    (("layer", "OPT-66B", 256, "FFN2", "prefill", "flat"), 500),
+    (("layer", "BERT", 64, "Q", "decode", "flat"), 50),
+    (("unfused", "BERT", 1024, "QK", "prefill", None), 1000),
+    (("end2end", "BERT", 4096, "Q", "prefill", None), 10),
+])
+def test_the_bound_is_below_every_candidate(case, candidates, metric):
+    """Independent truth: the engine's full evaluation of every candidate (factors x orders x keeps)."""
+    spec, cons, ert = _spec_and_constraints(_study_files(*case), metric)
+    assert _every_candidate_respects_the_bound(spec, cons, ert, metric) >= candidates
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_the_bound_holds_with_free_keeps_and_small_buffers(metric):
+    # Free keeps (A, B, Z may each bypass the buffer) and a buffer too small for some tiles.
+    spec = tiny(12, 8, 4, 6)
+    ert, _ = reference_tables(yamlio.loads(TINY_ARCH.format(capacity=12)))
+    cons = constraints(spec, [], metrics=(metric,))
+    assert _every_candidate_respects_the_bound(spec, cons, ert, metric) > 20
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("case", [
+    ("layer", "OPT-66B", 2048, "FFN1", "prefill", "proposal"),
+    ("layer", "Llama-3-8B", 256, "FFN2", "decode", "flat"),
+    ("unfused", "BERT", 1024, "AV", "prefill", None),
+    ("end2end", "BERT", 1024, "FFN1", "prefill", None),
+])
+def test_pruned_search_finds_the_unpruned_mapping(case, metric):
+    spec, cons, ert = _spec_and_constraints(_study_files(*case), metric)
+    pruned = search(spec, cons, metric, ert)
+    every = search(spec, cons, metric, ert, prune=False)
+    arch = spec.architecture
+    assert mapping_to_yaml(pruned.mapping, arch) == mapping_to_yaml(every.mapping, arch)
+    assert pruned.stats.to_json() == every.stats.to_json()
+    assert pruned.candidates_evaluated <= every.candidates_evaluated
+    if metric == "edp" and case[0] == "layer":
+        assert pruned.candidates_evaluated < 0.5 * every.candidates_evaluated
+
+
+def test_tiny_search_with_keep_choices_is_unchanged_by_pruning():
+    spec = tiny(7, 4, 2, 3)
+    c = constraints(spec, [KEEP_ALL], metrics=("edp",))
+    ert, _ = reference_tables(yamlio.loads(TINY_ARCH.format(capacity=7)))
+    a, b = search(spec, c, ert=ert), search(spec, c, ert=ert, prune=False)
+    assert mapping_to_yaml(a.mapping, spec.architecture) == mapping_to_yaml(b.mapping, spec.architecture)
