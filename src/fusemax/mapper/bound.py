@@ -128,13 +128,15 @@ class Bound:
                 continue
             bounds = factors.temporal[ls.index]
             pinned = ls.order_prefix
-            free = [(r, f) for r, f in bounds.items() if r not in pinned]
-            here = delta_multiplier(ranks, [(r, bounds.get(r, 1)) for r in pinned])
+            here = delta_multiplier(ranks, [(r, bounds.get(r, 1)) for r in pinned]) if pinned else 1
             if here > 1:
-                for _, f in free:
-                    here *= f
+                for r, f in bounds.items():
+                    if r not in pinned:
+                        here *= f
             else:
-                here = delta_multiplier(ranks, [(r, f) for r, f in free if r in ranks])
+                for r, f in bounds.items():
+                    if r in ranks and r not in pinned:
+                        here *= f
             if here > 1:
                 return here * outside[ls.index + 1]
         return 1
