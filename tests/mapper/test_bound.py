@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import itertools
 
+import numpy as np
 import pytest
 
 from fusemax import yamlio
@@ -52,19 +53,33 @@ def _spec_and_constraints(files: dict[str, str], metric: str):
     return seen["spec"], seen["constraints"], seen["ert"]
 
 
+def _fanout(factors, level: int) -> int:
+    out = 1
+    for f in factors.spatial[level].values():
+        out *= f
+    return out
+
+
 def _every_candidate_respects_the_bound(spec: Spec, cons, ert, metric: str) -> int:
     """Evaluates every candidate of the mapspace in full and checks the bound of its factor choice is not
     above its first metric; returns how many candidates were checked."""
     space = build_mapspace(spec.architecture, spec.problem, cons)
-    bound = Bound(space, ert, metric)
+    first_pass = Bound(space, ert, metric)(np.arange(space.count_factor_choices()))
     outer_first = [ls.name for ls in reversed(space.levels) if not ls.is_dummy]
     checked = 0
-    for factors in space.factor_choices():
+    for k in range(space.count_factor_choices()):
+        factors = space.factors_at(k)
         tiles = space.tile_sizes(factors)
         keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+        # the first pass's fan-out and capacity checks are the scalar ones
+        fits = all(_fanout(factors, i) <= ls.fanout for i, ls in enumerate(space.levels))
+        assert bool(first_pass.fits[k]) == fits
+        if not fits:
+            continue
+        assert (first_pass.overflow[k] < 0) == all(keep_sets)
         if not all(keep_sets):
             continue
-        low = bound(factors, tiles)
+        low = first_pass.bound[k]
         nest = _Nest(space, factors)
         orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
         for order in itertools.product(*orders):
@@ -127,3 +142,20 @@ def test_tiny_search_with_keep_choices_is_unchanged_by_pruning():
     ert, _ = reference_tables(yamlio.loads(TINY_ARCH.format(capacity=7)))
     a, b = search(spec, c, ert=ert), search(spec, c, ert=ert, prune=False)
     assert mapping_to_yaml(a.mapping, spec.architecture) == mapping_to_yaml(b.mapping, spec.architecture)
+
+
+def test_factor_numbers_past_int64_decode_like_small_ones():
+    # A mapspace of more than 2**63 factor choices is numbered with Python ints: the arrays of the first
+    # pass must decode them as factors_at does.
+    from fusemax.mapper.search import _indices
+    spec = tiny(64, 64, 32, 16)
+    space = build_mapspace(spec.architecture, spec.problem, constraints(spec, [KEEP_ALL]))
+    n = space.count_factor_choices()
+    ks = _indices(2**63 + 5, 2**63 + 5 + 3 * n, 3)
+    assert ks.dtype == object
+    temporal, _ = space.factor_arrays(ks)
+    ranks = spec.problem.ranks
+    for row, k in zip(temporal, ks):
+        # the mixed radix wraps at n: choice k is choice k mod n
+        expected = space.factors_at(int(k) % n)
+        assert [[expected.temporal[i].get(r, 1) for r in ranks] for i in range(len(space.levels))] == row.tolist()

@@ -1,6 +1,7 @@
-"""A lower bound on a factor choice's first optimization metric, whatever its loop orders.
+"""The first pass over a batch of factor choices, all at once (numpy): which overflow a level, and a
+lower bound on each one's first optimization metric whatever its loop orders and keeps.
 
-The search sorts the factor choices of a batch by this bound and stops trying them once the bound passes
+The search sorts a batch's legal factor choices by this bound and stops trying them once the bound passes
 the best score found: a choice whose bound is above the best can neither win nor tie. The bound counts
 each tensor's accesses as :func:`fusemax.engine.evaluate` does (first-read elision, multicast), with
 every tile's delta at its minimum over the loop orders for that tensor alone: at each level the loops
@@ -9,134 +10,164 @@ pinned). The engine prices each tensor on its own, so a tensor whose keeps are f
 keep chain. Reads and fills of an output below the outermost level are left out (they are not
 negative). Cycles are at least the product of the temporal loop bounds. The bound applies only where the
 engine's counts follow this closed form (no sliding windows, no fan-out right under the innermost level:
-:attr:`MapSpace.merge_orders`); elsewhere it is 0 and nothing is cut.
+:attr:`MapSpace.merge_orders`); elsewhere it is 0 and nothing is cut. Counts are float64: exact below
+2**53 (every capacity check), and the search cuts only past a relative margin far above rounding.
 
-On the study's layer matrix multiplies and the unfused QK/AV searches it cuts 7-9 in 10 factor choices; the search's result is the same
-(``tests/mapper/test_bound.py``: the bound never exceeds any candidate's score, and searches with and
-without it agree).
+On the study's layer matrix multiplies and the unfused QK/AV searches it cuts 7-9 in 10 factor choices;
+the search's result is the same (``tests/mapper/test_bound.py``: the bound never exceeds any candidate's
+score, and searches with and without it agree).
 """
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+
+import numpy as np
 
 from fusemax.energy.tables import ERT
-from fusemax.engine.evaluate import access_energies, access_energy, compute_energy
-from fusemax.engine.nest import delta_multiplier
+from fusemax.engine.evaluate import access_energies, compute_energy
+from fusemax.engine.model import DataSpace
 
-from .space import Factors, MapSpace
+from .space import MapSpace
+
+
+@dataclass
+class FirstPass:
+    """One batch: per choice, whether its spatial loops fit every level's fan-out, the innermost level its
+    tiles overflow (-1: none), the words that level's fixed keeps need there, and the lower bound (0 where
+    the bound does not apply or was not asked for)."""
+
+    fits: np.ndarray
+    overflow: np.ndarray
+    need: np.ndarray
+    bound: np.ndarray
 
 
 class Bound:
-    """``bound(factors, tiles)``: a lower bound on ``metric`` of every candidate with these factors."""
+    """``bound(ks)``: the :class:`FirstPass` of the factor choices numbered ``ks`` (see
+    :meth:`MapSpace.factors_at`) for ``metric``."""
 
     def __init__(self, space: MapSpace, ert: ERT | None, metric: str):
         self.space, self.metric = space, metric
-        arch = space.architecture
-        problem = space.problem
+        arch, problem = space.architecture, space.problem
         self.applies = space.merge_orders
         self.top = len(space.levels) - 1
-        # per level, None where it has no temporal loops (dummies): the levels a delta looks through
-        self.timed = [None if ls.is_dummy else ls for ls in space.levels]
+        self.rank_index = {r: j for j, r in enumerate(problem.ranks)}
         self.energies = [access_energies(ert, lv.name) for lv in arch.storage]
         self.blocks = [lv.block_size for lv in arch.storage]
         self.mac_energy = problem.computes * compute_energy(ert, arch.arithmetic.name)
-        # Per tensor: every chain of levels that may keep it (innermost first); the engine prices each
-        # tensor on its own, so its cheapest chain bounds it whatever the other tensors keep.
+        self.spaces = problem.data_spaces
+        self.index = {ds.name: t for t, ds in enumerate(self.spaces)}
+        # Per tensor: every chain of levels that may keep it (innermost first).
         self.chains = []
-        for ds in problem.data_spaces:
+        for ds in self.spaces:
             fixed = [ls.index for ls in space.levels if ds.name in ls.keep_fixed]
             free = [ls.index for ls in space.levels if ds.name in ls.keep_free]
-            self.chains.append((ds, [sorted(fixed + list(extra)) for n in range(len(free) + 1)
-                                     for extra in itertools.combinations(free, n)]))
+            self.chains.append([sorted(fixed + list(extra)) for n in range(len(free) + 1)
+                                for extra in itertools.combinations(free, n)])
 
-    def __call__(self, factors: Factors, tiles: list[dict[str, int]]) -> float:
-        if not self.applies:
-            return 0.0
-        cycles = 1
-        for temporal in factors.temporal:
-            for f in temporal.values():
-                cycles *= f
+    def __call__(self, ks: np.ndarray, with_bound: bool = True) -> FirstPass:
+        temporal, spatial = self.space.factor_arrays(ks)
+        t = temporal.astype(np.float64)
+        s = spatial.astype(np.float64)
+        fanout = np.array([ls.fanout for ls in self.space.levels], dtype=np.float64)
+        fits = np.all(np.prod(s, axis=2) <= fanout, axis=1)
+        ext = np.cumprod(t * s, axis=1)                              # [choice, level, rank]
+        tiles = np.stack([self._box(ds, ext) for ds in self.spaces], axis=2)  # [choice, level, tensor]
+        overflow, need = self._capacity(tiles)
+        bound = self._bound(t, s, tiles) if with_bound and self.applies else np.zeros(len(ks))
+        return FirstPass(fits, overflow, need, bound)
+
+    def _box(self, ds: DataSpace, ext: np.ndarray) -> np.ndarray:
+        """Words of ``ds``'s box per choice and level (:func:`fusemax.engine.nest.box_size`, vectorised)."""
+        size = np.ones(ext.shape[:2])
+        for dim in ds.projection:
+            size = size * (sum(c * (ext[:, :, self.rank_index[r]] - 1) for r, c in dim) + 1)
+        return size
+
+    def _capacity(self, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        overflow = np.full(len(tiles), -1)
+        need = np.zeros(len(tiles))
+        for ls in reversed(self.space.levels):  # innermost last, so it wins: the scalar check stops there
+            if ls.capacity is None:
+                continue
+            words = sum((tiles[:, ls.index, self.index[n]] for n in ls.keep_fixed), np.zeros(len(tiles)))
+            over = words > ls.capacity
+            overflow = np.where(over, ls.index, overflow)
+            need = np.where(over, words, need)
+        return overflow, need
+
+    def _bound(self, t: np.ndarray, s: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+        n = len(self.space.levels)
+        cycles = np.prod(t, axis=(1, 2))
         if self.metric == "delay":
-            return float(cycles)
-        energy, top_accesses = self._accesses(factors, tiles, cycles)
-        if self.metric == "edp":
-            return energy * cycles
-        return energy if self.metric == "energy" else float(top_accesses)
-
-    def _accesses(self, factors: Factors, tiles: list[dict[str, int]], cycles: int) -> tuple[float, int]:
-        levels = self.space.levels
-        n = len(levels)
-        fanout = [1] * n
-        for i in range(n):
-            for f in factors.spatial[i].values():
-                fanout[i] *= f
-        above = [1] * (n + 1)      # fan-out of the levels at and above i
-        outside = [1] * (n + 1)    # temporal loops of the levels at and above i
+            return cycles
+        level_t = np.prod(t, axis=2)                                  # [choice, level]
+        outside = np.ones((len(t), n + 1))                            # temporal loops from a level up
+        above = np.ones((len(t), n + 1))                              # fan-out from a level up
+        fanout = np.prod(s, axis=2)
         for i in reversed(range(n)):
-            above[i] = above[i + 1] * fanout[i]
-            outside[i] = outside[i + 1]
-            for f in factors.temporal[i].values():
-                outside[i] *= f
-        energy, top_accesses = self.mac_energy, 0
-        for ds, chains in self.chains:
-            fewest = {}
-            least: tuple[float, int] | None = None
+            outside[:, i] = outside[:, i + 1] * level_t[:, i]
+            above[:, i] = above[:, i + 1] * fanout[:, i]
+        energy = np.full(len(t), self.mac_energy)
+        top_accesses = np.zeros(len(t))
+        for ds, chains in zip(self.spaces, self.chains):
+            own = [self.rank_index[r] for r in ds.ranks]
+            # children sharing a word are served by one multicast read: scale by the fan-out over ds's ranks
+            spread = np.prod(s[:, :, own], axis=2)                    # [choice, level]
+            fewest: dict[int, np.ndarray] = {}
+            least_energy = np.full(len(t), np.inf)
+            least_top = np.full(len(t), np.inf)
             for kept in chains:
-                chain_energy, chain_top = 0.0, 0
+                chain_energy = np.zeros(len(t))
+                chain_top = np.zeros(len(t))
                 content, child = cycles, -1
                 for k in kept:
-                    for j in range(child + 1, k + 1):
-                        if fanout[j] > 1:
-                            shared = 1
-                            for r, f in factors.spatial[j].items():
-                                if r not in ds.ranks:
-                                    shared *= f
-                            content = content * fanout[j] // shared
+                    content = content * np.prod(spread[:, child + 1:k + 1], axis=1)
                     if k not in fewest:
-                        fewest[k] = tiles[k][ds.name] * self._fewest_fills(ds.ranks, factors, k, outside)
+                        fewest[k] = tiles[:, k, self.index[ds.name]] * self._fewest_fills(ds, t, k, outside)
                     delta = fewest[k]
+                    zero = np.zeros(len(t))
                     if ds.read_write:
-                        reads, fills, updates = ((content - tiles[k][ds.name], 0, content) if k == self.top
-                                                 else (0, 0, content))
+                        reads = content - tiles[:, k, self.index[ds.name]] if k == self.top else zero
+                        fills, updates = zero, content
                     else:
-                        reads, fills, updates = content, 0 if k == self.top else delta, 0
+                        reads, fills, updates = content, zero if k == self.top else delta, zero
                     e_read, e_write = self.energies[k]
-                    chain_energy += access_energy(above[k + 1], reads, fills, updates, self.blocks[k], e_read, e_write)
+                    block = self.blocks[k]
+                    chain_energy = chain_energy + above[:, k + 1] * (
+                        np.ceil(reads / block) * e_read + (np.ceil(fills / block) + np.ceil(updates / block)) * e_write)
                     if k == self.top:
                         chain_top = reads + fills + updates
                     content, child = delta, k
-                # the chain that is cheapest by the metric's own measure (ties: the other one)
-                if self.metric == "last_level_accesses":
-                    better = least is None or (chain_top, chain_energy) < (least[1], least[0])
-                else:
-                    better = least is None or (chain_energy, chain_top) < least
-                if better:
-                    least = (chain_energy, chain_top)
-            assert least is not None
-            energy += least[0]
-            top_accesses += least[1]
-        return energy, top_accesses
+                least_energy = np.minimum(least_energy, chain_energy)
+                least_top = np.minimum(least_top, chain_top)
+            energy = energy + least_energy
+            top_accesses = top_accesses + least_top
+        if self.metric == "edp":
+            return energy * cycles
+        return energy if self.metric == "energy" else top_accesses
 
-    def _fewest_fills(self, ranks: frozenset[str], factors: Factors, level: int, outside: list[int]) -> int:
-        """:func:`~fusemax.engine.nest.delta_multiplier` of a tile over ``ranks`` at ``level`` for the loop
-        orders that fill it least often: at each level above, pinned loops innermost (as pinned), then the
-        loops over other ranks (they re-use the tile), then those over ``ranks``. From the first level with
-        a non-trivial loop over ``ranks``, the levels above multiply whole (``outside``: products from a
-        level up)."""
-        for ls in self.timed[level + 1:]:
-            if ls is None:
+    def _fewest_fills(self, ds: DataSpace, t: np.ndarray, level: int, outside: np.ndarray) -> np.ndarray:
+        """:func:`~fusemax.engine.nest.delta_multiplier` of ``ds``'s tile at ``level`` for the loop orders
+        that fill it least often: at each level above, pinned loops innermost (as pinned), then the loops
+        over other ranks (they re-use the tile), then those over ``ds``'s ranks. From the first level with
+        a non-trivial loop over ``ds``'s ranks, the levels above multiply whole (``outside``)."""
+        result = np.ones(len(t))
+        found = np.zeros(len(t), dtype=bool)
+        for ls in self.space.levels[level + 1:]:
+            if ls.is_dummy:
                 continue
-            bounds = factors.temporal[ls.index]
-            pinned = ls.order_prefix
-            here = delta_multiplier(ranks, [(r, bounds.get(r, 1)) for r in pinned]) if pinned else 1
-            if here > 1:
-                for r, f in bounds.items():
-                    if r not in pinned:
-                        here *= f
-            else:
-                for r, f in bounds.items():
-                    if r in ranks and r not in pinned:
-                        here *= f
-            if here > 1:
-                return here * outside[ls.index + 1]
-        return 1
+            bounds = t[:, ls.index, :]
+            pinned = [self.rank_index[r] for r in ls.order_prefix]
+            free = [j for r, j in self.rank_index.items() if j not in pinned]
+            total = np.zeros(len(t))  # delta_multiplier over the pinned loops, 0 until one over ds's ranks
+            for r, j in zip(ls.order_prefix, pinned):
+                total = np.where(total > 0, total * bounds[:, j],
+                                 np.where((bounds[:, j] > 1) & (r in ds.ranks), bounds[:, j], 0))
+            mine = [self.rank_index[r] for r in ds.ranks if self.rank_index[r] in free]
+            here = np.where(total > 0, total * np.prod(bounds[:, free], axis=1), np.prod(bounds[:, mine], axis=1))
+            now = ~found & (here > 1)
+            result = np.where(now, here * outside[:, ls.index + 1], result)
+            found |= now
+        return result

@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from fusemax.energy.tables import ERT
 from fusemax.engine import evaluate
 from fusemax.engine.model import Architecture, LevelMapping, Loop, Mapping, Spec
@@ -215,37 +217,39 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     exhaustive = stride == 1
 
     family = _Family(spec, space, ert)
-    bound = Bound(space, ert, metrics[0]) if prune else None
+    first_pass = Bound(space, ert, metrics[0])
     best = best_score = None
     scored = cut_capacity = cut_bound = 0
     failures: Counter = Counter()
     smallest: dict[str, int] = {}
     out_of_time = False
-    for batch in _batches(space.factor_choices(stride), _BATCH):
-        legal = []
-        for pos, factors in batch:
-            tiles = space.tile_sizes(factors)
-            keep_sets = []
-            for ls in space.levels:
-                choices = space.keep_choices(ls, tiles[ls.index])
-                if not choices:
-                    need = sum(tiles[ls.index][t] for t in ls.keep_fixed)
-                    smallest[ls.name] = min(smallest.get(ls.name, need), need)
-                    failures[ls.name] += 1
-                    cut_capacity += 1
-                    break
-                keep_sets.append(choices)
-            else:
-                legal.append((bound(factors, tiles) if bound else 0.0, pos, factors, keep_sets))
-        if bound:
-            legal.sort(key=lambda c: (c[0], c[1]))  # likely winners first, so the bound cuts the rest
-        for i, (low, pos, factors, keep_sets) in enumerate(legal):
+    for start in range(0, n_factor, stride * _BATCH):
+        ks = _indices(start, min(n_factor, start + stride * _BATCH), stride)
+        fp = first_pass(ks, with_bound=prune)
+        for ls in space.levels:
+            over = fp.fits & (fp.overflow == ls.index)
+            if over.any():
+                failures[ls.name] += int(over.sum())
+                cut_capacity += int(over.sum())
+                need = int(fp.need[over].min())
+                smallest[ls.name] = min(smallest.get(ls.name, need), need)
+        legal = np.flatnonzero(fp.fits & (fp.overflow < 0))
+        if prune:  # likely winners first, so the bound cuts the rest; ties in mapspace order
+            legal = legal[np.lexsort((legal, fp.bound[legal]))]
+        for i, c in enumerate(legal):
             if deadline is not None and time.monotonic() > deadline and best is not None:
                 out_of_time = True
                 break
-            if best_score is not None and low * (1 - 1e-9) > best_score[0][0]:
+            if prune and best_score is not None and fp.bound[c] * (1 - 1e-9) > best_score[0][0]:
                 cut_bound += len(legal) - i  # sorted: every later choice is bounded above the best too
                 break
+            pos = int(ks[c])
+            factors = space.factors_at(pos)
+            tiles = space.tile_sizes(factors)
+            keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+            if not all(keep_sets):  # the two capacity checks disagree: a bug, say so
+                raise MappingError(f"internal: factor choice {pos} passed the capacity check, yet a level has "
+                                   "no keep choice that fits")
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
             nest = _Nest(space, factors)
             for j, order in enumerate(itertools.product(*orders)):
@@ -275,16 +279,11 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                         exhaustive, method)
 
 
-def _batches(items, size: int):
-    """``items`` numbered from 0, in lists of ``size``."""
-    batch = []
-    for pos, item in enumerate(items):
-        batch.append((pos, item))
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _indices(start: int, stop: int, stride: int) -> np.ndarray:
+    """Factor choice numbers ``start``, ``start + stride``, ... below ``stop`` (Python ints past int64)."""
+    if stop < 2**62:
+        return np.arange(start, stop, stride, dtype=np.int64)
+    return np.array(range(start, stop, stride), dtype=object)
 
 
 def _product(values) -> int:

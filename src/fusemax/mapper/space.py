@@ -25,6 +25,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import numpy as np
+
 from fusemax.engine.model import Architecture, Problem
 from fusemax.engine.nest import box_size
 from fusemax.errors import MappingError
@@ -102,25 +104,50 @@ class MapSpace:
     levels: list[LevelSpace]
     ranks: list[RankSpace]
     _orders: dict[tuple[int, tuple[str, ...]], list[list[str]]] = field(default_factory=dict, repr=False)
+    _rank_tables: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     # --- factors -------------------------------------------------------------------------------------
     def factor_choices(self, stride: int = 1) -> Iterator[Factors]:
         """Factor choices number 0, ``stride``, 2 ``stride``, ... of the mapspace (in ``itertools.product``
         order over the ranks), those whose spatial loops fit each level's fan-out. Each is decoded from its
         index, so sampling a huge mapspace costs the samples, not the whole space."""
-        n = len(self.levels)
         for k in range(0, self.count_factor_choices(), stride):
-            combo = []
-            for rs in reversed(self.ranks):  # mixed radix, the last rank varying fastest
-                k, digit = divmod(k, len(rs.choices))
-                combo.append(rs.choices[digit])
-            temporal: list[dict[str, int]] = [{} for _ in range(n)]
-            spatial: list[dict[str, int]] = [{} for _ in range(n)]
-            for rs, values in zip(self.ranks, reversed(combo)):
-                for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, values)):
-                    (spatial if sp else temporal)[lv][rs.rank] = f
-            if all(_product(spatial[i].values()) <= self.levels[i].fanout for i in range(n)):
-                yield Factors(temporal, spatial)
+            factors = self.factors_at(k)
+            if all(_product(factors.spatial[i].values()) <= ls.fanout for i, ls in enumerate(self.levels)):
+                yield factors
+
+    def factors_at(self, k: int) -> Factors:
+        """Factor choice number ``k`` (mixed radix over the ranks' choices, the last rank varying fastest)."""
+        n = len(self.levels)
+        temporal: list[dict[str, int]] = [{} for _ in range(n)]
+        spatial: list[dict[str, int]] = [{} for _ in range(n)]
+        for rs, digit in zip(self.ranks, self._digits(k)):
+            for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, rs.choices[digit])):
+                (spatial if sp else temporal)[lv][rs.rank] = f
+        return Factors(temporal, spatial)
+
+    def _digits(self, k):
+        """Each rank's choice index in factor choice ``k`` (ints, or arrays of them for an array of ``k``)."""
+        digits = []
+        for rs in reversed(self.ranks):
+            k, digit = k // len(rs.choices), k % len(rs.choices)  # divmod has no object-array loop
+            digits.append(digit)
+        return digits[::-1]
+
+    def factor_arrays(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(temporal, spatial)`` factors of the choices numbered ``ks``, as int64 arrays indexed
+        ``[choice, level, rank]`` (ranks in problem order; 1 where a level has no loop)."""
+        n, ranks = len(self.levels), self.problem.ranks
+        temporal = np.ones((len(ks), n, len(ranks)), dtype=np.int64)
+        spatial = np.ones_like(temporal)
+        for j, (rs, digit) in enumerate(zip(self.ranks, self._digits(ks))):
+            table = self._rank_tables.get(rs.rank)
+            if table is None:
+                table = self._rank_tables[rs.rank] = _rank_table(rs, n)
+            digit = np.asarray(digit, dtype=np.int64)  # an object array where the mapspace passes 2**63
+            temporal[:, :, j] = table[0][digit]
+            spatial[:, :, j] = table[1][digit]
+        return temporal, spatial
 
     def count_factor_choices(self) -> int:
         return _product(len(r.choices) for r in self.ranks)
@@ -197,6 +224,16 @@ class MapSpace:
         """True when equivalent orders may be merged (see the module doc): no sliding windows and no
         fan-out right under the innermost level."""
         return not any(ds.sliding for ds in self.problem.data_spaces) and self.levels[0].fanout == 1
+
+
+def _rank_table(rs: RankSpace, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """One rank's (temporal, spatial) factor per choice and level: ``[choice, level]`` int64 arrays."""
+    temporal = np.ones((len(rs.choices), levels), dtype=np.int64)
+    spatial = np.ones_like(temporal)
+    for c, values in enumerate(rs.choices):
+        for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, values)):
+            (spatial if sp else temporal)[c, lv] = f
+    return temporal, spatial
 
 
 def _product(values) -> int:
