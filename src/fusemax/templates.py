@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import jinja2
 
@@ -65,13 +65,19 @@ def environment() -> jinja2.Environment:
     return _environment(str(template_root()))
 
 
+def context_key(context: Mapping[str, Any]) -> str:
+    """A template context as text that tells every two contexts apart (JSON, sorted keys; repr of the
+    rest), for memo keys."""
+    return json.dumps(context, sort_keys=True, default=repr)
+
+
 def render_template(name: str, **context: Any) -> str:
     """Render one template (path relative to :func:`template_root`) with ``context``.
 
     A missing template or an undefined variable raises :class:`~fusemax.errors.FusemaxError` naming it.
     Renders are memoised per process (a FLAT search renders the same Einsum for hundreds of candidates).
     """
-    key = (name, json.dumps(context, sort_keys=True, default=repr))
+    key = (name, context_key(context))
     text = _RENDERED.get(key)
     if text is None:
         if len(_RENDERED) >= _RENDERED_MAX:  # bounded: a long sweep renders far more than it repeats

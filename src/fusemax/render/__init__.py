@@ -29,7 +29,7 @@ from fusemax.configs import CONFIGS, ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
 from fusemax.render.plan import EinsumPlan, Plan, plan
-from fusemax.templates import render_template
+from fusemax.templates import context_key, render_template
 from fusemax.workload import Hardware, Workload
 
 __all__ = ["CONFIGS", "FlatDataflow", "Hardware", "RenderedConfig", "RenderedEinsum", "Workload", "flat_dataflow",
@@ -87,18 +87,29 @@ class RenderedConfig:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _render_einsum(item: EinsumPlan, arch_cache: dict[str, str]) -> RenderedEinsum:
+def _render_einsum(item: EinsumPlan) -> RenderedEinsum:
     ctx = item.context
-    # Architecture templates read only the ArchParams, which are fixed within a configuration.
-    if item.arch_template not in arch_cache:
-        arch_cache[item.arch_template] = render_template(item.arch_template, **ctx)
-    mapping = render_template(item.mapping_template, **ctx) if item.mapping_template else None
-    constraints = render_template(item.constraints_template, **ctx) if item.constraints_template else None
-    return RenderedEinsum(
-        name=item.name, array=item.array, arch_yaml=arch_cache[item.arch_template],
-        problem_yaml=render_template(item.problem_template, **ctx), mapping_yaml=mapping,
-        compute_cost=dict(item.compute_cost), constraints_yaml=constraints,
-        mapper_yaml=render_template(MAPPER_TEMPLATE) if constraints is not None else None)
+    # One memo lookup per Einsum, not per template: a FLAT search renders the same Einsum for hundreds of
+    # candidates, and encoding its context for every template's key was half of rendering.
+    key = (item.arch_template, item.problem_template, item.mapping_template, item.constraints_template,
+           context_key(ctx))
+    texts = _EINSUMS.get(key)
+    if texts is None:
+        if len(_EINSUMS) >= _EINSUMS_MAX:  # bounded: a long sweep renders far more than it repeats
+            _EINSUMS.clear()
+        constraints = render_template(item.constraints_template, **ctx) if item.constraints_template else None
+        texts = _EINSUMS[key] = (
+            render_template(item.arch_template, **ctx), render_template(item.problem_template, **ctx),
+            render_template(item.mapping_template, **ctx) if item.mapping_template else None, constraints,
+            render_template(MAPPER_TEMPLATE) if constraints is not None else None)
+    arch, problem, mapping, constraints, mapper = texts
+    return RenderedEinsum(name=item.name, array=item.array, arch_yaml=arch, problem_yaml=problem,
+                          mapping_yaml=mapping, compute_cost=dict(item.compute_cost), constraints_yaml=constraints,
+                          mapper_yaml=mapper)
+
+
+_EINSUMS: dict[tuple, tuple[str, str, str | None, str | None, str | None]] = {}
+_EINSUMS_MAX = 65536
 
 
 def render(config: str, workload: Workload, hardware: Hardware = Hardware(), *,
@@ -109,8 +120,7 @@ def render(config: str, workload: Workload, hardware: Hardware = Hardware(), *,
     Raises :class:`~fusemax.errors.WorkloadError` when the hardware cannot tile the workload.
     """
     result: Plan = plan(config, workload, hardware, flat_dataflow)
-    arch_cache: dict[str, str] = {}
-    einsums = {item.name: _render_einsum(item, arch_cache) for item in result.einsums}
+    einsums = {item.name: _render_einsum(item) for item in result.einsums}
     return RenderedConfig(config=config, workload=workload, hardware=result.hardware, einsums=einsums,
                           params=result.params)
 
