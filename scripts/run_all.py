@@ -5,8 +5,8 @@ end-to-end layers on both platforms (Figs. 10-11) and the Pareto sweep (Fig. 12)
 prefill and decode, batch 1 and 64) into ``OUT/study``; write the figures and the HTML report, validate
 against the artifact's published rows (when ../shared is present) and print both headlines.
 
-    python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--no-study] [--backend builtin|timeloop]
-                              [--executor local|dask]
+    python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--no-study] [--study-attention-to LEN]
+                              [--backend builtin|timeloop] [--executor local|dask]
 
 ``--batch`` sets the attention sweep's batch (default 64, the paper's; validation is only meaningful there).
 """
@@ -49,6 +49,13 @@ def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
             timings[name] = time.perf_counter() - start
 
 
+def _length(text: str) -> int:
+    try:
+        return parse_seq_len(text)
+    except FusemaxError as exc:  # argparse then names the flag and exits 2
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
 def main(argv: list[str] | None = None, timings: dict[str, float] | None = None) -> int:
     """Run everything; ``timings`` (when given) receives the wall time of each of :data:`STAGES`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,6 +69,9 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1)")
     parser.add_argument("--no-study", action="store_true", help="the paper only (skip OUT/study)")
+    parser.add_argument("--study-attention-to", type=_length, metavar="LEN",
+                        help="also attention alone at 8K, 16K, ... LEN tokens in the study (e.g. 1M: "
+                             "the paper's longest; about 45 s more on 2 cores)")
     parser.add_argument("--verbose", action="store_true", help="show job progress")
     args = parser.parse_args(argv)
 
@@ -87,11 +97,12 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
         studied = None
         if not args.no_study:
             with _stage(timings, "study"):
+                long = study.long_lengths(args.study_attention_to) if args.study_attention_to else ()
                 studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
-                                          stream=sys.stderr if args.verbose else None)
+                                          attention_lengths=long, stream=sys.stderr if args.verbose else None)
                 results.write_study(args.out, studied, sweep.run_info([], Hardware(), {
                     "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
-                              "phases": study.PHASES, "batches": study.BATCHES},
+                              "attention_seq_lens": long, "phases": study.PHASES, "batches": study.BATCHES},
                     "engine": args.backend, "tools": get_backend(args.backend).tools()}))
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)

@@ -94,3 +94,26 @@ def test_a_cached_result_that_is_not_one_is_rejected_and_recomputed(tmp_path):
     again = study.run_study(**grid, jobs=1, cache=cache)
     assert sorted(map(str, cache.rejected)) == sorted(str(cache.path(k)) for k in keys)
     assert again.layer == truth.layer
+
+
+def test_attention_alone_at_long_lengths_next_to_the_layer_grid(tmp_path):
+    """--study-attention-to: attention rows at the long lengths (einsums, roofline), layer rows only on the
+    layer grid; the long attention is the same result as a plain sweep of that point."""
+    from fusemax.experiments import sweep
+    run = study.run_study(models=("Pythia-14M",), lengths=(256,), phases=("decode",), batches=(1,),
+                          attention_lengths=(8192,), jobs=1, cache=Cache(tmp_path / "cache"))
+    results.write_study(tmp_path, run, {})
+    loaded = results.load_study(tmp_path / "study")
+    assert set(loaded.layer.seq_len.astype(str)) == {"256"}
+    assert {"256", "8K"} <= set(loaded.roofline.seq_len.astype(str))
+    attention = [r for r in run.results if r.seq_len == "8K"]
+    assert sorted(r.config for r in attention) == sorted(study.CONFIGS)
+    alone = sweep.run_points(sweep.points(["binding"], ["Pythia-14M"], [8192], "decode", 1), jobs=1).outcomes[0]
+    ours = next(r for r in attention if r.config == "binding")
+    assert (ours.latency, ours.traffic, ours.energy) == (alone.result.latency, alone.result.traffic,
+                                                         alone.result.energy)
+
+
+def test_long_lengths_are_the_powers_of_two_past_4k():
+    assert study.long_lengths(2 ** 20) == tuple(2 ** k for k in range(13, 21))
+    assert study.long_lengths(4096) == () and study.long_lengths(10000) == (8192,)

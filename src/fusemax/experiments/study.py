@@ -25,6 +25,11 @@ BATCHES: tuple[int, ...] = (1, 64)
 CONFIGS: tuple[str, ...] = ("unfused", "flat", "binding")
 
 
+def long_lengths(up_to: int) -> tuple[int, ...]:
+    """The powers of two above :data:`LENGTHS` up to ``up_to`` tokens (8K, 16K, ... 1M for ``1M``)."""
+    return tuple(n for n in (2 ** k for k in range(13, 64)) if n <= up_to)
+
+
 @dataclass
 class StudyRun:
     """What one study run computed: the whole layer per point, every configuration result behind it
@@ -39,20 +44,26 @@ class StudyRun:
 
 def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = MODELS,
               lengths: tuple[int, ...] = LENGTHS, phases: tuple[str, ...] = PHASES,
-              batches: tuple[int, ...] = BATCHES, hardware: Hardware = Hardware(), jobs: int = 0,
-              backend: str = "builtin", cache: Cache | None = None, stream: TextIO | None = None) -> StudyRun:
-    """Every point of the study grid with its whole layer; ``cache`` (shared with the paper's sweep)
-    makes a rerun take every job from it. Progress goes to ``stream`` (None: silent)."""
+              batches: tuple[int, ...] = BATCHES, attention_lengths: tuple[int, ...] = (),
+              hardware: Hardware = Hardware(), jobs: int = 0, backend: str = "builtin",
+              cache: Cache | None = None, stream: TextIO | None = None) -> StudyRun:
+    """Every point of the study grid with its whole layer, and attention alone at ``attention_lengths``
+    (e.g. :func:`long_lengths`: the paper's long contexts, where the rest of the layer is not modelled);
+    ``cache`` (shared with the paper's sweep) makes a rerun take every job from it. Progress goes to
+    ``stream`` (None: silent)."""
     executor = get_executor("local", jobs, None)
     # One sweep over every phase and batch: one round of FLAT searches, one pool of jobs, one of layers,
     # so no core idles at the end of each of four smaller sweeps.
     sweeps = [(phase, batch) for phase in phases for batch in batches]
-    pts = [p for phase, batch in sweeps for p in sweep.points(list(configs), list(models), list(lengths), phase, batch)]
+    every = list(dict.fromkeys((*lengths, *attention_lengths)))
+    pts = [p for phase, batch in sweeps for p in sweep.points(list(configs), list(models), every, phase, batch)]
     run = sweep.run_points(pts, hardware, jobs=jobs, backend=backend, cache=cache, stream=stream)
     done = [(o.point.config, o.workload, o.result) for o in run.outcomes
             if o.result is not None and o.workload is not None]
     failed = [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
-    rows, rest = run_layers(done, hardware, backend=backend, executor=executor, cache=cache, stream=stream)
+    with_layer = set(lengths)
+    rows, rest = run_layers([d for d in done if d[1].seq_len in with_layer], hardware, backend=backend,
+                            executor=executor, cache=cache, stream=stream)
     # results in sweep order, each sweep's attention then the rest of its layers
     results = [r for phase, batch in sweeps for r in (
         *(r for _, w, r in done if (w.phase, w.batch) == (phase, batch)),
