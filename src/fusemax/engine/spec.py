@@ -59,6 +59,12 @@ def merge_texts(texts: AbcMapping[str, str], source: str = "<spec>") -> dict[str
                     for name, text in texts.items()))
 
 
+def spec_from_documents(documents: Iterable[tuple[Any, str]], source: str = "<spec>") -> Spec:
+    """Merge loaded YAML documents ``(data, where it came from)`` into a :class:`Spec`, as
+    :func:`spec_from_texts` merges texts (for callers that already hold them loaded)."""
+    return _merged_spec(documents, source)
+
+
 def _merged_spec(documents: Iterable[tuple[Any, str]], source: str) -> Spec:
     return spec_from_dict(_merged(documents), source=source)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fusemax import yamlio
 from fusemax.energy.tables import ERT
-from fusemax.engine import spec_from_texts
+from fusemax.engine.spec import spec_from_documents
 from fusemax.errors import SpecError
 
 from .constraints import constraints_from_dict
@@ -50,10 +50,9 @@ def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any =
             mapper.update(doc["mapper"])
         if "architecture" in doc:
             arch_text = texts[name]
-    spec_texts = {name: yamlio.dumps({k: v for k, v in doc.items() if k not in ("mapping", "constraints", "mapper")})
-                  for name, doc in docs.items() if isinstance(doc, dict)}
-    spec_texts["<mapper: no mapping>"] = "mapping: []\n"
-    spec = spec_from_texts(spec_texts, source=source)
+    spec = spec_from_documents([({k: v for k, v in doc.items() if k not in ("mapping", "constraints", "mapper")},
+                                 f"{source}/{name}") for name, doc in docs.items() if isinstance(doc, dict)]
+                               + [({"mapping": []}, f"{source}/<mapper: no mapping>")], source=source)
     constraints = constraints_from_dict({"constraints": {"targets": targets}, "mapper": mapper or None},
                                         spec.problem, source=source)
     if ert is None and arch_text is not None:
