@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -28,7 +31,7 @@ from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.orchestrator import Cache
-from fusemax.reports import write_report
+from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,6 +50,19 @@ def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
     finally:
         if timings is not None:
             timings[name] = time.perf_counter() - start
+
+
+def _draw_paper_quietly(out: str) -> None:
+    """:func:`draw_paper_figures` in a background process of one (no pool to leave behind); whatever it
+    could not draw, the report draws (and reports) itself, so nothing is said here. Ctrl-C is the main
+    process's to handle: it stops this one with SIGTERM, which ends it at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's SIGTERM-as-interrupt handler
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(null), contextlib.redirect_stdout(null):
+            draw_paper_figures(out, workers=1)
+    except Exception:
+        pass
 
 
 def _length(text: str) -> int:
@@ -77,6 +93,8 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
 
     sigterm_as_interrupt()
     start = time.perf_counter()
+    painter: multiprocessing.Process | None = None
+    computed = False
     try:
         with _stage(timings, "paper attention"):
             outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
@@ -96,6 +114,10 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
             results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache, backend=args.backend))
         studied = None
         if not args.no_study:
+            # The paper's figures need only the paper's results: draw them while the study computes (it
+            # leaves a core idle now and then); the report then finds them current.
+            painter = multiprocessing.Process(target=_draw_paper_quietly, args=(args.out,))
+            painter.start()
             with _stage(timings, "study"):
                 long = study.long_lengths(args.study_attention_to) if args.study_attention_to else ()
                 studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
@@ -104,12 +126,18 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
                     "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
                               "attention_seq_lens": long, "phases": study.PHASES, "batches": study.BATCHES},
                     "engine": args.backend, "tools": get_backend(args.backend).tools()}))
+        computed = True
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("run_all: interrupted; finished jobs are kept in the cache, run again to continue", file=sys.stderr)
         return 130
+    finally:
+        if painter is not None:
+            if not computed:
+                painter.terminate()  # the run stopped: its figures would not be published
+            painter.join()
     failed = [o for o in outcomes if o.error]
     print(f"evaluated {len(outcomes) - len(failed)}/{len(outcomes)} points in {time.perf_counter() - start:.1f}s"
           + (f"; results in {folder}" if folder else ""))

@@ -57,3 +57,18 @@ def test_a_missing_file_is_redrawn(run_dir, tmp_path):
     write_report(tmp_path)
     assert {"fig6a.png", "fig6a.pdf"} <= _rewritten(report)
     assert "fig6b.png" not in _rewritten(report)
+
+
+def test_paper_figures_drawn_ahead_are_current_for_the_report(run_dir, tmp_path):
+    """run_all draws the paper's figures while the study runs (draw_paper_figures): they are the very files
+    write_report draws, so the report then redraws none of them, and writes the page."""
+    from fusemax.reports import draw_paper_figures
+    shutil.copytree(run_dir / "results", tmp_path / "results")
+    queued = draw_paper_figures(tmp_path)
+    report = tmp_path / "report"
+    drawn = {p.stem for p in report.glob("*.png")}
+    assert queued == len(drawn) and {"fig8", "roofline-BERT"} <= drawn and not (report / "index.html").exists()
+    _age(report)
+    write_report(tmp_path)
+    assert _rewritten(report) == {"index.html"}
+    assert {p.stem for p in report.glob("*.png")} == drawn

@@ -9,6 +9,6 @@ Modules: :mod:`.style` (the one plot style), :mod:`.frames` (CSV -> plotted tabl
 ``OUT/study/results``: the whole layer across models, lengths and phases), :mod:`.html`, :mod:`.build`.
 Figure builders return matplotlib figures (Agg backend) so notebooks can redraw them.
 """
-from .build import write_report
+from .build import draw_paper_figures, write_report
 
-__all__ = ["write_report"]
+__all__ = ["draw_paper_figures", "write_report"]

@@ -47,14 +47,8 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    # Figures are only queued here and drawn together below, in parallel: they are independent, and
-    # drawing (Agg + PDF) is most of a cold report. What a queued figure will be saved as is known now.
     queued: list[tuple] = []
-
-    def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
-        queued.append((out_dir, stem, title, caption, builder, *args))
-        return SavedFigure(stem, title, caption, out_dir / f"{stem}.png", out_dir / f"{stem}.pdf")
-
+    fig = _queue(out_dir, queued)
     notes: list[str] = []
     sections: Sections = []
     tables: Tables = []
@@ -76,11 +70,36 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     return index
 
 
-def _draw_all(queued: list[tuple]) -> None:
-    """:func:`.style.draw` every queued figure that is not current, on every core (a pool only pays off
-    for figures to redraw, so current ones are not sent to it)."""
+def draw_paper_figures(folder: str | Path, out: str | Path | None = None,
+                       roofline: RooflineChoice = RooflineChoice(), workers: int | None = None) -> int:
+    """Draw the paper's figures of ``folder`` as :func:`write_report` would (same files, same stamps), without
+    the page: a later :func:`write_report` finds them current and draws only the rest. ``run_all.py``
+    draws them this way, in one process (``workers=1``), while the study runs. ``workers``: processes
+    (default: every core). Returns how many figures were queued."""
+    res = results_io.load(folder)
+    out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    queued: list[tuple] = []
+    _paper(res, _queue(out_dir, queued), [], roofline)
+    _draw_all(queued, workers)
+    return len(queued)
+
+
+def _queue(out_dir: Path, queued: list[tuple]) -> study.Draw:
+    """A figure function that only queues (for :func:`_draw_all`, which draws them together, in parallel:
+    they are independent, and drawing, Agg + PDF, is most of a cold report); what each queued figure will
+    be saved as is known at once."""
+    def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
+        queued.append((out_dir, stem, title, caption, builder, *args))
+        return SavedFigure(stem, title, caption, out_dir / f"{stem}.png", out_dir / f"{stem}.pdf")
+    return fig
+
+
+def _draw_all(queued: list[tuple], workers: int | None = None) -> None:
+    """:func:`.style.draw` every queued figure that is not current, on ``workers`` processes (default every
+    core; a pool only pays off for figures to redraw, so current ones are not sent to it)."""
     stale = [q for q in queued if not is_current(q[0], q[1], inputs_key(q[4], tuple(q[5:])))]
-    workers = min(len(stale), os.cpu_count() or 1)
+    workers = min(len(stale), workers or os.cpu_count() or 1)
     if workers <= 1:
         for q in stale:
             draw(*q)
