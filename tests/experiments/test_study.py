@@ -117,3 +117,16 @@ def test_attention_alone_at_long_lengths_next_to_the_layer_grid(tmp_path):
 def test_long_lengths_are_the_powers_of_two_past_4k():
     assert study.long_lengths(2 ** 20) == tuple(2 ** k for k in range(13, 21))
     assert study.long_lengths(4096) == () and study.long_lengths(10000) == (8192,)
+
+
+def test_result_json_is_dataclasses_asdict(run):
+    """ConfigResult.to_json is written by hand for speed: it must be exactly dataclasses.asdict (the
+    independent truth), for attention and for the layer's rest (energy breakdowns, params), and a copy."""
+    from dataclasses import asdict
+    for result in run.results:
+        data = result.to_json()
+        assert data == asdict(result)
+        data["einsums"][0]["energy_breakdown"]["x"] = 1.0
+        data["params"]["x"] = 1
+        assert "x" not in result.einsums[0].energy_breakdown and "x" not in result.params
+    assert any(r.config == "proposal" for r in run.results) and any(r.config == "binding" for r in run.results)

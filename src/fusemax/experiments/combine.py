@@ -5,8 +5,9 @@ configuration's schedule (methodology.md, "the waterfall"), and the total is whi
 """
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from fusemax.configs import PAPER_CLOCK_HZ, get_config
@@ -40,8 +41,14 @@ class ConfigResult:
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON data (what the result cache stores); :meth:`from_json` rebuilds it exactly."""
-        return asdict(self)
+        """Plain JSON data (what the result cache stores; ``dataclasses.asdict``'s, by hand, since every
+        cold point and layer stores one); :meth:`from_json` rebuilds it exactly."""
+        data = {name: getattr(self, name) for name in _RESULT_FIELDS}
+        data["einsum_util"] = dict(self.einsum_util)
+        data["params"] = copy.deepcopy(self.params)
+        data["einsums"] = [{**{name: getattr(e, name) for name in _EINSUM_FIELDS},
+                            "energy_breakdown": dict(e.energy_breakdown)} for e in self.einsums]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ConfigResult":
@@ -53,6 +60,10 @@ class ConfigResult:
                 "latency": self.latency, "energy": self.energy, "util_2d": self.util_2d,
                 "util_1d": self.util_1d, **self.einsum_util,
                 "pe_util_2d": self.pe_util_2d, "pe_util_1d": self.pe_util_1d}
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(ConfigResult))
+_EINSUM_FIELDS = tuple(f.name for f in fields(EinsumMetrics))
 
 
 def pe_utilization(metrics: list[EinsumMetrics], array: str, pes: int, latency: float, clock_hz: float) -> float:
