@@ -147,11 +147,11 @@ def test_tiny_search_with_keep_choices_is_unchanged_by_pruning():
 def test_factor_numbers_past_int64_decode_like_small_ones():
     # A mapspace of more than 2**63 factor choices is numbered with Python ints: the arrays of the first
     # pass must decode them as factors_at does.
-    from fusemax.mapper.search import _indices
+    from fusemax.mapper.space import choice_range
     spec = tiny(64, 64, 32, 16)
     space = build_mapspace(spec.architecture, spec.problem, constraints(spec, [KEEP_ALL]))
     n = space.count_factor_choices()
-    ks = _indices(2**63 + 5, 2**63 + 5 + 3 * n, 3)
+    ks = choice_range(2**63 + 5, 2**63 + 5 + 3 * n, 3)
     assert ks.dtype == object
     temporal, _ = space.factor_arrays(ks)
     ranks = spec.problem.ranks

@@ -204,8 +204,12 @@ def test_sampled_factor_choices_are_those_of_the_full_enumeration(stride):
         if k % stride == 0:
             factors = {rs.rank: dict(zip(rs.slots, values)) for rs, values in zip(space.ranks, combo)}
             expected.append(factors)
+    # What the search tries: the numbers in batches (small ones here, to cross batch edges), those the
+    # first pass finds within the fan-out, decoded.
+    from fusemax.mapper.bound import Bound
+    numbers = [int(k) for ks in space.choice_numbers(stride, batch=3) for k in ks[Bound(space, None, "edp")(ks).fits]]
     got = [{rs.rank: {slot: (f.spatial if slot[1] else f.temporal)[slot[0]][rs.rank] for slot in rs.slots}
-            for rs in space.ranks} for f in space.factor_choices(stride)]
+            for rs in space.ranks} for f in map(space.factors_at, numbers)]
     assert got == expected and len(got) == -(-space.count_factor_choices() // stride)
 
 

@@ -111,6 +111,7 @@ class Bound:
             above[:, i] = above[:, i + 1] * fanout[:, i]
         energy = np.full(len(t), self.mac_energy)
         top_accesses = np.zeros(len(t))
+        zero = np.zeros(len(t))
         for ds, chains in zip(self.spaces, self.chains):
             own = [self.rank_index[r] for r in ds.ranks]
             # children sharing a word are served by one multicast read: scale by the fan-out over ds's ranks
@@ -127,7 +128,6 @@ class Bound:
                     if k not in fewest:
                         fewest[k] = tiles[:, k, self.index[ds.name]] * self._fewest_fills(ds, t, k, outside)
                     delta = fewest[k]
-                    zero = np.zeros(len(t))
                     if ds.read_write:
                         reads = content - tiles[:, k, self.index[ds.name]] if k == self.top else zero
                         fills, updates = zero, content

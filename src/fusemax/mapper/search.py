@@ -223,8 +223,7 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     failures: Counter = Counter()
     smallest: dict[str, int] = {}
     out_of_time = False
-    for start in range(0, n_factor, stride * _BATCH):
-        ks = _indices(start, min(n_factor, start + stride * _BATCH), stride)
+    for ks in space.choice_numbers(stride, _BATCH):
         fp = first_pass(ks, with_bound=prune)
         for ls in space.levels:
             over = fp.fits & (fp.overflow == ls.index)
@@ -277,13 +276,6 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
               "lower bound); equivalent loop orders merged, unit loops unordered, keep choices priced per tensor")
     return MapperResult(mapping, stats, Spec(spec.architecture, spec.problem, mapping, spec.source), scored,
                         exhaustive, method)
-
-
-def _indices(start: int, stop: int, stride: int) -> np.ndarray:
-    """Factor choice numbers ``start``, ``start + stride``, ... below ``stop`` (Python ints past int64)."""
-    if stop < 2**62:
-        return np.arange(start, stop, stride, dtype=np.int64)
-    return np.array(range(start, stop, stride), dtype=object)
 
 
 def _product(values) -> int:

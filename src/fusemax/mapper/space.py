@@ -107,14 +107,14 @@ class MapSpace:
     _rank_tables: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     # --- factors -------------------------------------------------------------------------------------
-    def factor_choices(self, stride: int = 1) -> Iterator[Factors]:
-        """Factor choices number 0, ``stride``, 2 ``stride``, ... of the mapspace (in ``itertools.product``
-        order over the ranks), those whose spatial loops fit each level's fan-out. Each is decoded from its
-        index, so sampling a huge mapspace costs the samples, not the whole space."""
-        for k in range(0, self.count_factor_choices(), stride):
-            factors = self.factors_at(k)
-            if all(_product(factors.spatial[i].values()) <= ls.fanout for i, ls in enumerate(self.levels)):
-                yield factors
+    def choice_numbers(self, stride: int = 1, batch: int = 2048) -> Iterator[np.ndarray]:
+        """The numbers 0, ``stride``, 2 ``stride``, ... of the mapspace's factor choices (in
+        ``itertools.product`` order over the ranks, see :meth:`factors_at`), ``batch`` at a time; Python ints
+        past int64. Choices are decoded from their numbers, so sampling a huge mapspace costs the samples,
+        not the whole space; which fit the fan-out is the first pass's to say (:mod:`.bound`)."""
+        n = self.count_factor_choices()
+        for start in range(0, n, stride * batch):
+            yield choice_range(start, min(n, start + stride * batch), stride)
 
     def factors_at(self, k: int) -> Factors:
         """Factor choice number ``k`` (mixed radix over the ranks' choices, the last rank varying fastest)."""
@@ -224,6 +224,14 @@ class MapSpace:
         """True when equivalent orders may be merged (see the module doc): no sliding windows and no
         fan-out right under the innermost level."""
         return not any(ds.sliding for ds in self.problem.data_spaces) and self.levels[0].fanout == 1
+
+
+def choice_range(start: int, stop: int, stride: int) -> np.ndarray:
+    """Factor choice numbers ``start``, ``start + stride``, ... below ``stop``: int64, or Python ints (an
+    object array) past int64."""
+    if stop < 2**62:
+        return np.arange(start, stop, stride, dtype=np.int64)
+    return np.array(range(start, stop, stride), dtype=object)
 
 
 def _rank_table(rs: RankSpace, levels: int) -> tuple[np.ndarray, np.ndarray]:
