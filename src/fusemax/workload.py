@@ -318,6 +318,9 @@ class Workload:
     seq_len: int
     phase: str = "prefill"
     batch: int = DEFAULT_BATCH
+    #: (queries, keys) of one dense rectangle of a masked prefill (:mod:`fusemax.render.mask`); None: the
+    #: whole point
+    span: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.phase not in PHASES:
@@ -338,18 +341,26 @@ class Workload:
 
     @property
     def P(self) -> int:
-        """Queries: the whole sequence in prefill, one token in decode."""
+        """Queries: the whole sequence in prefill, one token in decode (a rectangle's own, for a span)."""
+        if self.span is not None:
+            return self.span[0]
         return self.seq_len if self.phase == "prefill" else 1
 
     @property
     def M(self) -> int:
-        """Keys (context): the sequence length in both phases."""
+        """Keys (context): the sequence length in both phases, except that a decode step under a sliding
+        window reads only the window's keys (a rectangle's own, for a span)."""
+        if self.span is not None:
+            return self.span[1]
+        if self.phase == "decode" and self.model.window is not None:
+            return min(self.seq_len, self.model.window)
         return self.seq_len
 
     @property
     def label(self) -> str:
-        """``BERT 4K prefill`` -- for messages and file names."""
-        return f"{self.model.name} {format_seq_len(self.seq_len)} {self.phase}"
+        """``BERT 4K prefill`` -- for messages and file names (a rectangle adds its queries x keys)."""
+        span = "" if self.span is None else f" [{self.span[0]} x {self.span[1]}]"
+        return f"{self.model.name} {format_seq_len(self.seq_len)} {self.phase}{span}"
 
 
 @dataclass(frozen=True)
