@@ -21,7 +21,9 @@ def bounds(model_name: str, seq_len: int, phase: str, batch: int) -> dict[str, f
     tokens = batch * queries
     mlp = 3 if m.mlp == "gated" else 2  # gate, up and down, or FFN1 and FFN2
     weights = m.D * m.E * m.H + 2 * m.D * m.E * m.KV + m.F * m.H * m.D + mlp * m.D * m.S
-    attention_macs = batch * m.H * (m.E + m.F) * seq_len * queries
+    # query-key pairs: a causal prefill's query q sees q + 1 keys (the zoo's decoder models are causal)
+    pairs = seq_len * (seq_len + 1) // 2 if (phase == "prefill" and m.mask == "causal") else seq_len * queries
+    attention_macs = batch * m.H * (m.E + m.F) * pairs
     macs = tokens * weights + attention_macs
     dram = weights * WORD + (2 * batch * m.KV * seq_len * m.E * WORD if phase == "decode" else 0)
     return {"dram": dram, "macs": macs}
