@@ -255,22 +255,22 @@ def _layer(gated: bool = False, fused: bool = False) -> tuple[Einsum, ...]:
     return tuple(out)
 
 
-def _layer_configuration(gated: bool, fused: bool) -> Configuration:
-    name = "layer" + ("-gated" if gated else "") + ("-fused" if fused else "")
-    label = "layer" + (" (gated MLP)" if gated else "") + (", fused" if fused else "")
-    return Configuration(name, label, "LG" if gated else "L", "#777777" if gated else "#999999", "", "P",
-                         tiling="layer", einsums=_layer(gated, fused), l3_bytes=16 * MiB,
-                         registers=_FUSEMAX_REGISTERS, energy_design="fusemax",
-                         schedule="fused" if fused else "sequential", platform="proposal",
-                         energy_sizes={"reg_2d": 16})
-
-
 def layer_config_name(gated: bool, fusion: str) -> str:
     """The registry's layer for a model with a gated MLP or not, under ``fusion`` (:data:`LAYER_FUSIONS`)."""
     if fusion not in LAYER_FUSIONS:
         raise WorkloadError(f"unknown layer fusion {fusion!r}; use {' or '.join(LAYER_FUSIONS)}",
                             source="--layer-fusion")
     return "layer" + ("-gated" if gated else "") + ("-fused" if fusion == "fused" else "")
+
+
+def _layer_configuration(gated: bool, fused: bool) -> Configuration:
+    name = layer_config_name(gated, "fused" if fused else "none")
+    label = "layer" + (" (gated MLP)" if gated else "") + (", fused" if fused else "")
+    return Configuration(name, label, "LG" if gated else "L", "#777777" if gated else "#999999", "", "P",
+                         tiling="layer", einsums=_layer(gated, fused), l3_bytes=16 * MiB,
+                         registers=_FUSEMAX_REGISTERS, energy_design="fusemax",
+                         schedule="fused" if fused else "sequential", platform="proposal",
+                         energy_sizes={"reg_2d": 16})
 
 
 REGISTRY: dict[str, Configuration] = {c.name: c for c in (

@@ -113,9 +113,9 @@ SCHEDULES: dict[str, Callable[[dict[str, EinsumMetrics], int], float]] = {
 def pipelined(stages: list[EinsumMetrics], row_blocks: int) -> float:
     """Compute latency of one fused group whose 1D work (the element-wise Einsums) and 2D work (the matrix
     multiplies) run as a two-stage pipeline over ``row_blocks`` blocks of tokens: the busier array, plus
-    the pipeline's fill and drain, one row block of the other array's work (the first block the 2D array
-    waits for its prologue, or the last block's epilogue after the 2D array is done: a pipeline of n blocks
-    of a and b seconds takes (n - 1) x max(a, b) + a + b)."""
+    the pipeline's fill and drain, one row block of the other array's work (the first block's prologue
+    before the 2D array starts, or the last block's epilogue after it ends: a pipeline of n blocks of a
+    and b seconds each takes (n - 1) x max(a, b) + a + b)."""
     comp_2d, comp_1d = _split({e.einsum: e for e in stages})
     return max(comp_2d, comp_1d) + min(comp_2d, comp_1d) / row_blocks
 
