@@ -39,10 +39,10 @@ class FlatDataflow:
     """One FLAT dataflow: on-chip tensors, stationarity of QK and AV, fusion granularity, rows per block.
 
     ``group_heads``: under grouped-query attention (G = H / KV query heads share one K/V head), how many of
-    a group's query heads one tile holds beside its K/V tile; they are walked in L3 next to the P1 rows, so
-    the tile's rows are ``group_heads x P1`` and the K/V tile serves all of them. None takes the whole
-    group; 1 is FLAT as published (one head per tile; K/V reused across the group's heads only while they
-    stay in L3). Multi-head models (G = 1) ignore it.
+    a group's query heads one tile holds beside its K/V tile (a divisor of G); they are walked in L3 next to
+    the P1 rows, so the tile's rows are ``group_heads x P1`` and the K/V tile serves all of them. 1 is FLAT
+    as published (one head per tile, the blocks the table's choices were sized for; K/V are reused across
+    the group's heads only while they stay in L3); FLAT's search also tries the whole group.
 
     ``spilled`` is the proportion of the on-chip traffic that overflows to DRAM; render derives it for the
     actual workload and hardware (:func:`spilled_proportion`) and the experiments read it back with
@@ -54,7 +54,7 @@ class FlatDataflow:
     av_stationarity: str = "output"
     fusion: str = "head"  # "head" or "row"
     p1: int = 256  # query rows per block when fusion == "row"
-    group_heads: int | None = None
+    group_heads: int = 1
     source: str = field(default="", compare=False)
     spilled: float = field(default=0.0, compare=False)
 
@@ -69,7 +69,7 @@ class FlatDataflow:
             raise WorkloadError(f"unknown fusion granularity {self.fusion!r}; use head or row")
         if self.p1 < 1:
             raise WorkloadError(f"FLAT P1 must be positive, got {self.p1}")
-        if self.group_heads is not None and self.group_heads < 1:
+        if self.group_heads < 1:
             raise WorkloadError(f"FLAT's query heads per K/V tile must be positive, got {self.group_heads}")
 
     def location(self, tensor: str) -> str:
@@ -82,9 +82,9 @@ class FlatDataflow:
         return "QK" in self.onchip
 
     def as_dict(self) -> dict:
-        """Plain values for ``RenderedConfig.params`` (and YAML/JSON output); ``group_heads`` only when set,
+        """Plain values for ``RenderedConfig.params`` (and YAML/JSON output); ``group_heads`` only above 1,
         so a multi-head model's params are those it always had."""
-        group = {} if self.group_heads is None else {"group_heads": self.group_heads}
+        group = {"group_heads": self.group_heads} if self.group_heads > 1 else {}
         return {"onchip": [t for t in TENSORS if t in self.onchip], "QK": self.qk_stationarity,
                 "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, **group, "source": self.source}
 
@@ -94,9 +94,8 @@ class FlatDataflow:
         a row of the artifact's ``flat_validation.csv`` (``Q_loc`` ... ``proportion_spilled``)."""
         if params.get("flat_dataflow") is not None:
             d = params["flat_dataflow"]
-            heads = d.get("group_heads")
             return cls(frozenset(d["onchip"]), d["QK"], d["AV"], d["fusion"], int(d["P1"]),
-                       None if heads is None else int(heads), source=str(d.get("source", "render")), spilled=float(d.get("spilled", 0.0)))
+                       int(d.get("group_heads", 1)), source=str(d.get("source", "render")), spilled=float(d.get("spilled", 0.0)))
         try:
             onchip = frozenset(t for t in TENSORS if params[f"{t}_loc"] == "onchip")
         except KeyError:

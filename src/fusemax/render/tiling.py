@@ -24,7 +24,7 @@ FLAT
     columns (PE_col) and the third over its rows (PE); those two keep ``size / spatial`` at L3.
 
     Grouped-query attention: the group rank G = H / KV = G1 (DRAM, innermost) x G0 (L3, just outside P),
-    G0 = the dataflow's ``group_heads`` (default the whole group). A tile then holds G0 x P1 query rows
+    G0 = the dataflow's ``group_heads`` (default 1, FLAT as published). A tile then holds G0 x P1 query rows
     against one K/V head, so a K or V tile the stationarity keeps in the PEs, or the L3 keeps on chip,
     serves all G0 heads, and an on-chip K/V tile also the G1 steps; K/V streamed from DRAM by a dataflow
     that re-reads them per row block are re-read per head too.
@@ -318,7 +318,7 @@ def flat_tiling(workload: Workload, pe_dim: int, dataflow: FlatDataflow) -> Flat
         P1 = P
     model = workload.model
     G = model.H // model.KV
-    G0 = G if dataflow.group_heads is None else dataflow.group_heads
+    G0 = dataflow.group_heads
     if G % G0:
         raise WorkloadError(f"FLAT's tile cannot hold {G0} query heads of a K/V group of {G} "
                             f"({model.H} heads, {model.KV} K/V heads): use a divisor of {G}", source="flat dataflow")
