@@ -159,3 +159,31 @@ def test_largest_divisor_comes_from_the_factorisation():
     # 2**88 with trial division up to sqrt would never finish; the factorisation takes 88 steps
     assert largest_divisor_at_most(2**88, 10**9) == 2**29
     assert largest_divisor_at_most(3 * 2**88, 2**90) == 3 * 2**88
+
+
+def test_flat_tile_holds_the_query_heads_of_a_kv_group():
+    """Llama-3-8B decode at 128K (G = 4 query heads per K/V head): the tile's rows are group_heads x P1, so
+    FLAT's buffer count (the score rows, Q and AV double-buffered) grows with them, K's does not."""
+    from fusemax.render.flat_dataflow import FlatDataflow
+    w = Workload(get_model("Llama-3-8B"), 131072, "decode")
+    l3_words = 32 * 2**20 // 2
+    slab = 2 * 256 * 128  # an off-chip tensor streams a double-buffered 256-row slab of 128 words
+    for heads in (4, 1):
+        df = FlatDataflow(frozenset({"K", "QK", "A"}), "weight", "weight", "head", 1, heads)
+        rendered = render("flat", w, Hardware(), flat_dataflow=df)
+        # scores heads x 131072; K whole and double-buffered; Q, V and AV off chip
+        words = heads * 131072 + 2 * 131072 * 128 + 3 * slab
+        assert rendered.params["proportion_spilled"] == 1 - l3_words / words
+        qk = rendered.einsums["QK"].mapping_yaml
+        assert f"factors: [B=64, E=1, G={4 // heads}, H=8, M=1, P=1]" in qk
+        assert f"factors: [B=1, E=1, G={heads}, H=1, M=512, P=1]\n  permutation: [P, G, E, M, H, B]" in qk
+        assert "split: 6\n  permutation: [E, M, P, G, H, B]" in qk
+    with pytest.raises(WorkloadError, match="3 query heads of a K/V group of 4"):
+        render("flat", w, Hardware(), flat_dataflow=FlatDataflow(frozenset(), group_heads=3))
+
+
+def test_flat_specs_of_multi_head_models_have_no_group_rank():
+    rendered = render("flat", Workload(get_model("BERT"), 4096), Hardware())
+    for einsum in ("QK", "AV"):
+        assert "G" not in rendered.einsums[einsum].mapping_yaml
+    assert "group_heads" not in rendered.params["flat_dataflow"]

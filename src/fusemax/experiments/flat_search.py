@@ -12,7 +12,10 @@ Search space:
       so 2**5 placements;
     * stationarity of QK and of AV on the 2D array: input, weight or output each (9 pairs);
     * fusion granularity: ``row`` with P1 among the divisors of P that are multiples of the PE dimension and
-      smaller than P (ascending), then ``head`` (the whole P, the largest block).
+      smaller than P (ascending), then ``head`` (the whole P, the largest block);
+    * under grouped-query attention (G = H / KV > 1), the query heads of a K/V group per tile
+      (:func:`group_options`): one head (FLAT as published) or the whole group (its G x P1 rows share one
+      K/V tile, so K/V come from DRAM once per K/V head where the stationarity or the L3 keeps them).
 
 Spill: like FLAT, a dataflow may overbook the L3; the overflow goes to DRAM. Render derives each candidate's
 spilled proportion from FLAT's buffer count (:func:`fusemax.render.flat_dataflow.spilled_proportion`, the rule
@@ -23,8 +26,9 @@ Candidates whose blocks Timeloop cannot map at all (larger than the spill room o
 L3, so spilling over 97 %) are dropped.
 
 Selection: lowest latency; ties go to lower DRAM traffic, then to the first candidate in the order above
-(placements in binary order of Q, K, QK/A, V, AV with off first; stationarities input, weight, output;
-ascending blocks). Energy is not computed while searching.
+(one head's candidates before the whole group's, so where sharing gains nothing FLAT keeps the tiles it
+would pick for one head; then placements in binary order of Q, K, QK/A, V, AV with off first;
+stationarities input, weight, output; ascending blocks). Energy is not computed while searching.
 
 Caching: results are kept per (attention group, hardware) in the process and, given a job cache
 (:func:`dataflow_for` with ``cache``, as ``fusemax run`` does), stored like a job: one checksummed entry keyed
@@ -107,6 +111,15 @@ def p1_options(queries: int, pe_dim: int) -> list[int]:
     return [d for d in range(pe_dim, queries, pe_dim) if queries % d == 0]
 
 
+def group_options(model: Model) -> tuple[int, ...]:
+    """Query heads of a K/V group per tile: one head (FLAT as published), then the whole group; one for
+    multi-head models. Not every divisor: one head keeps FLAT's blocks where a group's rows
+    would overbook the L3 (prefill), the whole group reads K/V once where they must stream (decode), and
+    each option costs a full pass over the other choices."""
+    group = model.H // model.KV
+    return (1, group) if group > 1 else (1,)
+
+
 def _placements() -> list[frozenset[str]]:
     placements = []
     for bits in itertools.product((False, True), repeat=len(_PLACED)):
@@ -163,9 +176,9 @@ def clear_searches() -> None:
 def _search(workload: Workload, hardware: Hardware) -> tuple[Candidate, int]:
     where = workload.label
     blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
-    dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, source=f"searched ({where})")
-                 for onchip in _placements() for qk in STATIONARITIES for av in STATIONARITIES
-                 for fusion, p1 in blocks]
+    dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, heads, source=f"searched ({where})")
+                 for heads in group_options(workload.model) for onchip in _placements()
+                 for qk in STATIONARITIES for av in STATIONARITIES for fusion, p1 in blocks]
     candidates = [c for c in evaluate_dataflows(workload, hardware, dataflows) if c is not None]
     if not candidates:
         raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=where)

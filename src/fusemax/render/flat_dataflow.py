@@ -38,6 +38,12 @@ STATIONARITIES = ("input", "weight", "output")
 class FlatDataflow:
     """One FLAT dataflow: on-chip tensors, stationarity of QK and AV, fusion granularity, rows per block.
 
+    ``group_heads``: under grouped-query attention (G = H / KV query heads share one K/V head), how many of
+    a group's query heads one tile holds beside its K/V tile (a divisor of G); they are walked in L3 next to
+    the P1 rows, so the tile's rows are ``group_heads x P1`` and the K/V tile serves all of them. 1 is FLAT
+    as published (one head per tile, the blocks the table's choices were sized for; K/V are reused across
+    the group's heads only while they stay in L3); FLAT's search also tries the whole group.
+
     ``spilled`` is the proportion of the on-chip traffic that overflows to DRAM; render derives it for the
     actual workload and hardware (:func:`spilled_proportion`) and the experiments read it back with
     :meth:`from_params`.
@@ -48,6 +54,7 @@ class FlatDataflow:
     av_stationarity: str = "output"
     fusion: str = "head"  # "head" or "row"
     p1: int = 256  # query rows per block when fusion == "row"
+    group_heads: int = 1
     source: str = field(default="", compare=False)
     spilled: float = field(default=0.0, compare=False)
 
@@ -62,6 +69,8 @@ class FlatDataflow:
             raise WorkloadError(f"unknown fusion granularity {self.fusion!r}; use head or row")
         if self.p1 < 1:
             raise WorkloadError(f"FLAT P1 must be positive, got {self.p1}")
+        if self.group_heads < 1:
+            raise WorkloadError(f"FLAT's query heads per K/V tile must be positive, got {self.group_heads}")
 
     def location(self, tensor: str) -> str:
         """``"onchip"`` or ``"offchip"``, spelled like flat_validation.csv."""
@@ -73,9 +82,11 @@ class FlatDataflow:
         return "QK" in self.onchip
 
     def as_dict(self) -> dict:
-        """Plain values for ``RenderedConfig.params`` (and YAML/JSON output)."""
+        """Plain values for ``RenderedConfig.params`` (and YAML/JSON output); ``group_heads`` only above 1,
+        so a multi-head model's params are those it always had."""
+        group = {"group_heads": self.group_heads} if self.group_heads > 1 else {}
         return {"onchip": [t for t in TENSORS if t in self.onchip], "QK": self.qk_stationarity,
-                "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, "source": self.source}
+                "AV": self.av_stationarity, "fusion": self.fusion, "P1": self.p1, **group, "source": self.source}
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "FlatDataflow":
@@ -84,7 +95,7 @@ class FlatDataflow:
         if params.get("flat_dataflow") is not None:
             d = params["flat_dataflow"]
             return cls(frozenset(d["onchip"]), d["QK"], d["AV"], d["fusion"], int(d["P1"]),
-                       source=str(d.get("source", "render")), spilled=float(d.get("spilled", 0.0)))
+                       int(d.get("group_heads", 1)), source=str(d.get("source", "render")), spilled=float(d.get("spilled", 0.0)))
         try:
             onchip = frozenset(t for t in TENSORS if params[f"{t}_loc"] == "onchip")
         except KeyError:
@@ -130,6 +141,9 @@ def flat_dataflow(head_dim: int, seq_len: int) -> FlatDataflow:
 
 def buffer_words(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, value_dim: int, pe_dim: int) -> int:
     """Words of on-chip buffer FLAT reserves for one block of ``rows`` queries against ``keys`` keys.
+
+    Under grouped-query attention a block's ``rows`` are its P1 query rows times the query heads of the K/V
+    group it holds (:attr:`FlatDataflow.group_heads`); K and V are one K/V head's.
 
     The score matrix is held once (A overwrites QK in place): the whole ``rows x keys`` block when QK/A are on
     chip, else a double-buffered ``pe_dim x pe_dim`` tile streaming through. Q, K, V and AV are double-buffered

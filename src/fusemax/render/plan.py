@@ -83,13 +83,14 @@ def _flat(conf: Configuration, workload: Workload, hw: ResolvedHardware,
           dataflow: FlatDataflow | None) -> tuple[dict, dict]:
     dataflow = dataflow or flat_dataflow(workload.model.E, workload.M)
     tiling = flat_tiling(workload, hw.pe_dim, dataflow)
-    base = {**_baseline_problem(workload), "P2": tiling.P2, "onchip": sorted(dataflow.onchip), **hw.context()}
+    base = {**_baseline_problem(workload), "P2": tiling.P2, "G1": tiling.G1, "onchip": sorted(dataflow.onchip),
+            **hw.context()}
     qk_a_onchip = "QK" in dataflow.onchip
     softmax = _softmax_context(workload, hw, qk_a_onchip)
     contexts: dict[str, Any] = {e.name: softmax for e in conf.einsums if e.group == "softmax"}
     for name, t in (("QK", tiling.qk), ("AV", tiling.av)):
         contexts[name] = {**base, "l3": t.l3, "l3_perm": t.l3_perm, "pe_col": t.pe_col, "pe": t.pe}
-    spilled = spilled_proportion(dataflow, tiling.P1, workload.M, workload.model.E, workload.model.F,
+    spilled = spilled_proportion(dataflow, tiling.rows, workload.M, workload.model.E, workload.model.F,
                                  hw.pe_dim, hw.l3_words)
     params = {"flat_dataflow": {**dataflow.as_dict(), "spilled": spilled}, "p1": tiling.P1, "p2": tiling.P2,
               "qk_a_onchip": qk_a_onchip, "proportion_spilled": spilled,

@@ -23,6 +23,12 @@ FLAT
     :data:`FLAT_LOOP_ORDERS`): the first rank is walked whole in L3, the second is spread over the array's
     columns (PE_col) and the third over its rows (PE); those two keep ``size / spatial`` at L3.
 
+    Grouped-query attention: the group rank G = H / KV = G1 (DRAM, innermost) x G0 (L3, just outside P),
+    G0 = the dataflow's ``group_heads`` (default 1, FLAT as published). A tile then holds G0 x P1 query rows
+    against one K/V head, so a K or V tile the stationarity keeps in the PEs, or the L3 keeps on chip,
+    serves all G0 heads, and an on-chip K/V tile also the G1 steps; K/V streamed from DRAM by a dataflow
+    that re-reads them per row block are re-read per head too.
+
 Softmax passes, unfused and end-to-end mapper constraints
     One rank is spread over a PE dimension: M over the 1D array (softmax), P and M over the 2D array
     (unfused QK/AV), tokens (B*P) and output features over the 2D array (matrix multiplies).
@@ -270,15 +276,24 @@ class FlatMatmulTiling:
 
 @dataclass(frozen=True)
 class FlatTiling:
-    """FLAT's query blocking (P = P2 x P1) and the tiling of QK and AV."""
+    """FLAT's query blocking (P = P2 x P1), its group blocking under grouped-query attention (G = G1 x G0:
+    G0 query heads of a K/V group per tile, G1 walked at DRAM) and the tiling of QK and AV."""
 
     P1: int
     P2: int
     qk: FlatMatmulTiling
     av: FlatMatmulTiling
+    G0: int = 1
+    G1: int = 1
+
+    @property
+    def rows(self) -> int:
+        """Query rows of one tile: P1 rows of each of its G0 heads (what FLAT's buffer count sizes)."""
+        return self.G0 * self.P1
 
 
-def _flat_matmul(einsum: str, stationarity: str, sizes: dict[str, int], pe_dim: int) -> FlatMatmulTiling:
+def _flat_matmul(einsum: str, stationarity: str, sizes: dict[str, int], pe_dim: int, G: int,
+                 G0: int) -> FlatMatmulTiling:
     order = FLAT_LOOP_ORDERS[einsum][stationarity]
     l3 = {rank: 1 for rank in sizes}
     pe_col = {rank: 1 for rank in sizes}
@@ -287,7 +302,11 @@ def _flat_matmul(einsum: str, stationarity: str, sizes: dict[str, int], pe_dim: 
     for rank, level in ((order[1], pe_col), (order[2], pe)):
         level[rank] = spatial_factor(sizes[rank], pe_dim, f"{rank} of FLAT's {einsum}")
         l3[rank] = sizes[rank] // level[rank]
-    return FlatMatmulTiling(l3=l3, l3_perm=tuple(order), pe_col=pe_col, pe=pe)
+    # The group's heads are more query rows: walked in L3 just outside P, so whatever the stationarity
+    # reuses across the rows of a tile (K or V held in the PEs or the L3) serves every head of the group.
+    l3["G"] = G0
+    perm = order.replace("P", "PG") if G > 1 else order
+    return FlatMatmulTiling(l3=l3, l3_perm=tuple(perm), pe_col=pe_col, pe=pe)
 
 
 def flat_tiling(workload: Workload, pe_dim: int, dataflow: FlatDataflow) -> FlatTiling:
@@ -298,6 +317,11 @@ def flat_tiling(workload: Workload, pe_dim: int, dataflow: FlatDataflow) -> Flat
     else:
         P1 = P
     model = workload.model
-    qk = _flat_matmul("QK", dataflow.qk_stationarity, {"E": model.E, "M": workload.M, "P": P1}, pe_dim)
-    av = _flat_matmul("AV", dataflow.av_stationarity, {"F": model.F, "M": workload.M, "P": P1}, pe_dim)
-    return FlatTiling(P1=P1, P2=P // P1, qk=qk, av=av)
+    G = model.H // model.KV
+    G0 = dataflow.group_heads
+    if G % G0:
+        raise WorkloadError(f"FLAT's tile cannot hold {G0} query heads of a K/V group of {G} "
+                            f"({model.H} heads, {model.KV} K/V heads): use a divisor of {G}", source="flat dataflow")
+    qk = _flat_matmul("QK", dataflow.qk_stationarity, {"E": model.E, "M": workload.M, "P": P1}, pe_dim, G, G0)
+    av = _flat_matmul("AV", dataflow.av_stationarity, {"F": model.F, "M": workload.M, "P": P1}, pe_dim, G, G0)
+    return FlatTiling(P1=P1, P2=P // P1, qk=qk, av=av, G0=G0, G1=G // G0)
