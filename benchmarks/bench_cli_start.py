@@ -13,6 +13,8 @@ Run as ``python benchmarks/bench_cli_start.py [--repeat N]``. Renders BERT 1K (b
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -44,8 +46,9 @@ def main() -> int:
         # Byte code goes to the temporary folder, compiled by the warm-up run, whatever the caller's settings.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-        fusemax_main(["render", "--config", "binding", "--model", "BERT", "--seq-len", "1K", "-o", str(work / "v04"),
-                      "--for-timeloop", str(work / "tl"), "--timeloop-keys", "v3.0.3"])
+        with contextlib.redirect_stdout(io.StringIO()):
+            fusemax_main(["render", "--config", "binding", "--model", "BERT", "--seq-len", "1K", "-o",
+                          str(work / "v04"), "--for-timeloop", str(work / "tl"), "--timeloop-keys", "v3.0.3"])
         folders = sorted(p for p in (work / "tl").iterdir() if p.is_dir())
         qk = work / "tl" / "qk"
         one = [sys.executable, "-m", "fusemax", "model", "input.yaml", "--ert", "ERT.yaml", "--art", "ART.yaml",
@@ -62,7 +65,7 @@ def main() -> int:
         rows.append(("fusemax evaluation, one spec (in process)", (time.perf_counter() - start) / n))
         many = _best(several, max(1, args.repeat // 4), env, qk)
         rows.append((f"fusemax model, {len(folders)} specs in one call (process)", many))
-        rows.append((f"  per spec", many / len(folders)))
+        rows.append(("  per spec", many / len(folders)))
         tool = os.environ.get("TIMELOOP_MODEL") or shutil.which("timeloop-model")
         if tool:
             rows.append(("timeloop-model, one spec (process)",
