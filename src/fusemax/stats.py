@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Timeloop counts computes and accesses in 64-bit integers: an Einsum whose iteration space (the product
+#: of its rank sizes) exceeds this is outside what the model (and the real tools) can represent.
+MAX_COUNT = 2**63 - 1
+
 
 @dataclass
 class DataspaceStats:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from fusemax.errors import SpecError
@@ -345,6 +344,7 @@ def _decimal(token: str, bad) -> tuple[float, int]:
     value = float(token)
     if not math.isfinite(value):
         raise bad()
+    from decimal import Decimal  # here, not at the top: writing a stats file (fusemax model) never needs it
     exponent = Decimal(token).as_tuple().exponent
     return value, max(0, -int(exponent))
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from fusemax.errors import FusemaxError
+
+if TYPE_CHECKING:  # jinja2 is imported on the first render: `fusemax model` and friends never need it
+    import jinja2
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,6 +46,7 @@ def yaml_float(value: float) -> str:
 
 @lru_cache(maxsize=None)
 def _environment(root: str) -> jinja2.Environment:
+    import jinja2
     # StrictUndefined: a misspelt variable in a template is an error, never an empty string in a spec.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root),
@@ -91,6 +93,7 @@ _RENDERED_MAX = 65536
 
 
 def _render(name: str, context: dict[str, Any]) -> str:
+    import jinja2
     try:
         return environment().get_template(name).render(**context)
     except jinja2.TemplateNotFound as exc:

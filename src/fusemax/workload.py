@@ -25,6 +25,7 @@ from typing import Any
 
 from fusemax import yamlio
 from fusemax.errors import WorkloadError
+from fusemax.stats import MAX_COUNT
 from fusemax.templates import template_root
 
 PHASES = ("prefill", "decode")
@@ -34,9 +35,6 @@ DEFAULT_BATCH = 64
 #: the model ranks a zoo entry must give, in the order tables print them
 MODEL_RANKS = ("D", "H", "E", "F", "S")
 
-#: Timeloop counts computes and accesses in 64-bit integers: an Einsum whose iteration space (the product
-#: of its rank sizes) exceeds this is outside what the model (and the real tools) can represent.
-MAX_COUNT = 2**63 - 1
 
 
 @dataclass(frozen=True)

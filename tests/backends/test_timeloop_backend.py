@@ -308,3 +308,44 @@ def test_the_time_budget_interrupts_the_mapper_which_writes_its_best(tools, monk
     monkeypatch.setenv("FUSEMAX_MAPPER_SECONDS", "0.2")
     stats, best = get_backend("timeloop").map(files, "case")
     assert stats.valid and best == mapping
+
+
+def test_the_mappers_no_valid_mappings_quotes_why_every_thread_gave_up(tools, monkeypatch, tmp_path):
+    # Issue 25: real timeloop-mapper on unfused GQA; the rejection once kept only its first line.
+    folder = CORPUS / FUSEMAX_BASE[0]
+    _need(folder)
+    files = _case_files(folder)
+    files.pop("mapping.yaml")
+    files.update({"constraints.yaml": "constraints: {targets: []}\n", "mapper.yaml": "mapper: {}\n"})
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    log = ("Mapper configuration complete.\n"
+           "[  0] STATEMENT: 10000 invalid mappings (10000 fanout, 0 capacity) found since the last valid mapping, "
+           "terminating search.\n"
+           "[  1] STATEMENT: 10000 invalid mappings (10000 fanout, 0 capacity) found since the last valid mapping, "
+           "terminating search.\n"
+           "MESSAGE: no valid mappings found within search criteria. Some suggestions:\n"
+           "(1) Observe each mapper thread's termination message.\n")
+    (replay / "expected.json").write_text(json.dumps({"valid": False, "error": log, "exit_code": 0}))
+    monkeypatch.setenv("REPLAY_DIR", str(replay))
+    stats, best = get_backend("timeloop").map(files, "case")
+    assert not stats.valid and best is None
+    assert stats.error == ("[  0] STATEMENT: 10000 invalid mappings (10000 fanout, 0 capacity) found since the last "
+                           "valid mapping, terminating search.; [  1] STATEMENT: 10000 invalid mappings (10000 fanout, "
+                           "0 capacity) found since the last valid mapping, terminating search.; no valid "
+                           "mappings found within search criteria. Some suggestions:")
+
+
+def test_a_tool_that_cannot_load_its_libraries_names_ld_library_path(tools, monkeypatch, tmp_path):
+    exe = tmp_path / "bin" / "timeloop-model"
+    exe.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        echo "timeloop-model: error while loading shared libraries: libtimeloop-model.so: cannot open shared \\
+        object file: No such file or directory" >&2
+        exit 127
+        """))
+    folder = CORPUS / FUSEMAX_BASE[0]
+    _need(folder)
+    with pytest.raises(FusemaxError, match=r"(?s)exit 127.*LD_LIBRARY_PATH.*error while loading shared libraries: "
+                                           r"libtimeloop-model.so: cannot open shared object file"):
+        get_backend("timeloop").evaluate(_case_files(folder), "case")

@@ -70,6 +70,69 @@ def test_spelling_is_detected_from_the_binary(tmp_path):
         ("v3.0.3", "current", None)
 
 
+def _stand_in_build(root, exe_strings: bytes, lib_strings: bytes):
+    """A Timeloop build laid out like a source build: bin/timeloop-model and lib/libtimeloop-mapper.so, each
+    holding the given strings (not real ELF files, so ldd finds no libraries: as without LD_LIBRARY_PATH)."""
+    (root / "bin").mkdir(parents=True)
+    (root / "lib").mkdir()
+    exe = root / "bin" / "timeloop-model"
+    exe.write_bytes(b"\x7fELF..." + exe_strings)
+    exe.chmod(0o755)
+    (root / "lib" / "libtimeloop-mapper.so").write_bytes(b"\x7fELF..." + lib_strings)
+    return exe
+
+
+def test_a_v3_build_is_detected_from_its_library_not_its_executables_debug_strings(tmp_path):
+    # Timeloop v3.0.3 (issue 25): the executable's debug strings hold the member name data_spaces_, the
+    # parser in libtimeloop-mapper.so looks up "data-spaces" and fails on "data_spaces".
+    v3 = _stand_in_build(tmp_path / "v3", b"std::vector data_spaces_; ...", b'lookupValue("data-spaces") read-write')
+    current = _stand_in_build(tmp_path / "now", b"std::vector data_spaces_; ...", b'lookup("data_spaces") read_write')
+    assert detect_key_spelling(str(v3)) == "v3.0.3"
+    assert detect_key_spelling(str(current)) == "current"
+
+
+def test_render_for_timeloop_spells_the_keys_of_the_installed_v3_build(tmp_path, monkeypatch, capsys):
+    from fusemax.cli import main
+    exe = _stand_in_build(tmp_path / "timeloop", b"data_spaces_", b"data-spaces")
+    monkeypatch.setenv("TIMELOOP_MODEL", str(exe))
+    monkeypatch.delenv("TIMELOOP_KEYS", raising=False)
+    args = ["render", "--config", "binding", "--model", "BERT", "--seq-len", "1K", "-o", str(tmp_path / "v04"),
+            "--for-timeloop", str(tmp_path / "tl")]
+    assert main(args) == 0
+    assert "v3.0.3 keys, detected from" in capsys.readouterr().out
+    assert "data-spaces:" in (tmp_path / "tl" / "qk" / "input.yaml").read_text()
+    monkeypatch.setenv("TIMELOOP_KEYS", "current")  # the override the README gives
+    assert main(args) == 0
+    assert "current keys, TIMELOOP_KEYS" in capsys.readouterr().out
+    assert "data_spaces:" in (tmp_path / "tl" / "qk" / "input.yaml").read_text()
+
+
+def test_a_mapper_einsum_gets_an_input_to_rerun_the_found_mapping_in_timeloop_model(tmp_path):
+    from fusemax.cli import main
+    assert main(["render", "--config", "unfused", "--model", "BERT", "--seq-len", "1K", "-o", str(tmp_path / "v04"),
+                 "--for-timeloop", str(tmp_path / "tl"), "--timeloop-keys", "v3.0.3"]) == 0
+    qk = tmp_path / "tl" / "qk"
+    mapper_input = yamlio.loads((qk / "input.yaml").read_text())
+    rerun = yamlio.loads((qk / "model-input.yaml").read_text())
+    # No mapper sections (v3.0.3's timeloop-model rejects its own mapper's mapping under the constraints) ...
+    assert set(mapper_input) == {"architecture", "architecture_constraints", "problem", "mapper"}
+    assert rerun == {"architecture": mapper_input["architecture"], "problem": mapper_input["problem"]}
+    # ... and with a mapping beside it (the builtin mapper's best, in Timeloop's processed form as
+    # timeloop-mapper writes it) it evaluates to that mapping's statistics.
+    v04 = tmp_path / "v04" / "qk"
+    assert main(["mapper", *map(str, sorted(v04.glob("*.yaml"))), "-o", str(tmp_path / "map")]) == 0
+    spec = {f.name: f.read_text() for f in v04.glob("*.yaml") if f.name not in ("constraints.yaml", "mapper.yaml")}
+    spec["mapping.yaml"] = (tmp_path / "map" / "timeloop-mapper.map.yaml").read_text()
+    processed = yamlio.loads(timeloop_files(spec, "v3.0.3", for_mapper=False)["input.yaml"])
+    (qk / "found-mapping.yaml").write_text(yamlio.dumps({"mapping": processed["mapping"]}))
+    assert main(["model", str(qk / "model-input.yaml"), str(qk / "found-mapping.yaml"), "--ert", str(qk / "ERT.yaml"),
+                 "--art", str(qk / "ART.yaml"), "-o", str(tmp_path / "rerun")]) == 0
+    found = json.loads((tmp_path / "map" / "stats.json").read_text())
+    rerun = json.loads((tmp_path / "rerun" / "stats.json").read_text())
+    assert (rerun["cycles"], rerun["energy_pj"]) == (found["cycles"], found["energy_pj"])
+    assert not (tmp_path / "tl" / "sd" / "model-input.yaml").exists()  # an Einsum with its mapping: no rerun
+
+
 def test_without_tables_the_input_carries_fusemaxs_own_ert_and_art():
     folder = shared_dir("conformance", "fusemax", CASES[0])
     written = timeloop_files({"spec.yaml": (folder / "spec.yaml").read_text()}, "current", for_mapper=False)

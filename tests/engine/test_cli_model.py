@@ -100,3 +100,53 @@ def test_model_with_a_failing_accelergy_warns_and_uses_the_builtin_estimator(tmp
     assert "warning: Accelergy" in err and "global_cycle_seconds" in err and "builtin estimator" in err
     assert (json.loads((tmp_path / "fallback" / "stats.json").read_text())
             == json.loads((tmp_path / "builtin" / "stats.json").read_text()))
+
+
+def _timeloop_folders(tmp_path):
+    """render --for-timeloop folders of BERT 1K (binding): input.yaml, ERT.yaml, ART.yaml per Einsum."""
+    assert main(["render", "--config", "binding", "--model", "BERT", "--seq-len", "1K", "-o", str(tmp_path / "v04"),
+                 "--for-timeloop", str(tmp_path / "tl"), "--timeloop-keys", "v3.0.3"]) == 0
+    return sorted(p for p in (tmp_path / "tl").iterdir() if p.is_dir())
+
+
+def test_several_spec_folders_in_one_call_equal_one_call_each(tmp_path, capsys):
+    folders = _timeloop_folders(tmp_path)[:4]
+    assert main(["model", *map(str, folders), "-o", str(tmp_path / "all")]) == 0
+    assert capsys.readouterr().out.count("fusemax model: ") == len(folders)
+    for folder in folders:
+        assert main(["model", str(folder / "input.yaml"), "--ert", str(folder / "ERT.yaml"), "--art",
+                     str(folder / "ART.yaml"), "-o", str(tmp_path / "one" / folder.name)]) == 0
+        for name in ("stats.json", "timeloop-model.stats.txt"):
+            together = (tmp_path / "all" / folder.name / name).read_text()
+            alone = (tmp_path / "one" / folder.name / name).read_text()
+            if name.endswith(".txt"):  # the stats file names its inputs: relative vs the folder's list
+                together, alone = together.split("\n", 3)[3], alone.split("\n", 3)[3]
+            assert together == alone, (folder.name, name)
+
+
+def test_folders_and_files_together_or_two_folders_of_one_name_are_refused(tmp_path, capsys):
+    folders = _timeloop_folders(tmp_path)
+    capsys.readouterr()
+    assert main(["model", str(folders[0]), str(folders[1] / "input.yaml"), "-o", str(tmp_path / "o")]) == 2
+    assert "give spec files (one spec) or folders (one spec each), not both" in capsys.readouterr().err
+    twin = tmp_path / "other" / folders[0].name
+    twin.mkdir(parents=True)
+    (twin / "input.yaml").write_text((folders[0] / "input.yaml").read_text())
+    assert main(["model", str(folders[0]), str(twin), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"two folders named {folders[0].name} would write the same OUTDIR/{folders[0].name}" in err
+
+
+def test_model_with_its_tables_imports_nothing_heavy(tmp_path):
+    """The drop-in's start-up: a `fusemax model` process with --ert/--art loads neither Jinja nor the energy
+    estimators nor pandas, numpy or matplotlib (checked in a fresh interpreter)."""
+    import subprocess
+    import sys
+    qk = _timeloop_folders(tmp_path)[0]
+    code = ("import sys; from fusemax.cli import main; rc = main(sys.argv[1:]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'pandas', 'numpy', 'matplotlib') "
+            "or m in ('fusemax.energy.accelergy', 'fusemax.energy.estimator', 'fusemax.configs', 'fusemax.workload')))")
+    out = subprocess.run([sys.executable, "-c", code, "model", str(qk / "input.yaml"), "--ert", str(qk / "ERT.yaml"),
+                          "--art", str(qk / "ART.yaml"), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"

@@ -6,9 +6,9 @@ how to fix it. Each spec runs in its own temporary directory:
 
 1. the rendered v0.4 files become the input a plain binary reads (:mod:`.timeloop_input`): the processed
    ``subtree``/``local`` architecture, Timeloop's mapping directives, the keys spelled as the binary reads
-   them (v3.0.3's ``data-spaces`` or current Timeloop's ``data_spaces``, detected from the binary;
-   ``$TIMELOOP_KEYS`` overrides), and fusemax's own ``ERT.yaml``/``ART.yaml`` unless the spec brings them, so
-   Timeloop never runs Accelergy and both mappers optimise the same energies. With
+   them (v3.0.3's ``data-spaces`` or current Timeloop's ``data_spaces``, detected from the binary and its
+   libraries, :func:`key_spelling`; ``$TIMELOOP_KEYS`` overrides), and fusemax's own ``ERT.yaml``/``ART.yaml``
+   unless the spec brings them, so Timeloop never runs Accelergy and both mappers optimise the same energies. With
    ``FUSEMAX_TIMELOOP_FRONTEND=timeloopfe`` (and timeloopfe installed) timeloopfe's processing is used instead;
 2. the tool runs as ``<tool> input.yaml ERT.yaml ART.yaml`` inside ``<dir>/out``, and
    ``timeloop-model.stats.txt`` (``timeloop-mapper.stats.txt``) is parsed with :mod:`fusemax.statsfile` into
@@ -17,8 +17,9 @@ how to fix it. Each spec runs in its own temporary directory:
 
 Only Timeloop's own mapping rejections (``couldn't map level ...``, ``mapping violates architecture
 constraints``, the mapper's ``no valid mappings found``) are results (``Stats(valid=False)``, cached like any
-result). Every other failure (a crash, a parse error, no stats file) raises a
-:class:`~fusemax.errors.FusemaxError` naming the tool and quoting its log; errors are never cached.
+result; the error quotes every rejection line and the mapper threads' reasons). Every other failure (a crash,
+a parse error, no stats file) raises a :class:`~fusemax.errors.FusemaxError` naming the tool and quoting its
+whole output (and naming ``LD_LIBRARY_PATH`` when the tool cannot load its libraries); errors are never cached.
 
 Mapper budget: ``$FUSEMAX_MAPPER_SEARCH_SIZE`` (mappings per thread, Timeloop's ``search_size``) and
 ``$FUSEMAX_MAPPER_SECONDS`` (wall clock: the mapper gets SIGINT, on which Timeloop stops its threads and
@@ -52,12 +53,14 @@ TIMEOUT = {"timeloop-model": 600.0, "timeloop-mapper": 3600.0}
 BUDGET = {"FUSEMAX_MAPPER_SEARCH_SIZE": int, "FUSEMAX_MAPPER_SECONDS": float}
 #: Seconds the mapper may take to write its best mapping after SIGINT.
 GRACE = 60.0
-#: Lines of the tool's log quoted in an error.
-LOG_LINES = 20
 FRONTENDS = ("fusemax", "timeloopfe")
 
-_REJECTION = re.compile(r"couldn't map level .*|mapping violates architecture constraints.*|"
-                        r"no valid mappings found within search criteria.*")
+_REJECTION = re.compile(r"couldn't map level |mapping violates architecture constraints|"
+                        r"no valid mappings found within search criteria")
+#: A mapper thread's last words when it gives up: "... 10000 invalid mappings (10000 fanout, 0 capacity) ...".
+_THREAD_GAVE_UP = re.compile(r"invalid mappings")
+#: What the dynamic loader prints when the tool's libtimeloop libraries are not on the library path.
+_LIBRARY_MISSING = "error while loading shared libraries"
 
 
 def find_tool(tool: str) -> str:
@@ -88,17 +91,26 @@ def _detected_spelling(path: str, mtime_ns: int) -> str | None:
     return detect_key_spelling(path)
 
 
-def _identity(tool: str) -> dict[str, Any]:
-    """Path, SHA-256 and key spelling of the binary that runs as ``tool``."""
-    exe = os.path.realpath(find_tool(tool))
-    mtime = os.stat(exe).st_mtime_ns
+def key_spelling(exe: str | None) -> tuple[str, str]:
+    """(key spelling, how it was chosen) for the Timeloop build of ``exe`` (None: no tool found):
+    ``$TIMELOOP_KEYS`` when set, else detected from the build's files (:func:`detect_key_spelling`),
+    else v3.0.3, the release the artifact was made with."""
     override = os.environ.get("TIMELOOP_KEYS")
     if override is not None and override not in SPELLINGS:
         raise FusemaxError(f"TIMELOOP_KEYS={override}: use {' or '.join(SPELLINGS)}", source="TIMELOOP_KEYS")
-    detected = _detected_spelling(exe, mtime)
-    keys = override or detected or SPELLINGS[0]
-    how = "TIMELOOP_KEYS" if override else ("detected" if detected else "assumed: not detected in the binary")
-    return {"path": exe, "sha256": _file_digest(exe, mtime), "keys": keys, "keys_from": how}
+    if override:
+        return override, "TIMELOOP_KEYS"
+    detected = _detected_spelling(exe, os.stat(exe).st_mtime_ns) if exe else None
+    if detected:
+        return detected, f"detected from {exe} and its libraries"
+    return SPELLINGS[0], "assumed: " + ("no Timeloop found" if exe is None else "not detected in the build")
+
+
+def _identity(tool: str) -> dict[str, Any]:
+    """Path, SHA-256 and key spelling of the binary that runs as ``tool``."""
+    exe = os.path.realpath(find_tool(tool))
+    keys, how = key_spelling(exe)
+    return {"path": exe, "sha256": _file_digest(exe, os.stat(exe).st_mtime_ns), "keys": keys, "keys_from": how}
 
 
 def _budget() -> dict[str, float]:
@@ -231,8 +243,8 @@ def _call(exe: str, tool: str, inputs: list[Path], out: Path, source: str,
         if seconds is None:
             proc.kill()
             log, _ = proc.communicate()
-            raise FusemaxError(f"{tool} did not finish within {TIMEOUT[tool]:g} s; its log ends:\n"
-                               f"{_tail(log)}", source=source) from None
+            raise FusemaxError(f"{tool} did not finish within {TIMEOUT[tool]:g} s; its output:\n"
+                               f"{_whole(log)}", source=source) from None
         proc.send_signal(signal.SIGINT)  # the mapper's budget: stop searching, write the best mapping
         try:
             log, _ = proc.communicate(timeout=GRACE)
@@ -243,13 +255,28 @@ def _call(exe: str, tool: str, inputs: list[Path], out: Path, source: str,
     if proc.returncode == 0 and stats_file.is_file():
         mapping = out / f"{tool}.map.yaml"
         return parse_stats_file(stats_file, origin=tool), mapping.read_text() if mapping.is_file() else None
-    rejection = _REJECTION.search(log)
+    rejection = _rejection(log)
     if rejection:
         # Timeloop rejects the mapping (capacity, fan-out): that is a result, like the builtin engine's.
-        return Stats(valid=False, error=rejection.group(0).strip(), source=f"{tool} ({exe})"), None
-    raise FusemaxError(f"{tool} ({exe}) failed (exit {proc.returncode}) and wrote no {tool}.stats.txt; "
-                       f"its log ends:\n{_tail(log)}", source=source)
+        return Stats(valid=False, error=rejection, source=f"{tool} ({exe})"), None
+    hint = ("; the tool cannot load its libraries: set LD_LIBRARY_PATH to the folder of Timeloop's "
+            "libtimeloop-*.so (e.g. timeloop/lib)" if _LIBRARY_MISSING in log else "")
+    raise FusemaxError(f"{tool} ({exe}) failed (exit {proc.returncode}) and wrote no {tool}.stats.txt{hint}; "
+                       f"its output:\n{_whole(log)}", source=source)
 
 
-def _tail(log: str) -> str:
-    return "\n".join(log.strip().splitlines()[-LOG_LINES:]) or "(no output)"
+def _rejection(log: str) -> str | None:
+    """Timeloop's rejection of the mapping in ``log``, whole: every rejection line (from the rejection on,
+    without its "ERROR: "), and each mapper thread's termination statement (how many mappings failed on
+    fan-out, how many on capacity), which says why no mapping was found; None when nothing was rejected."""
+    lines, rejected = [], False
+    for line in log.splitlines():
+        found = _REJECTION.search(line)
+        if found or _THREAD_GAVE_UP.search(line):
+            lines.append(line[found.start() if found else 0:].strip())
+            rejected = rejected or found is not None
+    return "; ".join(lines) if rejected else None
+
+
+def _whole(log: str) -> str:
+    return log.strip() or "(no output)"

@@ -18,9 +18,9 @@ processing:
 :func:`respell` then writes the keys the way the binary reads them: Timeloop v3.0.3 looks up
 ``data-spaces``, ``read-write``, ``num-threads``, ... where current Timeloop looks up ``data_spaces``,
 ``read_write``, ``num_threads``. :func:`detect_key_spelling` tells the two builds apart by the strings in
-the binary and its ``libtimeloop`` libraries. :func:`timeloop_files` adds fusemax's own ERT and ART
-(:mod:`fusemax.energy.estimator`) unless the spec brings them, so Timeloop never calls Accelergy and both
-mappers optimise the same energies.
+the binary and its ``libtimeloop`` libraries (``data-spaces`` in any of them means v3.0.3).
+:func:`timeloop_files` adds fusemax's own ERT and ART (:mod:`fusemax.energy.estimator`) unless the spec
+brings them, so Timeloop never calls Accelergy and both mappers optimise the same energies.
 """
 from __future__ import annotations
 
@@ -240,33 +240,55 @@ def respell(data: Any, spelling: str) -> Any:
 
 
 def detect_key_spelling(executable: str) -> str | None:
-    """The key spelling the Timeloop binary reads (``v3.0.3`` or ``current``), from the configuration key
-    strings in it and in the ``libtimeloop`` libraries it links; None when neither is found."""
-    candidates = [Path(executable)]
+    """The key spelling the Timeloop build of ``executable`` reads: ``v3.0.3``, ``current``, or None when
+    neither spelling is found.
+
+    Every file of the build is read: the executable, the ``libtimeloop`` libraries ``ldd`` resolves, and
+    those in the executable's folder and in ``../lib`` (where a source build keeps them, found even when
+    ``LD_LIBRARY_PATH`` is unset). ``data-spaces`` in any of them decides v3.0.3: a v3.0.3 executable
+    holds debug strings like ``data_spaces_`` (member names) while its parser, in
+    ``libtimeloop-mapper.so``, looks up ``data-spaces``; so ``data_spaces`` alone means current Timeloop.
+    """
+    exe = Path(executable)
+    candidates = [exe]
+    folders = dict.fromkeys(f for e in (exe, exe.resolve()) for f in (e.parent, e.parent.parent / "lib"))
     try:
         linked = subprocess.run(["ldd", executable], capture_output=True, text=True, timeout=30).stdout
         candidates += [Path(p) for p in re.findall(r"=>\s*(\S*libtimeloop\S*)", linked)]
     except (OSError, subprocess.TimeoutExpired):
-        pass  # not a dynamic executable, or no ldd: the binary alone decides
-    for path in candidates:
+        pass  # not a dynamic executable, or no ldd: the files beside the executable still count
+    for folder in folders:
+        candidates += sorted(folder.glob("libtimeloop*"))
+    underscores = False
+    for path in dict.fromkeys(p.resolve() for p in candidates):
         try:
             blob = path.read_bytes()
         except OSError:
             continue
         if b"data-spaces" in blob:
             return "v3.0.3"
-        if b"data_spaces" in blob:
-            return "current"
-    return None
+        underscores = underscores or b"data_spaces" in blob
+    return "current" if underscores else None
 
 
 # ---------------------------------------------------------------------------------------------------
 # the files
 
-def timeloop_files(files: Mapping[str, str], spelling: str, *, for_mapper: bool,
+#: Written beside a mapper's ``input.yaml``: the spec without constraints or mapper settings, for re-running
+#: the mapper's best mapping in ``timeloop-model``. Not named ``timeloop-*.yaml`` (Timeloop v3.0.3 skips such
+#: input files as its own outputs) and without ``architecture_constraints`` (v3.0.3 then rejects the mapping
+#: its own mapper found, "mapping violates architecture constraints").
+MODEL_RERUN_INPUT = "model-input.yaml"
+
+
+def timeloop_files(files: Mapping[str, str], spelling: str, *, for_mapper: bool, rerun: bool = False,
                    source: str = "<spec>") -> dict[str, str]:
     """The files to hand a plain Timeloop binary: ``input.yaml`` (the processed spec in ``spelling``),
-    ``ERT.yaml`` and ``ART.yaml`` (the spec's own, else fusemax's estimates), in command-line order."""
+    ``ERT.yaml`` and ``ART.yaml`` (the spec's own, else fusemax's estimates), in command-line order.
+
+    ``rerun`` (with ``for_mapper``) adds :data:`MODEL_RERUN_INPUT`, the architecture and problem alone:
+    ``timeloop-model model-input.yaml <the found mapping, renamed> ERT.yaml ART.yaml`` evaluates the mapping
+    ``timeloop-mapper`` wrote. It is not one of the mapper's inputs."""
     from fusemax.energy.estimator import estimate_art, estimate_ert
     spec = merge_texts({n: t for n, t in files.items() if n not in ("ERT.yaml", "ART.yaml")}, source)
     doc = respell(processed_input(spec, for_mapper=for_mapper, source=source), spelling)
@@ -274,4 +296,6 @@ def timeloop_files(files: Mapping[str, str], spelling: str, *, for_mapper: bool,
     arch = {"architecture": spec["architecture"]}
     out["ERT.yaml"] = files.get("ERT.yaml") or estimate_ert(arch, source=source).to_yaml()
     out["ART.yaml"] = files.get("ART.yaml") or estimate_art(arch, source=source).to_yaml()
+    if for_mapper and rerun:
+        out[MODEL_RERUN_INPUT] = yamlio.dumps({key: doc[key] for key in ("architecture", "problem")})
     return out

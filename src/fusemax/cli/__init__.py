@@ -28,7 +28,8 @@ VERBS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
-    """The full parser; the arguments of ``verb`` only (others list their help line) if it is given."""
+    """The full parser (every verb with its help line and arguments); with ``verb``, that verb alone: each
+    sub-parser costs argparse's message-catalogue look-ups, a good part of a quick command's start-up."""
     parser = argparse.ArgumentParser(
         prog="fusemax",
         description="Model attention accelerators (FuseMax, FLAT, unfused) with Timeloop-compatible specs.")
@@ -36,10 +37,11 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for name, (module_name, help_text) in VERBS.items():
+        if verb not in (None, name):
+            continue
         verb_parser = sub.add_parser(name, help=help_text, description=help_text)
         verb_parser.set_defaults(_module=module_name)
-        if verb in (None, name):
-            _verb_module(module_name).add_arguments(verb_parser)
+        _verb_module(module_name).add_arguments(verb_parser)
     return parser
 
 

@@ -5,7 +5,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from fusemax.backends.timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
+from fusemax.backends.timeloop_input import MODEL_RERUN_INPUT, SPELLINGS, timeloop_files
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
 from fusemax.render.mask import is_masked, live_pairs, pieces
@@ -32,10 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
     parser.add_argument("--for-timeloop", metavar="DIR",
                         help="also write, per Einsum, what plain timeloop-model/timeloop-mapper read: "
-                             "DIR/<einsum>/input.yaml (processed, no timeloopfe needed), ERT.yaml, ART.yaml")
+                             "DIR/<einsum>/input.yaml (processed, no timeloopfe needed), ERT.yaml, ART.yaml, and for "
+                             "a mapper's Einsum model-input.yaml (to re-run the mapping it finds in timeloop-model)")
     parser.add_argument("--timeloop-keys", choices=SPELLINGS,
-                        help="key spelling of --for-timeloop (default: detected from the installed "
-                             "timeloop-model, else v3.0.3)")
+                        help="key spelling of --for-timeloop (default: $TIMELOOP_KEYS, else detected from the "
+                             "installed timeloop-model and its libraries, else v3.0.3)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,27 +103,28 @@ def _render_rectangles(args: argparse.Namespace, workload: Workload, hardware: H
 
 
 def _write_for_timeloop(rendered: RenderedConfig, outdir: Path, spelling: str | None) -> None:
-    from fusemax.backends.timeloop import TOOLS, find_tool
+    from fusemax.backends.timeloop import find_tool, key_spelling
     how = "--timeloop-keys"
     if spelling is None:
         try:
-            spelling = detect_key_spelling(find_tool("timeloop-model"))
-            how = "detected from timeloop-model"
+            exe: str | None = find_tool("timeloop-model")
         except ToolNotFoundError:
-            pass
-        if spelling is None:
-            spelling, how = SPELLINGS[0], f"assumed; {TOOLS['timeloop-model']} not found or not recognised"
+            exe = None
+        spelling, how = key_spelling(exe)
     current = outdir
     try:
         for einsum in rendered.einsums.values():
             current = outdir / einsum.name.lower()
             current.mkdir(parents=True, exist_ok=True)
-            files = timeloop_files(einsum.files(), spelling, for_mapper=einsum.needs_mapper,
+            files = timeloop_files(einsum.files(), spelling, for_mapper=einsum.needs_mapper, rerun=True,
                                    source=f"{rendered.params['config']} {einsum.name}")
             for name, text in files.items():
                 (current / name).write_text(text)
     except OSError as exc:
         raise FusemaxError(f"cannot write the Timeloop inputs: {exc.strerror or exc}", source=str(current)) from None
     print(f"wrote Timeloop inputs ({spelling} keys, {how}) under {outdir}; run e.g. "
-          f"cd {outdir}/<einsum> && timeloop-model input.yaml ERT.yaml ART.yaml "
-          f"(timeloop-mapper for the Einsums without a mapping)")
+          f"cd {outdir}/<einsum> && timeloop-model input.yaml ERT.yaml ART.yaml")
+    if any(einsum.needs_mapper for einsum in rendered.einsums.values()):
+        print(f"Einsums without a mapping: cd {outdir}/<einsum> && timeloop-mapper input.yaml ERT.yaml ART.yaml; "
+              f"then re-run the mapping it found: cp timeloop-mapper.map.yaml found-mapping.yaml && "
+              f"timeloop-model {MODEL_RERUN_INPUT} found-mapping.yaml ERT.yaml ART.yaml")

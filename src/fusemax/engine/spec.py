@@ -25,7 +25,7 @@ from fusemax import archtree, yamlio
 from fusemax.archtree import Component, Source
 from fusemax.engine.model import Architecture, ArithmeticLevel, DataSpace, LevelMapping, Loop, Mapping, Problem, Spec, StorageLevel
 from fusemax.errors import SpecError
-from fusemax.workload import MAX_COUNT
+from fusemax.stats import MAX_COUNT
 
 _GLUED_FACTOR = re.compile(r"^(?P<rank>[A-Za-z_]+)(?P<num>\d+)$")   # Timeloop's own spelling: B64
 _ARITHMETIC_HINTS = ("mac", "compute", "alu", "multiplier", "adder", "intmac", "fpmac")

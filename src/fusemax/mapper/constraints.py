@@ -6,6 +6,9 @@ Semantics, as Timeloop's mapspace applies them:
   left out are free. ``permutation`` is innermost first, like in a mapping; a partial permutation pins the
   listed ranks at the innermost positions and leaves the order of the other ranks free (outside them).
   ``split`` (spatial) puts the first ``split`` ranks of the permutation on the X axis, the rest on Y.
+  Every rank with a spatial factor must be in the spatial permutation (when one is given): real Timeloop
+  puts a rank left out of it on the Y axis whatever its factor, so such a constraint set would mean
+  something else to ``timeloop-mapper`` than to this mapper, and it is refused.
 * ``type: dataspace`` (or ``bypass``) — ``keep`` / ``bypass`` fix where a tensor lives; tensors named in
   neither are free (the mapper decides).
 * A spatial target may name a ``!Container`` (``PE_col``), meaning its ``inter_PE_col_spatial`` level.
@@ -87,6 +90,7 @@ def constraints_from_dict(data: Any, problem: Problem, source: str = "<constrain
         raise SpecError("expected a list of targets", source=source, key="constraints.targets")
     spaces = {d.name for d in problem.data_spaces}
     targets: dict[str, TargetConstraint] = {}
+    spatial_permutation_keys: dict[str, str] = {}  # target -> key of the item with its spatial permutation
     for i, item in enumerate(targets_data):
         key = f"constraints.targets[{i}]"
         if not isinstance(item, dict) or "target" not in item:
@@ -103,6 +107,7 @@ def constraints_from_dict(data: Any, problem: Problem, source: str = "<constrain
             t.spatial_factors.update(parse_factors(item.get("factors"), key + ".factors", source, problem))
             if item.get("permutation") is not None:
                 t.spatial_permutation = parse_permutation(item["permutation"], key + ".permutation", source, problem)
+                spatial_permutation_keys[name] = key + ".permutation"
             if item.get("split") is not None:
                 try:
                     t.split = int(item["split"])
@@ -120,4 +125,12 @@ def constraints_from_dict(data: Any, problem: Problem, source: str = "<constrain
         else:
             raise SpecError(f"unknown constraint type '{kind}' (temporal, spatial, dataspace)", source=source,
                             key=key + ".type")
+    for name, key in spatial_permutation_keys.items():
+        t = targets[name]
+        missing = [r for r in t.spatial_factors if r not in t.spatial_permutation]
+        if missing:
+            raise SpecError(f"rank {', '.join(missing)} has a factor but is not in the permutation "
+                            f"[{', '.join(t.spatial_permutation)}]; real Timeloop would put it on the Y axis "
+                            f"whatever the split: list every rank with a factor in the permutation, on the axis "
+                            f"it is meant for", source=source, key=key)
     return Constraints(targets=targets, metrics=metrics_from(data.get("mapper"), source), source=source)
