@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", choices=("prefill", "decode"),
                         help="prefill (P = M = length, the default) or decode (P = 1 query against M keys)")
     parser.add_argument("--batch", type=int, metavar="B", help="batch size (default 64, the paper's)")
-    parser.add_argument("--models-file", metavar="YAML", help="extra models in the zoo's format")
+    parser.add_argument("--models-file", metavar="FILE", help="extra models: YAML in the zoo's format, a HuggingFace "
+                        "config.json or a folder of them")
     parser.add_argument("--backend", choices=("builtin", "timeloop"),
                         help="builtin engine (default) or the real timeloop-model/timeloop-mapper")
     hardware = parser.add_argument_group("hardware (comma lists sweep every combination, one folder each: DIR/<label>)")
