@@ -13,6 +13,7 @@ binding      FuseMax: the 12-Einsum cascade, QK LM SLN SLD SLNV on the 2D array,
 end2end      the layer's matrix multiplies Q K V Z FFN1 FFN2, mapped by the mapper (the paper's constraints)
 layer        the rest of the layer for the study: norms, projections, MLP, activation, residual adds, the
              matmuls mapped under the platform's real limits (a reduction may be split across DRAM tiles)
+lm-head      the whole model's LM head: B tokens x (D x vocab), mapped like the layer's matmuls
 ===========  ==============================================================================================
 
 Hardware is resolved once per point (:func:`resolve_hardware`): the user's :class:`~fusemax.workload.Hardware`
@@ -109,7 +110,7 @@ class Configuration:
     color: str
     hatch: str
     marker: str
-    tiling: str                 # how render factors it: "fusemax", "flat", "unfused" or "matmul"
+    tiling: str                 # how render factors it: "fusemax", "flat", "unfused", "matmul", "layer", "lm-head"
     einsums: tuple[Einsum, ...]  # in evaluation (dataflow) order, as render writes them
     l3_bytes: int
     registers: Registers
@@ -215,13 +216,22 @@ _ELEMENTWISE: dict[tuple[str, bool], tuple[dict[str, int], int]] = {
     ("GLU", True): (_GLU_COST, 5), ("RES", False): (_RES_COST, 1), ("RES", True): (_RES_COST, 1)}
 
 
+def _study_matmul(name: str, group: str) -> Einsum:
+    """A matrix multiply of the study's layer or LM head, mapped under the platform's real limits."""
+    return Einsum(name, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
+                  constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
+                  group=group, flops=2)
+
+
+#: The LM head's Einsum: the last hidden state of each of B sequences times the D x vocab output embedding.
+LM_HEAD = "HEAD"
+
+
 def _layer(gated: bool = False) -> tuple[Einsum, ...]:
     out = []
     for n in LAYER_REST_GATED if gated else LAYER_REST:
         if n in MATMULS:
-            out.append(Einsum(n, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
-                              constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
-                              group="mlp" if n.startswith("FFN") else "projection", flops=2))
+            out.append(_study_matmul(n, "mlp" if n.startswith("FFN") else "projection"))
         else:
             cost, flops = _ELEMENTWISE[(n.rstrip("12"), gated)]
             dram = frozenset({"X", "R", "Y"} if n.startswith(("RES", "GLU")) else {"X", "Y"})
@@ -275,6 +285,10 @@ REGISTRY: dict[str, Configuration] = {c.name: c for c in (
         platform="proposal", energy_sizes={"reg_2d": 16}),
     Configuration(
         "layer-gated", "layer (gated MLP)", "LG", "#777777", "", "P", tiling="layer", einsums=_layer(gated=True),
+        l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
+        platform="proposal", energy_sizes={"reg_2d": 16}),
+    Configuration(
+        "lm-head", "LM head", "LM", "#555555", "", "P", tiling="lm-head", einsums=(_study_matmul(LM_HEAD, "lm-head"),),
         l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
         platform="proposal", energy_sizes={"reg_2d": 16}),
 )}
