@@ -137,3 +137,14 @@ def test_inline_gated_mlp_has_three_d_by_s_matrices(tmp_path, mlp, matrices):
     e = load(tmp_path).einsums
     ffn = e[(e["config"] == "proposal") & e["einsum"].isin(["FFN1", "FFN2"])]
     assert ffn["flops"].sum() == matrices * 2 * T * D * S
+
+
+def test_a_sweep_files_models_file_may_be_a_folder_of_configs(tmp_path):
+    tiny = {**LLAMA_3_8B, "hidden_size": 256, "intermediate_size": 512, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 512}
+    _write(tmp_path / "configs" / "tiny-llama" / "config.json", tiny)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("models_file: configs\nmodels: [tiny-llama]\nconfigs: [binding]\nseq_lens: [256]\nbatch: 1\n")
+    assert main(["run", "--out", str(tmp_path / "out"), "--sweep", str(sweep), "--layer", "--quiet"]) == 0
+    model = load(tmp_path / "out").model
+    assert list(zip(model["model"], model["layers"], model["vocab"])) == [("tiny-llama", 2, 512)]
