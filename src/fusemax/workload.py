@@ -276,8 +276,8 @@ def model_from_hf_config(data: dict[str, Any], path: str | Path) -> Model:
     path = Path(path)
     for key, what in _HF_REFUSED.items():
         if data.get(key):
-            raise WorkloadError(f"{key} = {data[key]!r}: {what}, which fusemax does not model (one dense attention "
-                                "and MLP per layer); refusing rather than dropping it", source=str(path), key=key)
+            raise WorkloadError(f"set ({data[key]!r}): {what}, which fusemax does not model (one dense attention "
+                                "and MLP per layer); refused rather than dropped", source=str(path), key=key)
     if len(set(map(str, data.get("layer_types") or ()))) > 1:
         raise WorkloadError("layers of different attention kinds (e.g. sliding and full): fusemax models one "
                             "layer repeated", source=str(path), key="layer_types")

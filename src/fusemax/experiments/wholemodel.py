@@ -146,7 +146,8 @@ def format_model_summary(rows: Sequence[ModelRow], configs: Sequence[str] = ("bi
     batch = min(r.batch for r in rows)
     table = {(r.config, r.model, r.seq_len): r for r in rows if r.batch == batch}
     shown = [c for c in configs if any(key[0] == c for key in table)]
-    lines = [f"whole model, batch {batch}: TTFT / TPOT in ms (layers x layer + LM head)",
+    lines = [f"whole model, batch {batch}: TTFT / TPOT in ms (layers x layer + LM head); fl/bd: FLAT's over "
+             "binding's (FuseMax's speedup)",
              f"{'model':<12}{'length':>7}" + "".join(f"{c + ' TTFT':>15}{c + ' TPOT':>15}" for c in shown)
              + f"{'TTFT fl/bd':>11}{'TPOT fl/bd':>11}"]
     for model in dict.fromkeys(r.model for r in rows):
