@@ -2,8 +2,9 @@
 """Reproduce the paper and run the study: attention for 5 configurations x 4 models x 6 lengths, the
 end-to-end layers on both platforms (Figs. 10-11) and the Pareto sweep (Fig. 12); then the study
 (:mod:`fusemax.experiments.study`: FuseMax, FLAT and unfused, the whole layer, 6 models x lengths 1 ... 4K,
-prefill and decode, batch 1 and 64) into ``OUT/study``; write the figures and the HTML report, validate
-against the artifact's published rows (when ../shared is present) and print both headlines.
+prefill and decode, batch 1 and 64, and the whole model's TTFT and TPOT) into ``OUT/study``; write the
+figures and the HTML report, validate against the artifact's published rows (when ../shared is present)
+and print both headlines and the whole-model summary.
 
     python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--no-study] [--study-attention-to LEN]
                               [--layer-fusion none|fused]
@@ -32,6 +33,7 @@ from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import DEFAULT_LAYER_FUSION
+from fusemax.experiments.wholemodel import format_model_summary
 from fusemax.orchestrator import Cache
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
@@ -177,6 +179,10 @@ def _validate_and_headline(out: str, outcomes: list, studied: "study.StudyRun | 
     if studied is not None:
         print("\nStudy: FuseMax (binding) against FLAT and unfused")
         print(study.format_study_headline(studied.layer))
+        print("\nStudy: the whole model (model.csv)")
+        print(format_model_summary(studied.model))
+        if studied.model_left_out:
+            print(f"  left out of model.csv (no layers/vocab): {', '.join(studied.model_left_out)}")
         for f in studied.failed:
             print(f"  study point failed: {f['point']}: {f['error']}", file=sys.stderr)
     return status

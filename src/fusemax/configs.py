@@ -15,6 +15,7 @@ layer        the rest of the layer for the study: norms, projections, MLP, activ
              matmuls mapped under the platform's real limits (a reduction may be split across DRAM tiles)
 layer-fused  the same Einsums with the element-wise ones fused into their matrix multiplies (``--layer-fusion
              fused``): their operands stay on chip and their 1D work overlaps the 2D work (schedule "fused")
+lm-head      the whole model's LM head: B tokens x (D x vocab), mapped like the layer's matmuls
 ===========  ==============================================================================================
 
 Hardware is resolved once per point (:func:`resolve_hardware`): the user's :class:`~fusemax.workload.Hardware`
@@ -117,7 +118,7 @@ class Configuration:
     color: str
     hatch: str
     marker: str
-    tiling: str                 # how render factors it: "fusemax", "flat", "unfused" or "matmul"
+    tiling: str                 # how render factors it: "fusemax", "flat", "unfused", "matmul", "layer", "lm-head"
     einsums: tuple[Einsum, ...]  # in evaluation (dataflow) order, as render writes them
     l3_bytes: int
     registers: Registers
@@ -244,14 +245,24 @@ _FUSED_DRAM: dict[str, frozenset[str]] = {"NORM": frozenset({"X"}), "RES": froze
                                           "GLU": frozenset()}
 
 
+
+def _study_matmul(name: str, group: str, fusion: str | None = None) -> Einsum:
+    """A matrix multiply of the study's layer or LM head, mapped under the platform's real limits."""
+    return Einsum(name, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
+                  constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
+                  group=group, flops=2, fusion=fusion)
+
+
+#: The LM head's Einsum: the last hidden state of each of B sequences times the D x vocab output embedding.
+LM_HEAD = "HEAD"
+
+
 def _layer(gated: bool = False, fused: bool = False) -> tuple[Einsum, ...]:
     out = []
     for n in LAYER_REST_GATED if gated else LAYER_REST:
         fusion = FUSION_GROUPS[n] if fused else None
         if n in MATMULS:
-            out.append(Einsum(n, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
-                              constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
-                              group="mlp" if n.startswith("FFN") else "projection", flops=2, fusion=fusion))
+            out.append(_study_matmul(n, "mlp" if n.startswith("FFN") else "projection", fusion))
         else:
             kind = n.rstrip("12")
             cost, flops = _ELEMENTWISE[(kind, gated)]
@@ -320,6 +331,10 @@ REGISTRY: dict[str, Configuration] = {c.name: c for c in (
         l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="phases",
         platform="proposal", energy_sizes={"reg_2d": 16}),
     *(_layer_configuration(gated, fused) for fused in (False, True) for gated in (False, True)),
+    Configuration(
+        "lm-head", "LM head", "LM", "#555555", "", "P", tiling="lm-head", einsums=(_study_matmul(LM_HEAD, "lm-head"),),
+        l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
+        platform="proposal", energy_sizes={"reg_2d": 16}),
 )}
 
 #: Every configuration render knows, in the registry's order.

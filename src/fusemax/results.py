@@ -1,7 +1,7 @@
 """Results folders: every file under ``DIR/results`` is written (atomically) and read here.
 
 Files: ``attn-<config>.csv`` (the artifact's schema), ``einsums.csv``, ``roofline.csv``,
-``end2end-<platform>.csv``, ``pareto.csv`` and ``run.json``.
+``end2end-<platform>.csv``, ``pareto.csv``, ``layer.csv`` and ``model.csv`` (with ``--layer``) and ``run.json``.
 
 ``attn-<config>.csv`` keeps the artifact's columns ``model,seq_len,traffic,latency,energy,util_2d,util_1d``
 followed by one utilization column per 2D Einsum (bytes, seconds, pJ), then ours, ``pe_util_2d,pe_util_1d``.
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.layer import LayerRow
     from fusemax.experiments.pareto import ParetoRow
     from fusemax.experiments.study import StudyRun
+    from fusemax.experiments.wholemodel import ModelRow
 
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
 #: Ours, appended after the artifact's columns: Σ computes on the array / (PEs x latency x clock).
@@ -50,6 +51,10 @@ END2END_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy"]
 #: attention's mask, none, causal or window:N).
 LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "layer_fusion", "flops", "ops", "traffic",
                  "latency", "energy", "intensity", "attention_latency_share", "attention_flops_share"]
+#: ``model.csv``: the whole model (s, pJ; tokens/s), :class:`fusemax.experiments.wholemodel.ModelRow`.
+MODEL_COLUMNS = ["config", "model", "seq_len", "batch", "layers", "vocab", "ttft", "tpot", "tokens_per_s",
+                 "energy_per_token", "prefill_energy", "lm_head_latency", "lm_head_energy"]
+MODEL_KEY = ["config", "model", "seq_len", "batch"]
 PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
                   "array_2d_area", "area"]
 
@@ -137,6 +142,7 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     ``einsums.csv`` only. ``extra`` maps file stems to further tables (``roofline``, ``layer``) written next
     to them. Tables with a
     ``phase`` column (``einsums.csv``, ``roofline.csv``) keep the rows of phases this run did not compute,
+    ``model`` keeps the other phase's columns of its rows (TTFT from a prefill run, TPOT from a decode run),
     and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
     share a folder.
     """
@@ -150,7 +156,8 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     tables = {"einsums": einsum_frame([*results, *rest]), **(extra or {})}
     for stem, frame in tables.items():
         path = folder / f"{stem}.csv"
-        write_atomic(path, _keep_other_phases(path, frame, phases).to_csv(index=False))
+        frame = _fill_from_earlier(path, frame) if stem == "model" else _keep_other_phases(path, frame, phases)
+        write_atomic(path, frame.to_csv(index=False))
     info = dict(run_info or {})
     earlier = _earlier_phases(folder / RUN_FILE, phases)
     if earlier:
@@ -165,20 +172,41 @@ def layer_frame(rows: Iterable["LayerRow"]) -> pd.DataFrame:
     return pd.DataFrame([{**dataclasses.asdict(r), "intensity": r.intensity} for r in rows], columns=LAYER_COLUMNS)
 
 
+def model_frame(rows: Iterable["ModelRow"]) -> pd.DataFrame:
+    """``model.csv``: one row per configuration x model x length x batch (the whole model)."""
+    return pd.DataFrame([dataclasses.asdict(r) for r in rows], columns=MODEL_COLUMNS)
+
+
+def _fill_from_earlier(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """``model.csv`` of a run of one phase: its rows with the other phase's empty columns taken from the
+    same rows of the earlier file, after the earlier rows this run did not compute."""
+    if not path.is_file():
+        return frame
+    earlier = pd.read_csv(path, dtype={"model": str, "seq_len": str})
+    if list(earlier.columns) != MODEL_COLUMNS:
+        return frame
+    new, old = frame.set_index(MODEL_KEY), earlier.set_index(MODEL_KEY)
+    filled = new.fillna(old.reindex(new.index))
+    return pd.concat([old[~old.index.isin(new.index)], filled]).reset_index()[MODEL_COLUMNS]
+
+
 STUDY_DIR = "study"
 
 
 def write_study(out_dir: str | Path, study: "StudyRun", run_info: dict[str, Any]) -> Path:
-    """``OUT/study/results``: ``layer.csv``, ``einsums.csv``, ``roofline.csv`` (per batch) and ``run.json``
+    """``OUT/study/results``: ``layer.csv``, ``model.csv``, ``einsums.csv``, ``roofline.csv`` (per batch) and
+    ``run.json``
     of one :func:`fusemax.experiments.study.run_study` (replacing an earlier study's); returns that folder."""
     from fusemax.experiments.roofline import phase_roofline
     folder = _folder(Path(out_dir) / STUDY_DIR)
     einsums = einsum_frame(study.results)
     roofline = pd.concat([phase_roofline(part) for _, part in einsums.groupby("batch", sort=True)], ignore_index=True)
-    for stem, frame in (("layer", layer_frame(study.layer)), ("einsums", einsums), ("roofline", roofline)):
+    tables = (("layer", layer_frame(study.layer)), ("model", model_frame(study.model)), ("einsums", einsums),
+              ("roofline", roofline))
+    for stem, frame in tables:
         write_atomic(folder / f"{stem}.csv", frame.to_csv(index=False))
-    info = {**run_info, "failed": study.failed, "jobs": study.jobs,
-            "files": ["einsums.csv", "layer.csv", "roofline.csv"]}
+    info = {**run_info, "failed": study.failed, "jobs": study.jobs, "model_left_out": study.model_left_out,
+            "files": sorted(f"{stem}.csv" for stem, _ in tables)}
     write_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     return folder
 
@@ -317,6 +345,9 @@ class Results:
     pareto: pd.DataFrame | None = None
     #: ``layer.csv`` (the whole layer per configuration, from ``fusemax run --layer``), when present.
     layer: pd.DataFrame | None = None
+    #: ``model.csv`` (the whole model: TTFT, TPOT ..., from ``fusemax run --layer``), when present; NaN
+    #: where the folder lacks a phase.
+    model: pd.DataFrame | None = None
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.attn[key.removeprefix("attn-")]
@@ -349,7 +380,13 @@ def load(path: str | Path) -> Results:
         res.pareto = pd.read_csv(folder / "pareto.csv", dtype={"model": str})
     if (folder / "layer.csv").is_file():
         res.layer = pd.read_csv(folder / "layer.csv", dtype={"model": str, "seq_len": str})
+    _load_model(folder, res)
     return res
+
+
+def _load_model(folder: Path, res: Results) -> None:
+    if (folder / "model.csv").is_file():
+        res.model = pd.read_csv(folder / "model.csv", dtype={"config": str, "model": str, "seq_len": str})
 
 
 def load_study(path: str | Path) -> Results:
@@ -367,4 +404,5 @@ def load_study(path: str | Path) -> Results:
         res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
     if (folder / RUN_FILE).is_file():
         res.run = _read_run_info(folder / RUN_FILE)
+    _load_model(folder, res)
     return res

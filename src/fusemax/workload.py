@@ -152,8 +152,12 @@ def _parse_models_file(path_text: str, mtime_ns: int, size: int) -> dict[str, Mo
 
 def _read_models(path: Path) -> dict[str, Model]:
     data = yamlio.load(path)
+    if isinstance(data, dict) and "models" not in data and _HF_MARKERS & data.keys():
+        model = model_from_hf_config(data, path)
+        return {model.name: model}
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
-        raise WorkloadError("expected a top-level 'models:' mapping of name -> {D, H, E, S, ...}", source=str(path))
+        raise WorkloadError("expected a top-level 'models:' mapping of name -> {D, H, E, S, ...} (the zoo's "
+                            "format) or a HuggingFace config.json (model_type, hidden_size, ...)", source=str(path))
     models = {}
     for name, entry in data["models"].items():
         name = str(name)
@@ -179,20 +183,159 @@ def _read_models(path: Path) -> dict[str, Model]:
     return models
 
 
-def load_models(extra: str | Path | None = None) -> dict[str, Model]:
-    """The zoo (``problems/models.yaml``) plus the models of the user's YAML file ``extra``.
+#: keys that mark a mapping as a HuggingFace ``config.json`` rather than a models file
+_HF_MARKERS = frozenset(("model_type", "architectures", "hidden_size", "d_model", "n_embd"))
+#: The spellings of each field across model families, first found wins (Llama/Mistral/Qwen2, OPT,
+#: GPT-NeoX, Falcon, GPT-2, BERT).
+_HF_KEYS: dict[str, tuple[str, ...]] = {
+    "D": ("hidden_size", "d_model", "n_embd"),
+    "H": ("num_attention_heads", "n_head", "num_heads", "n_heads"),
+    "S": ("intermediate_size", "ffn_dim", "ffn_hidden_size", "n_inner", "d_ff"),
+    "layers": ("num_hidden_layers", "n_layer", "num_layers", "n_layers"),
+    "vocab": ("vocab_size",),
+    "act": ("hidden_act", "activation_function", "hidden_activation"),
+}
+#: Families whose FFN is 4 x hidden when the config leaves it out (Falcon, GPT-2: ``n_inner: null``).
+_HF_FFN_4X = frozenset(("falcon", "RefinedWeb", "RefinedWebModel", "gpt2", "gpt_bigcode"))
+#: Families whose MLP is gated with a GELU too (Gemma's GeGLU says ``gelu_pytorch_tanh``).
+_HF_GATED = frozenset(("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"))
+#: Decoder-only families (causal mask) and encoders (no mask), by ``model_type``, when ``architectures``
+#: and ``is_decoder`` do not say.
+_HF_DECODERS = frozenset(("llama", "mistral", "qwen2", "qwen3", "opt", "gpt_neox", "falcon", "RefinedWeb",
+                          "RefinedWebModel", "gpt2", "gptj", "gpt_bigcode", "gemma", "gemma2", "phi", "phi3",
+                          "bloom", "mpt", "stablelm"))
+_HF_ENCODERS = frozenset(("bert", "roberta", "xlm-roberta", "distilbert", "albert", "electra", "deberta",
+                          "deberta-v2", "mpnet"))
+#: Fields that make the layer something fusemax does not model; a config that sets one is refused, never
+#: read as the dense layer it is not.
+_HF_REFUSED: dict[str, str] = {
+    "num_local_experts": "a mixture of experts", "num_experts": "a mixture of experts",
+    "n_routed_experts": "a mixture of experts", "kv_lora_rank": "multi-head latent attention (MLA)",
+    "q_lora_rank": "multi-head latent attention (MLA)", "is_encoder_decoder": "an encoder-decoder (cross-attention)",
+    "add_cross_attention": "cross-attention"}
 
-    ``extra`` uses the zoo's format (``models: {NAME: {D:, H:, E:, S:, F:?, kv_heads:?, source:?}}``); its
-    entries override zoo entries of the same name.
+
+def _hf_field(data: dict[str, Any], what: str) -> tuple[str, Any] | None:
+    """(key, value) of the first spelling of ``what`` the config gives a value (not null), else None."""
+    for key in _HF_KEYS[what]:
+        if data.get(key) is not None:
+            return key, data[key]
+    return None
+
+
+def _hf_int(data: dict[str, Any], what: str, path: Path) -> int:
+    found = _hf_field(data, what)
+    if found is None:
+        raise WorkloadError(f"missing {' / '.join(_HF_KEYS[what])}", source=str(path), key=_HF_KEYS[what][0])
+    key, value = found
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise WorkloadError(f"must be a positive integer, got {value!r}", source=str(path), key=key)
+    return value
+
+
+def _hf_name(data: dict[str, Any], path: Path) -> str:
+    """``_name_or_path``'s last part (``Qwen/Qwen2-7B`` -> ``Qwen2-7B``), else the folder of a file called
+    ``config.json``, else the file's stem."""
+    given = str(data.get("_name_or_path") or "").rstrip("/").rsplit("/", 1)[-1]
+    if given:
+        return given
+    resolved = path.resolve()
+    return resolved.parent.name if resolved.name == "config.json" else resolved.stem
+
+
+def _hf_decoder(data: dict[str, Any], path: Path) -> bool:
+    architectures = [str(a) for a in data.get("architectures") or ()]
+    if data.get("is_decoder") or any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+        return True
+    model_type = data.get("model_type")
+    if model_type in _HF_DECODERS or model_type in _HF_ENCODERS:
+        return model_type in _HF_DECODERS
+    if architectures:
+        return False  # an encoder head (ForMaskedLM, ForSequenceClassification, Model)
+    raise WorkloadError(f"cannot tell whether model_type {model_type!r} is a decoder (causal mask) or an encoder; "
+                        "give architectures (e.g. [LlamaForCausalLM]) or is_decoder", source=str(path),
+                        key="architectures")
+
+
+def model_from_hf_config(data: dict[str, Any], path: str | Path) -> Model:
+    """The :class:`Model` of a HuggingFace ``config.json`` (its parsed mapping; ``path`` names it in errors).
+
+    D, H, S, layers and vocab from their usual spellings (``hidden_size``/``d_model``/``n_embd``,
+    ``num_attention_heads``/``n_head``, ``intermediate_size``/``ffn_dim``/``ffn_hidden_size``, 4 x D for
+    Falcon and GPT-2 without one, ``num_hidden_layers``/``n_layer``, ``vocab_size``); KV heads from
+    ``num_key_value_heads``/``num_kv_heads``/``n_head_kv`` (``multi_query: true``: 1); E = ``head_dim``,
+    else D / H. ``hidden_act`` silu/swiglu is the gated MLP, gelu*/relu* the plain one (also when no
+    activation is given) except in the gated families (Llama, Mistral, Qwen2, Gemma's GeGLU, Phi-3). Decoders (``*ForCausalLM``,
+    ``is_decoder``, decoder families) are causal; ``sliding_window`` (unless ``use_sliding_window`` is
+    false) makes it a window mask. Mixture of experts, MLA and cross-attention are refused naming the field;
+    other fields (positional encodings, biases, dropout, tied embeddings ...) do not change the Einsums
+    fusemax counts and are ignored.
+    """
+    path = Path(path)
+    for key, what in _HF_REFUSED.items():
+        if data.get(key):
+            raise WorkloadError(f"set ({data[key]!r}): {what}, which fusemax does not model (one dense attention "
+                                "and MLP per layer); refused rather than dropped", source=str(path), key=key)
+    if len(set(map(str, data.get("layer_types") or ()))) > 1:
+        raise WorkloadError("layers of different attention kinds (e.g. sliding and full): fusemax models one "
+                            "layer repeated", source=str(path), key="layer_types")
+    model_type = str(data.get("model_type") or "")
+    D, H, layers, vocab = (_hf_int(data, what, path) for what in ("D", "H", "layers", "vocab"))
+    S = 4 * D if _hf_field(data, "S") is None and model_type in _HF_FFN_4X else _hf_int(data, "S", path)
+    head_dim = data.get("head_dim")
+    if head_dim is None:
+        if D % H:
+            raise WorkloadError(f"hidden size {D} is not a multiple of {H} heads; give head_dim", source=str(path),
+                                key="head_dim")
+        head_dim = D // H
+    kv: Any = next((data[k] for k in ("num_key_value_heads", "num_kv_heads", "n_head_kv") if data.get(k) is not None),
+                   1 if data.get("multi_query") else None)
+    act_found = _hf_field(data, "act")
+    act = str(act_found[1]).lower() if act_found else "gelu"
+    if act in ("silu", "swish", "swiglu"):
+        mlp = "gated"
+    elif act.startswith(("gelu", "relu")):
+        mlp = "gated" if model_type in _HF_GATED else "plain"
+    else:
+        raise WorkloadError(f"activation {act!r} is neither gated (silu, swiglu) nor plain (gelu*, relu*)",
+                            source=str(path), key=act_found[0] if act_found else "hidden_act")
+    mask, window = ("causal", None) if _hf_decoder(data, path) else ("none", None)
+    # Qwen2: layers from max_window_layers on slide (0 or absent: all of them, the number of layers: none)
+    slid_from = data.get("max_window_layers") or 0
+    if data.get("sliding_window") and data.get("use_sliding_window", True) and slid_from < layers:
+        if slid_from:
+            raise WorkloadError(f"a sliding window on layers {slid_from} to {layers - 1} only: fusemax models "
+                                "one layer repeated", source=str(path), key="max_window_layers")
+        mask, window = "window", data["sliding_window"]
+    name = _hf_name(data, path)
+    try:
+        return Model(name=name, D=D, H=H, E=head_dim, F=head_dim, S=S, kv_heads=kv, mlp=mlp, mask=mask,
+                     window=window, layers=layers, vocab=vocab, source=f"HuggingFace config.json {path}")
+    except WorkloadError as exc:
+        raise WorkloadError(exc.reason, source=str(path)) from None
+
+
+def load_models(extra: str | Path | None = None) -> dict[str, Model]:
+    """The zoo (``problems/models.yaml``) plus the user's models ``extra``; its entries override zoo
+    entries of the same name.
+
+    ``extra`` is a YAML file in the zoo's format (``models: {NAME: {D:, H:, E:, S:, F:?, kv_heads:?, ...}}``),
+    a HuggingFace ``config.json`` (one model, see :func:`model_from_hf_config`), or a folder of
+    ``config.json`` files: each ``*.json`` in it and each ``*/config.json`` one level down is one model.
     """
     models = dict(_models_from_file(zoo_path()))
     if extra is not None:
         path = Path(extra)
         if path.is_dir():
-            raise WorkloadError("models file is a directory; give a YAML file", source=str(path))
-        if not path.is_file():
+            files = sorted({*path.glob("*.json"), *path.glob("*/config.json")})
+            if not files:
+                raise WorkloadError("models folder holds no config.json (*.json or */config.json)", source=str(path))
+            for file in files:
+                models.update(_models_from_file(file))
+        elif not path.is_file():
             raise WorkloadError("models file not found", source=str(path))
-        models.update(_models_from_file(path))
+        else:
+            models.update(_models_from_file(path))
     return models
 
 
@@ -208,11 +351,14 @@ def get_model(name: str, extra: str | Path | None = None) -> Model:
                         "(or give one inline as NAME:D=..,H=..,E=..,S=..)", source="--model")
 
 
-_SPEC_KEYS = {"D": "D", "H": "H", "E": "E", "F": "F", "S": "S", "KV": "kv_heads", "KV_HEADS": "kv_heads"}
+_SPEC_KEYS = {"D": "D", "H": "H", "E": "E", "F": "F", "S": "S", "KV": "kv_heads", "KV_HEADS": "kv_heads",
+              "LAYERS": "layers", "VOCAB": "vocab", "WINDOW": "window", "MLP": "mlp", "MASK": "mask"}
 
 
 def parse_model_spec(text: str) -> Model:
-    """A model from the command line: ``"NAME:D=1024,H=16,E=64,S=4096"`` (F defaults to E; ``KV=`` optional)."""
+    """A model from the command line: ``"NAME:D=1024,H=16,E=64,S=4096"`` (F defaults to E); optional
+    ``KV=``, ``layers=``, ``vocab=``, ``mlp=plain|gated`` (default plain), ``mask=none|causal|window:N``
+    (default none) and ``window=N`` (a window mask of N keys)."""
     name, sep, body = text.partition(":")
     if not sep or not name.strip():
         raise WorkloadError(f"model spec {text!r} must look like NAME:D=..,H=..,E=..,S=..", source="--model")
@@ -221,8 +367,17 @@ def parse_model_spec(text: str) -> Model:
         key, eq, value = item.partition("=")
         field_name = _SPEC_KEYS.get(key.strip().upper())
         if not eq or field_name is None:
-            raise WorkloadError(f"bad item {item!r} in model spec {text!r}; use D=, H=, E=, F=, S=, KV=",
-                                source="--model")
+            raise WorkloadError(f"bad item {item!r} in model spec {text!r}; use D=, H=, E=, F=, S=, KV=, layers=, "
+                                "vocab=, mlp=, mask=, window=", source="--model")
+        if field_name == "mlp":
+            values["mlp"] = value.strip().lower()
+            continue
+        if field_name == "mask":
+            values["mask"], size = parse_mask(value)
+            values.setdefault("window", size)
+            continue
+        if field_name == "window":
+            values["mask"] = "window"
         try:
             values[field_name] = int(value)
         except ValueError:

@@ -130,3 +130,15 @@ def test_result_json_is_dataclasses_asdict(run):
         data["params"]["x"] = 1
         assert "x" not in result.einsums[0].energy_breakdown and "x" not in result.params
     assert any(r.config == "proposal" for r in run.results) and any(r.config == "binding" for r in run.results)
+
+
+def test_model_csv_has_every_configuration_length_and_batch(run, written):
+    # layers x the layer row + the LM head, from the written layer.csv and model.csv (Pythia-14M: 6 layers)
+    out, folder, loaded = written
+    model = loaded.model.set_index(["config", "seq_len", "batch"])
+    assert len(model) == len(study.CONFIGS) * 2 * 2 and run.model_left_out == []
+    layer = loaded.layer.set_index(["config", "seq_len", "phase", "batch"])["latency"]
+    for (config, seq_len, batch), row in model.iterrows():
+        assert row["ttft"] == 6 * layer[(config, seq_len, "prefill", batch)] + row["lm_head_latency"]
+        assert row["tpot"] == 6 * layer[(config, seq_len, "decode", batch)] + row["lm_head_latency"]
+    assert "model.csv" in loaded.run["files"]

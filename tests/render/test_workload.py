@@ -125,7 +125,7 @@ def test_user_models_file_extends_and_overrides(tmp_path):
     assert models["BERT"].D == 1 and models["New"].F == 16 and models["XLM"].E == 128
     with pytest.raises(WorkloadError, match="models file not found"):
         load_models(tmp_path / "absent.yaml")
-    with pytest.raises(WorkloadError, match="models file is a directory"):
+    with pytest.raises(WorkloadError, match="models folder holds no config.json"):  # a folder: of config.json files
         load_models(tmp_path)
     path.write_text("models:\n  X:\n    D: 1\n    H: 1\n    E: 1\n    S: 1\n    heads: 3\n")
     with pytest.raises(WorkloadError, match="unknown field"):

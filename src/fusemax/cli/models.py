@@ -11,9 +11,11 @@ from fusemax.workload import load_models, parse_model_spec
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-file", metavar="FILE",
-                        help="YAML file with more models, in the format of problems/models.yaml")
+                        help="more models: a YAML file in the format of problems/models.yaml, a HuggingFace "
+                             "config.json, or a folder of config.json files")
     parser.add_argument("--add", metavar="SPEC", action="append", default=[],
-                        help="an inline model NAME:D=..,H=..,E=..,S=..[,F=..][,KV=..] (repeatable)")
+                        help="an inline model NAME:D=..,H=..,E=..,S=..[,F=..][,KV=..][,mlp=gated][,mask=causal][,window=N]"
+                             "[,layers=N][,vocab=N] (repeatable)")
     parser.add_argument("--sources", action="store_true", help="also print where each model's numbers come from")
 
 

@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--l3-bytes", help="L3 size, e.g. 16MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
     parser.add_argument("--dram-bandwidth", help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
     parser.add_argument("--clock-hz", help="clock, e.g. 940e6 (default)")
-    parser.add_argument("--models-file", metavar="FILE", help="YAML file with more models (format of models.yaml)")
+    parser.add_argument("--models-file", metavar="FILE", help="more models: YAML (format of models.yaml), a HuggingFace "
+                        "config.json or a folder of them")
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
     parser.add_argument("--for-timeloop", metavar="DIR",
                         help="also write, per Einsum, what plain timeloop-model/timeloop-mapper read: "

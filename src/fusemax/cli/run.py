@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(causal within the last N keys); default: each model's own (problems/models.yaml: "
                              "decoder-only models causal, Mistral-7B window:4096, encoders and the paper's models "
                              "none). Masked key blocks are skipped, partly masked ones computed in full")
-    parser.add_argument("--models-file", metavar="YAML", help="extra models in the zoo's format")
+    parser.add_argument("--models-file", metavar="FILE", help="extra models: YAML in the zoo's format, a HuggingFace "
+                        "config.json or a folder of them")
     parser.add_argument("--backend", choices=("builtin", "timeloop"),
                         help="builtin engine (default) or the real timeloop-model/timeloop-mapper")
     hardware = parser.add_argument_group("hardware (comma lists sweep every combination, one folder each: DIR/<label>)")
@@ -119,7 +120,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
 
     ``layer`` adds the rest of the transformer layer on each configuration's platform
     (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``, under the
-    ``layer_fusion`` policy (default fused), which ``run.json`` records.
+    ``layer_fusion`` policy (default fused), which ``run.json`` records; and the whole model
+    (:mod:`fusemax.experiments.wholemodel`, models with layers and vocab): ``model.csv``.
     Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``. ``planned``: the
     sweep already rendered by :func:`plan` with the same arguments (default: plan it here)."""
     from fusemax import results
@@ -153,14 +155,23 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
         rest: list = []
         if layer:
             from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, run_layers
+            from fusemax.experiments.wholemodel import run_model
             from fusemax.orchestrator import Cache
             fusion = layer_fusion or DEFAULT_LAYER_FUSION
             info["layer_fusion"] = fusion
-            rows, rest = run_layers([(o.point.config, o.workload, o.result) for o in run.outcomes
-                                     if o.result is not None and o.workload is not None], hardware,
-                                    backend=backend, executor=get_executor(executor, jobs, scheduler),
-                                    cache=Cache(cache_dir(out, cache)), stream=progress_stream, fusion=fusion)
+            done_points = [(o.point.config, o.workload, o.result) for o in run.outcomes
+                           if o.result is not None and o.workload is not None]
+            runner, store = get_executor(executor, jobs, scheduler), Cache(cache_dir(out, cache))
+            rows, rest = run_layers(done_points, hardware, backend=backend, executor=runner, cache=store,
+                                    stream=progress_stream, fusion=fusion)
             extra["layer"] = results.layer_frame(rows)
+            whole, left_out = run_model(rows, {w.model.name: w.model for _, w, _ in done_points}, hardware,
+                                        backend=backend, executor=runner, cache=store, stream=progress_stream)
+            extra["model"] = results.model_frame(whole)
+            info["model_left_out"] = left_out
+            if left_out and not quiet:
+                print(f"model.csv leaves out {', '.join(left_out)}: no layers/vocab in the model's entry (give "
+                      "layers: and vocab:, or layers=N,vocab=N inline)", file=stream or sys.stderr)
         extra["roofline"] = phase_roofline(results.einsum_frame([*done, *rest]))
         folder = results.write(out, done, info, extra=extra, rest=rest)
     return run.outcomes, folder

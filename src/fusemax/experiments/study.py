@@ -4,7 +4,8 @@ whole transformer layer, prefill and decode, at the study's batch 1 and the pape
 One :func:`run_study` call sweeps :data:`CONFIGS` x :data:`MODELS` x :data:`LENGTHS` x :data:`PHASES` x
 :data:`BATCHES` through the same sweep and layer pipeline as ``fusemax run --layer`` (one job cache);
 :func:`fusemax.results.write_study` turns it into ``OUT/study/results``: ``layer.csv`` (one row per
-point), ``einsums.csv`` (every attention, projection, MLP and element-wise Einsum) and ``roofline.csv``.
+point), ``model.csv`` (the whole model: TTFT, TPOT, tokens/s, energy per token; see
+:mod:`fusemax.experiments.wholemodel`), ``einsums.csv`` (every attention, projection, MLP and element-wise Einsum) and ``roofline.csv``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fusemax.experiments import sweep
 from fusemax.experiments.combine import ConfigResult
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, LayerRow, run_layers
+from fusemax.experiments.wholemodel import ModelRow, run_model
 from fusemax.orchestrator import Cache, get_executor
 from fusemax.workload import Hardware, format_seq_len
 
@@ -33,13 +35,16 @@ def long_lengths(up_to: int) -> tuple[int, ...]:
 @dataclass
 class StudyRun:
     """What one study run computed: the whole layer per point, every configuration result behind it
-    (attention per configuration, the rest of the layer per platform), the failed points and the job
-    counts per (phase, batch) sweep."""
+    (attention per configuration, the rest of the layer per platform), the failed points, the job
+    counts per (phase, batch) sweep, and the whole model per configuration x model x length x batch (with
+    the models left out of it for want of layers or vocab)."""
 
     layer: list[LayerRow]
     results: list[ConfigResult]
     failed: list[dict[str, str]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    model: list[ModelRow] = field(default_factory=list)
+    model_left_out: list[str] = field(default_factory=list)
 
 
 def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = MODELS,
@@ -66,13 +71,15 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
     with_layer = set(lengths)
     rows, rest = run_layers([d for d in done if d[1].seq_len in with_layer], hardware, backend=backend,
                             executor=executor, cache=cache, stream=stream, fusion=layer_fusion)
+    whole, left_out = run_model(rows, {w.model.name: w.model for _, w, _ in done}, hardware, backend=backend,
+                                executor=executor, cache=cache, stream=stream)
     # results in sweep order, each sweep's attention then the rest of its layers
     results = [r for phase, batch in sweeps for r in (
         *(r for _, w, r in done if (w.phase, w.batch) == (phase, batch)),
         *(r for r in rest if (r.phase, r.params.get("batch")) == (phase, batch)))]
     jobs_info = {"phases": list(phases), "batches": list(batches), **run.counts.to_json(),
                  "cached_points": run.cached_points}
-    return StudyRun(rows, results, failed, [jobs_info])
+    return StudyRun(rows, results, failed, [jobs_info], whole, left_out)
 
 
 def format_study_headline(layer: Sequence[LayerRow], lengths: tuple[int, ...] = (1, 256, 4096)) -> str:

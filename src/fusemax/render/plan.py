@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
+from fusemax.errors import WorkloadError
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
 from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor, spread
 from fusemax.workload import Hardware, Workload, format_seq_len, mask_label
@@ -123,19 +124,28 @@ def matmul_shapes(workload: Workload) -> dict[str, tuple[int, int]]:
             "Z": (model.F * model.H, model.D), "FFN1": (model.D, ffn1), "FFN2": (model.S, model.D)}
 
 
+def _matmul_context(name: str, tokens: int, k: int, n: int, hw: ResolvedHardware) -> dict[str, Any]:
+    """Template variables of one (tokens x K) x (K x N) multiply: tokens over the PE columns, N over the rows."""
+    return {"K": k, "M": tokens, "N": n, "M0": spatial_factor(tokens, hw.pe_dim, "B x P (tokens)"),
+            "N0": spatial_factor(n, hw.pe_dim, f"N of {name} ({n})"), **hw.context()}
+
+
 def _matmul(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
     tokens = workload.batch * workload.P
     shapes = matmul_shapes(workload)
-    m0 = spatial_factor(tokens, hw.pe_dim, "B x P (tokens)")
-    contexts = {}
-    for e in conf.einsums:
-        if e.name not in shapes:
-            continue
-        k, n = shapes[e.name]
-        contexts[e.name] = {"K": k, "M": tokens, "N": n, "M0": m0,
-                            "N0": spatial_factor(n, hw.pe_dim, f"N of {e.name} ({n})"), **hw.context()}
+    contexts = {e.name: _matmul_context(e.name, tokens, *shapes[e.name], hw) for e in conf.einsums if e.name in shapes}
     same = {name: "Q" for name in ("K", "V") if shapes[name] == shapes["Q"]}
     return contexts, {"same_as": same}
+
+
+def _lm_head(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
+    """The LM head: one token per sequence (the prompt's last in prefill, the new one in decode), so B
+    tokens whatever the phase, times the D x vocab output embedding."""
+    model = workload.model
+    if model.vocab is None:
+        raise WorkloadError("the LM head needs the model's vocabulary (vocab: N in its entry, vocab=N inline)",
+                            source=model.name)
+    return {e.name: _matmul_context(e.name, workload.batch, model.D, model.vocab, hw) for e in conf.einsums}, {}
 
 
 def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
@@ -179,6 +189,8 @@ def plan(config: str, workload: Workload, hardware: Hardware,
         contexts, params = _unfused(conf, workload, hw)
     elif conf.tiling == "layer":
         contexts, params = _layer(conf, workload, hw)
+    elif conf.tiling == "lm-head":
+        contexts, params = _lm_head(conf, workload, hw)
     else:
         contexts, params = _matmul(conf, workload, hw)
     common = {"config": config, "model": workload.model.name, "seq_len": format_seq_len(workload.seq_len),

@@ -19,6 +19,10 @@ traffic (a fused softmax) has unbounded intensity and is not placed; the figure'
 
 Every drawn point's ``gid`` is ``<component> <config> <model> <seq_len> <phase> <batch>`` (bars:
 ``intensity ...``) so tests read the values back from the artists.
+
+The whole model (``model.csv``, when the folder has one) is drawn as TTFT and TPOT against context length,
+one column per model, a line per configuration; each line's ``gid`` is ``<ttft|tpot> <config> <model>
+<batch>``, its points the lengths and seconds of ``model.csv``.
 """
 from __future__ import annotations
 
@@ -97,13 +101,14 @@ class Study:
     hardware: Hardware
     folder: Path
     run: dict = field(default_factory=dict)
+    model: pd.DataFrame | None = None
 
 
 def load(folder: str | Path) -> Study:
     """:func:`fusemax.results.load_study` with the hardware of its ``run.json``."""
     res: Results = results_io.load_study(folder)
     assert res.layer is not None and res.folder is not None
-    return Study(res.layer, res.einsums, hardware_of(res), res.folder, res.run)
+    return Study(res.layer, res.einsums, hardware_of(res), res.folder, res.run, res.model)
 
 
 def default_batch(layer: pd.DataFrame) -> int:
@@ -228,6 +233,42 @@ def intensity_bars(layer: pd.DataFrame, hardware: Hardware, title: str) -> Figur
     return fig
 
 
+#: ``model.csv``'s two latencies and their axis labels.
+MODEL_METRICS = {"ttft": "TTFT (s): prompt through every layer + LM head",
+                 "tpot": "TPOT (s): one decode step + LM head"}
+
+
+@styled
+def ttft_tpot(model: pd.DataFrame, title: str) -> Figure:
+    """TTFT (top row) and TPOT (bottom row) against context length, one column per model, a line per
+    configuration, both axes logarithmic; rows of ``model.csv`` at one batch."""
+    models = list(dict.fromkeys(model["model"]))
+    fig, axes = new_figure((3.2 * len(models) + 2.0, 6.0), 2, len(models), squeeze=False)
+    for col, name in enumerate(models):
+        for row, (metric, label) in enumerate(MODEL_METRICS.items()):
+            ax = axes[row][col]
+            for config in ordered_configs(model["config"]):
+                rows = model[(model["model"] == name) & (model["config"] == config) & model[metric].notna()]
+                rows = rows.assign(n=rows["seq_len"].map(parse_seq_len)).sort_values("n")
+                if rows.empty:
+                    continue
+                ax.plot(rows["n"], rows[metric], marker=REGISTRY[config].marker, color=config_color(config),
+                        label=config_label(config), gid=f"{metric} {config} {name} {int(rows['batch'].iloc[0])}")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.grid(True, which="major")
+            if row == 0:
+                ax.set_title(name)
+            else:
+                ax.set_xlabel("Context length (tokens)")
+            if col == 0:
+                ax.set_ylabel(label, fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize=9, frameon=False)
+    fig.suptitle(title, x=0.0, ha="left")
+    return fig
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     """One study figure (drawn once per phase): which points, and how they are told apart."""
@@ -314,6 +355,19 @@ def figures(study: Study, fig: Draw) -> tuple[list[SavedFigure], list[str]]:
                             "2D (solid) and 1D (dashed) roofs; ridges = peak / DRAM bandwidth.")
                 saved.append(fig(stem, title, caption, roofline, rows.reset_index(drop=True), study.hardware,
                                  title, spec.colour, spec.marker))
+    if study.model is not None:
+        rows = study.model[(study.model["batch"] == batch) & study.model["config"].isin(STUDY_CONFIGS)]
+        if rows.empty:
+            notes.append(f"Study figure study-model skipped: model.csv has no FuseMax, FLAT or unfused row at "
+                         f"batch {batch}.")
+        else:
+            title = f"Whole model: TTFT and TPOT vs context length, batch {batch}"
+            saved.append(fig("study-model", title, "TTFT = layers x the prefill layer + the LM head for the last "
+                             "token; TPOT = layers x the decode layer at that context + the LM head, batch "
+                             f"{batch} (model.csv). Modelled by fusemax.", ttft_tpot, rows.reset_index(drop=True),
+                             title))
+    else:
+        notes.append("Study: no model.csv; the whole-model figure is not drawn.")
     return saved, notes
 
 
@@ -385,4 +439,4 @@ def section(folder: Path, fig: Draw) -> tuple[list[SavedFigure], list[tuple[str,
 
 
 __all__ = ["FIGURES", "STUDY_DIR", "Study", "comparison", "components", "figures", "find", "headline_table",
-           "intensity_bars", "load", "roofline", "section", "tables"]
+           "intensity_bars", "load", "roofline", "section", "tables", "ttft_tpot"]
