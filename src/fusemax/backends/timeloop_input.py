@@ -32,6 +32,7 @@ from typing import Any, Mapping
 from fusemax import archtree, yamlio
 from fusemax.engine.spec import is_arithmetic, merge_texts
 from fusemax.errors import SpecError
+from fusemax.executables import which
 
 #: Key spellings: the Timeloop release the corpus was made with, and Timeloop after the v4 input format.
 SPELLINGS = ("v3.0.3", "current")
@@ -243,8 +244,9 @@ def detect_key_spelling(executable: str) -> str | None:
     """The key spelling the Timeloop binary reads (``v3.0.3`` or ``current``), from the configuration key
     strings in it and in the ``libtimeloop`` libraries it links; None when neither is found."""
     candidates = [Path(executable)]
+    ldd = which("ldd")
     try:
-        linked = subprocess.run(["ldd", executable], capture_output=True, text=True, timeout=30).stdout
+        linked = subprocess.run([ldd, executable], capture_output=True, text=True, timeout=30).stdout if ldd else ""
         candidates += [Path(p) for p in re.findall(r"=>\s*(\S*libtimeloop\S*)", linked)]
     except (OSError, subprocess.TimeoutExpired):
         pass  # not a dynamic executable, or no ldd: the binary alone decides
