@@ -18,6 +18,7 @@ from fusemax.energy.accelergy import accelergy_available, find_accelergy
 from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.engine import evaluate, load_spec, loop_nests
 from fusemax.errors import FusemaxError, SpecError
+from fusemax.fileio import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,12 +61,11 @@ def run(args: argparse.Namespace) -> int:
     stats = evaluate(spec, ert, art)
     out = Path(args.out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "stats.json").write_text(json.dumps(stats.to_json(), indent=1) + "\n")
+        write_text_atomic(out / "stats.json", json.dumps(stats.to_json(), indent=1) + "\n")
         from fusemax.statsfile import format_stats
 
         text = format_stats(stats, spec_name=" ".join(args.files), loop_nests=loop_nests(spec))
-        (out / "timeloop-model.stats.txt").write_text(text)
+        write_text_atomic(out / "timeloop-model.stats.txt", text)
     except OSError as exc:
         raise SpecError(f"cannot write output: {exc.strerror}", source=str(out)) from None
     if not stats.valid:

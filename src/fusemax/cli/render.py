@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fusemax.backends.timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
 from fusemax.errors import FusemaxError, ToolNotFoundError
+from fusemax.fileio import write_text_atomic
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
 from fusemax.workload import PHASES, Workload, format_seq_len, parse_seq_len, resolve_model
 
@@ -75,11 +76,10 @@ def _write_for_timeloop(rendered: RenderedConfig, outdir: Path, spelling: str | 
     try:
         for einsum in rendered.einsums.values():
             current = outdir / einsum.name.lower()
-            current.mkdir(parents=True, exist_ok=True)
             files = timeloop_files(einsum.files(), spelling, for_mapper=einsum.needs_mapper,
                                    source=f"{rendered.params['config']} {einsum.name}")
             for name, text in files.items():
-                (current / name).write_text(text)
+                write_text_atomic(current / name, text)
     except OSError as exc:
         raise FusemaxError(f"cannot write the Timeloop inputs: {exc.strerror or exc}", source=str(current)) from None
     print(f"wrote Timeloop inputs ({spelling} keys, {how}) under {outdir}; run e.g. "

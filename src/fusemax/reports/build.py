@@ -15,6 +15,7 @@ import pandas as pd
 from fusemax import results as results_io
 from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import einsum_roofline
+from fusemax.fileio import make_dirs, write_text_atomic
 
 from . import frames, paper, rooflines, scaling, study
 from .html import page
@@ -45,7 +46,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
         raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
                            source=roofline.flag_given())
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
 
     queued: list[tuple] = []
     fig = _queue(out_dir, queued)
@@ -65,8 +66,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     _draw_all(queued)
     source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
     index = out_dir / "index.html"
-    index.write_text(page("fusemax report", source, sections, tables, notes, run, chapters=chapters),
-                     encoding="utf-8")
+    write_text_atomic(index, page("fusemax report", source, sections, tables, notes, run, chapters=chapters))
     return index
 
 
@@ -78,7 +78,7 @@ def draw_paper_figures(folder: str | Path, out: str | Path | None = None,
     (default: every core). Returns how many figures were queued."""
     res = results_io.load(folder)
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
     queued: list[tuple] = []
     _paper(res, _queue(out_dir, queued), [], roofline)
     _draw_all(queued, workers)
