@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.orchestrator import Cache
+from fusemax.orchestrator.executors import worker_init
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 
@@ -52,12 +52,12 @@ def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
             timings[name] = time.perf_counter() - start
 
 
-def _draw_paper_quietly(out: str) -> None:
+def _draw_paper_quietly(out: str, parent: int) -> None:
     """:func:`draw_paper_figures` in a background process of one (no pool to leave behind); whatever it
     could not draw, the report draws (and reports) itself, so nothing is said here. Ctrl-C is the main
-    process's to handle: it stops this one with SIGTERM, which ends it at once."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's SIGTERM-as-interrupt handler
+    process's to handle: it stops this one with SIGTERM, which ends it at once; a main process killed
+    outright takes this one with it (:func:`worker_init`)."""
+    worker_init(parent)
     try:
         with open(os.devnull, "w") as null, contextlib.redirect_stderr(null), contextlib.redirect_stdout(null):
             draw_paper_figures(out, workers=1)
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
         if not args.no_study:
             # The paper's figures need only the paper's results: draw them while the study computes (it
             # leaves a core idle now and then); the report then finds them current.
-            painter = multiprocessing.Process(target=_draw_paper_quietly, args=(args.out,))
+            painter = multiprocessing.Process(target=_draw_paper_quietly, args=(args.out, os.getpid()))
             painter.start()
             with _stage(timings, "study"):
                 long = study.long_lengths(args.study_attention_to) if args.study_attention_to else ()

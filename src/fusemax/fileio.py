@@ -138,6 +138,20 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst, follow_symlinks=False)
 
 
+def _open_lock(path: Path) -> int:
+    """A descriptor of the lock file ``path``, created if needed; a link planted there is removed (a lock
+    file holds nothing, and opening through the link would create or lock someone else's file)."""
+    import errno
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+    try:
+        return os.open(path, flags, _safe(FILE_MODE))
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+    os.unlink(path)
+    return os.open(path, flags | os.O_EXCL, _safe(FILE_MODE))
+
+
 @contextlib.contextmanager
 def staged_folder(folder: str | Path, replaced: Collection[str] = ()) -> Iterator[Path]:
     """Change ``folder`` as a whole: yields a private staging copy of it (beside it, every entry but the
@@ -151,7 +165,7 @@ def staged_folder(folder: str | Path, replaced: Collection[str] = ()) -> Iterato
     import fcntl
     folder = Path(folder)
     make_dirs(folder.parent)
-    lock = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, _safe(FILE_MODE))
+    lock = _open_lock(folder.parent / f".{folder.name}.lock")
     private: Path | None = None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -50,8 +50,10 @@ class Executor(Protocol):
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def _worker_init(parent: int) -> None:
-    """Pool worker set-up: die with the parent, leave Ctrl-C to it."""
+def worker_init(parent: int) -> None:
+    """Set-up of a worker process of ``parent`` (a pool's ``initializer``, or the first call of a
+    ``multiprocessing.Process`` target): die with the parent, even a parent killed with SIGKILL, and leave
+    Ctrl-C to it. Job pools and report-drawing pools both use it."""
     # Ctrl-C reaches the whole process group; only the parent should react (cancel, keep what finished).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent's SIGTERM handler (forked into us) would turn the parent's terminate() into an exception
@@ -93,7 +95,7 @@ class LocalExecutor:
             for i, a in enumerate(args):
                 yield i, fn(*a)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_worker_init,
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=worker_init,
                                    initargs=(os.getpid(),))
         try:
             # Keep only a few jobs queued per worker: an interrupt then abandons little work.

@@ -16,6 +16,7 @@ from fusemax import results as results_io
 from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import einsum_roofline
 from fusemax.fileio import make_dirs, write_text_atomic
+from fusemax.orchestrator.executors import worker_init
 
 from . import frames, paper, rooflines, scaling, study
 from .html import page
@@ -104,8 +105,9 @@ def _draw_all(queued: list[tuple], workers: int | None = None) -> None:
         for q in stale:
             draw(*q)
         return
-    # a plain pool, not the orchestrator's executor: reports stay independent of the drivers
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # a plain pool, not the orchestrator's executor: reports stay independent of the drivers; but its
+    # workers die with this process (a `kill -9` of the report must not leave them waiting for work)
+    with ProcessPoolExecutor(max_workers=workers, initializer=worker_init, initargs=(os.getpid(),)) as pool:
         for future in [pool.submit(draw, *q) for q in stale]:
             future.result()
 
