@@ -30,7 +30,7 @@ from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.orchestrator import Cache
-from fusemax.orchestrator.executors import worker_init
+from fusemax.orchestrator.executors import check_scheduler, worker_init
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 
@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
                         help="builtin engine or the real timeloop-model/timeloop-mapper")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1)")
+                        help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1); one on "
+                             "another machine needs --allow-remote-scheduler")
+    parser.add_argument("--allow-remote-scheduler", action="store_true",
+                        help="accept a --scheduler that is not on this machine (it will run the jobs)")
     parser.add_argument("--no-study", action="store_true", help="the paper only (skip OUT/study)")
     parser.add_argument("--study-attention-to", type=_length, metavar="LEN",
                         help="also attention alone at 8K, 16K, ... LEN tokens in the study (e.g. 1M: "
@@ -92,6 +95,11 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
     args = parser.parse_args(argv)
 
     sigterm_as_interrupt()
+    try:
+        check_scheduler(args.scheduler, args.allow_remote_scheduler)
+    except FusemaxError as exc:
+        print(f"run_all: error: {exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     painter: multiprocessing.Process | None = None
     computed = False

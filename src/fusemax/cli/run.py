@@ -69,7 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores; at most 4 per core)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster on 127.0.0.1)")
+                        help="dask scheduler, e.g. tls://127.0.0.1:8786 (default: a LocalCluster on 127.0.0.1); "
+                             "one on another machine needs --allow-remote-scheduler")
+    parser.add_argument("--allow-remote-scheduler", action="store_true",
+                        help="accept a --scheduler that is not on this machine (it will run the sweep's jobs)")
     parser.add_argument("--cache", metavar="DIR", help="result cache (default: $FUSEMAX_CACHE, else DIR/runs/cache)")
     parser.add_argument("--layer", action="store_true",
                         help="add the rest of the transformer layer on each configuration's platform (layer.csv)")
@@ -219,6 +222,8 @@ def _check_writable(out: Path, cache: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fusemax.orchestrator import SweepSpec, load_sweep_file
+    from fusemax.orchestrator.executors import check_scheduler
+    check_scheduler(args.scheduler, args.allow_remote_scheduler)
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
     if args.sweep and spec == SweepSpec():
