@@ -12,6 +12,11 @@ Decode-phase rows go to
 ``einsums.csv`` is the tidy long form: one row per configuration x model x length x phase x Einsum (with
 the batch).
 A run replaces the files of the phase it computed and keeps those of other phases (see :func:`write`).
+
+Every writer commits the folder as a whole (:func:`_commit`: a staging copy swapped in, so a failure leaves
+the previous folder untouched) and records in ``run.json`` a :data:`RUN_ID` and a :data:`MANIFEST` (each
+table's SHA-256). The readers check it (:func:`check_one_run`) and never read a file that is a symbolic link
+out of the folder.
 """
 from __future__ import annotations
 
@@ -178,7 +183,8 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     to them. Tables with a
     ``phase`` column (``einsums.csv``, ``roofline.csv``) keep the rows of phases this run did not compute,
     and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
-    share a folder.
+    share a folder. The folder is committed as a whole (:func:`_commit`); a failure raises a
+    :class:`FusemaxError` and leaves the previous folder as it was.
     """
     folder = _folder(out_dir)
     groups: dict[tuple[str, str], list] = {}

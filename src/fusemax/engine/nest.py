@@ -113,12 +113,12 @@ def multicast(ds: DataSpace, lm: LevelMapping) -> int:
     return m
 
 
-def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo,
+def temporal_delta(ds: DataSpace, level: int, info: NestInfo,
                    size: int | None = None) -> int:
     """Words of ``ds`` that enter the tile of ``level`` over the run (per instance), as Timeloop counts them.
     ``size``: the tile's words when the caller has them (``box_size(ds, info.ext[level])``)."""
     if ds.sliding:
-        return _sliding_delta(ds, level, levels, info)
+        return _sliding_delta(ds, level, info)
     if size is None:
         size = box_size(ds, info.ext[level])
     start = info.loops_above[level]
@@ -138,7 +138,7 @@ def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[str, int]]) ->
     return total or 1
 
 
-def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo) -> int:
+def _sliding_delta(ds: DataSpace, level: int, info: NestInfo) -> int:
     """Replay Timeloop's extrapolated walk (iterations 0 and 1 of each loop) with stride-change resets."""
     extents = box_extents(ds, info.ext[level])
     size = 1
