@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
 
     sigterm_as_interrupt()
     try:
-        check_scheduler(args.scheduler, args.allow_remote_scheduler)
+        if args.executor == "dask":   # otherwise --scheduler is refused for needing it
+            check_scheduler(args.scheduler, args.allow_remote_scheduler)
     except FusemaxError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2

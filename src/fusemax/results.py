@@ -420,7 +420,8 @@ def check_one_run(folder: Path, run: dict[str, Any]) -> None:
     if odd:
         raise FusemaxError(f"{', '.join(odd)} not from the run that {RUN_FILE} records (run "
                            f"{run.get(RUN_ID, '?')}): the folder mixes runs (an interrupted or concurrent write, "
-                           "or a file copied in); rerun the command that wrote it", source=str(folder))
+                           f"or a file copied in); rerun the command that wrote it (or, for tables you edited on "
+                           f"purpose, delete '{MANIFEST}' from {RUN_FILE})", source=str(folder))
 
 
 def load_study(path: str | Path) -> Results:

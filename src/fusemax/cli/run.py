@@ -249,7 +249,8 @@ def _check_writable(out: Path, cache: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fusemax.orchestrator import SweepSpec, load_sweep_file
-    from fusemax.orchestrator.executors import check_scheduler
+    from fusemax.orchestrator.executors import check_scheduler, get_executor
+    get_executor(args.executor, args.jobs, args.scheduler)   # refuses --scheduler without dask, before any output
     check_scheduler(args.scheduler, args.allow_remote_scheduler)
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
@@ -264,10 +265,10 @@ def run(args: argparse.Namespace) -> int:
     per_variant = len(sweep_args["configs"]) * len(sweep_args["models"]) * len(sweep_args["seq_lens"])
     n_variants = math.prod(len(values) for values in (spec.hardware or {}).values())
     total = check_size(per_variant, n_variants, args.max_points, args.max_variants)
+    _check_inputs(args, spec)
     if not args.quiet:
         print(f"fusemax run: {total:,} points ({per_variant:,} per hardware variant x {n_variants:,} variant"
               f"{'s' if n_variants != 1 else ''})", file=sys.stderr)
-    _check_inputs(args, spec)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
         _check_writable(Path(args.out) / variant.label, cache_dir(args.out, args.cache))
