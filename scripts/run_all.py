@@ -30,7 +30,8 @@ from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.orchestrator import Cache
-from fusemax.orchestrator.executors import check_scheduler, worker_init
+from fusemax.orchestrator.executors import check_scheduler
+from fusemax.processes import worker_init
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 

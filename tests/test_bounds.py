@@ -9,6 +9,7 @@ import pytest
 
 from fusemax import yamlio
 from fusemax.cli import main
+from fusemax.configs import REGISTRY
 from fusemax.engine import evaluate, nest, spec_from_dict
 
 _BENCH = importlib.util.spec_from_file_location(
@@ -47,7 +48,9 @@ SWEEP = ["run", "--configs", "binding", "--models", "BERT"]
 
 def test_a_sweep_announces_its_size(tmp_path, capsys):
     assert main([*SWEEP, "--seq-lens", "1K,4K", "--out", str(tmp_path), "--jobs", "1"]) == 0
-    assert "fusemax run: 2 points (2 per hardware variant x 1 variant)" in capsys.readouterr().err
+    # two lengths share no spec: every Einsum of binding is a job of its own at each
+    jobs = 2 * len(REGISTRY["binding"].einsums)
+    assert f"fusemax run: 2 points (2 per hardware variant x 1 variant), {jobs} distinct jobs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, flag, count", [

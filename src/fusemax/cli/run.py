@@ -266,9 +266,6 @@ def run(args: argparse.Namespace) -> int:
     n_variants = math.prod(len(values) for values in (spec.hardware or {}).values())
     total = check_size(per_variant, n_variants, args.max_points, args.max_variants)
     _check_inputs(args, spec)
-    if not args.quiet:
-        print(f"fusemax run: {total:,} points ({per_variant:,} per hardware variant x {n_variants:,} variant"
-              f"{'s' if n_variants != 1 else ''})", file=sys.stderr)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
         _check_writable(Path(args.out) / variant.label, cache_dir(args.out, args.cache))
@@ -283,6 +280,10 @@ def run(args: argparse.Namespace) -> int:
             if not variant.label:
                 raise
             raise FusemaxError(str(exc), source=f"hardware {variant.label}") from None
+    if not args.quiet:   # the size, before any job runs (distinct jobs: points share Einsums)
+        jobs = len({job.key for points in planned for pp in points for job in pp.jobs.values()})
+        print(f"fusemax run: {total:,} points ({per_variant:,} per hardware variant x {n_variants:,} variant"
+              f"{'s' if n_variants != 1 else ''}), {jobs:,} distinct jobs", file=sys.stderr)
     status = 0
     for variant, points in zip(variants, planned):
         # one results folder per hardware variant, all sharing one cache

@@ -16,7 +16,7 @@ from fusemax import results as results_io
 from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import einsum_roofline
 from fusemax.fileio import make_dirs, write_text_atomic
-from fusemax.orchestrator.executors import worker_init
+from fusemax.processes import worker_init
 
 from . import frames, paper, rooflines, scaling, study
 from .html import page
