@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from fusemax.energy.cacti import N_BANKS, N_RW_PORTS, TECHNOLOGY_NM, run_cacti
+from fusemax.fileio import write_text_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "arch" / "components" / "cacti-sram.yaml"
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, point in enumerate(pool.map(_job, grid), 1):
             points.append(point)
             print(f"[{i}/{len(grid)}] {point[0]} x {point[1]}: {point[2]}", file=sys.stderr, flush=True)
-    args.out.write_text(render(points))
+    write_text_atomic(args.out, render(points))
     print(f"wrote {len(points)} points to {args.out}")
     return 0
 

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,8 @@ from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import DEFAULT_LAYER_FUSION
 from fusemax.experiments.wholemodel import format_model_summary
 from fusemax.orchestrator import Cache
+from fusemax.orchestrator.executors import check_scheduler
+from fusemax.processes import worker_init
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
 
@@ -56,12 +57,12 @@ def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
             timings[name] = time.perf_counter() - start
 
 
-def _draw_paper_quietly(out: str) -> None:
+def _draw_paper_quietly(out: str, parent: int) -> None:
     """:func:`draw_paper_figures` in a background process of one (no pool to leave behind); whatever it
     could not draw, the report draws (and reports) itself, so nothing is said here. Ctrl-C is the main
-    process's to handle: it stops this one with SIGTERM, which ends it at once."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's SIGTERM-as-interrupt handler
+    process's to handle: it stops this one with SIGTERM, which ends it at once; a main process killed
+    outright takes this one with it (:func:`worker_init`)."""
+    worker_init(parent)
     try:
         with open(os.devnull, "w") as null, contextlib.redirect_stderr(null), contextlib.redirect_stdout(null):
             draw_paper_figures(out, workers=1)
@@ -87,7 +88,10 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
                         help="builtin engine or the real timeloop-model/timeloop-mapper")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1)")
+                        help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1); one on "
+                             "another machine needs --allow-remote-scheduler")
+    parser.add_argument("--allow-remote-scheduler", action="store_true",
+                        help="accept a --scheduler that is not on this machine (it will run the jobs)")
     parser.add_argument("--no-study", action="store_true", help="the paper only (skip OUT/study)")
     parser.add_argument("--study-attention-to", type=_length, metavar="LEN",
                         help="also attention alone at 8K, 16K, ... LEN tokens in the study (e.g. 1M: "
@@ -99,6 +103,12 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
     args = parser.parse_args(argv)
 
     sigterm_as_interrupt()
+    try:
+        if args.executor == "dask":   # otherwise --scheduler is refused for needing it
+            check_scheduler(args.scheduler, args.allow_remote_scheduler)
+    except FusemaxError as exc:
+        print(f"run_all: error: {exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     painter: multiprocessing.Process | None = None
     computed = False
@@ -123,7 +133,7 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
         if not args.no_study:
             # The paper's figures need only the paper's results: draw them while the study computes (it
             # leaves a core idle now and then); the report then finds them current.
-            painter = multiprocessing.Process(target=_draw_paper_quietly, args=(args.out,))
+            painter = multiprocessing.Process(target=_draw_paper_quietly, args=(args.out, os.getpid()))
             painter.start()
             with _stage(timings, "study"):
                 long = study.long_lengths(args.study_attention_to) if args.study_attention_to else ()

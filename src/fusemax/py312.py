@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from fusemax.errors import FusemaxError
+from fusemax.errors import FusemaxError, ToolNotFoundError
+from fusemax.executables import resolve
 
 #: The environment variable naming a Python >= 3.12 interpreter with the tools installed.
 INTERPRETER_ENV = "FUSEMAX_PY312"
@@ -33,21 +34,23 @@ def _repo_root() -> Path | None:
 
 
 def find_interpreter() -> Path:
-    """``$FUSEMAX_PY312``, else ``.venv-accelforge/bin/python`` at the repository root (or the current
-    directory). Raises :class:`InterpreterUnavailable` saying how to set one up."""
+    """``$FUSEMAX_PY312`` (an absolute path, or a name looked up on PATH), else
+    ``.venv-accelforge/bin/python`` at the root of the repository fusemax runs from. Never the current
+    folder: a ``.venv-accelforge`` there is someone else's code (:mod:`fusemax.executables`). Raises
+    :class:`InterpreterUnavailable` saying how to set one up."""
     env = os.environ.get(INTERPRETER_ENV)
     if env:
-        if not Path(env).is_file():
-            raise InterpreterUnavailable(f"${INTERPRETER_ENV} is {env}, which is not a file")
-        return Path(env)
-    roots = [r for r in (_repo_root(), Path.cwd()) if r is not None]
-    for root in roots:
-        candidate = root / DEFAULT_VENV / "bin" / "python"
-        if candidate.is_file():
-            return candidate
+        try:
+            return Path(resolve(env, INTERPRETER_ENV))
+        except ToolNotFoundError as exc:
+            raise InterpreterUnavailable(exc.reason, source=exc.source) from None
+    root = _repo_root()
+    if root is not None and (root / DEFAULT_VENV / "bin" / "python").is_file():
+        return root / DEFAULT_VENV / "bin" / "python"
     raise InterpreterUnavailable(
         f"no Python >= 3.12 for AccelForge and live CACTI: set ${INTERPRETER_ENV} to one with them installed, "
-        f"or create {DEFAULT_VENV} (python3.12 -m venv {DEFAULT_VENV} && {DEFAULT_VENV}/bin/pip install {SETUP})")
+        f"or create {DEFAULT_VENV} at the repository root (python3.12 -m venv {DEFAULT_VENV} && "
+        f"{DEFAULT_VENV}/bin/pip install {SETUP})")
 
 
 def package_version(python: Path, distribution: str) -> str:

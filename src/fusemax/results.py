@@ -12,13 +12,20 @@ Decode-phase rows go to
 ``einsums.csv`` is the tidy long form: one row per configuration x model x length x phase x Einsum (with
 the batch).
 A run replaces the files of the phase it computed and keeps those of other phases (see :func:`write`).
+
+Every writer commits the folder as a whole (:func:`_commit`: a staging copy swapped in, so a failure leaves
+the previous folder untouched) and records in ``run.json`` a :data:`RUN_ID` and a :data:`MANIFEST` (each
+table's SHA-256). The readers check it (:func:`check_one_run`) and never read a file that is a symbolic link
+out of the folder.
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -27,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from fusemax.errors import FusemaxError
-from fusemax.fileio import make_dirs, write_text_atomic
+from fusemax.fileio import make_dirs, staged_folder, write_text_atomic
 from fusemax.workload import DEFAULT_BATCH
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,13 +66,53 @@ PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat
                   "array_2d_area", "area"]
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """:func:`fusemax.fileio.write_text_atomic` (readers see the old file or the new one, never a mix; a
-    planted symlink is replaced, not followed), failing with one error that names the file."""
+#: ``run.json`` keys that tie a folder's tables to one run: a random id, and each ``*.csv``'s SHA-256.
+RUN_ID = "run_id"
+MANIFEST = "manifest"
+
+
+def _leaves_folder(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link to something outside its own folder (a results folder holds
+    the plain files fusemax wrote; a link out of it is someone else's file, which must not be read)."""
+    return path.is_symlink() and path.resolve().parent != path.parent.resolve()
+
+
+def _refuse_link_out(path: Path) -> None:
+    if _leaves_folder(path):
+        raise FusemaxError("a symbolic link out of the results folder; fusemax does not read it (results are "
+                           "the plain files a run writes: rerun, or copy the file in)", source=str(path))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _commit(folder: Path, files: dict[str, str], info: dict[str, Any] | None) -> Path:
+    """Replace ``folder`` as a whole (:func:`fusemax.fileio.staged_folder`): its other files as they are,
+    ``files`` (name -> text) new, and ``run.json`` = ``info`` with a fresh :data:`RUN_ID` and the
+    :data:`MANIFEST` of every table; ``info`` None keeps the folder's ``run.json`` (updating its manifest)
+    if it has one. A failure (a full disk, say) leaves the previous folder untouched and is one
+    :class:`FusemaxError` naming the file."""
+    if info is None and (folder / RUN_FILE).is_file():
+        info = _read_run_info(folder / RUN_FILE)
+    current = folder
     try:
-        return write_text_atomic(path, text)
+        with staged_folder(folder, {*files, RUN_FILE}) as staging:
+            for name, text in files.items():
+                current = folder / name
+                write_text_atomic(staging / name, text)
+            if info is not None:
+                current = folder / RUN_FILE
+                tables = sorted(p.name for p in staging.glob("*.csv"))
+                info = {**info, RUN_ID: secrets.token_hex(8),
+                        MANIFEST: {name: _sha256(staging / name) for name in tables}}
+                info.setdefault("files", tables)
+                write_text_atomic(staging / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+            current = folder
     except OSError as exc:
-        raise FusemaxError(f"cannot write the results: {exc.strerror or exc}", source=str(path)) from None
+        raise FusemaxError(f"cannot write the results (the previous ones are kept): {exc.strerror or exc}",
+                           source=str(current)) from None
+    return folder
 
 
 def _csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
@@ -125,7 +172,7 @@ def results_dir(path: str | Path) -> Path:
 def _keep_other_phases(path: Path, frame: pd.DataFrame, phases: set[str]) -> pd.DataFrame:
     """``frame`` after the rows of ``path`` whose phase this run did not compute (a decode run keeps the
     prefill rows of the same folder, and vice versa)."""
-    if "phase" not in frame.columns or not path.is_file():
+    if "phase" not in frame.columns or not path.is_file() or _leaves_folder(path):
         return frame
     earlier = pd.read_csv(path, dtype={"model": str, "seq_len": str})
     if "phase" not in earlier.columns:
@@ -144,27 +191,26 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
     ``phase`` column (``einsums.csv``, ``roofline.csv``) keep the rows of phases this run did not compute,
     ``model`` keeps the other phase's columns of its rows (TTFT from a prefill run, TPOT from a decode run),
     and ``run.json`` keeps those runs' records under ``earlier_phases``, so prefill and decode runs can
-    share a folder.
+    share a folder. The folder is committed as a whole (:func:`_commit`); a failure raises a
+    :class:`FusemaxError` and leaves the previous folder as it was.
     """
     folder = _folder(out_dir)
     groups: dict[tuple[str, str], list] = {}
     for r in results:
         groups.setdefault((r.config, r.phase), []).append(r)
     phases = {phase for _, phase in groups}
-    for (config, phase), rows in groups.items():
-        write_atomic(folder / attn_filename(config, phase), attn_frame(rows).to_csv(index=False))
+    files = {attn_filename(config, phase): attn_frame(rows).to_csv(index=False)
+             for (config, phase), rows in groups.items()}
     tables = {"einsums": einsum_frame([*results, *rest]), **(extra or {})}
     for stem, frame in tables.items():
         path = folder / f"{stem}.csv"
         frame = _fill_from_earlier(path, frame) if stem == "model" else _keep_other_phases(path, frame, phases)
-        write_atomic(path, frame.to_csv(index=False))
+        files[f"{stem}.csv"] = frame.to_csv(index=False)
     info = dict(run_info or {})
     earlier = _earlier_phases(folder / RUN_FILE, phases)
     if earlier:
         info["earlier_phases"] = earlier
-    info.setdefault("files", sorted(p.name for p in folder.glob("*.csv")))
-    write_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
-    return folder
+    return _commit(folder, files, info)
 
 
 def layer_frame(rows: Iterable["LayerRow"]) -> pd.DataFrame:
@@ -180,7 +226,7 @@ def model_frame(rows: Iterable["ModelRow"]) -> pd.DataFrame:
 def _fill_from_earlier(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """``model.csv`` of a run of one phase: its rows with the other phase's empty columns taken from the
     same rows of the earlier file, after the earlier rows this run did not compute."""
-    if not path.is_file():
+    if not path.is_file() or _leaves_folder(path):
         return frame
     earlier = pd.read_csv(path, dtype={"model": str, "seq_len": str})
     if list(earlier.columns) != MODEL_COLUMNS:
@@ -203,33 +249,35 @@ def write_study(out_dir: str | Path, study: "StudyRun", run_info: dict[str, Any]
     roofline = pd.concat([phase_roofline(part) for _, part in einsums.groupby("batch", sort=True)], ignore_index=True)
     tables = (("layer", layer_frame(study.layer)), ("model", model_frame(study.model)), ("einsums", einsums),
               ("roofline", roofline))
-    for stem, frame in tables:
-        write_atomic(folder / f"{stem}.csv", frame.to_csv(index=False))
+    files = {f"{stem}.csv": frame.to_csv(index=False) for stem, frame in tables}
     info = {**run_info, "failed": study.failed, "jobs": study.jobs, "model_left_out": study.model_left_out,
-            "files": sorted(f"{stem}.csv" for stem, _ in tables)}
-    write_atomic(folder / RUN_FILE, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
-    return folder
+            "files": sorted(files)}
+    return _commit(folder, files, info)
 
 
 def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list["End2EndRow"]]) -> list[Path]:
     """``OUT/results/end2end-<platform>.csv`` in the artifact's columns; returns the paths written."""
     folder = _folder(out_dir)
-    return [write_atomic(folder / f"end2end-{platform}.csv", _csv_text(
+    files = {f"end2end-{platform}.csv": _csv_text(
                 END2END_COLUMNS, ([r.model, r.seq_len, int(round(r.traffic)), repr(r.latency), repr(r.energy)]
-                                  for r in rows)))
-            for platform, rows in rows_by_platform.items()]
+                                  for r in rows))
+             for platform, rows in rows_by_platform.items()}
+    _commit(folder, files, None)
+    return [folder / name for name in files]
 
 
 def write_pareto(out_dir: str | Path, rows: list["ParetoRow"]) -> Path:
     """``OUT/results/pareto.csv`` in the artifact's columns (area in um^2, latency in s)."""
-    return write_atomic(_folder(out_dir) / "pareto.csv", _csv_text(PARETO_COLUMNS, (
+    folder = _folder(out_dir)
+    _commit(folder, {"pareto.csv": _csv_text(PARETO_COLUMNS, (
         ["proposal", r.model, r.pe_dim, r.traffic, r.mem_lat, r.comp_2d_lat, r.comp_1d_lat, r.latency,
-         r.array_2d_area, r.area] for r in rows)))
+         r.array_2d_area, r.area] for r in rows))}, None)
+    return folder / "pareto.csv"
 
 
 def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
     """The records of earlier runs in ``path`` for phases other than ``phases``, keyed by phase."""
-    if not path.is_file():
+    if not path.is_file() or _leaves_folder(path):
         return {}
     try:
         earlier = json.loads(path.read_text())
@@ -273,6 +321,7 @@ def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool =
     cut short, possibly inside its last number, which would still parse (a hand-written reference CSV
     may lack the final newline, so this is not asked of every table)."""
     import warnings
+    _refuse_link_out(path)
     if ours and _ends_mid_line(path):
         raise FusemaxError("truncated: the last line ends without a newline (every line fusemax writes has "
                            "one); rerun the command that wrote it", source=str(path))
@@ -320,6 +369,7 @@ def read_attn_csv(path: str | Path) -> pd.DataFrame:
 
 
 def _read_run_info(path: Path) -> dict[str, Any]:
+    _refuse_link_out(path)
     try:
         info = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -366,26 +416,52 @@ def load(path: str | Path) -> Results:
     if not files:
         raise FusemaxError("no attn-*.csv results found", source=str(folder))
     res = Results(folder=folder)
+    if (folder / RUN_FILE).exists():
+        res.run = _read_run_info(folder / RUN_FILE)
     for f in files:
         res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
     if (folder / "einsums.csv").exists():
         res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False, ours=True)
-    if (folder / RUN_FILE).exists():
-        res.run = _read_run_info(folder / RUN_FILE)
     if (folder / "roofline.csv").exists():
         res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
     for f in sorted(folder.glob("end2end-*.csv")):
         res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
     if (folder / "pareto.csv").is_file():
+        _refuse_link_out(folder / "pareto.csv")
         res.pareto = pd.read_csv(folder / "pareto.csv", dtype={"model": str})
     if (folder / "layer.csv").is_file():
+        _refuse_link_out(folder / "layer.csv")
         res.layer = pd.read_csv(folder / "layer.csv", dtype={"model": str, "seq_len": str})
     _load_model(folder, res)
+    # last: a damaged table's own error (above) says more than "changed since the run"
+    check_one_run(folder, res.run)
     return res
+
+
+def check_one_run(folder: Path, run: dict[str, Any]) -> None:
+    """Refuse a folder whose tables do not all come from the run its ``run.json`` records: a table missing,
+    changed since, or not part of that run (:data:`MANIFEST`); one :class:`FusemaxError` naming them all.
+    A ``run.json`` without a manifest (written before fusemax recorded one) is trusted as it is."""
+    manifest = run.get(MANIFEST)
+    if manifest is None:
+        return
+    if not isinstance(manifest, dict):
+        raise FusemaxError(f"'{MANIFEST}' is not a mapping of file names to SHA-256", source=str(folder / RUN_FILE))
+    present = {p.name for p in folder.glob("*.csv")}
+    for name in sorted(present):
+        _refuse_link_out(folder / name)
+    odd = sorted(name for name in present | set(manifest)
+                 if name not in present or name not in manifest or _sha256(folder / name) != manifest[name])
+    if odd:
+        raise FusemaxError(f"{', '.join(odd)} not from the run that {RUN_FILE} records (run "
+                           f"{run.get(RUN_ID, '?')}): the folder mixes runs (an interrupted or concurrent write, "
+                           f"or a file copied in); rerun the command that wrote it (or, for tables you edited on "
+                           f"purpose, delete '{MANIFEST}' from {RUN_FILE})", source=str(folder))
 
 
 def _load_model(folder: Path, res: Results) -> None:
     if (folder / "model.csv").is_file():
+        _refuse_link_out(folder / "model.csv")
         res.model = pd.read_csv(folder / "model.csv", dtype={"config": str, "model": str, "seq_len": str})
 
 
@@ -397,12 +473,13 @@ def load_study(path: str | Path) -> Results:
     if not (folder / "layer.csv").is_file():
         raise FusemaxError("no layer.csv (study results) found", source=str(folder))
     res = Results(folder=folder)
+    if (folder / RUN_FILE).is_file():
+        res.run = _read_run_info(folder / RUN_FILE)
     res.layer = _read_table(folder / "layer.csv", LAYER_COLUMNS, LAYER_KEY)
     if (folder / "einsums.csv").is_file():
         res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False, ours=True)
     if (folder / "roofline.csv").is_file():
         res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
-    if (folder / RUN_FILE).is_file():
-        res.run = _read_run_info(folder / RUN_FILE)
     _load_model(folder, res)
+    check_one_run(folder, res.run)
     return res

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from fusemax.animate.draw import ffmpeg_available
+from fusemax.animate.draw import ffmpeg_path
 from fusemax.cli import main
 
 
@@ -35,7 +35,7 @@ def test_html_pages_are_self_contained(out):
 
 
 def test_mp4_when_ffmpeg_is_present(out):
-    if not ffmpeg_available():
+    if ffmpeg_path() is None:
         pytest.skip("ffmpeg is not installed: fusemax animate writes no MP4")
     assert (out / "rm.mp4").stat().st_size > 0
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 from matplotlib import animation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection
@@ -31,6 +31,8 @@ from fusemax.animate.walk import Assignment, Nest, PECoord, assignments, loop_ne
 from fusemax.engine.model import DataSpace
 from fusemax.engine.nest import box_extents
 from fusemax.errors import FusemaxError
+from fusemax.executables import which
+from fusemax.fileio import make_dirs, replacing, write_text_atomic
 
 #: Paul Tol's muted qualitative scheme, colour-blind safe
 PE_COLOURS = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499")
@@ -231,8 +233,10 @@ def animation_of(einsum: TinyEinsum, config: str) -> animation.FuncAnimation:
     return anim
 
 
-def ffmpeg_available() -> bool:
-    return animation.writers.is_available("ffmpeg") and shutil.which("ffmpeg") is not None
+def ffmpeg_path() -> str | None:
+    """The ``ffmpeg`` the MP4 is written with (an absolute path on PATH, :func:`fusemax.executables.which`;
+    matplotlib's own lookup would also run one in the current folder), or None."""
+    return which("ffmpeg")
 
 
 def write_animation(einsum: TinyEinsum, config: str, outdir: str | Path, *, mp4: bool = True) -> dict[str, Path]:
@@ -243,16 +247,21 @@ def write_animation(einsum: TinyEinsum, config: str, outdir: str | Path, *, mp4:
     paths = {"gif": outdir / f"{stem}.gif", "html": outdir / f"{stem}.html"}
     try:
         # the folder first: an animation dropped unsaved makes matplotlib warn after our error line
-        outdir.mkdir(parents=True, exist_ok=True)
+        make_dirs(outdir)
     except OSError as exc:
         raise FusemaxError(f"cannot write the animation: {exc.strerror or exc}", source=str(outdir)) from None
     anim = animation_of(einsum, config)
     try:
-        anim.save(paths["gif"], writer=animation.PillowWriter(fps=FPS))
-        paths["html"].write_text(html_page(f"{config} {einsum.name}", [(einsum, offline_player(anim.to_jshtml()))]))
-        if mp4 and ffmpeg_available():
+        # the writers open a path of their own: give them one in a private folder, then move it in place
+        with replacing(paths["gif"]) as staged:
+            anim.save(staged, writer=animation.PillowWriter(fps=FPS))
+        write_text_atomic(paths["html"], html_page(f"{config} {einsum.name}",
+                                                   [(einsum, offline_player(anim.to_jshtml()))]))
+        ffmpeg = ffmpeg_path() if mp4 else None
+        if ffmpeg is not None:
             paths["mp4"] = outdir / f"{stem}.mp4"
-            anim.save(paths["mp4"], writer=animation.FFMpegWriter(fps=FPS))
+            with replacing(paths["mp4"]) as staged, matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg}):
+                anim.save(staged, writer=animation.FFMpegWriter(fps=FPS))
     except OSError as exc:
         raise FusemaxError(f"cannot write the animation: {exc.strerror or exc}", source=str(outdir)) from None
     return paths

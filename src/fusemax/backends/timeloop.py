@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -40,6 +39,7 @@ from typing import Any, Mapping
 
 from fusemax import yamlio
 from fusemax.errors import FusemaxError, SpecError, ToolNotFoundError
+from fusemax.executables import resolve, which
 from fusemax.stats import Stats
 from fusemax.statsfile import parse_stats_file
 
@@ -64,15 +64,13 @@ _LIBRARY_MISSING = "error while loading shared libraries"
 
 
 def find_tool(tool: str) -> str:
-    """Path of ``tool`` (``timeloop-model`` or ``timeloop-mapper``): its environment variable, else PATH."""
+    """Path of ``tool`` (``timeloop-model`` or ``timeloop-mapper``): its environment variable (an absolute
+    path, or a name looked up on PATH), else PATH; never the current folder (:mod:`fusemax.executables`)."""
     var = TOOLS[tool]
     env = os.environ.get(var)
     if env:
-        found = env if Path(env).is_file() and os.access(env, os.X_OK) else shutil.which(env)
-        if not found:
-            raise ToolNotFoundError(f"{var}={env} is not an executable file", source=var)
-        return found
-    found = shutil.which(tool)
+        return resolve(env, var)
+    found = which(tool)
     if not found:
         raise ToolNotFoundError(f"{tool} is not installed (not on PATH and {var} is unset); install Timeloop "
                                 f"(e.g. the timeloopaccelergy/timeloop-accelergy-pytorch image: "

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 from fusemax import archtree, yamlio
 from fusemax.engine.spec import is_arithmetic, merge_texts
 from fusemax.errors import SpecError
+from fusemax.executables import which
 
 #: Key spellings: the Timeloop release the corpus was made with, and Timeloop after the v4 input format.
 SPELLINGS = ("v3.0.3", "current")
@@ -252,8 +253,9 @@ def detect_key_spelling(executable: str) -> str | None:
     exe = Path(executable)
     candidates = [exe]
     folders = dict.fromkeys(f for e in (exe, exe.resolve()) for f in (e.parent, e.parent.parent / "lib"))
+    ldd = which("ldd")
     try:
-        linked = subprocess.run(["ldd", executable], capture_output=True, text=True, timeout=30).stdout
+        linked = subprocess.run([ldd, executable], capture_output=True, text=True, timeout=30).stdout if ldd else ""
         candidates += [Path(p) for p in re.findall(r"=>\s*(\S*libtimeloop\S*)", linked)]
     except (OSError, subprocess.TimeoutExpired):
         pass  # not a dynamic executable, or no ldd: the files beside the executable still count

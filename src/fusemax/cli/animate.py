@@ -9,6 +9,7 @@ from fusemax.animate import DEFAULT_SIZE, MAX_ELEMENTS, MAX_STEPS, html_page, pa
 from fusemax.animate.draw import write_animation
 from fusemax.configs import REGISTRY
 from fusemax.errors import FusemaxError
+from fusemax.fileio import write_text_atomic
 
 #: Configurations whose every Einsum has a fixed mapping to walk (the others are mapped by the mapper).
 ANIMATABLE = tuple(c for c, conf in REGISTRY.items() if all(e.mapping for e in conf.einsums))
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     size = ",".join(f"{k}={v}" for k, v in sizes.items())
     title = f"fusemax animate: {args.config}, {size}, {pe}x{pe} 2D array, {pe1d} 1D PEs"
     try:
-        (out / "index.html").write_text(html_page(title, sections))
+        write_text_atomic(out / "index.html", html_page(title, sections))
     except OSError as exc:
         raise FusemaxError(f"cannot write index.html: {exc.strerror or exc}", source=str(out)) from None
     print(f"wrote {len(einsums)} animations under {out} (index.html lists them)")

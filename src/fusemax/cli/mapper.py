@@ -15,6 +15,7 @@ from pathlib import Path
 from fusemax.energy.tables import load_ert
 from fusemax.engine import loop_nests
 from fusemax.errors import SpecError
+from fusemax.fileio import write_text_atomic
 from fusemax.mapper import METRICS, mapping_to_yaml
 from fusemax.mapper.files import search_files
 from fusemax.mapper.search import DEFAULT_MAX_CANDIDATES
@@ -42,13 +43,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     from fusemax.statsfile import format_stats
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "timeloop-mapper.map.yaml").write_text(mapping_to_yaml(result.mapping, result.spec.architecture))
+        write_text_atomic(out / "timeloop-mapper.map.yaml", mapping_to_yaml(result.mapping, result.spec.architecture))
         info = {**result.stats.to_json(), "mapper": {"candidates_evaluated": result.candidates_evaluated,
                                                      "exhaustive": result.exhaustive, "method": result.method}}
-        (out / "stats.json").write_text(json.dumps(info, indent=1) + "\n")
+        write_text_atomic(out / "stats.json", json.dumps(info, indent=1) + "\n")
         text = format_stats(result.stats, spec_name=" ".join(args.files), loop_nests=loop_nests(result.spec))
-        (out / "timeloop-mapper.stats.txt").write_text(text)
+        write_text_atomic(out / "timeloop-mapper.stats.txt", text)
     except OSError as exc:
         raise SpecError(f"cannot write output: {exc.strerror}", source=str(out)) from None
     s = result.stats

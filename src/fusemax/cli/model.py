@@ -24,6 +24,7 @@ from fusemax import yamlio
 from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.engine import evaluate, load_spec, loop_nests
 from fusemax.errors import FusemaxError, SpecError
+from fusemax.fileio import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,12 +102,11 @@ def _model(files: list[str], ert_path: str | None, art_path: str | None, out: Pa
                   file=sys.stderr)
     stats = evaluate(spec, ert, art)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "stats.json").write_text(json.dumps(stats.to_json(), indent=1) + "\n")
+        write_text_atomic(out / "stats.json", json.dumps(stats.to_json(), indent=1) + "\n")
         from fusemax.statsfile import format_stats
 
         text = format_stats(stats, spec_name=" ".join(files), loop_nests=loop_nests(spec))
-        (out / "timeloop-model.stats.txt").write_text(text)
+        write_text_atomic(out / "timeloop-model.stats.txt", text)
     except OSError as exc:
         raise SpecError(f"cannot write output: {exc.strerror}", source=str(out)) from None
     if not stats.valid:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fusemax.backends.timeloop_input import MODEL_RERUN_INPUT, SPELLINGS, timeloop_files
 from fusemax.errors import FusemaxError, ToolNotFoundError
+from fusemax.fileio import write_text_atomic
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
 from fusemax.render.mask import is_masked, live_pairs, pieces
 from fusemax.workload import PHASES, Hardware, Workload, format_seq_len, mask_label, parse_mask, parse_seq_len, resolve_model
@@ -92,7 +93,7 @@ def _render_rectangles(args: argparse.Namespace, workload: Workload, hardware: H
             _write_for_timeloop(rendered, Path(args.for_timeloop) / name, args.timeloop_keys)
         listing.append({"folder": name, "queries": piece.queries, "keys": piece.keys, "count": piece.count})
     try:
-        (out / "rectangles.yaml").write_text(yamlio.dumps(
+        write_text_atomic(out / "rectangles.yaml", yamlio.dumps(
             {"mask": mask_label(workload.model), "block": block, "live_pairs_per_head": live_pairs(workload),
              "rectangles": listing}))
     except OSError as exc:
@@ -116,11 +117,10 @@ def _write_for_timeloop(rendered: RenderedConfig, outdir: Path, spelling: str | 
     try:
         for einsum in rendered.einsums.values():
             current = outdir / einsum.name.lower()
-            current.mkdir(parents=True, exist_ok=True)
             files = timeloop_files(einsum.files(), spelling, for_mapper=einsum.needs_mapper, rerun=True,
                                    source=f"{rendered.params['config']} {einsum.name}")
             for name, text in files.items():
-                (current / name).write_text(text)
+                write_text_atomic(current / name, text)
     except OSError as exc:
         raise FusemaxError(f"cannot write the Timeloop inputs: {exc.strerror or exc}", source=str(current)) from None
     print(f"wrote Timeloop inputs ({spelling} keys, {how}) under {outdir}; run e.g. "

@@ -12,6 +12,7 @@ its own folder ``DIR/<label>`` (e.g. ``DIR/pe_dim=128_l3_bytes=8MiB``), all shar
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,28 @@ def _model_list(text: str) -> list[str]:
         else:
             models.append(part)
     return models
+
+
+#: Default caps of one sweep (``fusemax run --max-points``, ``--max-variants``): past them a slip in a sweep
+#: file (a list of a thousand lengths, six hardware lists of ten values) would start days of work.
+MAX_POINTS = 100_000
+MAX_VARIANTS = 1_000
+
+
+def check_size(points_per_variant: int, variants: int, max_points: int = MAX_POINTS,
+               max_variants: int = MAX_VARIANTS) -> int:
+    """The sweep's total points (``points_per_variant`` x ``variants``); a :class:`FusemaxError` naming the
+    flag that raises the cap when either count is past its cap."""
+    total = points_per_variant * variants
+    if variants > max_variants:
+        raise FusemaxError(f"{variants:,} hardware variants (every combination of the hardware lists) is more "
+                           f"than {max_variants:,}; narrow the lists or raise the cap with --max-variants N",
+                           source="--max-variants")
+    if total > max_points:
+        raise FusemaxError(f"{total:,} points ({points_per_variant:,} configurations x models x lengths per "
+                           f"variant x {variants:,} variants) is more than {max_points:,}; narrow the sweep or "
+                           "raise the cap with --max-points N", source="--max-points")
+    return total
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,13 +98,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores; at most 4 per core)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="dask scheduler, e.g. tcp://host:8786 (default: a LocalCluster on 127.0.0.1)")
+                        help="dask scheduler, e.g. tls://127.0.0.1:8786 (default: a LocalCluster on 127.0.0.1); "
+                             "one on another machine needs --allow-remote-scheduler")
+    parser.add_argument("--allow-remote-scheduler", action="store_true",
+                        help="accept a --scheduler that is not on this machine (it will run the sweep's jobs)")
     parser.add_argument("--cache", metavar="DIR", help="result cache (default: $FUSEMAX_CACHE, else DIR/runs/cache)")
     parser.add_argument("--layer", action="store_true",
                         help="add the rest of the transformer layer on each configuration's platform (layer.csv)")
     parser.add_argument("--layer-fusion", choices=LAYER_FUSIONS, metavar="{none,fused}",
                         help="with --layer: fuse the norms, activation and residual adds into their matrix "
                              "multiplies (fused, the default) or run each on its own from and to DRAM (none)")
+    parser.add_argument("--max-points", type=int, default=MAX_POINTS, metavar="N",
+                        help=f"refuse a sweep of more than N points in all (default {MAX_POINTS:,})")
+    parser.add_argument("--max-variants", type=int, default=MAX_VARIANTS, metavar="N",
+                        help=f"refuse more than N hardware variants (default {MAX_VARIANTS:,})")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -252,6 +282,9 @@ def _check_writable(out: Path, cache: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fusemax.orchestrator import SweepSpec, load_sweep_file
+    from fusemax.orchestrator.executors import check_scheduler, get_executor
+    get_executor(args.executor, args.jobs, args.scheduler)   # refuses --scheduler without dask, before any output
+    check_scheduler(args.scheduler, args.allow_remote_scheduler)
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
     if args.sweep and spec == SweepSpec():
@@ -261,6 +294,11 @@ def run(args: argparse.Namespace) -> int:
     spec = spec.merged(configs=args.configs, models=args.models, seq_lens=args.seq_lens, phase=args.phase,
                        batch=args.batch, mask=args.mask, models_file=args.models_file, backend=args.backend,
                        hardware=flags or None, layer_fusion=args.layer_fusion)
+    # the size first, from the lists' lengths alone: expanding or checking a huge sweep is itself slow
+    sweep_args = _sweep_args(args, spec)
+    per_variant = len(sweep_args["configs"]) * len(sweep_args["models"]) * len(sweep_args["seq_lens"])
+    n_variants = math.prod(len(values) for values in (spec.hardware or {}).values())
+    total = check_size(per_variant, n_variants, args.max_points, args.max_variants)
     _check_inputs(args, spec)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
@@ -276,6 +314,10 @@ def run(args: argparse.Namespace) -> int:
             if not variant.label:
                 raise
             raise FusemaxError(str(exc), source=f"hardware {variant.label}") from None
+    if not args.quiet:   # the size, before any job runs (distinct jobs: points share Einsums)
+        jobs = len({job.key for points in planned for pp in points for job in pp.jobs.values()})
+        print(f"fusemax run: {total:,} points ({per_variant:,} per hardware variant x {n_variants:,} variant"
+              f"{'s' if n_variants != 1 else ''}), {jobs:,} distinct jobs", file=sys.stderr)
     status = 0
     for variant, points in zip(variants, planned):
         # one results folder per hardware variant, all sharing one cache

@@ -11,7 +11,6 @@ classes, and optionally ``action_counts.yaml``; Accelergy is called as the artif
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -23,20 +22,17 @@ from fusemax.archtree import component_name
 from fusemax.energy.actions import ActionCounts
 from fusemax.energy.tables import ART, ERT, load_art, load_ert
 from fusemax.errors import FusemaxError, SpecError, ToolNotFoundError
+from fusemax.executables import resolve, which
+from fusemax.fileio import write_text_atomic
 
 
 def find_accelergy() -> str:
-    """Path of the Accelergy executable: ``$ACCELERGY``, else ``accelergy`` on ``PATH``."""
+    """Path of the Accelergy executable: ``$ACCELERGY`` (an absolute path, or a name looked up on PATH),
+    else ``accelergy`` on ``PATH``; never the current folder (:mod:`fusemax.executables`)."""
     env = os.environ.get("ACCELERGY")
     if env:
-        path = Path(env)
-        if path.is_file() and os.access(path, os.X_OK):
-            return str(path)
-        found = shutil.which(env)
-        if found:
-            return found
-        raise ToolNotFoundError(f"ACCELERGY={env} is not an executable file", source="ACCELERGY")
-    found = shutil.which("accelergy")
+        return resolve(env, "ACCELERGY")
+    found = which("accelergy")
     if not found:
         raise ToolNotFoundError("accelergy is not installed (not on PATH and ACCELERGY is unset); install "
                                 "Accelergy or set ACCELERGY=/path/to/accelergy, or use the builtin "
@@ -132,10 +128,10 @@ def run_accelergy(description: Mapping[str, Any] | str | Path, *,
         out = base / "out"
         out.mkdir(exist_ok=True)
         inputs = [base / "input.yaml"]
-        inputs[0].write_text(yamlio.dumps(spec))
+        write_text_atomic(inputs[0], yamlio.dumps(spec))
         if action_counts is not None:
             inputs.append(base / "action_counts.yaml")
-            inputs[1].write_text(action_counts.to_yaml())
+            write_text_atomic(inputs[1], action_counts.to_yaml())
         cmd = [exe, *map(str, inputs), "-o", str(out)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=base)

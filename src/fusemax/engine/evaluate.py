@@ -142,7 +142,7 @@ def evaluate(spec: Spec, ert: ERT | None = None, art: ART | None = None) -> Stat
                     content = innermost_spatial_accesses(ds, levels, info, *_physical_fanout(arch, 0))
                 elif info.fanout[j] > 1:
                     content = content * info.fanout[j] // multicast(ds, levels[j])
-            delta = temporal_delta(ds, k, levels, info, sizes[k][ds.name])
+            delta = temporal_delta(ds, k, info, sizes[k][ds.name])
             part = partition[k]
             if ds.read_write:
                 updates = content

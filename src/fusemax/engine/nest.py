@@ -32,13 +32,27 @@ class NestInfo:
     fanout_x: list[int]
     fanout_y: list[int]
     compute_cycles: int                # product of all temporal loop bounds
+    #: The non-trivial temporal loops of the whole nest, innermost first: ``(level, rank, stride, bound)``,
+    #: ``stride`` being the operation-space extent of ``rank`` inside the loop (one iteration's step).
+    #: Kept once here so that the loops above a level cost their number, not the number of levels: a
+    #: spec with thousands of levels stays linear (loops of bound 1 change neither strides nor deltas).
+    loops: list[tuple[int, str, int, int]]
+    #: ``loops_above[i]``: index in :attr:`loops` of the first loop of a level above ``i``.
+    loops_above: list[int]
+
+    def temporal_loops_above(self, level: int) -> list[tuple[str, int, int]]:
+        """``(rank, stride, bound)`` of the non-trivial temporal loops of the levels above ``level``
+        (``-1``: every level), outermost first."""
+        start = self.loops_above[level] if level >= 0 else 0
+        return [(rank, stride, bound) for _, rank, stride, bound in reversed(self.loops[start:])]
 
 
 def nest_info(problem: Problem, levels: list[LevelMapping]) -> NestInfo:
     ext, spatial_ext, fanout, fx, fy = [], [], [], [], []
     cur = {r: 1 for r in problem.ranks}
     cycles = 1
-    for lm in levels:
+    loops: list[tuple[int, str, int, int]] = []
+    for li, lm in enumerate(levels):
         f = x = y = 1
         for loop in lm.spatial:
             cur[loop.rank] *= loop.bound
@@ -49,13 +63,20 @@ def nest_info(problem: Problem, levels: list[LevelMapping]) -> NestInfo:
                 x *= loop.bound
         spatial_ext.append(dict(cur))
         for loop in lm.temporal:
+            if loop.bound > 1:
+                loops.append((li, loop.rank, cur[loop.rank], loop.bound))
             cur[loop.rank] *= loop.bound
             cycles *= loop.bound
         ext.append(dict(cur))
         fanout.append(f)
         fx.append(x)
         fy.append(y)
-    return NestInfo(ext, spatial_ext, fanout, fx, fy, cycles)
+    above, k = [], 0
+    for li in range(len(levels)):
+        while k < len(loops) and loops[k][0] <= li:
+            k += 1
+        above.append(k)
+    return NestInfo(ext, spatial_ext, fanout, fx, fy, cycles, loops, above)
 
 
 def box_extents(ds: DataSpace, ext: dict[str, int]) -> list[int]:
@@ -92,16 +113,16 @@ def multicast(ds: DataSpace, lm: LevelMapping) -> int:
     return m
 
 
-def temporal_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo,
+def temporal_delta(ds: DataSpace, level: int, info: NestInfo,
                    size: int | None = None) -> int:
     """Words of ``ds`` that enter the tile of ``level`` over the run (per instance), as Timeloop counts them.
     ``size``: the tile's words when the caller has them (``box_size(ds, info.ext[level])``)."""
     if ds.sliding:
-        return _sliding_delta(ds, level, levels, info)
+        return _sliding_delta(ds, level, info)
     if size is None:
         size = box_size(ds, info.ext[level])
-    return size * delta_multiplier(ds.ranks, ((loop.rank, loop.bound) for li in range(level + 1, len(levels))
-                                              for loop in levels[li].temporal))
+    start = info.loops_above[level]
+    return size * delta_multiplier(ds.ranks, ((rank, bound) for _, rank, _, bound in info.loops[start:]))
 
 
 def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[str, int]]) -> int:
@@ -117,34 +138,14 @@ def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[str, int]]) ->
     return total or 1
 
 
-def _strided_temporal_loops(levels, first: int, stride: dict[str, int],
-                            first_spatial_done: bool = False) -> list[tuple[str, int, int]]:
-    """``(rank, stride, bound)`` of the non-trivial temporal loops of ``levels[first:]``, outermost first.
-
-    ``stride`` is the operation-space extent below ``levels[first]`` (updated in place); each level's spatial
-    loops scale it before its temporal loops, except ``levels[first]``'s when ``first_spatial_done``.
-    """
-    loops = []
-    for li in range(first, len(levels)):
-        if not (first_spatial_done and li == first):
-            for loop in levels[li].spatial:
-                stride[loop.rank] *= loop.bound
-        for loop in levels[li].temporal:
-            if loop.bound > 1:
-                loops.append((loop.rank, stride[loop.rank], loop.bound))
-            stride[loop.rank] *= loop.bound
-    loops.reverse()
-    return loops
-
-
-def _sliding_delta(ds: DataSpace, level: int, levels: list[LevelMapping], info: NestInfo) -> int:
+def _sliding_delta(ds: DataSpace, level: int, info: NestInfo) -> int:
     """Replay Timeloop's extrapolated walk (iterations 0 and 1 of each loop) with stride-change resets."""
     extents = box_extents(ds, info.ext[level])
     size = 1
     for e in extents:
         size *= e
     # Loops above the level, outermost first, with the operation-space stride of one iteration.
-    loops = _strided_temporal_loops(levels, level + 1, dict(info.ext[level]))
+    loops = info.temporal_loops_above(level)
     if not loops:
         return size
     # Data-space stride vector of one iteration of each loop.
@@ -235,7 +236,7 @@ def innermost_spatial_accesses(ds: DataSpace, levels: list[LevelMapping], info: 
         neighbours[lin] = [n for n in cand if n in by_lin]
     # Temporal loops of the whole nest, outermost first, with their operation-space strides (the stride
     # already covers the innermost level's spatial loops, walked above).
-    loops = _strided_temporal_loops(levels, 0, stride, first_spatial_done=True)
+    loops = info.temporal_loops_above(-1)
     proj = ds.projection
 
     def point(base: dict[str, int], off: dict[str, int]) -> tuple:

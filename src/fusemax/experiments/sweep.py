@@ -326,11 +326,14 @@ def run_info(outcomes: list[PointOutcome], hardware: Hardware, extra: dict[str, 
                                             for o in outcomes if o.error],
         "seconds": round(sum(o.seconds for o in outcomes), 3),
     }
+    import subprocess
+
+    from fusemax.executables import which
+    git = which("git")
     try:
-        import subprocess
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=os.path.dirname(__file__), timeout=5)
-        if rev.returncode == 0:
+        rev = subprocess.run([git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=os.path.dirname(__file__), timeout=5) if git else None
+        if rev is not None and rev.returncode == 0:
             info["git"] = rev.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from fusemax.errors import FusemaxError
+from fusemax.processes import worker_init
 
 EXECUTORS = ("local", "dask")
 
@@ -47,36 +48,6 @@ class Executor(Protocol):
         """Call ``fn(*args[i])`` for every i; yield ``(i, result)`` as each finishes."""
 
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _worker_init(parent: int) -> None:
-    """Pool worker set-up: die with the parent, leave Ctrl-C to it."""
-    # Ctrl-C reaches the whole process group; only the parent should react (cancel, keep what finished).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The parent's SIGTERM handler (forked into us) would turn the parent's terminate() into an exception
-    # that the pool hands back as a result; a worker must simply die.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # A parent killed with SIGKILL runs no clean-up: without this its workers would live on, reparented
-    # to PID 1. Linux delivers SIGKILL to us when the parent dies; elsewhere a watchdog thread polls.
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl")
-    except (OSError, AttributeError):
-        import threading
-        import time
-
-        def watchdog() -> None:
-            while os.getppid() == parent:
-                time.sleep(1.0)
-            os._exit(1)
-        threading.Thread(target=watchdog, name="fusemax-parent-watchdog", daemon=True).start()
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-
-
 class LocalExecutor:
     """``jobs`` processes (1: in this process, no pool)."""
 
@@ -93,7 +64,7 @@ class LocalExecutor:
             for i, a in enumerate(args):
                 yield i, fn(*a)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=_worker_init,
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(args)), initializer=worker_init,
                                    initargs=(os.getpid(),))
         try:
             # Keep only a few jobs queued per worker: an interrupt then abandons little work.
@@ -158,10 +129,12 @@ class DaskExecutor:
 
     def run(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise FusemaxError("the dask executor needs dask.distributed: pip install 'fusemax[dask]'",
-                               source="--executor") from None
+            from distributed import Client
+            from distributed.security import Security  # noqa: F401  TLS needs `cryptography` (the [dask] extra)
+        except ImportError as exc:
+            raise FusemaxError(f"the dask executor needs dask.distributed with TLS ({exc}): "
+                               "pip install 'fusemax[dask]'", source="--executor") from None
+        where = self.scheduler or "--executor dask"
         with contextlib.ExitStack() as stack:
             try:
                 if self.scheduler:
@@ -169,14 +142,78 @@ class DaskExecutor:
                 else:
                     cluster, security = stack.enter_context(local_cluster(self.jobs))
                     client = Client(cluster, security=security)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise FusemaxError(f"cannot reach the dask scheduler: {exc}",
-                                   source=self.scheduler or "--executor dask") from None
+            except (OSError, TimeoutError, ValueError, RuntimeError, ImportError) as exc:
+                # RuntimeError: "Nanny failed to start" (a worker killed while the local cluster starts)
+                raise FusemaxError(f"cannot {'reach the dask scheduler' if self.scheduler else 'start the local dask cluster'}"
+                                   f": {_first_line(exc)}", source=where) from None
             stack.callback(client.close)
             self.address = client.scheduler.address
             futures = {client.submit(fn, *a, pure=False): i for i, a in enumerate(args)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            yield from self._results(client, futures, where)
+
+    def _results(self, client: Any, futures: dict[Any, int], where: str) -> Iterator[tuple[int, Any]]:
+        """``(index, result)`` as the futures finish. A lost scheduler, a worker the scheduler gave up on
+        (``KilledWorker``) or a cluster left without workers for :attr:`timeout` ends the run with one
+        :class:`FusemaxError`; the jobs finished so far are already in the cache, so a rerun resumes."""
+        from concurrent.futures import CancelledError
+
+        from dask.utils import parse_timedelta
+        from distributed import wait as dask_wait
+        from distributed.comm.core import CommClosedError
+        from distributed.scheduler import KilledWorker
+
+        grace = float(parse_timedelta(self.timeout))
+        pending = set(futures)
+        idle_since: float | None = None
+        try:
+            while pending:
+                try:
+                    done, pending = dask_wait(pending, timeout=min(grace, 5.0), return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    done = set()
+                for future in done:
+                    yield futures[future], future.result()
+                if done or client.scheduler_info().get("workers"):
+                    idle_since = None
+                    continue
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > grace:
+                    raise FusemaxError(f"the dask cluster has had no workers for {grace:g} s; "
+                                       f"{len(pending)} jobs were left. {RESUME}", source=where)
+        except (CancelledError, CommClosedError, KilledWorker, OSError) as exc:
+            raise FusemaxError(f"lost the dask cluster mid-sweep ({type(exc).__name__}: {_first_line(exc)}). "
+                               f"{RESUME}", source=where) from None
+
+
+#: What a user does after a cluster is lost: the finished jobs are cached, so the same command resumes.
+RESUME = "Finished jobs are kept in the cache: run the same command again to continue"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def check_scheduler(address: str | None, allow_remote: bool) -> None:
+    """Refuse a ``--scheduler`` address that is not on this machine unless ``allow_remote``: fusemax
+    sends that scheduler code to run (its jobs), and takes back what it answers, so a remote one must be a
+    deliberate choice (``--allow-remote-scheduler``). Loopback means ``localhost``, 127.0.0.0/8 or ``::1``;
+    any other host name counts as remote (it may resolve anywhere)."""
+    import ipaddress
+    if address is None or allow_remote:
+        return
+    rest = address.split("://", 1)[-1]
+    if rest.startswith("["):
+        host = rest[1:].split("]", 1)[0]
+    else:
+        host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+    host = host.strip("/")
+    try:
+        local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise FusemaxError(f"{address} is not on this machine (loopback); fusemax would send it the sweep's jobs "
+                           "to run. Pass --allow-remote-scheduler if it is your cluster", source="--scheduler")
 
 
 def get_executor(name: str, jobs: int = 0, scheduler: str | None = None) -> Executor:

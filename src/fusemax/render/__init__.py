@@ -27,6 +27,7 @@ from typing import Any
 from fusemax import yamlio
 from fusemax.configs import CONFIGS, ResolvedHardware
 from fusemax.errors import FusemaxError
+from fusemax.fileio import write_text_atomic
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
 from fusemax.render.plan import EinsumPlan, Plan, plan
 from fusemax.templates import context_key, render_template
@@ -135,19 +136,17 @@ def write_rendered(rendered: RenderedConfig, outdir: str | Path) -> list[Path]:
     folders = []
     current = outdir
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
         for einsum in rendered.einsums.values():
             current = outdir / einsum.name.lower()
-            current.mkdir(exist_ok=True)
             for name, text in einsum.files().items():
-                (current / name).write_text(text)
+                write_text_atomic(current / name, text)
             folders.append(current)
         current = outdir
         summary = {"params": rendered.params,
                    "einsums": {e.name: {"array": e.array, "compute_cost": e.compute_cost,
                                         "folder": e.name.lower(), "needs_mapper": e.needs_mapper}
                                for e in rendered.einsums.values()}}
-        (outdir / "render.yaml").write_text(yamlio.dumps(summary))
+        write_text_atomic(outdir / "render.yaml", yamlio.dumps(summary))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise FusemaxError(f"cannot write the rendered specs: {reason}", source=str(current)) from None

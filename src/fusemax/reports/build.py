@@ -15,6 +15,8 @@ import pandas as pd
 from fusemax import results as results_io
 from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import einsum_roofline
+from fusemax.fileio import make_dirs, write_text_atomic
+from fusemax.processes import worker_init
 
 from . import frames, paper, rooflines, scaling, study
 from .html import page
@@ -45,7 +47,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
         raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
                            source=roofline.flag_given())
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
 
     queued: list[tuple] = []
     fig = _queue(out_dir, queued)
@@ -65,8 +67,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     _draw_all(queued)
     source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
     index = out_dir / "index.html"
-    index.write_text(page("fusemax report", source, sections, tables, notes, run, chapters=chapters),
-                     encoding="utf-8")
+    write_text_atomic(index, page("fusemax report", source, sections, tables, notes, run, chapters=chapters))
     return index
 
 
@@ -78,7 +79,7 @@ def draw_paper_figures(folder: str | Path, out: str | Path | None = None,
     (default: every core). Returns how many figures were queued."""
     res = results_io.load(folder)
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
     queued: list[tuple] = []
     _paper(res, _queue(out_dir, queued), [], roofline)
     _draw_all(queued, workers)
@@ -104,8 +105,9 @@ def _draw_all(queued: list[tuple], workers: int | None = None) -> None:
         for q in stale:
             draw(*q)
         return
-    # a plain pool, not the orchestrator's executor: reports stay independent of the drivers
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # a plain pool, not the orchestrator's executor: reports stay independent of the drivers; but its
+    # workers die with this process (a `kill -9` of the report must not leave them waiting for work)
+    with ProcessPoolExecutor(max_workers=workers, initializer=worker_init, initargs=(os.getpid(),)) as pool:
         for future in [pool.submit(draw, *q) for q in stale]:
             future.result()
 

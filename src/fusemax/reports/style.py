@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
+from fusemax.fileio import save_figure, write_text_atomic
 from fusemax.workload import parse_seq_len
 
 #: Okabe & Ito (2008), "Color Universal Design".
@@ -120,15 +121,15 @@ class SavedFigure:
 
 
 def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
-    """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG), through
+    :func:`fusemax.fileio.save_figure` (atomic, never through a link)."""
     png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
-        fig.savefig(png, dpi=DPI)
+        save_figure(fig, png, dpi=DPI)
         # The PDF has the PNG's size: keep the layout the PNG's draw computed instead of solving it again
         # (the constrained-layout solve is a third of a figure's time).
         fig.set_layout_engine("none")
-        fig.savefig(pdf)
+        save_figure(fig, pdf)
     return SavedFigure(stem, title, caption, png, pdf)
 
 
@@ -180,5 +181,5 @@ def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..
         return SavedFigure(stem, title, caption, png, pdf), False
     stamp.unlink(missing_ok=True)
     saved = save(builder(*args), folder, stem, title, caption)
-    stamp.write_text(key + "\n")
+    write_text_atomic(stamp, key + "\n")
     return saved, True
