@@ -7,6 +7,7 @@ from pathlib import Path
 from fusemax.backends.timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
+from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
 from fusemax.workload import PHASES, Workload, format_seq_len, parse_seq_len, resolve_model
 
 
@@ -20,9 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=64, help="batch size B (default 64)")
     parser.add_argument("--pe-dim", help="the 2D array is PE_DIM x PE_DIM (default 256)")
     parser.add_argument("--pe-1d", help="PEs of the 1D array (default PE_DIM)")
-    parser.add_argument("--l3-bytes", help="L3 size, e.g. 16MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
-    parser.add_argument("--dram-bandwidth", help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
-    parser.add_argument("--clock-hz", help="clock, e.g. 940e6 (default)")
+    parser.add_argument("--l3-bytes", help=f"L3 size, e.g. 16MiB: {CAPACITY_FORMS} (default: 16 MiB FuseMax, "
+                                           "32 MiB FLAT/unfused)")
+    parser.add_argument("--dram-bandwidth", help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} (default 400 GiB/s)")
+    parser.add_argument("--clock-hz", help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default 940 MHz)")
     parser.add_argument("--models-file", metavar="FILE", help="YAML file with more models (format of models.yaml)")
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
     parser.add_argument("--for-timeloop", metavar="DIR",
