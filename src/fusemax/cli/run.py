@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fusemax.errors import FusemaxError
+from fusemax.names import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.sweep import PlannedPoint
@@ -222,8 +223,10 @@ def _check_writable(out: Path, cache: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fusemax.energy.cacti import live_cacti_enabled
     from fusemax.orchestrator import SweepSpec, load_sweep_file
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
+    live_cacti_enabled()  # $FUSEMAX_LIVE_CACTI=1 where live CACTI cannot run: one error before any work
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
     if args.sweep and spec == SweepSpec():
         raise FusemaxError("the sweep file sets nothing; give at least configs, models or seq_lens",
@@ -285,7 +288,7 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
     if table:
         print(format_headline(table))
     if failed:
-        print(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: {failed[0].point.label}: "
-              f"{failed[0].error})", file=sys.stderr)
+        print(printable(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: "
+                        f"{failed[0].point.label}: {failed[0].error})"), file=sys.stderr)
         return 1
     return 0
