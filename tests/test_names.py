@@ -65,7 +65,7 @@ def test_two_spellings_of_one_length_are_refused(tmp_path, capsys):
     ("bad\rname", "control character"), ("bad\nname", "control character"), ("a\tb", "control character"),
     ("\x1b[31mred", "control character"), ("x" * 101, "101 characters; at most 100"),
     ("=HYPERLINK(\"http://x\")", "formula"), ("+cmd|' /C calc'!A0", "formula"), ("@SUM(A1)", "formula"),
-    ("-2+3", "formula"),
+    ("-2+3", "formula"), ("NA", "missing value"), ("null", "missing value"), ("None", "missing value"),
 ])
 def test_names_that_would_break_a_row_a_spreadsheet_or_a_terminal_are_refused_at_input(tmp_path, capsys, name,
                                                                                           reason):

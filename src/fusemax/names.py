@@ -8,7 +8,9 @@ once, where it enters (a models file, ``--model``/``--models``, the zoo):
 * printable characters only (no CR/LF, tab, escape sequences or other control and format characters),
   so that CSV rows and terminal lines stay whole;
 * not starting with ``=``, ``+``, ``-`` or ``@``, which a spreadsheet would run as a formula when it
-  opens a results CSV (names are refused rather than rewritten, so a results CSV holds the name as given).
+  opens a results CSV (names are refused rather than rewritten, so a results CSV holds the name as given);
+* not one of the words a CSV reader takes for a missing value (``NA``, ``NaN``, ``null``, ``None``, ...:
+  :data:`MISSING_WORDS`), which would read back as no name at all.
 
 Names that differ only by case or punctuation (``A.B``, ``A-B``, ``a_b``) share one :func:`name_key` and
 would share a figure file: a run refuses two such models, naming both.
@@ -22,12 +24,16 @@ MAX_NAME_LENGTH = 100
 #: First characters a spreadsheet reads as the start of a formula (tab and CR are refused as control
 #: characters anyway).
 FORMULA_STARTS = ("=", "+", "-", "@")
+#: The cells pandas' ``read_csv`` (which reads every results table) turns into NaN by default.
+MISSING_WORDS = frozenset(("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                           "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"))
 
 
 def check_name(name: str, source: str | None = None, key: str | None = None) -> str:
     """``name`` if it is an acceptable model name, else one :class:`WorkloadError` naming ``source``/``key``
     and the reason (the name shown with :func:`printable`)."""
-    if name and name.isprintable() and len(name) <= MAX_NAME_LENGTH and not name.startswith(FORMULA_STARTS):
+    if (name and name.isprintable() and len(name) <= MAX_NAME_LENGTH and not name.startswith(FORMULA_STARTS)
+            and name not in MISSING_WORDS):
         return name  # the usual case in one test (a models file may hold a million models)
     shown = repr(printable(name[:MAX_NAME_LENGTH]) + ("..." if len(name) > MAX_NAME_LENGTH else ""))
     if not name.strip():
@@ -37,6 +43,8 @@ def check_name(name: str, source: str | None = None, key: str | None = None) -> 
                   "characters only")
     elif len(name) > MAX_NAME_LENGTH:
         reason = f"model name {shown} has {len(name)} characters; at most {MAX_NAME_LENGTH} are accepted"
+    elif name in MISSING_WORDS:
+        reason = f"model name {shown} would read back from a results CSV as a missing value; choose another name"
     else:
         reason = (f"model name {shown} starts with {name[0]!r}, which a spreadsheet would read as a formula; "
                   f"start it with a letter or digit")
