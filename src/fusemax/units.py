@@ -1,6 +1,6 @@
 """The units of every hardware flag and file value: one convention, one parser and one spelling per quantity.
 
-* **Capacity** (``--l3-bytes``, any buffer size): bytes, or K, M, G, T followed by nothing, ``B`` or
+* **Capacity** (``--l3-bytes``, any buffer size): bytes, or K, M, G followed by nothing, ``B`` or
   ``iB``, all JEDEC binary: ``16M`` = ``16MB`` = ``16MiB`` = 16,777,216 B.
 * **Bandwidth** (``--dram-bandwidth``): bytes per second, or kB/MB/GB/TB decimal (``400GB`` = 4.0e11 B/s)
   and KiB/MiB/GiB/TiB binary (``400GiB`` = 400 x 2^30 B/s), optionally followed by ``/s`` or ``ps``;
@@ -20,13 +20,13 @@ import re
 from fusemax.errors import WorkloadError
 
 #: The accepted forms, for flag help and error messages.
-CAPACITY_FORMS = "bytes or K/M/G/T with optional B or iB, all binary (16MB = 16MiB = 16777216 B)"
+CAPACITY_FORMS = "bytes or K/M/G with optional B or iB, all binary (16MB = 16MiB = 16777216 B)"
 BANDWIDTH_FORMS = ("bytes per second (400e9), kB/MB/GB/TB decimal (400GB = 4e11 B/s) or KiB/MiB/GiB/TiB "
                    "binary (400GiB = 4.295e11 B/s), optionally with /s")
 FREQUENCY_FORMS = "Hz (940e6) or kHz/MHz/GHz (940MHz)"
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
-_CAPACITY = re.compile(r"^\s*([0-9]+)\s*(?:([kKmMgGtT])(?:i?B)?|B)?\s*$")
+_CAPACITY = re.compile(r"^\s*([0-9]+)\s*(?:([kKmMgG])(?:i?B)?|B)?\s*$")
 _BANDWIDTH = re.compile(rf"^\s*{_NUMBER}\s*(?:([kKMGT])(i?)B|B)?\s*(?:/s|ps)?\s*$")
 _FREQUENCY = re.compile(rf"^\s*{_NUMBER}\s*(?:([kKMG]?)Hz)?\s*$")
 
@@ -99,7 +99,7 @@ def _spelled(value: float, units: list[tuple[str, int]], plain: str) -> str:
 
 def format_bytes(n: int) -> str:
     """A capacity's canonical spelling: ``16MiB``, ``1536KiB``, ``1000B``."""
-    return _spelled(n, [(f"{p}iB", s) for p, s in _BINARY.items()], "B")
+    return _spelled(n, [(f"{p}iB", s) for p, s in _BINARY.items() if p != "T"], "B")
 
 
 def format_bandwidth(value: float) -> str:
