@@ -53,6 +53,7 @@ class Einsum:
     ``flops`` counts the algorithm's floating-point operations per compute (a multiply-accumulate is two,
     an exponential of a difference two), the same for an Einsum in every configuration, whatever its
     implementation costs (``cost``): intensities compare data movement, not implementations.
+    ``per_pair`` marks the Einsums that work on every query-key pair (a mask scales their FLOPs).
     """
 
     name: str
@@ -66,6 +67,9 @@ class Einsum:
     group: str = "attention"
     cost_scales_latency: bool = True
     flops: int = 1
+    #: True when the Einsum does work for every query-key pair (its ranks cover P and all of the keys), so
+    #: an attention mask removes its algorithmic FLOPs pair by pair (:mod:`fusemax.render.mask`)
+    per_pair: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,9 @@ _CASCADE_DRAM = frozenset({"Q", "BK", "BV", "AV"})
 _SOFTMAX_COST = {"M": {"max": 1}, "SN": {"exponential": 1, "add": 1}, "SD": {"add": 1}, "A": {"divide": 1}}
 #: Algorithmic FLOPs per compute: multiply-accumulates 2, exp(x - y) 2 (subtract, exponential), the rest 1.
 _FLOPS = {"QK": 2, "SLNV": 2, "SLN": 2, "PRM": 2, "SN": 2}
+#: The cascade's Einsums over every query-key pair; the rest work per key block (RM, PRM, SPD, SPNV, RD,
+#: RNV) or per query (AV).
+_CASCADE_PER_PAIR = frozenset({"QK", "LM", "SLN", "SLD", "SLNV"})
 #: The layer's matrix multiplies (methodology.md, "End-to-end").
 MATMULS: tuple[str, ...] = ("Q", "K", "V", "Z", "FFN1", "FFN2")
 
@@ -169,7 +176,7 @@ MATMULS: tuple[str, ...] = ("Q", "K", "V", "Z", "FFN1", "FFN2")
 def _cascade(on_2d: tuple[str, ...], arch: str, mappings: str, cost: Mapping[str, Mapping[str, int]]) -> tuple:
     return tuple(Einsum(n, "2d" if n in on_2d else "1d", cost[n], f"arch/{arch}-{'2d' if n in on_2d else '1d'}.yaml.j2",
                         f"problems/fusemax/{n.lower()}.yaml.j2", f"mappings/{mappings}/{n.lower()}.yaml.j2",
-                        dram=_CASCADE_DRAM, flops=_FLOPS.get(n, 1))
+                        dram=_CASCADE_DRAM, flops=_FLOPS.get(n, 1), per_pair=n in _CASCADE_PER_PAIR)
                  for n in _CASCADE)
 
 
@@ -177,7 +184,7 @@ def _softmax() -> tuple[Einsum, ...]:
     """The baselines' numerically stable softmax, four passes on the 1D array."""
     return tuple(Einsum(n, "1d", c, "arch/baseline-1d.yaml.j2", f"problems/baseline/{n.lower()}.yaml.j2",
                         f"mappings/softmax/{n.lower()}.yaml.j2", group="softmax", cost_scales_latency=False,
-                        flops=_FLOPS.get(n, 1))
+                        flops=_FLOPS.get(n, 1), per_pair=True)
                  for n, c in _SOFTMAX_COST.items())
 
 
@@ -185,7 +192,7 @@ def _baseline_matmul(name: str, arch: str, mapped: bool, dram: frozenset[str] | 
     return Einsum(name, "2d", {"mac": 1}, arch, f"problems/baseline/{name.lower()}.yaml.j2",
                   f"mappings/flat/{name.lower()}.yaml.j2" if mapped else None,
                   None if mapped else f"mappings/unfused/{name.lower()}.constraints.yaml.j2",
-                  dram=dram, group=name, flops=2)
+                  dram=dram, group=name, flops=2, per_pair=True)
 
 
 _FUSEMAX_REGISTERS = Registers(pe=lambda pe: 16, row_buffer=lambda pe: 32 * pe, pe_1d=lambda pe: 32)

@@ -40,14 +40,14 @@ if TYPE_CHECKING:  # pragma: no cover
 BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
 #: Ours, appended after the artifact's columns: Σ computes on the array / (PEs x latency x clock).
 PE_UTIL_COLUMNS = ["pe_util_2d", "pe_util_1d"]
-EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "einsum", "array", "group", "computes", "cycles",
+EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "einsum", "array", "group", "computes", "cycles",
                   "cost", "flops", "ops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
                   "latency", "occupancy", "energy"]
 RUN_FILE = "run.json"
 #: ``end2end-<platform>.csv`` and ``pareto.csv``: the artifact's columns.
 END2END_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy"]
 #: ``layer.csv`` (bytes, seconds, pJ, FLOPs; intensity in FLOP/B).
-LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "flops", "ops", "traffic", "latency", "energy",
+LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "flops", "ops", "traffic", "latency", "energy",
                  "intensity", "attention_latency_share", "attention_flops_share"]
 PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
                   "array_2d_area", "area"]
@@ -98,7 +98,8 @@ def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
     for r in results:
         for e in r.einsums:
             rows.append({"config": r.config, "model": r.model, "seq_len": r.seq_len, "phase": r.phase,
-                         "batch": r.params.get("batch", DEFAULT_BATCH), "einsum": e.einsum, "array": e.array, "group": e.group,
+                         "batch": r.params.get("batch", DEFAULT_BATCH), "mask": r.params.get("mask", "none"),
+                         "einsum": e.einsum, "array": e.array, "group": e.group,
                          "computes": e.computes, "cycles": e.cycles, "cost": e.cost, "flops": e.flops, "ops": e.ops,
                          "read_bytes": e.read_bytes,
                          "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,
@@ -213,7 +214,7 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
 
 
 #: Columns that hold names, not numbers; every other column of a results table must be numeric.
-TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "einsum", "array", "group", "accel"})
+TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "mask", "einsum", "array", "group", "accel"})
 ROOFLINE_COLUMNS = ["config", "model", "seq_len", "phase", "flops", "traffic"]
 #: One Einsum of one run; the batch is part of it so that a study folder may hold batches 1 and 64 together.
 EINSUM_KEY = ["config", "model", "seq_len", "phase", "batch", "einsum"]

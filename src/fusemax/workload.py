@@ -50,6 +50,12 @@ class Model:
     are read per KV head by attention and projected to KV heads. ``mlp`` is ``"plain"`` (LayerNorm,
     FFN1 -> GELU -> FFN2) or ``"gated"`` (the Llama family: RMSNorm and a SwiGLU MLP, gate and up
     projections then SiLU(gate) x up then down). ``source`` says where the numbers come from.
+
+    ``mask`` is attention's mask in prefill: ``"none"`` (bidirectional: every query sees every key; encoders
+    such as BERT, and the paper's models as the artifact defines them), ``"causal"`` (a query sees itself and
+    the keys before it: decoder-only LLMs) or ``"window"`` (causal within the last ``window`` keys, Mistral's
+    sliding window). ``layers`` and ``vocab`` (the number of layers and the vocabulary) size the whole model;
+    None where a model does not say.
     """
 
     name: str
@@ -61,6 +67,10 @@ class Model:
     kv_heads: int | None = None
     source: str = ""
     mlp: str = "plain"
+    mask: str = "none"
+    window: int | None = None
+    layers: int | None = None
+    vocab: int | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -78,6 +88,16 @@ class Model:
                                     source=self.name)
         if self.mlp not in MLPS:
             raise WorkloadError(f"mlp must be one of {', '.join(MLPS)}, got {self.mlp!r}", source=self.name)
+        if self.mask not in MASKS:
+            raise WorkloadError(f"mask must be one of {', '.join(MASKS)}, got {self.mask!r}", source=self.name)
+        if (self.mask == "window") != (self.window is not None):
+            raise WorkloadError("a window mask needs its size (window: N), and only a window mask has one",
+                                source=self.name)
+        for name in ("window", "layers", "vocab"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or not 0 < value <= MAX_COUNT):
+                raise WorkloadError(f"{name} must be a positive integer, got {value!r}", source=self.name)
 
     @property
     def KV(self) -> int:
@@ -87,6 +107,25 @@ class Model:
 
 #: The MLP families a model may declare (``mlp:`` in the zoo).
 MLPS = ("plain", "gated")
+#: Attention masks a model may declare (``mask:`` in the zoo; ``window`` with ``window: N``).
+MASKS = ("none", "causal", "window")
+
+
+def parse_mask(text: str) -> tuple[str, int | None]:
+    """``"none"``, ``"causal"`` or ``"window:N"`` -> (mask, window size or None); what ``--mask`` takes."""
+    kind, _, size = str(text).strip().partition(":")
+    kind = kind.strip().lower()
+    if kind in ("none", "causal") and not size:
+        return kind, None
+    if kind == "window" and size.strip().isdigit() and int(size) > 0:
+        return "window", int(size)
+    raise WorkloadError(f"bad mask {text!r}; use none, causal or window:N (N keys, e.g. window:4096)",
+                        source="--mask")
+
+
+def mask_label(model: "Model") -> str:
+    """The mask as ``--mask`` spells it (``none``, ``causal``, ``window:4096``): what results record."""
+    return f"window:{model.window}" if model.mask == "window" else model.mask
 
 
 def zoo_path() -> Path:
@@ -104,7 +143,7 @@ def _file_version(path: Path) -> tuple[str, int, int]:
 
 
 #: the fields a models-file entry may give, and those it must
-_MODEL_FIELDS = frozenset((*MODEL_RANKS, "kv_heads", "mlp", "source"))
+_MODEL_FIELDS = frozenset((*MODEL_RANKS, "kv_heads", "mlp", "mask", "window", "layers", "vocab", "source"))
 _REQUIRED_FIELDS = frozenset(("D", "H", "E", "S"))
 
 
@@ -135,14 +174,16 @@ def _read_models(path: Path) -> tuple[dict[str, Model], dict[str, str]]:
         if not entry.keys() <= _MODEL_FIELDS:
             unknown = entry.keys() - _MODEL_FIELDS
             raise WorkloadError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
-                                f"{', '.join(MODEL_RANKS)}, kv_heads, mlp, source", source=str(path), key=key)
+                                f"{', '.join(MODEL_RANKS)}, kv_heads, mlp, mask, window, layers, vocab, source",
+                                source=str(path), key=key)
         if not entry.keys() >= _REQUIRED_FIELDS:
             missing = [rank for rank in MODEL_RANKS if rank in _REQUIRED_FIELDS and rank not in entry]
             raise WorkloadError(f"missing {', '.join(missing)}", source=str(path), key=key)
         try:
             models[name] = Model(name=name, D=entry["D"], H=entry["H"], E=entry["E"], F=entry["F"] if "F" in entry else entry["E"],
                                  S=entry["S"], kv_heads=entry.get("kv_heads"), source=str(entry.get("source", "")),
-                                 mlp=str(entry.get("mlp", "plain")))
+                                 mlp=str(entry.get("mlp", "plain")), mask=str(entry.get("mask", "none")),
+                                 window=entry.get("window"), layers=entry.get("layers"), vocab=entry.get("vocab"))
         except WorkloadError as exc:
             raise WorkloadError(exc.reason, source=str(path), key=key) from None
     return models, keys
@@ -299,6 +340,9 @@ class Workload:
     seq_len: int
     phase: str = "prefill"
     batch: int = DEFAULT_BATCH
+    #: (queries, keys) of one dense rectangle of a masked prefill (:mod:`fusemax.render.mask`); None: the
+    #: whole point
+    span: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.phase not in PHASES:
@@ -319,18 +363,26 @@ class Workload:
 
     @property
     def P(self) -> int:
-        """Queries: the whole sequence in prefill, one token in decode."""
+        """Queries: the whole sequence in prefill, one token in decode (a rectangle's own, for a span)."""
+        if self.span is not None:
+            return self.span[0]
         return self.seq_len if self.phase == "prefill" else 1
 
     @property
     def M(self) -> int:
-        """Keys (context): the sequence length in both phases."""
+        """Keys (context): the sequence length in both phases, except that a decode step under a sliding
+        window reads only the window's keys (a rectangle's own, for a span)."""
+        if self.span is not None:
+            return self.span[1]
+        if self.phase == "decode" and self.model.window is not None:
+            return min(self.seq_len, self.model.window)
         return self.seq_len
 
     @property
     def label(self) -> str:
-        """``BERT 4K prefill`` -- for messages and file names."""
-        return f"{self.model.name} {format_seq_len(self.seq_len)} {self.phase}"
+        """``BERT 4K prefill`` -- for messages and file names (a rectangle adds its queries x keys)."""
+        span = "" if self.span is None else f" [{self.span[0]} x {self.span[1]}]"
+        return f"{self.model.name} {format_seq_len(self.seq_len)} {self.phase}{span}"
 
 
 @dataclass(frozen=True)

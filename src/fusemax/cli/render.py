@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from fusemax.backends.timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
+from fusemax.render.mask import is_masked, live_pairs, pieces
 from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
-from fusemax.workload import PHASES, Workload, format_seq_len, parse_seq_len, resolve_model
+from fusemax.workload import PHASES, Hardware, Workload, format_seq_len, mask_label, parse_mask, parse_seq_len, resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", default="prefill", choices=PHASES,
                         help="prefill (P = M = length) or decode (P = 1 query, M = length keys)")
     parser.add_argument("--batch", type=int, default=64, help="batch size B (default 64)")
+    parser.add_argument("--mask", help="attention mask in prefill: none, causal or window:N (default: the model's "
+                                       "own). A masked prefill is written as one folder of specs per dense "
+                                       "rectangle, rect-<queries>x<keys>/, with their counts in rectangles.yaml")
     parser.add_argument("--pe-dim", help="the 2D array is PE_DIM x PE_DIM (default 256)")
     parser.add_argument("--pe-1d", help="PEs of the 1D array (default PE_DIM)")
     parser.add_argument("--l3-bytes", help=f"L3 size, e.g. 16MiB: {CAPACITY_FORMS} (default: 16 MiB FuseMax, "
@@ -38,17 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
     model = resolve_model(args.model, args.models_file)
+    if args.mask is not None:
+        kind, window = parse_mask(args.mask)
+        model = replace(model, mask=kind, window=window)
     workload = Workload(model, parse_seq_len(args.seq_len), phase=args.phase, batch=args.batch)
     # the parsers of `fusemax run`'s hardware flags, one value each
     given = {name: [getattr(args, name)] for name in PARSERS if getattr(args, name) is not None}
     [variant] = hardware_variants(given, source="hardware flags")
     hardware = variant.hardware
-    searched = None
-    if args.config == "flat":
-        # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise
-        from fusemax.experiments.flat_search import dataflow_for
-        searched = dataflow_for(workload, hardware)
-    rendered = render(args.config, workload, hardware, flat_dataflow=searched)
+    if is_masked(workload):
+        return _render_rectangles(args, workload, hardware)
+    rendered = _render_dense(args.config, workload, hardware)
     folders = write_rendered(rendered, args.out)
     params = rendered.params
     tiling = ", ".join(f"{key}={params[key]}" for key in ("p2", "p1", "p0", "m1", "n") if key in params)
@@ -59,6 +64,42 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {len(folders)} Einsum folders under {args.out}: {', '.join(f.name for f in folders)}")
     if args.for_timeloop:
         _write_for_timeloop(rendered, Path(args.for_timeloop), args.timeloop_keys)
+    return 0
+
+
+def _render_dense(config: str, workload: Workload, hardware: Hardware) -> RenderedConfig:
+    searched = None
+    if config == "flat":
+        # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise
+        from fusemax.experiments.flat_search import dataflow_for
+        searched = dataflow_for(workload, hardware)
+    return render(config, workload, hardware, flat_dataflow=searched)
+
+
+def _render_rectangles(args: argparse.Namespace, workload: Workload, hardware: Hardware) -> int:
+    """A masked prefill: every dense rectangle (:mod:`fusemax.render.mask`) in a folder of its own; the point
+    is the sum of each rectangle's statistics times its count (``rectangles.yaml``)."""
+    from fusemax import yamlio
+    from fusemax.configs import get_config, resolve_hardware
+    block = resolve_hardware(get_config(args.config), hardware).pe_dim
+    out = Path(args.out)
+    listing = []
+    for piece in pieces(workload, block):
+        name = f"rect-{piece.queries}x{piece.keys}"
+        rendered = _render_dense(args.config, replace(workload, span=(piece.queries, piece.keys)), hardware)
+        write_rendered(rendered, out / name)
+        if args.for_timeloop:
+            _write_for_timeloop(rendered, Path(args.for_timeloop) / name, args.timeloop_keys)
+        listing.append({"folder": name, "queries": piece.queries, "keys": piece.keys, "count": piece.count})
+    try:
+        (out / "rectangles.yaml").write_text(yamlio.dumps(
+            {"mask": mask_label(workload.model), "block": block, "live_pairs_per_head": live_pairs(workload),
+             "rectangles": listing}))
+    except OSError as exc:
+        raise FusemaxError(f"cannot write the rendered specs: {exc.strerror or exc}", source=str(out)) from None
+    print(f"{args.config}: {workload.model.name} {format_seq_len(workload.seq_len)} prefill, {mask_label(workload.model)} "
+          f"mask: {len(listing)} dense rectangles of {block}-query blocks under {out} (counts in rectangles.yaml; "
+          f"the point is the sum of each rectangle's statistics times its count)")
     return 0
 
 

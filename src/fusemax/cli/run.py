@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", choices=("prefill", "decode"),
                         help="prefill (P = M = length, the default) or decode (P = 1 query against M keys)")
     parser.add_argument("--batch", type=int, metavar="B", help="batch size (default 64, the paper's)")
+    parser.add_argument("--mask", metavar="MASK",
+                        help="attention mask in prefill for every model: none (bidirectional), causal, or window:N "
+                             "(causal within the last N keys); default: each model's own (problems/models.yaml: "
+                             "decoder-only models causal, Mistral-7B window:4096, encoders and the paper's models "
+                             "none). Masked key blocks are skipped, partly masked ones computed in full")
     parser.add_argument("--models-file", metavar="YAML", help="extra models in the zoo's format")
     parser.add_argument("--backend", choices=("builtin", "timeloop"),
                         help="builtin engine (default) or the real timeloop-model/timeloop-mapper")
@@ -85,7 +90,8 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
 
 
 def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
-         batch: int | None = None, models_file: str | None = None, jobs: int = 0, backend: str = "builtin",
+         batch: int | None = None, mask: str | None = None, models_file: str | None = None, jobs: int = 0,
+         backend: str = "builtin",
          executor: str = "local", scheduler: str | None = None, hardware: "Hardware | None" = None,
          stream: TextIO | None = None, cache: str | None = None) -> "list[PlannedPoint]":
     """Render every point of a sweep into its jobs (progress on ``stream``); the first point that cannot
@@ -98,12 +104,13 @@ def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: s
     resolve_models(models, models_file)  # fail fast, before any work, on an unknown model, length or executor
     lengths = parse_seq_lens(seq_lens)
     runner = get_executor(executor, jobs, scheduler)
-    pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch)
+    pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch, mask)
     return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache, runner)
 
 
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
-            batch: int | None = None, models_file: str | None = None, jobs: int = 0, quiet: bool = False, stream=None,
+            batch: int | None = None, mask: str | None = None, models_file: str | None = None, jobs: int = 0,
+            quiet: bool = False, stream=None,
             backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
             cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False,
             planned: "list[PlannedPoint] | None" = None):
@@ -123,7 +130,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     hardware = hardware or Hardware()
     progress_stream = None if quiet else (stream or sys.stderr)
     if planned is None:
-        planned = plan(configs, models, seq_lens, phase=phase, batch=batch, models_file=models_file, jobs=jobs,
+        planned = plan(configs, models, seq_lens, phase=phase, batch=batch, mask=mask, models_file=models_file,
+                       jobs=jobs,
                        backend=backend, executor=executor, scheduler=scheduler, hardware=hardware,
                        stream=progress_stream, cache=str(cache_dir(out, cache)))
     batch = DEFAULT_BATCH if batch is None else batch
@@ -136,6 +144,7 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     if done:
         info = sweep.run_info(run.outcomes, hardware, {
             "configs": configs, "models": models, "seq_lens": seq_lens, "phase": phase, "batch": batch,
+            "mask": mask or "each model's own (see einsums.csv's mask column)",
             "engine": backend, "tools": get_backend(backend).tools(),
             "executor": executor, "jobs": run.counts.to_json()})
         extra: dict = {}
@@ -157,7 +166,7 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
     """Every value of the sweep, checked before any planning; an error names where the value came from
     (the flag, or the sweep file and its key)."""
     from fusemax.configs import ATTENTION_CONFIGS
-    from fusemax.workload import DEFAULT_BATCH, Workload, parse_seq_len, parse_seq_lens, resolve_model, resolve_models
+    from fusemax.workload import DEFAULT_BATCH, Workload, parse_mask, parse_seq_len, parse_seq_lens, resolve_model, resolve_models
 
     def origin(name: str) -> str:
         if getattr(args, name, None) is not None or not args.sweep:
@@ -173,10 +182,11 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
         raise FusemaxError(f"unknown configuration {unknown[0]!r}; use {', '.join(ATTENTION_CONFIGS)}", source=origin("configs"))
     # each value, and no two spellings of one model or length (the same point twice)
     checks: list[tuple[str, Any, Any]] = [("models", spec.models, lambda ms: resolve_models(list(ms), spec.models_file)),
-                                          ("seq_lens", spec.seq_lens, lambda ns: parse_seq_lens(list(ns)))]
+                                          ("seq_lens", spec.seq_lens, lambda ns: parse_seq_lens(list(ns))),
+                                          ("mask", spec.mask, parse_mask)]
     for name, value, check in checks:
         try:
-            if value:
+            if value is not None:
                 check(value)
         except FusemaxError as exc:
             if exc.source and not exc.source.startswith("--"):  # already names its file (a models file)
@@ -233,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
                            source=args.sweep)
     flags = {name: tuple(getattr(args, name)) for name in PARSERS if getattr(args, name) is not None}
     spec = spec.merged(configs=args.configs, models=args.models, seq_lens=args.seq_lens, phase=args.phase,
-                       batch=args.batch, models_file=args.models_file, backend=args.backend, hardware=flags or None)
+                       batch=args.batch, mask=args.mask, models_file=args.models_file, backend=args.backend, hardware=flags or None)
     _check_inputs(args, spec)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
@@ -265,7 +275,7 @@ def _sweep_args(args: argparse.Namespace, spec: "SweepSpec") -> dict[str, Any]:
     from fusemax.experiments import sweep
     return dict(configs=list(spec.configs or ATTENTION_CONFIGS), models=list(spec.models or sweep.DEFAULT_MODELS),
                 seq_lens=list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
-                batch=spec.batch, models_file=spec.models_file, jobs=args.jobs, backend=spec.backend or "builtin",
+                batch=spec.batch, mask=spec.mask, models_file=spec.models_file, jobs=args.jobs, backend=spec.backend or "builtin",
                 executor=args.executor, scheduler=args.scheduler)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from fusemax.configs import PAPER_CLOCK_HZ, get_config
 
@@ -164,3 +164,39 @@ def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics],
         pe_util_2d=pe_utilization(metrics, "2d", pe_dim * pe_dim, latency, clock_hz),
         pe_util_1d=pe_utilization(metrics, "1d", pe_1d or pe_dim, latency, clock_hz),
     )
+
+
+def merge_rectangles(config: str, parts: Sequence[tuple[float, int, ConfigResult]], live_pairs: int, *,
+                     pe_dim: int, pe_1d: int | None, clock_hz: float, params: dict[str, Any]) -> ConfigResult:
+    """One masked point from the dense rectangles it is made of (:mod:`fusemax.render.mask`).
+
+    ``parts`` are (weight, queries x keys of the rectangle, its result): every count, byte, time and pJ
+    of an Einsum is the weighted sum over rectangles, which run one after another; the schedule then
+    overlaps the summed times as it does a dense point's. The algorithmic FLOPs of the Einsums that work
+    on every query-key pair count only the ``live_pairs`` the mask leaves (per sequence and head); their
+    ``ops`` keep what the rectangles compute, partly masked key blocks in full.
+    """
+    per_pair = {e.name for e in get_config(config).einsums if e.per_pair}
+    first = parts[0][2]
+    merged = []
+    for i, base in enumerate(first.einsums):
+        items = [(weight, area, result.einsums[i]) for weight, area, result in parts]
+
+        def total(attr: str, items: list = items) -> float:
+            return math.fsum(weight * getattr(e, attr) for weight, _, e in items)
+
+        cycles = total("cycles")
+        if base.einsum in per_pair:  # FLOPs per pair, from a rectangle (exact: its FLOPs are pairs x that)
+            flops: float = base.flops // parts[0][1] * live_pairs
+        else:
+            flops = round(total("flops"))
+        merged.append(EinsumMetrics(
+            einsum=base.einsum, array=base.array, computes=round(total("computes")), cycles=round(cycles),
+            cost=base.cost, read_bytes=total("read_bytes"), write_bytes=total("write_bytes"),
+            mem_latency=total("mem_latency"), comp_latency=total("comp_latency"),
+            occupancy=math.fsum(w * e.occupancy * e.cycles for w, _, e in items) / cycles if cycles else base.occupancy,
+            flops=flops, ops=round(total("ops")), group=base.group, energy_pj=total("energy_pj"),
+            energy_breakdown={k: math.fsum(w * e.energy_breakdown.get(k, 0.0) for w, _, e in items)
+                              for k in dict.fromkeys(k for _, _, e in items for k in e.energy_breakdown)}))
+    return combine(config, first.model, first.seq_len, merged, phase=first.phase, pe_dim=pe_dim, pe_1d=pe_1d,
+                   clock_hz=clock_hz, params=params)

@@ -175,7 +175,8 @@ def result_key(kind: str, workload: Workload, hardware: Hardware, backend: str, 
     model = {k: v for k, v in asdict(workload.model).items() if k != "source"}
     canonical = json.dumps({"kind": kind, "version": [backend_version(backend, k) for k in kinds],
                             "code": code_fingerprint(), "model": model, "seq_len": workload.seq_len,
-                            "phase": workload.phase, "batch": workload.batch, "hardware": asdict(hardware),
+                            "phase": workload.phase, "batch": workload.batch, "span": workload.span,
+                            "hardware": asdict(hardware),
                             "backend": backend, **fields}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

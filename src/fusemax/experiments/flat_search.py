@@ -83,7 +83,7 @@ def per_group(workload: Workload) -> Workload:
     group = m.H // m.KV
     model = Model(f"E{m.E}xG{group}", D=m.E * group, H=group, E=m.E, F=m.F, S=m.E * group,
                   kv_heads=1 if group > 1 else None)
-    return Workload(model, workload.seq_len, workload.phase, batch=1)
+    return Workload(model, workload.seq_len, workload.phase, batch=1, span=workload.span)
 
 
 def _shape(model: Model) -> tuple[int, ...]:
@@ -98,7 +98,7 @@ def _table_shapes() -> frozenset[tuple[int, ...]]:
 def uses_table(workload: Workload) -> bool:
     """True for the paper's models (matched by their dimensions), prefill, at a length the table holds."""
     table = dataflow_table()
-    return (workload.phase == "prefill" and _shape(workload.model) in _table_shapes()
+    return (workload.phase == "prefill" and workload.span is None and _shape(workload.model) in _table_shapes()
             and workload.M in table.get(workload.model.E, {}))
 
 

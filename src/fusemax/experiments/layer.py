@@ -45,6 +45,7 @@ class LayerRow:
     energy: float                     # pJ
     attention_latency_share: float
     attention_flops_share: float
+    mask: str = "none"                # attention's mask (none, causal, window:N)
 
     @property
     def intensity(self) -> float:
@@ -67,7 +68,8 @@ def layer_row(attention: ConfigResult, rest: ConfigResult, batch: int) -> LayerR
     return LayerRow(attention.config, attention.model, attention.seq_len, attention.phase, batch, flops,
                     sum(e.ops for e in attention.einsums) + sum(e.ops for e in rest.einsums),
                     attention.traffic + rest.traffic, latency, attention.energy + rest.energy,
-                    attention.latency / latency, attn_flops / flops if flops else float("nan"))
+                    attention.latency / latency, attn_flops / flops if flops else float("nan"),
+                    attention.params.get("mask", "none"))
 
 
 def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardware = Hardware(), *,

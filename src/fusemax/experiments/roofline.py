@@ -65,8 +65,9 @@ def phase_roofline(einsums: pd.DataFrame, attn: pd.DataFrame | None = None) -> p
     """
     grouped = einsums.groupby(PHASE_KEY, sort=False)
     out = grouped.agg(flops=("flops", "sum"), traffic=("traffic", "sum")).reset_index()
-    if "batch" in einsums.columns:  # one batch per phase of a point: carried along, not a grouping key
-        out.insert(len(PHASE_KEY), "batch", grouped["batch"].first().to_numpy())
+    # one batch and one mask per phase of a point: carried along, not grouping keys
+    for i, column in enumerate(c for c in ("batch", "mask") if c in einsums.columns):
+        out.insert(len(PHASE_KEY) + i, column, grouped[column].first().to_numpy())
     for array in ("2d", "1d"):
         part = einsums[einsums["array"] == array].groupby(PHASE_KEY, sort=False)["flops"].sum()
         out[f"flops_{array}"] = out.set_index(PHASE_KEY).index.map(part).fillna(0).to_numpy()

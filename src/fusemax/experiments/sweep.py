@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
 from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
-from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, resolve_model
+from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, parse_mask, resolve_model
 
-from .combine import ConfigResult
+from .combine import ConfigResult, merge_rectangles
 from .evaluate import cached_result, collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
@@ -35,6 +35,16 @@ class Point:
     seq_len: int
     phase: str = "prefill"
     batch: int = DEFAULT_BATCH
+    #: ``--mask`` (none, causal, window:N) over the model's own mask; None keeps the model's
+    mask: str | None = None
+
+    def workload(self, models_file: str | None = None) -> Workload:
+        """The point's workload: its model (from the zoo, ``models_file`` or inline) under its mask."""
+        model = resolve_model(self.model, models_file)
+        if self.mask is not None:
+            kind, window = parse_mask(self.mask)
+            model = replace(model, mask=kind, window=window)
+        return Workload(model, self.seq_len, self.phase, self.batch)
 
     @property
     def label(self) -> str:
@@ -44,7 +54,8 @@ class Point:
 
 
 def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = DEFAULT_MODELS,
-           seq_lens: Iterable[int] = (), phase: str = "prefill", batch: int = DEFAULT_BATCH) -> list[Point]:
+           seq_lens: Iterable[int] = (), phase: str = "prefill", batch: int = DEFAULT_BATCH,
+           mask: str | None = None) -> list[Point]:
     """The cross product in the artifact's order: configuration, then model, then length (all at one
     ``batch``)."""
     unknown = [c for c in configs if c not in ATTENTION_CONFIGS]
@@ -53,7 +64,9 @@ def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = D
                            source="--configs")
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise FusemaxError(f"batch must be a positive integer, got {batch!r}", source="--batch")
-    return [Point(c, m, n, phase, batch) for c in configs for m in models for n in seq_lens]
+    if mask is not None:
+        parse_mask(mask)  # one clear error before any point
+    return [Point(c, m, n, phase, batch, mask) for c in configs for m in models for n in seq_lens]
 
 
 @dataclass
@@ -66,8 +79,20 @@ class PointOutcome:
 
 
 @dataclass
+class Rectangle:
+    """One dense rectangle of a masked point (:mod:`fusemax.render.mask`): its weight in the point's sums,
+    its queries x keys, its rendering and its jobs."""
+
+    weight: float
+    area: int
+    rendered: Any
+    jobs: dict
+
+
+@dataclass
 class PlannedPoint:
-    """A rendered point and its jobs (Einsum name -> job); ``error`` when it could not be rendered."""
+    """A rendered point and its jobs (Einsum name -> job); ``error`` when it could not be rendered. A masked
+    point is its ``rectangles`` (``rendered`` and ``jobs`` are then its largest one's)."""
 
     point: Point
     workload: Workload | None = None
@@ -75,6 +100,26 @@ class PlannedPoint:
     jobs: dict = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    rectangles: list[Rectangle] = field(default_factory=list)
+
+    def specs(self) -> list[tuple[Any, dict]]:
+        """Every (rendered configuration, its jobs) this point needs evaluated."""
+        if self.rectangles:
+            return [(r.rendered, r.jobs) for r in self.rectangles]
+        return [(self.rendered, self.jobs)]
+
+
+def attention_workloads(config: str, workload: Workload, hardware: Hardware) -> list[tuple[float, Workload]]:
+    """The dense workloads that make up ``workload`` on ``config`` with their weights: the workload itself
+    without a mask, else one per rectangle to evaluate (:func:`fusemax.render.mask.evaluation_weights`,
+    blocks of the 2D array's side)."""
+    from fusemax.configs import get_config, resolve_hardware
+    from fusemax.render.mask import evaluation_weights, is_masked, pieces
+    if not is_masked(workload):
+        return [(1.0, workload)]
+    block = resolve_hardware(get_config(config), hardware).pe_dim
+    return [(weight, replace(workload, span=(piece.queries, piece.keys)))
+            for piece, weight in evaluation_weights(pieces(workload, block), block)]
 
 
 def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
@@ -87,12 +132,18 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     from .flat_search import dataflow_for
     start = time.perf_counter()
     try:
-        workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
-        # FLAT: the paper's table for its models, FLAT's own search for any other workload
-        searched = dataflow_for(workload, hardware, cache) if point.config == "flat" else None
-        rendered = render(point.config, workload, hardware, flat_dataflow=searched)
-        jobs = configuration_jobs(rendered, backend, point.label)
-        return PlannedPoint(point, workload, rendered, jobs, seconds=time.perf_counter() - start)
+        workload = point.workload(models_file)
+        rectangles = []
+        for weight, dense in attention_workloads(point.config, workload, hardware):
+            # FLAT: the paper's table for its models, FLAT's own search for any other workload
+            searched = dataflow_for(dense, hardware, cache) if point.config == "flat" else None
+            rendered = render(point.config, dense, hardware, flat_dataflow=searched)
+            label = point.label if dense.span is None else f"{point.label} [{dense.P} x {dense.M}]"
+            rectangles.append(Rectangle(weight, dense.P * dense.M, rendered,
+                                        configuration_jobs(rendered, backend, label)))
+        largest = rectangles[-1]
+        return PlannedPoint(point, workload, largest.rendered, largest.jobs, seconds=time.perf_counter() - start,
+                            rectangles=rectangles if largest.rendered.workload.span is not None else [])
     except ToolNotFoundError:
         raise  # the setup, not this point: one clear error for the whole run
     except FusemaxError as exc:
@@ -137,8 +188,8 @@ def _prefetch_searches(pts: list[Point], hardware: Hardware, models_file: str | 
     for point in pts:
         if point.config == "flat":
             try:
-                workloads.append(Workload(resolve_model(point.model, models_file), point.seq_len, point.phase,
-                                          point.batch))
+                workload = point.workload(models_file)
+                workloads += [dense for _, dense in attention_workloads(point.config, workload, hardware)]
             except FusemaxError:
                 continue
     prefetch(workloads, hardware, executor, cache)
@@ -150,11 +201,27 @@ def finish_point(planned: PlannedPoint, results: JobResults, with_energy: bool =
     try:
         if planned.error is not None:
             raise FusemaxError(planned.error)
-        result = combine_rendered(collect(planned.rendered, planned.jobs, results), with_energy)
+        if planned.rectangles:
+            result = _combine_rectangles(planned, results, with_energy)
+        else:
+            result = combine_rendered(collect(planned.rendered, planned.jobs, results), with_energy)
         return PointOutcome(planned.point, result, seconds=planned.seconds + time.perf_counter() - start,
                             workload=planned.workload)
     except FusemaxError as exc:
         return PointOutcome(planned.point, error=str(exc), seconds=planned.seconds + time.perf_counter() - start)
+
+
+def _combine_rectangles(planned: PlannedPoint, results: JobResults, with_energy: bool) -> ConfigResult:
+    """A masked point from its rectangles' results (:func:`.combine.merge_rectangles`)."""
+    from fusemax.render.mask import live_pairs, pieces
+    parts = [(r.weight, r.area, combine_rendered(collect(r.rendered, r.jobs, results), with_energy))
+             for r in planned.rectangles]
+    workload, hw = planned.workload, planned.rendered.hardware
+    assert workload is not None
+    params = {**parts[-1][2].params, "P": workload.P, "M": workload.M,
+              "rectangles": len(pieces(workload, hw.pe_dim)), "rectangles_evaluated": len(planned.rectangles)}
+    return merge_rectangles(planned.point.config, parts, live_pairs(workload), pe_dim=hw.pe_dim, pe_1d=hw.pe_1d,
+                            clock_hz=hw.clock_hz, params=params)
 
 
 def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
@@ -163,7 +230,7 @@ def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: s
     planned = plan_point(point, hardware, models_file, backend)
     if planned.error is not None:
         return PointOutcome(point, error=planned.error, seconds=planned.seconds)
-    [_], results = evaluate_rendered([(planned.rendered, planned.jobs)])
+    _, results = evaluate_rendered(planned.specs())
     return finish_point(planned, results, with_energy)
 
 
@@ -190,7 +257,7 @@ def cached_results(pts: list[Point], hardware: Hardware, models_file: str | None
     served = {}
     for i, point in enumerate(pts):
         try:
-            workload = Workload(resolve_model(point.model, models_file), point.seq_len, point.phase, point.batch)
+            workload = point.workload(models_file)
         except FusemaxError:
             continue  # planning reports it, in order
         result = cached_result(cache, point_key(point, workload, hardware, backend))
@@ -224,7 +291,7 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
                               backend, stream, cache, runner)
     if cache is not None:
         cache.remove_stale_temporaries()
-    _, results = evaluate_rendered([(pp.rendered, pp.jobs) for pp in planned], runner, cache, stream)
+    _, results = evaluate_rendered([spec for pp in planned for spec in pp.specs()], runner, cache, stream)
     fresh = iter(planned)
     outcomes = []
     for i in range(len(served) + len(planned)):

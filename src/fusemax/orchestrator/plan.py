@@ -9,6 +9,7 @@ overriding the file::
     seq_lens: [1K, 4K, 64K]
     phase: prefill                    # or decode
     batch: 8                          # default 64 (the paper's)
+    mask: causal                      # default: each model's own (none, causal or window:N)
     models_file: my-models.yaml       # relative to the sweep file
     backend: builtin                  # or timeloop
     hardware:                         # every combination; one results folder each (DIR/<label>)
@@ -25,6 +26,7 @@ from typing import Any
 
 from fusemax import yamlio
 from fusemax.errors import FusemaxError
+from fusemax.workload import parse_mask
 
 from .hardware import hardware_variants
 
@@ -36,6 +38,7 @@ class SweepSpec:
     seq_lens: tuple[str, ...] | None = None
     phase: str | None = None
     batch: int | None = None
+    mask: str | None = None
     models_file: str | None = None
     backend: str | None = None
     #: Hardware parameter -> values (see :mod:`fusemax.orchestrator.hardware`); the sweep covers every combination.
@@ -76,6 +79,11 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
             values[key] = {str(name): tuple(str(v) for v in (items if isinstance(items, list) else [items]))
                            for name, items in value.items()}
             hardware_variants(values[key], source=f"{path}: hardware")   # every value parses, or one clear error
+        elif key == "mask":
+            if not isinstance(value, str):
+                raise FusemaxError("expected none, causal or window:N", source=str(path), key=key)
+            parse_mask(value)
+            values[key] = value
         elif key == "batch":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise FusemaxError("expected a positive integer", source=str(path), key=key)

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
 from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor, spread
-from fusemax.workload import Hardware, Workload, format_seq_len
+from fusemax.workload import Hardware, Workload, format_seq_len, mask_label
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,8 @@ def plan(config: str, workload: Workload, hardware: Hardware,
     else:
         contexts, params = _matmul(conf, workload, hw)
     common = {"config": config, "model": workload.model.name, "seq_len": format_seq_len(workload.seq_len),
-              "phase": workload.phase, "batch": workload.batch, "P": workload.P, "M": workload.M,
+              "phase": workload.phase, "batch": workload.batch, "mask": mask_label(workload.model),
+              "P": workload.P, "M": workload.M,
               "l3_bytes": hw.l3_bytes, "dram_bandwidth": hw.dram_bandwidth, "clock_hz": hw.clock_hz,
               "word_bytes": hw.word_bytes, "arch": hw.context()}
     return Plan(_plans(conf, contexts), hw, {**common, **params})
