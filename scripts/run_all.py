@@ -6,6 +6,7 @@ prefill and decode, batch 1 and 64) into ``OUT/study``; write the figures and th
 against the artifact's published rows (when ../shared is present) and print both headlines.
 
     python scripts/run_all.py [--out DIR] [--jobs N] [--batch B] [--no-study] [--study-attention-to LEN]
+                              [--layer-fusion none|fused]
                               [--backend builtin|timeloop] [--executor local|dask]
 
 ``--batch`` sets the attention sweep's batch (default 64, the paper's; validation is only meaningful there).
@@ -26,10 +27,11 @@ from fusemax import results, validate
 from fusemax.backends import get_backend
 from fusemax.cli import sigterm_as_interrupt
 from fusemax.cli.run import cache_dir, execute
-from fusemax.configs import ATTENTION_CONFIGS, PLATFORMS
+from fusemax.configs import ATTENTION_CONFIGS, LAYER_FUSIONS, PLATFORMS
 from fusemax.errors import FusemaxError
 from fusemax.experiments import end2end, pareto, study, sweep
 from fusemax.experiments.headline import format_headline, headline
+from fusemax.experiments.layer import DEFAULT_LAYER_FUSION
 from fusemax.orchestrator import Cache
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
@@ -88,6 +90,9 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
     parser.add_argument("--study-attention-to", type=_length, metavar="LEN",
                         help="also attention alone at 8K, 16K, ... LEN tokens in the study (e.g. 1M: "
                              "the paper's longest; about 45 s more on 2 cores)")
+    parser.add_argument("--layer-fusion", choices=LAYER_FUSIONS, default=DEFAULT_LAYER_FUSION,
+                        help="the study's whole layer: element-wise work fused into the matrix multiplies "
+                             f"(fused) or on its own (none; default {DEFAULT_LAYER_FUSION})")
     parser.add_argument("--verbose", action="store_true", help="show job progress")
     args = parser.parse_args(argv)
 
@@ -121,10 +126,12 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
             with _stage(timings, "study"):
                 long = study.long_lengths(args.study_attention_to) if args.study_attention_to else ()
                 studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
-                                          attention_lengths=long, stream=sys.stderr if args.verbose else None)
+                                          attention_lengths=long, layer_fusion=args.layer_fusion,
+                                          stream=sys.stderr if args.verbose else None)
                 results.write_study(args.out, studied, sweep.run_info([], Hardware(), {
                     "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
                               "attention_seq_lens": long, "phases": study.PHASES, "batches": study.BATCHES},
+                    "layer_fusion": args.layer_fusion,
                     "engine": args.backend, "tools": get_backend(args.backend).tools()}))
         computed = True
     except FusemaxError as exc:

@@ -13,6 +13,8 @@ binding      FuseMax: the 12-Einsum cascade, QK LM SLN SLD SLNV on the 2D array,
 end2end      the layer's matrix multiplies Q K V Z FFN1 FFN2, mapped by the mapper (the paper's constraints)
 layer        the rest of the layer for the study: norms, projections, MLP, activation, residual adds, the
              matmuls mapped under the platform's real limits (a reduction may be split across DRAM tiles)
+layer-fused  the same Einsums with the element-wise ones fused into their matrix multiplies (``--layer-fusion
+             fused``): their operands stay on chip and their 1D work overlaps the 2D work (schedule "fused")
 ===========  ==============================================================================================
 
 Hardware is resolved once per point (:func:`resolve_hardware`): the user's :class:`~fusemax.workload.Hardware`
@@ -70,6 +72,8 @@ class Einsum:
     #: True when the Einsum does work for every query-key pair (its ranks cover P and all of the keys), so
     #: an attention mask removes its algorithmic FLOPs pair by pair (:mod:`fusemax.render.mask`)
     per_pair: bool = False
+    #: The fused group it belongs to (the "fused" schedule overlaps each group's 1D and 2D work), or None.
+    fusion: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,19 +226,58 @@ _ELEMENTWISE: dict[tuple[str, bool], tuple[dict[str, int], int]] = {
     ("GLU", True): (_GLU_COST, 5), ("RES", False): (_RES_COST, 1), ("RES", True): (_RES_COST, 1)}
 
 
-def _layer(gated: bool = False) -> tuple[Einsum, ...]:
+#: Layer fusion policies (``--layer-fusion``): ``none`` runs every element-wise Einsum on its own from and
+#: to DRAM, one Einsum after another; ``fused`` fuses each into a matrix multiply (:data:`FUSION_GROUPS`).
+LAYER_FUSIONS: tuple[str, ...] = ("none", "fused")
+#: The fused groups of the layer: each element-wise Einsum joins the matrix multiply that produces its
+#: operand (an epilogue: the residual adds after Z and FFN2, the activation after FFN1) or consumes its
+#: result (a prologue: each norm before the multiplies that read the normalized rows). Q, K and V share
+#: NORM1's rows, so they are one group.
+FUSION_GROUPS: dict[str, str] = {"NORM1": "QKV", "Q": "QKV", "K": "QKV", "V": "QKV", "Z": "Z", "RES1": "Z",
+                                 "NORM2": "FFN1", "FFN1": "FFN1", "ACT": "FFN1", "GLU": "FFN1", "FFN2": "FFN2",
+                                 "RES2": "FFN2"}
+#: What a fused element-wise Einsum still moves to DRAM: a residual add reads the residual stream (R), which
+#: no producer of its group leaves on chip; a norm reads its input (X) once more for its row statistics only
+#: when the row block does not fit on chip (decided per workload by :mod:`fusemax.render.plan`). Everything
+#: else stays on chip: the matrix multiplies' own DRAM reads and writes carry the fused results.
+_FUSED_DRAM: dict[str, frozenset[str]] = {"NORM": frozenset({"X"}), "RES": frozenset({"R"}), "ACT": frozenset(),
+                                          "GLU": frozenset()}
+
+
+def _layer(gated: bool = False, fused: bool = False) -> tuple[Einsum, ...]:
     out = []
     for n in LAYER_REST_GATED if gated else LAYER_REST:
+        fusion = FUSION_GROUPS[n] if fused else None
         if n in MATMULS:
             out.append(Einsum(n, "2d", {"mac": 1}, "arch/fusemax-2d.yaml.j2", "problems/matmul.yaml.j2",
                               constraints="mappings/layer/matmul.constraints.yaml.j2", dram=frozenset({"A", "B", "Z"}),
-                              group="mlp" if n.startswith("FFN") else "projection", flops=2))
+                              group="mlp" if n.startswith("FFN") else "projection", flops=2, fusion=fusion))
         else:
-            cost, flops = _ELEMENTWISE[(n.rstrip("12"), gated)]
-            dram = frozenset({"X", "R", "Y"} if n.startswith(("RES", "GLU")) else {"X", "Y"})
+            kind = n.rstrip("12")
+            cost, flops = _ELEMENTWISE[(kind, gated)]
+            dram = _FUSED_DRAM[kind] if fused else frozenset({"X", "R", "Y"} if kind in ("RES", "GLU") else {"X", "Y"})
             out.append(Einsum(n, "1d", cost, "arch/fusemax-1d.yaml.j2", "problems/elementwise.yaml.j2",
-                              "mappings/layer/elementwise.yaml.j2", dram=dram, group="elementwise", flops=flops))
+                              "mappings/layer/elementwise.yaml.j2", dram=dram, group="elementwise", flops=flops,
+                              fusion=fusion))
     return tuple(out)
+
+
+def layer_config_name(gated: bool, fusion: str) -> str:
+    """The registry's layer for a model with a gated MLP or not, under ``fusion`` (:data:`LAYER_FUSIONS`)."""
+    if fusion not in LAYER_FUSIONS:
+        raise WorkloadError(f"unknown layer fusion {fusion!r}; use {' or '.join(LAYER_FUSIONS)}",
+                            source="--layer-fusion")
+    return "layer" + ("-gated" if gated else "") + ("-fused" if fusion == "fused" else "")
+
+
+def _layer_configuration(gated: bool, fused: bool) -> Configuration:
+    name = layer_config_name(gated, "fused" if fused else "none")
+    label = "layer" + (" (gated MLP)" if gated else "") + (", fused" if fused else "")
+    return Configuration(name, label, "LG" if gated else "L", "#777777" if gated else "#999999", "", "P",
+                         tiling="layer", einsums=_layer(gated, fused), l3_bytes=16 * MiB,
+                         registers=_FUSEMAX_REGISTERS, energy_design="fusemax",
+                         schedule="fused" if fused else "sequential", platform="proposal",
+                         energy_sizes={"reg_2d": 16})
 
 
 REGISTRY: dict[str, Configuration] = {c.name: c for c in (
@@ -276,14 +319,7 @@ REGISTRY: dict[str, Configuration] = {c.name: c for c in (
                              dram=frozenset({"A", "B", "Z"}), group=n, flops=2) for n in MATMULS),
         l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="phases",
         platform="proposal", energy_sizes={"reg_2d": 16}),
-    Configuration(
-        "layer", "layer", "L", "#999999", "", "P", tiling="layer", einsums=_layer(),
-        l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
-        platform="proposal", energy_sizes={"reg_2d": 16}),
-    Configuration(
-        "layer-gated", "layer (gated MLP)", "LG", "#777777", "", "P", tiling="layer", einsums=_layer(gated=True),
-        l3_bytes=16 * MiB, registers=_FUSEMAX_REGISTERS, energy_design="fusemax", schedule="sequential",
-        platform="proposal", energy_sizes={"reg_2d": 16}),
+    *(_layer_configuration(gated, fused) for fused in (False, True) for gated in (False, True)),
 )}
 
 #: Every configuration render knows, in the registry's order.

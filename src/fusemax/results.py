@@ -46,9 +46,10 @@ EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "einsu
 RUN_FILE = "run.json"
 #: ``end2end-<platform>.csv`` and ``pareto.csv``: the artifact's columns.
 END2END_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy"]
-#: ``layer.csv`` (bytes, seconds, pJ, FLOPs; intensity in FLOP/B).
-LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "flops", "ops", "traffic", "latency", "energy",
-                 "intensity", "attention_latency_share", "attention_flops_share"]
+#: ``layer.csv`` (bytes, seconds, pJ, FLOPs; intensity in FLOP/B; ``layer_fusion``: none or fused; ``mask``:
+#: attention's mask, none, causal or window:N).
+LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "layer_fusion", "flops", "ops", "traffic",
+                 "latency", "energy", "intensity", "attention_latency_share", "attention_flops_share"]
 PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
                   "array_2d_area", "area"]
 
@@ -214,7 +215,8 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
 
 
 #: Columns that hold names, not numbers; every other column of a results table must be numeric.
-TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "mask", "einsum", "array", "group", "accel"})
+TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "mask", "einsum", "array", "group", "accel",
+                          "layer_fusion"})
 ROOFLINE_COLUMNS = ["config", "model", "seq_len", "phase", "flops", "traffic"]
 #: One Einsum of one run; the batch is part of it so that a study folder may hold batches 1 and 64 together.
 EINSUM_KEY = ["config", "model", "seq_len", "phase", "batch", "einsum"]

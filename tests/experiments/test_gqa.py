@@ -10,8 +10,8 @@ from fusemax.workload import Hardware, Workload, get_model
 B, WORD = 64, 2
 
 
-def _einsums(config: str, model: str, seq_len: int, phase: str) -> dict:
-    outcome = sweep.evaluate_point(sweep.Point(config, model, seq_len, phase), with_energy=False)
+def _einsums(config: str, model: str, seq_len: int, phase: str, mask: str | None = None) -> dict:
+    outcome = sweep.evaluate_point(sweep.Point(config, model, seq_len, phase, mask=mask), with_energy=False)
     assert outcome.error is None, outcome.error
     return {e.einsum: e for e in outcome.result.einsums}
 
@@ -30,7 +30,8 @@ def test_mqa_prefill_kv_traffic_shrinks_by_h():
     # Falcon-7B (H 71, one KV head) against the same layer with 71 KV heads, binding prefill at 1K: every
     # K/V byte is read for 71 heads in the second, for one in the first; Q is the same in both.
     M, E = 1024, 64
-    mqa = _einsums("binding", "Falcon-7B", M, "prefill")
+    # (both bidirectional: Falcon-7B's causal mask would split its prefill into rectangles)
+    mqa = _einsums("binding", "Falcon-7B", M, "prefill", "none")
     mha = _einsums("binding", "MHA71:D=4544,H=71,E=64,S=18176", M, "prefill")
     # The MQA tile holds all 71 heads (G0 = 71): per query (64 + 1 + 1 + 64) x 2 = 260 B, so beside the
     # 256-key K/V block (64 KiB) the 16 MiB L3 holds floor((16 MiB - 64 KiB) / (260 x 256 x 71)) = 3 tiles

@@ -21,7 +21,9 @@ def bounds(model_name: str, seq_len: int, phase: str, batch: int) -> dict[str, f
     tokens = batch * queries
     mlp = 3 if m.mlp == "gated" else 2  # gate, up and down, or FFN1 and FFN2
     weights = m.D * m.E * m.H + 2 * m.D * m.E * m.KV + m.F * m.H * m.D + mlp * m.D * m.S
-    attention_macs = batch * m.H * (m.E + m.F) * seq_len * queries
+    # query-key pairs: a causal prefill's query q sees q + 1 keys (the zoo's decoder models are causal)
+    pairs = seq_len * (seq_len + 1) // 2 if (phase == "prefill" and m.mask == "causal") else seq_len * queries
+    attention_macs = batch * m.H * (m.E + m.F) * pairs
     macs = tokens * weights + attention_macs
     dram = weights * WORD + (2 * batch * m.KV * seq_len * m.E * WORD if phase == "decode" else 0)
     return {"dram": dram, "macs": macs}
@@ -75,9 +77,10 @@ def test_fusemax_run_writes_the_layer(tmp_path):
 
 def test_gated_mlp_is_gate_and_up_then_silu_then_down(tmp_path):
     # Llama-3-8B, batch 1, 256 tokens: FFN1 is gate and up as one multiply, 2 x 256 x 4096 x (2 x 14336)
-    # FLOPs, reading 4096 x 28672 weights; the GLU reads both halves and writes one: 3 x 256 x 14336 words.
+    # FLOPs, reading 4096 x 28672 weights; the GLU on its own (not fused) reads both halves and writes one:
+    # 3 x 256 x 14336 words.
     assert main(["run", "--out", str(tmp_path), "--configs", "binding", "--layer", "--models", "Llama-3-8B",
-                 "--seq-lens", "256", "--batch", "1", "--quiet"]) == 0
+                 "--seq-lens", "256", "--batch", "1", "--quiet", "--layer-fusion", "none"]) == 0
     e = load(tmp_path).einsums.set_index(["config", "einsum"])
     T, D, S = 256, 4096, 14336
     assert e.loc[("proposal", "FFN1"), "flops"] == 2 * T * D * 2 * S

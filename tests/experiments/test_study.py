@@ -86,7 +86,7 @@ def test_a_cached_result_that_is_not_one_is_rejected_and_recomputed(tmp_path):
     point = sweep.points(["binding"], ["Pythia-14M"], [16], "prefill", 1)[0]
     workload = Workload(resolve_model("Pythia-14M", None), 16, "prefill", 1)
     keys = [sweep.point_key(point, workload, Hardware(), "builtin"),
-            layer._rest_key("proposal", workload, Hardware(), "builtin")]
+            layer._rest_key("proposal", workload, Hardware(), "builtin", layer.DEFAULT_LAYER_FUSION)]
     forged = Cache(tmp_path / "forged")
     for key in keys:
         forged.put(key, {"config_result": {"config": "binding"}})  # valid checksum, not a result

@@ -40,9 +40,10 @@ def test_render_flat_writes_qk_av_and_the_softmax_passes(tmp_path):
 def test_render_flat_outside_the_table_writes_the_dataflow_run_evaluates(tmp_path, capsys):
     from fusemax.experiments.sweep import Point, plan_point
     out = tmp_path / "llama"
-    assert main(["render", "--config", "flat", "--model", "Llama-2-7B", "--seq-len", "4K", "-o", str(out)]) == 0
+    assert main(["render", "--config", "flat", "--model", "Llama-2-7B", "--seq-len", "4K", "--mask", "none",
+                 "-o", str(out)]) == 0
     written = yamlio.load(out / "render.yaml")["params"]["flat_dataflow"]
-    evaluated = plan_point(Point("flat", "Llama-2-7B", 4096)).rendered.params["flat_dataflow"]
+    evaluated = plan_point(Point("flat", "Llama-2-7B", 4096, mask="none")).rendered.params["flat_dataflow"]
     assert written == evaluated and written["source"].startswith("searched")
     assert "FLAT dataflow: searched" in capsys.readouterr().out
 

@@ -43,12 +43,12 @@ def _model_list(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fusemax.configs import ATTENTION_CONFIGS
+    from fusemax.configs import ATTENTION_CONFIGS, LAYER_FUSIONS
     from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
     from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
     parser.add_argument("--out", required=True, metavar="DIR", help="experiment folder (results go to DIR/results)")
     parser.add_argument("--sweep", metavar="YAML", help="sweep file (configs, models, seq_lens, phase, models_file, "
-                                                        "backend); flags override it")
+                                                        "backend, layer_fusion, ...); flags override it")
     parser.add_argument("--configs", type=_csv, metavar="C,...", help=f"configurations (default: {','.join(ATTENTION_CONFIGS)})")
     parser.add_argument("--models", type=_model_list, metavar="M,...",
                         help=f"zoo names or NAME:D=..,H=..,E=..,S=.. (default: {','.join(DEFAULT_MODELS)})")
@@ -81,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", metavar="DIR", help="result cache (default: $FUSEMAX_CACHE, else DIR/runs/cache)")
     parser.add_argument("--layer", action="store_true",
                         help="add the rest of the transformer layer on each configuration's platform (layer.csv)")
+    parser.add_argument("--layer-fusion", choices=LAYER_FUSIONS, metavar="{none,fused}",
+                        help="with --layer: fuse the norms, activation and residual adds into their matrix "
+                             "multiplies (fused, the default) or run each on its own from and to DRAM (none)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -113,11 +116,12 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
             quiet: bool = False, stream=None,
             backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
             cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False,
-            planned: "list[PlannedPoint] | None" = None):
+            layer_fusion: str | None = None, planned: "list[PlannedPoint] | None" = None):
     """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
 
     ``layer`` adds the rest of the transformer layer on each configuration's platform
-    (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``.
+    (:mod:`fusemax.experiments.layer`): ``layer.csv`` and the layer's Einsums in ``einsums.csv``, under the
+    ``layer_fusion`` policy (default fused), which ``run.json`` records.
     Progress goes to ``stream`` (default: the current ``sys.stderr``) unless ``quiet``. ``planned``: the
     sweep already rendered by :func:`plan` with the same arguments (default: plan it here)."""
     from fusemax import results
@@ -150,12 +154,14 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
         extra: dict = {}
         rest: list = []
         if layer:
-            from fusemax.experiments.layer import run_layers
+            from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, run_layers
             from fusemax.orchestrator import Cache
+            fusion = layer_fusion or DEFAULT_LAYER_FUSION
+            info["layer_fusion"] = fusion
             rows, rest = run_layers([(o.point.config, o.workload, o.result) for o in run.outcomes
                                      if o.result is not None and o.workload is not None], hardware,
                                     backend=backend, executor=get_executor(executor, jobs, scheduler),
-                                    cache=Cache(cache_dir(out, cache)), stream=progress_stream)
+                                    cache=Cache(cache_dir(out, cache)), stream=progress_stream, fusion=fusion)
             extra["layer"] = results.layer_frame(rows)
         extra["roofline"] = phase_roofline(results.einsum_frame([*done, *rest]))
         folder = results.write(out, done, info, extra=extra, rest=rest)
@@ -206,6 +212,12 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
                 raise FusemaxError(exc.reason, source=origin("seq_lens")) from None
     if spec.backend not in (None, "builtin", "timeloop"):
         raise FusemaxError(f"unknown backend {spec.backend!r}; use builtin or timeloop", source=origin("backend"))
+    from fusemax.configs import LAYER_FUSIONS
+    if spec.layer_fusion not in (None, *LAYER_FUSIONS):
+        raise FusemaxError(f"unknown layer fusion {spec.layer_fusion!r}; use {' or '.join(LAYER_FUSIONS)}",
+                           source=origin("layer_fusion"))
+    if args.layer_fusion is not None and not args.layer:
+        raise FusemaxError("only the whole layer has a fusion policy; add --layer", source="--layer-fusion")
     if args.jobs < 0:
         raise FusemaxError("expected 0 (all cores) or a positive number of processes", source="--jobs")
 
@@ -243,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
                            source=args.sweep)
     flags = {name: tuple(getattr(args, name)) for name in PARSERS if getattr(args, name) is not None}
     spec = spec.merged(configs=args.configs, models=args.models, seq_lens=args.seq_lens, phase=args.phase,
-                       batch=args.batch, mask=args.mask, models_file=args.models_file, backend=args.backend, hardware=flags or None)
+                       batch=args.batch, mask=args.mask, models_file=args.models_file, backend=args.backend,
+                       hardware=flags or None, layer_fusion=args.layer_fusion)
     _check_inputs(args, spec)
     variants = hardware_variants(spec.hardware or {}, source="hardware (flags or sweep file)")
     for variant in variants:
@@ -285,7 +298,7 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
     try:
         outcomes, folder = execute(out, **_sweep_args(args, spec), quiet=args.quiet,
                                    cache=str(cache_dir(args.out, args.cache)), hardware=hardware, layer=args.layer,
-                                   planned=planned)
+                                   layer_fusion=spec.layer_fusion, planned=planned)
     except KeyboardInterrupt:
         print(f"fusemax run: finished jobs are kept in {cache_dir(args.out, args.cache)}; run the same command "
               f"again to continue", file=sys.stderr)

@@ -110,14 +110,33 @@ SCHEDULES: dict[str, Callable[[dict[str, EinsumMetrics], int], float]] = {
 }
 
 
-def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256) -> tuple[float, float, float]:
+def pipelined(stages: list[EinsumMetrics], row_blocks: int) -> float:
+    """Compute latency of one fused group whose 1D work (the element-wise Einsums) and 2D work (the matrix
+    multiplies) run as a two-stage pipeline over ``row_blocks`` blocks of tokens: the busier array, plus
+    the pipeline's fill and drain, one row block of the other array's work (the first block's prologue
+    before the 2D array starts, or the last block's epilogue after it ends: a pipeline of n blocks of a
+    and b seconds each takes (n - 1) x max(a, b) + a + b)."""
+    comp_2d, comp_1d = _split({e.einsum: e for e in stages})
+    return max(comp_2d, comp_1d) + min(comp_2d, comp_1d) / row_blocks
+
+
+def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256,
+                  row_blocks: int = 1) -> tuple[float, float, float]:
     """(total, memory, compute) latency of one configuration in seconds.
 
     The ``phases`` schedule (unfused) runs its groups (QK, softmax, AV) one after another, each bound by its
-    own memory or compute time; the other schedules overlap memory with all compute.
+    own memory or compute time; the ``fused`` schedule (the fused layer) runs its fused groups one after
+    another, each bound by its memory time or its :func:`pipelined` compute over ``row_blocks``; the other
+    schedules overlap memory with all compute.
     """
     conf = get_config(config)
     mem = sum(e.mem_latency for e in m.values())
+    if conf.schedule == "fused":
+        fused: dict[str, list[EinsumMetrics]] = {}
+        for e in m.values():
+            fused.setdefault(conf.einsum(e.einsum).fusion or e.einsum, []).append(e)
+        comps = [(sum(e.mem_latency for e in g), pipelined(g, row_blocks)) for g in fused.values()]
+        return sum(max(group_mem, comp) for group_mem, comp in comps), mem, sum(comp for _, comp in comps)
     if conf.schedule == "sequential":  # one Einsum after another, each bound by its memory or compute
         comp = sum(e.comp_latency for e in m.values())
         return sum(max(e.mem_latency, e.comp_latency) for e in m.values()), mem, comp
@@ -142,7 +161,7 @@ def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics],
     """One configuration at one workload point from its per-Einsum metrics (``pe_1d`` defaults to
     ``pe_dim``; ``pe_dim``, ``pe_1d`` and ``clock_hz`` size the PE utilizations)."""
     by_name = {e.einsum: e for e in metrics}
-    latency, mem, comp = total_latency(config, by_name, pe_dim)
+    latency, mem, comp = total_latency(config, by_name, pe_dim, (params or {}).get("row_blocks", 1))
     comp_2d, comp_1d = _split(by_name)
     conf = get_config(config)
     weighted = conf.occupancy_weighted

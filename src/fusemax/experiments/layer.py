@@ -8,6 +8,12 @@ once per platform and workload, and is added to every configuration on that plat
 traffic, energy and FLOPs are attention's plus the rest's (one phase after the other). In decode the
 rest works on one new token per sequence and streams every weight from DRAM.
 
+The layer fusion policy (``fusion``, :data:`fusemax.configs.LAYER_FUSIONS`) is the same on every platform:
+``fused`` (the default) fuses each element-wise Einsum into the matrix multiply that produces or consumes
+its operand (the registry's ``layer-fused``: only the residual stream the adds read, and a norm's
+statistics pass when its rows do not fit on chip, go to DRAM; the 1D work is pipelined with the 2D work);
+``none`` runs them on their own, from and to DRAM, after one another. Attention is the same either way.
+
 >>> rows, rests = run_layers(outcomes)             # doctest: +SKIP  (outcomes of sweep.run_points)
 """
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from fusemax.configs import PLATFORMS, REGISTRY
+from fusemax.configs import PLATFORMS, REGISTRY, layer_config_name
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Executor, Job
 from fusemax.workload import Hardware, Workload
@@ -23,10 +29,14 @@ from fusemax.workload import Hardware, Workload
 from .combine import ConfigResult
 from .evaluate import cached_result, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
+#: The layer fusion policy of ``fusemax run --layer`` and the study unless told otherwise.
+DEFAULT_LAYER_FUSION = "fused"
 
-def layer_config(workload: Workload) -> str:
-    """The registry's layer for ``workload``'s model: ``layer-gated`` for a gated (SwiGLU) MLP, else ``layer``."""
-    return "layer-gated" if workload.model.mlp == "gated" else "layer"
+
+def layer_config(workload: Workload, fusion: str = DEFAULT_LAYER_FUSION) -> str:
+    """The registry's layer for ``workload``'s model under ``fusion``: ``layer-gated`` for a gated (SwiGLU)
+    MLP, else ``layer``, with ``-fused`` when fused."""
+    return layer_config_name(workload.model.mlp == "gated", fusion)
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class LayerRow:
     energy: float                     # pJ
     attention_latency_share: float
     attention_flops_share: float
+    layer_fusion: str                 # the policy of the rest of the layer (LAYER_FUSIONS)
     mask: str = "none"                # attention's mask (none, causal, window:N)
 
     @property
@@ -60,35 +71,37 @@ def platform_hardware(platform: str, hardware: Hardware = Hardware()) -> Hardwar
                    pe_reg_depth=hardware.pe_reg_depth or base.pe_reg_depth)
 
 
-def layer_row(attention: ConfigResult, rest: ConfigResult, batch: int) -> LayerRow:
-    """Attention followed by the rest of the layer."""
+def layer_row(attention: ConfigResult, rest: ConfigResult, batch: int, fusion: str) -> LayerRow:
+    """Attention followed by the rest of the layer (under the ``fusion`` policy)."""
     attn_flops = sum(e.flops for e in attention.einsums)
     flops = attn_flops + sum(e.flops for e in rest.einsums)
     latency = attention.latency + rest.latency
     return LayerRow(attention.config, attention.model, attention.seq_len, attention.phase, batch, flops,
                     sum(e.ops for e in attention.einsums) + sum(e.ops for e in rest.einsums),
                     attention.traffic + rest.traffic, latency, attention.energy + rest.energy,
-                    attention.latency / latency, attn_flops / flops if flops else float("nan"),
+                    attention.latency / latency, attn_flops / flops if flops else float("nan"), fusion,
                     attention.params.get("mask", "none"))
 
 
 def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardware = Hardware(), *,
                backend: str = "builtin", executor: Executor | None = None, cache: Cache | None = None,
-               stream: TextIO | None = None) -> tuple[list[LayerRow], list[ConfigResult]]:
-    """The whole layer of every ``(config, workload, attention result)``: (one row per point, the rest of
-    the layer per platform and workload, with ``config`` set to the platform's name)."""
+               stream: TextIO | None = None, fusion: str = DEFAULT_LAYER_FUSION
+               ) -> tuple[list[LayerRow], list[ConfigResult]]:
+    """The whole layer of every ``(config, workload, attention result)`` under the ``fusion`` policy: (one
+    row per point, the rest of the layer per platform and workload, with ``config`` set to the platform's
+    name)."""
     rests: dict[tuple[str, Workload], ConfigResult | None] = {}
     keys: dict[tuple[str, Workload], str] = {}
     for config, workload, _ in points:
         at = (REGISTRY[config].platform, workload)
         if at in rests:
             continue
-        keys[at] = _rest_key(*at, hardware, backend)
+        keys[at] = _rest_key(*at, hardware, backend, fusion)
         rests[at] = cached_result(cache, keys[at]) if cache is not None else None
     todo = [at for at, result in rests.items() if result is None]
     items: list[tuple[Any, dict[str, Job]]] = []
     for platform, workload in todo:
-        rendered = _render(platform, workload, hardware)
+        rendered = _render(platform, workload, hardware, fusion)
         items.append((rendered, configuration_jobs(rendered, backend, f"{platform} {workload.label}")))
     evaluated, _ = evaluate_rendered(items, executor, cache, stream)
     for at, ev in zip(todo, evaluated):
@@ -97,21 +110,21 @@ def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardw
         rests[at] = store_result(cache, keys[at], result, f"layer {at[0]} {at[1].label}", backend) \
             if cache is not None else result
     combined = {at: result for at, result in rests.items() if result is not None}
-    rows = [layer_row(attn, combined[(REGISTRY[config].platform, workload)], workload.batch)
+    rows = [layer_row(attn, combined[(REGISTRY[config].platform, workload)], workload.batch, fusion)
             for config, workload, attn in points]
     return rows, list(combined.values())
 
 
-def _rest_key(platform: str, workload: Workload, hardware: Hardware, backend: str) -> str:
+def _rest_key(platform: str, workload: Workload, hardware: Hardware, backend: str, fusion: str) -> str:
     """Cache key of the rest of ``workload``'s layer on ``platform`` (see :func:`.sweep.point_key`)."""
     return result_key("layer-rest", workload, platform_hardware(platform, hardware), backend,
-                      config=layer_config(workload), platform=platform)
+                      config=layer_config(workload, fusion), platform=platform)
 
 
-def _render(platform: str, workload: Workload, hardware: Hardware):
+def _render(platform: str, workload: Workload, hardware: Hardware, fusion: str):
     from fusemax.render import render
     try:
-        return render(layer_config(workload), workload, platform_hardware(platform, hardware))
+        return render(layer_config(workload, fusion), workload, platform_hardware(platform, hardware))
     except FusemaxError as exc:
         raise FusemaxError(str(exc), source=f"layer {platform} {workload.label}") from None
 

@@ -14,7 +14,7 @@ from typing import Any, Sequence, TextIO
 from fusemax.experiments import sweep
 from fusemax.experiments.combine import ConfigResult
 from fusemax.experiments.headline import format_headline, headline
-from fusemax.experiments.layer import LayerRow, run_layers
+from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, LayerRow, run_layers
 from fusemax.orchestrator import Cache, get_executor
 from fusemax.workload import Hardware, format_seq_len
 
@@ -46,8 +46,10 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
               lengths: tuple[int, ...] = LENGTHS, phases: tuple[str, ...] = PHASES,
               batches: tuple[int, ...] = BATCHES, attention_lengths: tuple[int, ...] = (),
               hardware: Hardware = Hardware(), jobs: int = 0, backend: str = "builtin",
-              cache: Cache | None = None, stream: TextIO | None = None) -> StudyRun:
-    """Every point of the study grid with its whole layer, and attention alone at ``attention_lengths``
+              cache: Cache | None = None, stream: TextIO | None = None,
+              layer_fusion: str = DEFAULT_LAYER_FUSION) -> StudyRun:
+    """Every point of the study grid with its whole layer (under the ``layer_fusion`` policy, the same on
+    every platform: :mod:`fusemax.experiments.layer`), and attention alone at ``attention_lengths``
     (e.g. :func:`long_lengths`: the paper's long contexts, where the rest of the layer is not modelled);
     ``cache`` (shared with the paper's sweep) makes a rerun take every job from it. Progress goes to
     ``stream`` (None: silent)."""
@@ -63,7 +65,7 @@ def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = M
     failed = [{"point": o.point.label, "error": o.error} for o in run.outcomes if o.error]
     with_layer = set(lengths)
     rows, rest = run_layers([d for d in done if d[1].seq_len in with_layer], hardware, backend=backend,
-                            executor=executor, cache=cache, stream=stream)
+                            executor=executor, cache=cache, stream=stream, fusion=layer_fusion)
     # results in sweep order, each sweep's attention then the rest of its layers
     results = [r for phase, batch in sweeps for r in (
         *(r for _, w, r in done if (w.phase, w.batch) == (phase, batch)),

@@ -1,4 +1,4 @@
-"""A sweep description: which configurations, models, lengths, phase and backend to run.
+"""A sweep description: which configurations, models, lengths, phase, backend and layer fusion to run.
 
 It comes from ``fusemax run`` flags or from a YAML sweep file (``fusemax run --sweep FILE``), flags
 overriding the file::
@@ -12,6 +12,7 @@ overriding the file::
     mask: causal                      # default: each model's own (none, causal or window:N)
     models_file: my-models.yaml       # relative to the sweep file
     backend: builtin                  # or timeloop
+    layer_fusion: fused               # with --layer: fused (default) or none
     hardware:                         # every combination; one results folder each (DIR/<label>)
       pe_dim: [128, 256]
       l3_bytes: [8MiB, 16MiB]         # default: 16 MiB FuseMax, 32 MiB FLAT/unfused
@@ -41,6 +42,8 @@ class SweepSpec:
     mask: str | None = None
     models_file: str | None = None
     backend: str | None = None
+    #: The whole layer's fusion policy (``--layer-fusion``, with ``--layer``): none or fused.
+    layer_fusion: str | None = None
     #: Hardware parameter -> values (see :mod:`fusemax.orchestrator.hardware`); the sweep covers every combination.
     hardware: dict[str, tuple[str, ...]] | None = None
 

@@ -141,14 +141,27 @@ def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tup
     contexts, params = _matmul(conf, workload, hw)
     tokens = workload.batch * workload.P
     features = {"NORM": workload.model.D, "RES": workload.model.D, "ACT": workload.model.S, "GLU": workload.model.S}
+    fused = conf.schedule == "fused"
+    # A fused norm needs its rows' statistics before it normalizes. Its row block (the M0 tokens the 2D
+    # array holds at once x D features) is on chip when it takes at most half the L3 (the other half holds
+    # the multiply's weight and output tiles); otherwise the norm reads its input from DRAM once more.
+    m0 = contexts["Q"]["M0"]
+    rows_onchip = 2 * m0 * workload.model.D * hw.word_bytes <= hw.l3_bytes
     for e in conf.einsums:
         if e.name in contexts:
             continue
-        d = features[e.name.rstrip("12")]
+        kind = e.name.rstrip("12")
+        d = features[kind]
         d0 = spatial_factor(d, hw.pe_1d, f"D of {e.name} ({d})")
+        dram = set(e.dram or ())
+        if fused and kind == "NORM" and rows_onchip:
+            dram.discard("X")  # no statistics pass: the row block is on chip
         # a residual add and the GLU read two operands (X and R: the skip input, or the gate and up halves)
-        contexts[e.name] = {"T": tokens, "D": d, "D1": d // d0, "D0": d0, "residual": e.name.startswith(("RES", "GLU")),
-                            **hw.context()}
+        contexts[e.name] = {"T": tokens, "D": d, "D1": d // d0, "D0": d0, "residual": kind in ("RES", "GLU"),
+                            "dram": sorted(dram), **hw.context()}
+    if fused:
+        # the fused pipeline's stages work on one row block of M0 tokens at a time (combine's "fused" schedule)
+        params.update(row_blocks=tokens // m0, norm_rows_onchip=rows_onchip)
     return contexts, params
 
 
