@@ -16,7 +16,6 @@ are accepted too.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,8 +24,12 @@ from typing import Any
 
 from fusemax import yamlio
 from fusemax.errors import WorkloadError
+from fusemax.names import check_name, name_key, printable
 from fusemax.stats import MAX_COUNT
 from fusemax.templates import template_root
+from fusemax.units import format_bandwidth, format_bytes, format_frequency, parse_bandwidth, parse_bytes
+
+__all__ = ["parse_bandwidth", "parse_bytes"]  # their home is fusemax.units; kept importable from here
 
 PHASES = ("prefill", "decode")
 #: The paper's batch.
@@ -68,6 +71,7 @@ class Model:
     vocab: int | None = None
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         for rank, value in zip(MODEL_RANKS, (self.D, self.H, self.E, self.F, self.S)):
             if type(value) is int and 0 < value <= MAX_COUNT:
                 continue  # the usual case in one test (a models file may hold a million models)
@@ -127,16 +131,13 @@ def zoo_path() -> Path:
     return template_root() / "problems" / "models.yaml"
 
 
-def _models_from_file(path: Path) -> dict[str, Model]:
-    """The models of one file, parsed once per version of it (sweeps resolve a model per Einsum job).
-    Shared between callers: read it, never change it."""
+def _file_version(path: Path) -> tuple[str, int, int]:
+    """The arguments of :func:`_parse_models_file` for the current version of ``path``."""
     try:
         stat = path.stat()
     except OSError:
-        stat = None  # let the parse report the unreadable file
-    if stat is None:
-        return _parse_models_file(str(path), 0, -1)
-    return _parse_models_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        return str(path), 0, -1  # let the parse report the unreadable file
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
 
 
 #: the fields a models-file entry may give, and those it must
@@ -145,23 +146,30 @@ _REQUIRED_FIELDS = frozenset(("D", "H", "E", "S"))
 
 
 @lru_cache(maxsize=16)
-def _parse_models_file(path_text: str, mtime_ns: int, size: int) -> dict[str, Model]:
+def _parse_models_file(path_text: str, mtime_ns: int, size: int) -> tuple[dict[str, Model], dict[str, str]]:
+    """The models of one file and their names by :func:`~fusemax.names.name_key`, parsed once per version
+    of it (sweeps resolve a model per Einsum job). Shared between callers: read them, never change them."""
     with yamlio.gc_paused():  # a models file may hold a million models
         return _read_models(Path(path_text))
 
 
-def _read_models(path: Path) -> dict[str, Model]:
+def _read_models(path: Path) -> tuple[dict[str, Model], dict[str, str]]:
     data = yamlio.load(path)
     if isinstance(data, dict) and "models" not in data and _HF_MARKERS & data.keys():
         model = model_from_hf_config(data, path)
-        return {model.name: model}
+        return {model.name: model}, {name_key(model.name): model.name}
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise WorkloadError("expected a top-level 'models:' mapping of name -> {D, H, E, S, ...} (the zoo's "
                             "format) or a HuggingFace config.json (model_type, hidden_size, ...)", source=str(path))
     models = {}
+    keys: dict[str, str] = {}  # name_key -> the name that has it
     for name, entry in data["models"].items():
         name = str(name)
-        key = f"models.{name}"
+        key = f"models.{printable(name)}"
+        other = keys.setdefault(name_key(name), name)
+        if other != name:
+            raise WorkloadError(f"models {other!r} and {name!r} differ only by case or punctuation, and would "
+                                "share figure files; rename one", source=str(path), key=key)
         # The checks build no set when they pass.
         if not isinstance(entry, dict):
             raise WorkloadError("expected a mapping with D, H, E, S", source=str(path), key=key)
@@ -180,7 +188,7 @@ def _read_models(path: Path) -> dict[str, Model]:
                                  window=entry.get("window"), layers=entry.get("layers"), vocab=entry.get("vocab"))
         except WorkloadError as exc:
             raise WorkloadError(exc.reason, source=str(path), key=key) from None
-    return models
+    return models, keys
 
 
 #: keys that mark a mapping as a HuggingFace ``config.json`` rather than a models file
@@ -323,7 +331,7 @@ def load_models(extra: str | Path | None = None) -> dict[str, Model]:
     a HuggingFace ``config.json`` (one model, see :func:`model_from_hf_config`), or a folder of
     ``config.json`` files: each ``*.json`` in it and each ``*/config.json`` one level down is one model.
     """
-    models = dict(_models_from_file(zoo_path()))
+    models = dict(_parse_models_file(*_file_version(zoo_path()))[0])
     if extra is not None:
         path = Path(extra)
         if path.is_dir():
@@ -331,12 +339,31 @@ def load_models(extra: str | Path | None = None) -> dict[str, Model]:
             if not files:
                 raise WorkloadError("models folder holds no config.json (*.json or */config.json)", source=str(path))
             for file in files:
-                models.update(_models_from_file(file))
+                _add_models(models, file)
         elif not path.is_file():
             raise WorkloadError("models file not found", source=str(path))
         else:
-            models.update(_models_from_file(path))
+            _add_models(models, path)
     return models
+
+
+def _extra_files(extra: str | Path) -> list[Path]:
+    """The files of a models file or folder (each ``*.json`` in a folder and each ``*/config.json``)."""
+    path = Path(extra)
+    return sorted({*path.glob("*.json"), *path.glob("*/config.json")}) if path.is_dir() else [path]
+
+
+def _add_models(models: dict[str, Model], path: Path) -> None:
+    """``models`` updated with the models of ``path``, refusing one whose name differs from a model already
+    there only by case or punctuation (the file's own names are checked against each other when it is read)."""
+    own, keys = _parse_models_file(*_file_version(path))
+    for known in models:
+        twin = keys.get(name_key(known), known)
+        if twin != known:
+            raise WorkloadError(f"model {twin!r} differs from {known!r} only by case or punctuation; spell it "
+                                f"{known!r} to override it, or rename it", source=str(path),
+                                key=f"models.{printable(twin)}")
+    models.update(own)
 
 
 def get_model(name: str, extra: str | Path | None = None) -> Model:
@@ -362,6 +389,7 @@ def parse_model_spec(text: str) -> Model:
     name, sep, body = text.partition(":")
     if not sep or not name.strip():
         raise WorkloadError(f"model spec {text!r} must look like NAME:D=..,H=..,E=..,S=..", source="--model")
+    check_name(name.strip(), source="--model")
     values: dict[str, Any] = {}
     for item in filter(None, (part.strip() for part in body.split(","))):
         key, eq, value = item.partition("=")
@@ -369,6 +397,9 @@ def parse_model_spec(text: str) -> Model:
         if not eq or field_name is None:
             raise WorkloadError(f"bad item {item!r} in model spec {text!r}; use D=, H=, E=, F=, S=, KV=, layers=, "
                                 "vocab=, mlp=, mask=, window=", source="--model")
+        if field_name in values:  # KV and KV_HEADS are one field; window= is a window mask
+            raise WorkloadError(f"{key.strip()} is given twice in model spec {text!r}; give each key once",
+                                source="--model")
         if field_name == "mlp":
             values["mlp"] = value.strip().lower()
             continue
@@ -394,6 +425,35 @@ def resolve_model(text: str, extra: str | Path | None = None) -> Model:
     return parse_model_spec(text) if ":" in text else get_model(text, extra)
 
 
+def resolve_models(texts: list[str], extra: str | Path | None = None, source: str = "--models") -> list[Model]:
+    """The models of one run (:func:`resolve_model` of each), refusing two that share a
+    :func:`~fusemax.names.name_key` -- they would write rows and figures under one name: the same zoo model
+    asked for twice (``BERT,bert``), two inline models ``A.B`` and ``A-B``, or an inline model named like a
+    zoo/file model (``bert:D=..``). The error names both."""
+    models = [resolve_model(text, extra) for text in texts]
+    known = _known_names(extra) if any(":" in text for text in texts) else {}
+    seen: dict[str, str] = {}  # name_key -> how the user asked for it
+    for text, model in zip(texts, models):
+        asked, key = text.split(":")[0].strip(), name_key(model.name)
+        if key in seen:
+            raise WorkloadError(f"{seen[key]!r} and {asked!r} name the same model (names are compared ignoring "
+                                "case and punctuation); give each model once, under distinct names", source=source)
+        seen[key] = asked
+        if ":" in text and key in known:
+            raise WorkloadError(f"inline model {asked!r} has the name of the known model {known[key]!r} (names are "
+                                "compared ignoring case and punctuation); choose another name", source=source)
+    return models
+
+
+def _known_names(extra: str | Path | None) -> dict[str, str]:
+    """The zoo's and the models file's names by :func:`~fusemax.names.name_key`."""
+    load_models(extra)  # refuses a file whose names fold onto the zoo's
+    keys = dict(_parse_models_file(*_file_version(zoo_path()))[1])
+    for path in _extra_files(extra) if extra is not None else ():
+        keys.update(_parse_models_file(*_file_version(path))[1])
+    return keys
+
+
 _LENGTH = re.compile(r"^\s*(\d+)\s*([kKmM]?)\s*$")
 
 
@@ -412,6 +472,22 @@ def parse_seq_len(value: str | int) -> int:
     return number
 
 
+def parse_seq_lens(values: list[str], source: str = "--seq-lens") -> list[int]:
+    """:func:`parse_seq_len` of each value, refusing two spellings of one length (``1K,1024``): the same
+    point twice would write the same rows twice."""
+    lengths: dict[int, str] = {}
+    for value in values:
+        try:
+            n = parse_seq_len(value)
+        except WorkloadError as exc:
+            raise WorkloadError(exc.reason, source=source) from None
+        if n in lengths:
+            raise WorkloadError(f"{lengths[n]!r} and {value!r} are the same length ({n}); give each length once",
+                                source=source)
+        lengths[n] = str(value)
+    return list(lengths)
+
+
 def format_seq_len(n: int) -> str:
     """The artifact's spelling: 512, 1K, 4K, ... 512K, 1M (plain digits when not a whole K or M)."""
     if n >= 2**20 and n % 2**20 == 0:
@@ -419,48 +495,6 @@ def format_seq_len(n: int) -> str:
     if n >= 2**10 and n % 2**10 == 0:
         return f"{n >> 10}K"
     return str(n)
-
-
-_BYTES = re.compile(r"^\s*(\d+)\s*(?:([kKmMgG])(?:i?B)?|B)?\s*$")
-
-
-def parse_bytes(value: str | int) -> int:
-    """A size in bytes: ``16777216``, ``16M``, ``16MiB``, ``512K`` (binary units)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    else:
-        match = _BYTES.match(str(value))
-        if not match:
-            raise WorkloadError(f"bad size {value!r}; use bytes or K/M/G (binary), e.g. 16MiB", source="--l3-bytes")
-        number = int(match.group(1)) * {None: 1, "k": 2**10, "m": 2**20, "g": 2**30}[
-            match.group(2).lower() if match.group(2) else None]
-    if number < 1:
-        raise WorkloadError(f"bad size {value!r}; it must be positive", source="--l3-bytes")
-    return number
-
-
-_RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?:([kKMGT])(i?)B|B)?\s*(?:/s)?\s*$")
-_DECIMAL = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_BINARY = {"k": 2**10, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-def parse_bandwidth(value: str | float) -> float:
-    """Bytes per second, each unit meaning what it says: ``400e9``, ``400GB`` or ``400 GB/s`` (10^9),
-    ``400GiB`` (2^30), ``1.6TB/s``; a plain number is bytes per second."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    else:
-        match = _RATE.match(str(value))
-        if not match:
-            raise WorkloadError(f"bad bandwidth {value!r}; use bytes per second such as 400e9, 400GB (10^9) "
-                                "or 400GiB (2^30)", source="--dram-bandwidth")
-        prefix, binary = match.group(2), match.group(3)
-        scale = 1 if prefix is None else (_BINARY if binary else _DECIMAL)[prefix]
-        number = float(match.group(1)) * scale
-    if not (number > 0 and math.isfinite(number)):
-        raise WorkloadError(f"bad bandwidth {value!r}; it must be a positive finite number of bytes per second",
-                            source="--dram-bandwidth")
-    return number
 
 
 @dataclass(frozen=True)
@@ -553,11 +587,20 @@ class Hardware:
                                     source=f"--{name.replace('_', '-')}")
         if self.pe_dim ** 2 > MAX_COUNT:
             raise WorkloadError(f"a {self.pe_dim} x {self.pe_dim} array is beyond the 64-bit model", source="--pe-dim")
-        for name in ("dram_bandwidth", "clock_hz"):
+        for name, unit in (("dram_bandwidth", "B/s"), ("clock_hz", "Hz")):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 < value < float("inf")):
-                raise WorkloadError(f"{name} must be a positive finite number, got {value!r}",
+            # below 1 B/s or 1 Hz a latency overflows to inf (and 0 divides by zero)
+            if not (isinstance(value, (int, float)) and 1 <= value < float("inf")):
+                raise WorkloadError(f"{name} must be a finite number of at least 1 {unit}, got {value!r}",
                                     source=f"--{name.replace('_', '-')}")
+
+    def summary(self) -> str:
+        """The values used, in the units of run.json (bytes, B/s, Hz) and their canonical spellings."""
+        l3 = "each configuration's default" if self.l3_bytes is None else \
+            f"{self.l3_bytes} B ({format_bytes(self.l3_bytes)})"
+        return (f"hardware: {self.pe_dim}x{self.pe_dim} PEs, 1D array {self.pe_1d_count} PEs, L3 {l3}, DRAM "
+                f"{self.dram_bandwidth:.10g} B/s ({format_bandwidth(self.dram_bandwidth)}), clock "
+                f"{self.clock_hz:.10g} Hz ({format_frequency(self.clock_hz)})")
 
     @property
     def pe_1d_count(self) -> int:

@@ -119,3 +119,24 @@ def test_live_cacti_agrees_with_the_table(curve: cacti.SramCurve, depth: int) ->
     table = curve.point(L3_WIDTH, depth)
     for q in cacti.QUANTITIES:
         assert getattr(table, q) == pytest.approx(getattr(live, q), rel=0.01), q
+
+
+def test_live_cacti_asked_for_where_it_cannot_run_is_one_error(monkeypatch, tmp_path, capsys):
+    # issue 28: FUSEMAX_LIVE_CACTI=1 without a Python 3.12 used the table's extrapolation without a word
+    from fusemax import py312
+    from fusemax.cli import main
+
+    def unavailable() -> None:
+        raise py312.InterpreterUnavailable("no Python >= 3.12 for AccelForge and live CACTI")
+    monkeypatch.setattr(cacti, "_cacti_interpreter", unavailable)
+    monkeypatch.setenv("FUSEMAX_LIVE_CACTI", "1")
+    with pytest.raises(py312.InterpreterUnavailable, match="FUSEMAX_LIVE_CACTI=1 asks for live CACTI"):
+        cacti.live_cacti_enabled()
+    argv = ["run", "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--quiet", "--configs",
+            "binding", "--models", "BERT", "--seq-lens", "1K", "--l3-bytes", "1GiB"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "FUSEMAX_LIVE_CACTI=1 asks for live CACTI" in err and "no Python >= 3.12" in err
+    assert not (tmp_path / "out" / "results").exists()
+    monkeypatch.setenv("FUSEMAX_LIVE_CACTI", "0")   # not asked for: the table and its extrapolation, silently
+    assert cacti.live_cacti_enabled() is False

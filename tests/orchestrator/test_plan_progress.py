@@ -122,7 +122,7 @@ def test_every_hardware_variant_is_planned_before_any_runs(tmp_path, capsys):
     assert main(["run", "--out", str(out), "--configs", "binding", "--models", "BERT", "--seq-lens", "1K",
                  "--l3-bytes", "16MiB,512", "--jobs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("fusemax run: error: hardware l3_bytes=512: point binding BERT 1K prefill: ")
+    assert err.startswith("fusemax run: error: hardware l3_bytes=512B: point binding BERT 1K prefill: ")
     assert _cache_entries(out) == 0 and not list(out.glob("*/results"))
 
 

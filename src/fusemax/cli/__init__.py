@@ -12,6 +12,7 @@ import sys
 
 from fusemax import __version__
 from fusemax.errors import FusemaxError
+from fusemax.names import printable
 
 #: verb -> (module under fusemax.cli, one-line help). A verb's module (and what it imports: pandas,
 #: matplotlib, ...) is loaded only when that verb runs, so `fusemax models` starts fast.
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _verb_module(args._module).run(args)
     except FusemaxError as exc:
-        print(f"fusemax {args.verb}: error: {exc}", file=sys.stderr)
+        # one line, whatever the message quotes (a model name, a file's text): no raw escape sequence
+        print(f"fusemax {args.verb}: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"fusemax {args.verb}: interrupted", file=sys.stderr)

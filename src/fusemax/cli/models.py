@@ -6,6 +6,7 @@ import sys
 from operator import attrgetter
 
 from fusemax import yamlio
+from fusemax.names import printable
 from fusemax.workload import load_models, parse_model_spec
 
 
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
                 *map(attrgetter(*(attr for _, attr in fields)), models.values())]
         line = "  ".join(f"%{'-' if title in _LEFT else ''}{max(map(len, map(str, column)))}s"
                          for (title, _), column in zip(fields, zip(*rows)))
-        sys.stdout.write("".join(text.rstrip() + "\n" for text in map(line.__mod__, rows)))
+        # printable: a models file's free-text source may hold escape sequences
+        sys.stdout.write("".join(printable(text.rstrip()) + "\n" for text in map(line.__mod__, rows)))
     return 0
 
 

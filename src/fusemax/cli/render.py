@@ -10,6 +10,7 @@ from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.fileio import write_text_atomic
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
 from fusemax.render.mask import is_masked, live_pairs, pieces
+from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
 from fusemax.workload import PHASES, Hardware, Workload, format_seq_len, mask_label, parse_mask, parse_seq_len, resolve_model
 
 
@@ -26,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        "rectangle, rect-<queries>x<keys>/, with their counts in rectangles.yaml")
     parser.add_argument("--pe-dim", help="the 2D array is PE_DIM x PE_DIM (default 256)")
     parser.add_argument("--pe-1d", help="PEs of the 1D array (default PE_DIM)")
-    parser.add_argument("--l3-bytes", help="L3 size, e.g. 16MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
-    parser.add_argument("--dram-bandwidth", help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
-    parser.add_argument("--clock-hz", help="clock, e.g. 940e6 (default)")
+    parser.add_argument("--l3-bytes", help=f"L3 size, e.g. 16MiB: {CAPACITY_FORMS} (default: 16 MiB FuseMax, "
+                                           "32 MiB FLAT/unfused)")
+    parser.add_argument("--dram-bandwidth", help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} (default 400 GiB/s)")
+    parser.add_argument("--clock-hz", help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default 940 MHz)")
     parser.add_argument("--models-file", metavar="FILE", help="more models: YAML (format of models.yaml), a HuggingFace "
                         "config.json or a folder of them")
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")

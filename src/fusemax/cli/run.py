@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from fusemax.errors import FusemaxError
+from fusemax.names import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.sweep import PlannedPoint
@@ -67,6 +68,7 @@ def check_size(points_per_variant: int, variants: int, max_points: int = MAX_POI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fusemax.configs import ATTENTION_CONFIGS, LAYER_FUSIONS
     from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
+    from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
     parser.add_argument("--out", required=True, metavar="DIR", help="experiment folder (results go to DIR/results)")
     parser.add_argument("--sweep", metavar="YAML", help="sweep file (configs, models, seq_lens, phase, models_file, "
                                                         "backend, layer_fusion, ...); flags override it")
@@ -91,10 +93,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hardware.add_argument("--pe-dim", type=_csv, metavar="N,...", help="2D array of N x N PEs (default 256)")
     hardware.add_argument("--pe-1d", type=_csv, metavar="N,...", help="PEs of the 1D array (default: PE dim)")
     hardware.add_argument("--l3-bytes", type=_csv, metavar="SIZE,...",
-                          help="L3 size, e.g. 8MiB (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
-    hardware.add_argument("--dram-bandwidth", type=_csv, metavar="BYTES,...",
-                          help="DRAM bytes per second, e.g. 400GiB (default 400 GiB/s)")
-    hardware.add_argument("--clock-hz", type=_csv, metavar="HZ,...", help="clock, e.g. 940e6 (default)")
+                          help=f"L3 size, e.g. 8MiB: {CAPACITY_FORMS} (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
+    hardware.add_argument("--dram-bandwidth", type=_csv, metavar="RATE,...",
+                          help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} (default 400 GiB/s)")
+    hardware.add_argument("--clock-hz", type=_csv, metavar="HZ,...",
+                          help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default 940 MHz)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores; at most 4 per core)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -130,11 +133,10 @@ def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: s
     FLAT's dataflow searches like jobs. Shared with :func:`execute`."""
     from fusemax.experiments import sweep
     from fusemax.orchestrator import get_executor
-    from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len, resolve_model
+    from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_lens, resolve_models
 
-    for model in models:  # fail fast, before any work, on an unknown model, length or executor
-        resolve_model(model, models_file)
-    lengths = [parse_seq_len(s) for s in seq_lens]
+    resolve_models(models, models_file)  # fail fast, before any work, on an unknown model, length or executor
+    lengths = parse_seq_lens(seq_lens)
     runner = get_executor(executor, jobs, scheduler)
     pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch, mask)
     return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache, runner)
@@ -211,7 +213,7 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
     """Every value of the sweep, checked before any planning; an error names where the value came from
     (the flag, or the sweep file and its key)."""
     from fusemax.configs import ATTENTION_CONFIGS
-    from fusemax.workload import parse_mask, parse_seq_len, resolve_model
+    from fusemax.workload import DEFAULT_BATCH, Workload, parse_mask, parse_seq_len, parse_seq_lens, resolve_model, resolve_models
 
     def origin(name: str) -> str:
         if getattr(args, name, None) is not None or not args.sweep:
@@ -225,13 +227,14 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
     unknown = [c for c in spec.configs or () if c not in ATTENTION_CONFIGS]
     if unknown:
         raise FusemaxError(f"unknown configuration {unknown[0]!r}; use {', '.join(ATTENTION_CONFIGS)}", source=origin("configs"))
-    checks: list[tuple[str, str, Any]] = [("models", m, lambda m: resolve_model(m, spec.models_file))
-                                          for m in spec.models or ()]
-    checks += [("seq_lens", n, parse_seq_len) for n in spec.seq_lens or ()]
-    checks += [("mask", spec.mask, parse_mask)] if spec.mask is not None else []
+    # each value, and no two spellings of one model or length (the same point twice)
+    checks: list[tuple[str, Any, Any]] = [("models", spec.models, lambda ms: resolve_models(list(ms), spec.models_file)),
+                                          ("seq_lens", spec.seq_lens, lambda ns: parse_seq_lens(list(ns))),
+                                          ("mask", spec.mask, parse_mask)]
     for name, value, check in checks:
         try:
-            check(value)
+            if value is not None:
+                check(value)
         except FusemaxError as exc:
             if exc.source and not exc.source.startswith("--"):  # already names its file (a models file)
                 raise
@@ -239,11 +242,13 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
     if spec.phase not in (None, "prefill", "decode"):
         raise FusemaxError(f"unknown phase {spec.phase!r}; use prefill or decode", source=origin("phase"))
     from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
-    from fusemax.workload import Workload
-    for model in spec.models or DEFAULT_MODELS:  # the 64-bit bounds of every point, before planning any
+    batch = DEFAULT_BATCH if spec.batch is None else spec.batch
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise FusemaxError(f"batch must be a positive integer, got {batch!r}", source=origin("batch"))
+    for model in spec.models or DEFAULT_MODELS:  # the 64-bit bounds of every point at the run's batch
         for n in spec.seq_lens or DEFAULT_SEQ_LENS:
             try:
-                Workload(resolve_model(model, spec.models_file), parse_seq_len(n), spec.phase or "prefill")
+                Workload(resolve_model(model, spec.models_file), parse_seq_len(n), spec.phase or "prefill", batch)
             except FusemaxError as exc:
                 raise FusemaxError(exc.reason, source=origin("seq_lens")) from None
     if spec.backend not in (None, "builtin", "timeloop"):
@@ -281,11 +286,13 @@ def _check_writable(out: Path, cache: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fusemax.energy.cacti import live_cacti_enabled
     from fusemax.orchestrator import SweepSpec, load_sweep_file
     from fusemax.orchestrator.executors import check_scheduler, get_executor
     get_executor(args.executor, args.jobs, args.scheduler)   # refuses --scheduler without dask, before any output
     check_scheduler(args.scheduler, args.allow_remote_scheduler)
     from fusemax.orchestrator.hardware import PARSERS, hardware_variants
+    live_cacti_enabled()  # $FUSEMAX_LIVE_CACTI=1 where live CACTI cannot run: one error before any work
     spec = load_sweep_file(args.sweep) if args.sweep else SweepSpec()
     if args.sweep and spec == SweepSpec():
         raise FusemaxError("the sweep file sets nothing; give at least configs, models or seq_lens",
@@ -352,11 +359,12 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
     failed = [o for o in outcomes if o.error]
     if folder is not None:
         print(f"wrote {folder}")
+    print(hardware.summary())
     table = headline([o.result for o in outcomes if o.result is not None])
     if table:
         print(format_headline(table))
     if failed:
-        print(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: {failed[0].point.label}: "
-              f"{failed[0].error})", file=sys.stderr)
+        print(printable(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: "
+                        f"{failed[0].point.label}: {failed[0].error})"), file=sys.stderr)
         return 1
     return 0

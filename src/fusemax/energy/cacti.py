@@ -73,6 +73,10 @@ def _cacti_interpreter() -> Path | None:
     return python
 
 
+#: The environment variable that turns live CACTI on (value ``1``).
+LIVE_ENV = "FUSEMAX_LIVE_CACTI"
+
+
 def live_cacti_available() -> bool:
     """Whether ``hwcomponents-cacti`` (Python >= 3.12) can run: importable here, or in the interpreter
     of :mod:`fusemax.py312`."""
@@ -84,8 +88,20 @@ def live_cacti_available() -> bool:
 
 
 def live_cacti_enabled() -> bool:
-    """Whether sizes outside the table are run on live CACTI (``FUSEMAX_LIVE_CACTI=1``, and importable)."""
-    return os.environ.get("FUSEMAX_LIVE_CACTI") == "1" and live_cacti_available()
+    """Whether sizes outside the table are run on live CACTI (``$FUSEMAX_LIVE_CACTI`` is ``1``).
+
+    Asking for live CACTI where it cannot run is an error (an :class:`~fusemax.py312.InterpreterUnavailable`
+    naming the variable and what is missing), not a quiet fall-back to the table's extrapolation: the user
+    asked for CACTI's numbers."""
+    if os.environ.get(LIVE_ENV) != "1":
+        return False
+    try:
+        _cacti_interpreter()
+    except py312.InterpreterUnavailable as exc:
+        raise py312.InterpreterUnavailable(f"{LIVE_ENV}=1 asks for live CACTI, which cannot run here: {exc.reason} "
+                                           f"(unset {LIVE_ENV} to price sizes outside the CACTI table by "
+                                           "primitives.yaml's exponents)") from None
+    return True
 
 
 def _sig(x: float) -> float:

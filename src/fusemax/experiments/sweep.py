@@ -322,6 +322,7 @@ def run_info(outcomes: list[PointOutcome], hardware: Hardware, extra: dict[str, 
     info = {
         "fusemax": __version__, "python": _platform.python_version(),
         "hardware": {k: getattr(hardware, k) for k in vars(hardware)},
+        "hardware_units": {"l3_bytes": "B", "dram_bandwidth": "B/s", "clock_hz": "Hz"},
         "points": len(outcomes), "failed": [{"point": o.point.label, "error": o.error}
                                             for o in outcomes if o.error],
         "seconds": round(sum(o.seconds for o in outcomes), 3),

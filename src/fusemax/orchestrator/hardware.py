@@ -1,9 +1,10 @@
 """The hardware axis of a sweep: lists of values per :class:`~fusemax.workload.Hardware` parameter.
 ``{"pe_dim": ["128", "256"], "l3_bytes": ["8MiB", "16MiB"]}`` is four variants (the cross product, in the
-order given). Values are text as typed on the command line or in a sweep file: integers for PE counts, sizes
-such as ``16MiB`` for ``l3_bytes``, bytes per second such as ``400e9``, ``400GB`` (10^9) or ``400GiB`` (2^30)
-for ``dram_bandwidth`` and hertz such as ``940e6`` for ``clock_hz``. Each variant gets a folder label naming
-only what varies."""
+order given). Values are text as typed on the command line or in a sweep file: integers for PE counts and
+the units of :mod:`fusemax.units` for the rest (``l3_bytes`` binary such as ``16MiB``, ``dram_bandwidth``
+such as ``400GB`` (10^9) or ``400GiB`` (2^30) per second, ``clock_hz`` such as ``940MHz``). Each variant
+gets a folder label naming only what varies, each value in its canonical spelling (``l3_bytes=16MiB``,
+``dram_bandwidth=400GBps``), so two spellings of one value are one label (and refused as a repeat)."""
 from __future__ import annotations
 
 import itertools
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from fusemax.errors import FusemaxError, WorkloadError
-from fusemax.workload import Hardware, parse_bandwidth, parse_bytes
+from fusemax.units import format_bandwidth, format_bytes, format_frequency, parse_bandwidth, parse_bytes, parse_frequency
+from fusemax.workload import Hardware
 
 _DIGITS = re.compile(r"\+?[0-9]+")
 
@@ -28,19 +30,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    if "_" in text:  # float() takes "1_000" too
-        raise ValueError(text)
-    value = float(text)
-    if not value > 0:
-        raise ValueError(text)
-    return value
-
-
 #: Parameter -> parser of one value. The register-file overrides stay with the Pareto sweep.
 PARSERS: dict[str, Callable[[str], Any]] = {
     "pe_dim": _positive_int, "pe_1d": _positive_int, "l3_bytes": parse_bytes,
-    "dram_bandwidth": parse_bandwidth, "clock_hz": _positive_float,
+    "dram_bandwidth": parse_bandwidth, "clock_hz": parse_frequency,
+}
+#: Parameter -> the canonical spelling of a value in folder labels.
+LABELS: dict[str, Callable[[Any], str]] = {
+    "pe_dim": str, "pe_1d": str, "l3_bytes": format_bytes, "dram_bandwidth": format_bandwidth,
+    "clock_hz": format_frequency,
 }
 
 
@@ -64,11 +62,21 @@ def hardware_variants(values: Mapping[str, Sequence[str | int | float]], source:
         if not items:
             raise FusemaxError("expected at least one value", source=source, key=name)
         parsed[name] = []
+        labels: dict[str, str] = {}
         for item in items:
             try:
-                parsed[name].append((str(item).strip(), PARSERS[name](str(item).strip())))
-            except (ValueError, WorkloadError):
-                raise FusemaxError(f"bad value {item!r}", source=source, key=name) from None
+                value = PARSERS[name](str(item).strip())
+            except ValueError:
+                raise FusemaxError(f"bad value {item!r}; expected a positive integer", source=source,
+                                   key=name) from None
+            except WorkloadError as exc:
+                raise FusemaxError(exc.reason, source=source, key=name) from None
+            label = LABELS[name](value)
+            if label in labels:
+                raise FusemaxError(f"{labels[label]!r} and {item!r} are the same value ({label}); give each once",
+                                   source=source, key=name)
+            labels[label] = str(item)
+            parsed[name].append((label, value))
     varying = [name for name, items in parsed.items() if len(items) > 1]
     variants = []
     for combo in itertools.product(*parsed.values()):

@@ -16,6 +16,7 @@ from fusemax import results as results_io
 from fusemax.errors import FusemaxError
 from fusemax.experiments.roofline import einsum_roofline
 from fusemax.fileio import make_dirs, write_text_atomic
+from fusemax.names import file_stem
 from fusemax.processes import worker_init
 
 from . import frames, paper, rooflines, scaling, study
@@ -193,7 +194,7 @@ def _rooflines(res: results_io.Results, table: pd.DataFrame, fig: study.Draw, no
     for model, length in chosen:
         sel = (points["model"] == model) & (points["seq_len"] == length)
         psel = (phases["model"] == model) & (phases["seq_len"] == length)
-        stem = "roofline-" + "".join(ch if ch.isalnum() else "_" for ch in model)
+        stem = "roofline-" + file_stem(model)
         roof_figs.append(fig(stem, f"Roofline: {model} at {length}{which}",
                              "Small markers: Einsums at their own bound; large: phases at the "
                              "configuration's latency (FLOPs of the array / DRAM bytes of the phase).",

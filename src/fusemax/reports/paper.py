@@ -118,7 +118,7 @@ def pareto(frame: pd.DataFrame) -> Figure:
                 label=model, gid=model)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("Area (cm$^2$)")
+    ax.set_xlabel("Area (cm²)")
     ax.set_ylabel("Attention latency (s)")
     ax.legend(title="Model")
     return fig

@@ -47,7 +47,9 @@ ROOFLINE = (13.0, 5.5)
 RC = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11,
       "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.grid": True,
       "grid.color": "#d9d9d9", "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.spines.top": False,
-      "axes.spines.right": False, "savefig.dpi": DPI, "figure.dpi": DPI, "pdf.fonttype": 42}
+      "axes.spines.right": False, "savefig.dpi": DPI, "figure.dpi": DPI, "pdf.fonttype": 42,
+      # text is drawn as written: a model named "$\\foo$" is a label, not TeX for mathtext to parse (and fail on)
+      "text.parse_math": False}
 
 
 def config_color(config: str) -> str:
