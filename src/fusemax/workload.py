@@ -17,7 +17,7 @@ are accepted too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -191,6 +191,8 @@ def _read_models(path: Path) -> tuple[dict[str, Model], dict[str, str]]:
     return models, keys
 
 
+#: how a model read from a HuggingFace ``config.json`` names its source
+_HF_SOURCE = "HuggingFace config.json"
 #: keys that mark a mapping as a HuggingFace ``config.json`` rather than a models file
 _HF_MARKERS = frozenset(("model_type", "architectures", "hidden_size", "d_model", "n_embd"))
 #: The spellings of each field across model families, first found wins (Llama/Mistral/Qwen2, OPT,
@@ -318,7 +320,7 @@ def model_from_hf_config(data: dict[str, Any], path: str | Path) -> Model:
     name = _hf_name(data, path)
     try:
         return Model(name=name, D=D, H=H, E=head_dim, F=head_dim, S=S, kv_heads=kv, mlp=mlp, mask=mask,
-                     window=window, layers=layers, vocab=vocab, source=f"HuggingFace config.json {path}")
+                     window=window, layers=layers, vocab=vocab, source=f"{_HF_SOURCE} {path}")
     except WorkloadError as exc:
         raise WorkloadError(exc.reason, source=str(path)) from None
 
@@ -357,13 +359,18 @@ def _add_models(models: dict[str, Model], path: Path) -> None:
     """``models`` updated with the models of ``path``, refusing one whose name differs from a model already
     there only by case or punctuation (the file's own names are checked against each other when it is read)."""
     own, keys = _parse_models_file(*_file_version(path))
+    renamed = {}
     for known in models:
         twin = keys.get(name_key(known), known)
-        if twin != known:
-            raise WorkloadError(f"model {twin!r} differs from {known!r} only by case or punctuation; spell it "
-                                f"{known!r} to override it, or rename it", source=str(path),
-                                key=f"models.{printable(twin)}")
-    models.update(own)
+        if twin == known:
+            continue
+        if own[twin].source.startswith(_HF_SOURCE):  # named by its _name_or_path, not by the user: it overrides
+            renamed[twin] = replace(own[twin], name=known)
+            continue
+        raise WorkloadError(f"model {twin!r} differs from {known!r} only by case or punctuation; spell it "
+                            f"{known!r} to override it, or rename it", source=str(path), key=f"models.{printable(twin)}")
+    models.update({renamed[name].name if name in renamed else name: renamed.get(name, model)
+                   for name, model in own.items()})
 
 
 def get_model(name: str, extra: str | Path | None = None) -> Model:

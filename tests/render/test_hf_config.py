@@ -74,8 +74,11 @@ def test_a_folder_of_configs_is_one_model_per_file(tmp_path):
     _write(tmp_path / "mistral-7b" / "config.json", MISTRAL_7B)  # by its folder
     _write(tmp_path / "bert-base.json", BERT)                   # by its file
     models = load_models(tmp_path)
-    assert {"Qwen2-7B", "mistral-7b", "bert-base"} <= models.keys()
-    assert models["mistral-7b"].window == 4096 and models["bert-base"].mask == "none"
+    # mistral-7b folds onto the zoo's Mistral-7B (one name per model, case and punctuation ignored): a
+    # config.json, named by its path rather than by the user, overrides the zoo entry under the zoo's spelling
+    assert {"Qwen2-7B", "Mistral-7B", "bert-base"} <= models.keys() and "mistral-7b" not in models
+    assert "config.json" in models["Mistral-7B"].source
+    assert models["Mistral-7B"].window == 4096 and models["bert-base"].mask == "none"
 
 
 @pytest.mark.parametrize("field, config", [
