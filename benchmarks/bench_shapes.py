@@ -6,9 +6,9 @@ phase and length of the grid it prints ``latency / bound`` where
     bound = max(compulsory DRAM bytes / bandwidth, (QK + AV MACs) / (PE^2 x clock))
 
 with the compulsory bytes Q, K, V and the output read or written once (K and V once per KV head, 2 bytes a
-word) and QK + AV = B x H x P x M x (E + F) MACs: no mapping can beat it, so 1.0 is ideal. It also says
-where latency decreases as length grows (it never should) and times the sweep (the cost of the mapping
-choice per point).
+word) and QK + AV = B x H x (query-key pairs the model's mask leaves) x (E + F) MACs: no mapping can beat
+it, so 1.0 is ideal. It also says where latency decreases as length grows (it never should) and times the
+sweep (the cost of the mapping choice per point).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import tempfile
 import time
 
 from fusemax.experiments import sweep
-from fusemax.workload import Hardware, Workload, format_seq_len, parse_seq_len, resolve_model
+from fusemax.render.mask import live_pairs
+from fusemax.workload import Hardware, Workload, parse_seq_len, resolve_model
 
 MODELS = ("BERT", "Pythia-14M", "OPT-66B", "GQA8:D=4096,H=32,E=128,S=14336,KV=8",
           "MQA:D=4544,H=71,E=64,S=18176,KV=1")
@@ -31,7 +32,7 @@ def bound(workload: Workload, hardware: Hardware = Hardware()) -> float:
     m, b, w = workload.model, workload.batch, hardware.word_bytes
     kv = m.kv_heads or m.H
     words = b * (m.H * workload.P * m.E + kv * workload.M * (m.E + m.F) + m.H * workload.P * m.F)
-    macs = b * m.H * workload.P * workload.M * (m.E + m.F)
+    macs = b * m.H * live_pairs(workload) * (m.E + m.F)   # the pairs each model's mask leaves
     return max(words * w / hardware.dram_bandwidth, macs / (hardware.pe_dim ** 2 * hardware.clock_hz))
 
 
