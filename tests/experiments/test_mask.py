@@ -119,13 +119,16 @@ def test_causal_prefill_about_halves_binding(n):
     assert 0.5 <= causal.latency / dense.latency <= 0.6
 
 
-@pytest.mark.parametrize("config", ["binding", "arch", "cascade", "flat", "unfused"])
-def test_affine_rectangles_equal_the_plain_sum(config, monkeypatch):
+@pytest.mark.parametrize("config, model, n", [(c, "Llama-3-8B", 6144) for c in ("binding", "arch", "cascade", "flat",
+                                                                                  "unfused")]
+                         + [("flat", "Falcon-7B", 4096), ("unfused", "Pythia-14M", 4096), ("binding", "OPT-66B", 2048)])
+def test_affine_rectangles_equal_the_plain_sum(config, model, n, monkeypatch):
     """Beyond EXACT_UP_TO rectangles, the whole-block ones are priced from the two at the ends of their
-    range; that equals evaluating every one (6K tokens: 24 rectangles)."""
-    point = Point(config, "Llama-3-8B", 6144, "prefill", 1)
+    range; that equals evaluating every one (6K tokens: 24 rectangles; FLAT's search and unfused's mapper
+    choose each rectangle's mapping, and still the sum is affine)."""
+    point = Point(config, model, n, "prefill", 1)
     derived = evaluate_point(point).result
-    assert (derived.params["rectangles"], derived.params["rectangles_evaluated"]) == (24, 3)  # 1 block, then the ends
+    assert (derived.params["rectangles"], derived.params["rectangles_evaluated"]) == (n // 256, 3)  # 1, the ends
     monkeypatch.setattr(mask_module, "EXACT_UP_TO", 10**9)
     plain = evaluate_point(point).result
     for attr in ("latency", "traffic", "energy", "mem_latency", "comp_latency"):

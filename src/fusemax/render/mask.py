@@ -64,8 +64,9 @@ def live_pairs(workload: Workload) -> int:
 
 
 #: Rectangles of one query size evaluated one by one up to this many; beyond it, the whole-block ones are
-#: priced from the two at the ends of their range (see :func:`evaluation_weights`).
-EXACT_UP_TO = 16
+#: priced from the two at the ends of their range (see :func:`evaluation_weights`), so a point evaluates at
+#: most three per query size (FLAT searches a dataflow for each: the study's cost).
+EXACT_UP_TO = 3
 
 
 def evaluation_weights(parts: tuple[Piece, ...], block: int) -> list[tuple[Piece, float]]:
