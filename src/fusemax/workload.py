@@ -88,6 +88,10 @@ class Model:
             raise WorkloadError(f"mlp must be one of {', '.join(MLPS)}, got {self.mlp!r}", source=self.name)
         if self.mask not in MASKS:
             raise WorkloadError(f"mask must be one of {', '.join(MASKS)}, got {self.mask!r}", source=self.name)
+        if self.mask != "none" or self.window is not None or self.layers is not None or self.vocab is not None:
+            self._check_mask_and_size()  # skipped in the usual case of a big models file: none of them given
+
+    def _check_mask_and_size(self) -> None:
         if (self.mask == "window") != (self.window is not None):
             raise WorkloadError("a window mask needs its size (window: N), and only a window mask has one",
                                 source=self.name)
@@ -165,30 +169,36 @@ def _read_models(path: Path) -> tuple[dict[str, Model], dict[str, str]]:
     keys: dict[str, str] = {}  # name_key -> the name that has it
     for name, entry in data["models"].items():
         name = str(name)
-        key = f"models.{printable(name)}"
         other = keys.setdefault(name_key(name), name)
-        if other != name:
-            raise WorkloadError(f"models {other!r} and {name!r} differ only by case or punctuation, and would "
-                                "share figure files; rename one", source=str(path), key=key)
-        # The checks build no set when they pass.
-        if not isinstance(entry, dict):
-            raise WorkloadError("expected a mapping with D, H, E, S", source=str(path), key=key)
-        if not entry.keys() <= _MODEL_FIELDS:
-            unknown = entry.keys() - _MODEL_FIELDS
-            raise WorkloadError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
-                                f"{', '.join(MODEL_RANKS)}, kv_heads, mlp, mask, window, layers, vocab, source",
-                                source=str(path), key=key)
-        if not entry.keys() >= _REQUIRED_FIELDS:
-            missing = [rank for rank in MODEL_RANKS if rank in _REQUIRED_FIELDS and rank not in entry]
-            raise WorkloadError(f"missing {', '.join(missing)}", source=str(path), key=key)
+        # The checks build no set (and no message) when they pass: a models file may hold a million models.
+        if (other != name or not isinstance(entry, dict) or not entry.keys() <= _MODEL_FIELDS
+                or not entry.keys() >= _REQUIRED_FIELDS):
+            _refuse_entry(path, name, other, entry)
         try:
             models[name] = Model(name=name, D=entry["D"], H=entry["H"], E=entry["E"], F=entry["F"] if "F" in entry else entry["E"],
                                  S=entry["S"], kv_heads=entry.get("kv_heads"), source=str(entry.get("source", "")),
                                  mlp=str(entry.get("mlp", "plain")), mask=str(entry.get("mask", "none")),
                                  window=entry.get("window"), layers=entry.get("layers"), vocab=entry.get("vocab"))
         except WorkloadError as exc:
-            raise WorkloadError(exc.reason, source=str(path), key=key) from None
+            raise WorkloadError(exc.reason, source=str(path), key=f"models.{printable(name)}") from None
     return models, keys
+
+
+def _refuse_entry(path: Path, name: str, other: str, entry: Any) -> None:
+    """The error for a models-file entry that fails :func:`_read_models`' checks."""
+    key = f"models.{printable(name)}"
+    if other != name:
+        raise WorkloadError(f"models {other!r} and {name!r} differ only by case or punctuation, and would "
+                            "share figure files; rename one", source=str(path), key=key)
+    if not isinstance(entry, dict):
+        raise WorkloadError("expected a mapping with D, H, E, S", source=str(path), key=key)
+    if not entry.keys() <= _MODEL_FIELDS:
+        unknown = entry.keys() - _MODEL_FIELDS
+        raise WorkloadError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
+                            f"{', '.join(MODEL_RANKS)}, kv_heads, mlp, mask, window, layers, vocab, source",
+                            source=str(path), key=key)
+    missing = [rank for rank in MODEL_RANKS if rank in _REQUIRED_FIELDS and rank not in entry]
+    raise WorkloadError(f"missing {', '.join(missing)}", source=str(path), key=key)
 
 
 #: how a model read from a HuggingFace ``config.json`` names its source
