@@ -42,7 +42,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     study_folder = study.find(folder)
     paper_results = any(results_io.results_dir(folder).glob("attn-*.csv"))
     # a study alone makes a page of its own; otherwise the paper's results must load (their errors stand)
-    res = results_io.load(folder) if paper_results or study_folder is None else None
+    res = results_io.read_paper(folder) if paper_results or study_folder is None else None
     if res is None and roofline != RooflineChoice():
         raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
                            source=roofline.flag_given())
@@ -77,7 +77,7 @@ def draw_paper_figures(folder: str | Path, out: str | Path | None = None,
     the page: a later :func:`write_report` finds them current and draws only the rest. ``run_all.py``
     draws them this way, in one process (``workers=1``), while the study runs. ``workers``: processes
     (default: every core). Returns how many figures were queued."""
-    res = results_io.load(folder)
+    res = results_io.read_paper(folder)
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     make_dirs(out_dir)
     queued: list[tuple] = []
