@@ -125,7 +125,7 @@ def test_roofline_points_are_the_csv_values(runs, drawn):
     folder = out / study.STUDY_DIR
     want = truth(folder)
     figures, _ = drawn
-    roofs = [s for s in figures if "intensity" not in s]
+    roofs = [s for s in figures if "intensity" not in s and not s.startswith(("study-ratios", "study-time"))]
     assert set(roofs) == {f"{s}-{p}" for s in ("study-bert-components", "study-bert-lengths", "study-short-long")
                           for p in ("prefill", "decode")}
     for stem in roofs:
@@ -260,3 +260,99 @@ def test_a_study_folder_alone_makes_a_study_page(runs, monkeypatch, capsys):
     assert 'data-figure="study-bert-intensity-decode"' in text and "Paper figures" not in text
     assert main(["report", str(out / "study"), "--roofline-model", "BERT"]) == 2
     assert "--roofline-model: no paper results" in capsys.readouterr().err
+
+
+# --- issue 27: the figures that answer the study's questions, read back against layer.csv / einsums.csv ---
+
+def _lines(figure) -> dict[str, tuple[list, list]]:
+    return {line.get_gid(): (list(line.get_xdata()), list(line.get_ydata()))
+            for ax in figure.axes for line in ax.get_lines() if line.get_gid()}
+
+
+def _attention_energy(folder: Path) -> dict[tuple, float]:
+    """Σ energy of each configuration's attention Einsums (its own rows, not its platform's rest of layer)."""
+    out: dict[tuple, float] = defaultdict(float)
+    for r in rows(folder / "einsums.csv"):
+        if r["group"] not in REST_GROUPS:
+            out[(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"])] += float(r["energy"])
+    return out
+
+
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_speedup_and_energy_ratio_vs_length_read_back_equal_to_the_csvs(runs, drawn, phase):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"]): r for r in rows(folder / "layer.csv")}
+    energy = _attention_energy(folder)
+    figures, _ = drawn
+    figure = figures[f"study-ratios-{phase}"]
+    assert f"{phase}, batch 1" in figure.get_suptitle()
+    lines = _lines(figure)
+    assert len(lines) == 2 * 2 * 2 * 2     # metrics x scopes x baselines x models (BERT, Pythia-14M)
+    for model in ("BERT", "Pythia-14M"):
+        for base in ("flat", "unfused"):
+            fm = [layer[("binding", model, n, phase, "1")] for n in ("256", "1K")]
+            bl = [layer[(base, model, n, phase, "1")] for n in ("256", "1K")]
+            att = [float(r["latency"]) * float(r["attention_latency_share"]) for r in fm]
+            att_base = [float(r["latency"]) * float(r["attention_latency_share"]) for r in bl]
+            want = {
+                "speedup|whole layer": [float(b["latency"]) / float(f["latency"]) for f, b in zip(fm, bl)],
+                "energy ratio|whole layer": [float(f["energy"]) / float(b["energy"]) for f, b in zip(fm, bl)],
+                "speedup|attention": [b / f for f, b in zip(att, att_base)],
+                "energy ratio|attention": [energy[("binding", model, n, phase, "1")] /
+                                           energy[(base, model, n, phase, "1")] for n in ("256", "1K")],
+            }
+            for prefix, values in want.items():
+                xs, ys = lines[f"{prefix}|{base}|{model}"]
+                assert xs == [256, 1024]
+                assert ys == pytest.approx(values, rel=1e-12)
+
+
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_where_time_goes_reads_back_equal_to_the_csvs(runs, drawn, phase):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["model"], r["seq_len"]): r for r in rows(folder / "layer.csv")
+             if (r["config"], r["phase"], r["batch"]) == ("binding", phase, "1")}
+    parts: dict[tuple, float] = defaultdict(float)
+    for r in rows(folder / "einsums.csv"):
+        if r["config"] == "proposal" and (r["phase"], r["batch"]) == (phase, "1"):
+            parts[({"projection": "projections", "mlp": "MLP", "elementwise": "element-wise"}[r["group"]],
+                   r["model"], r["seq_len"])] += float(r["latency"])
+    for (model, n), r in layer.items():
+        parts[("attention", model, n)] = float(r["latency"]) * float(r["attention_latency_share"])
+    figures, _ = drawn
+    figure = figures[f"study-time-{phase}"]
+    assert f"{phase}, batch 1" in figure.get_suptitle()
+    lines = _lines(figure)
+    assert {g.split("|")[1] for g in lines} == {"attention", "projections", "MLP", "element-wise"}
+    for model in ("BERT", "Pythia-14M"):
+        totals = [sum(v for (p, m, n), v in parts.items() if (m, n) == (model, length)) for length in ("256", "1K")]
+        for part in ("attention", "projections", "MLP", "element-wise"):
+            xs, ys = lines[f"share|{part}|{model}"]
+            assert xs == [256, 1024]
+            assert ys == pytest.approx([parts[(part, model, n)] / t for n, t in zip(("256", "1K"), totals)])
+
+
+def test_the_speedup_pivots_are_model_by_length_per_phase_and_batch(runs):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"]): r for r in rows(folder / "layer.csv")}
+    pivots = dict(study.speedup_pivots(study.load(folder)))
+    name = "FuseMax (binding) whole-layer speedup over FLAT, decode, batch 1 (model × length)"
+    table = pivots[name]
+    assert list(table.columns) == ["256", "1K"] and list(table.index) == ["BERT", "Pythia-14M"]
+    for model in table.index:
+        for n in table.columns:
+            ratio = float(layer[("flat", model, n, "decode", "1")]["latency"]) / \
+                float(layer[("binding", model, n, "decode", "1")]["latency"])
+            assert table.loc[model, n] == f"{ratio:.2f}x"
+    # batch 64 has only Pythia-14M at 256, prefill
+    assert list(pivots["FuseMax (binding) whole-layer speedup over Unfused, prefill, batch 64 (model × length)"]
+                .index) == ["Pythia-14M"]
+
+
+def test_rooflines_say_in_plain_words_what_is_not_shown(drawn):
+    figures, _ = drawn
+    title = figures["study-bert-components-prefill"].axes[0].get_title(loc="left")
+    assert "not shown, kept on chip (no DRAM traffic" in title and "FLAT softmax" in title

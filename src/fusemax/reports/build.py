@@ -54,16 +54,16 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     notes: list[str] = []
     sections: Sections = []
     tables: Tables = []
-    chapters: list[tuple[str, list[SavedFigure], Tables]] = []
+    chapters: list[tuple[str, list[SavedFigure], Tables, Tables]] = []
     run: dict = {}
     if res is not None:
         sections, tables = _paper(res, fig, notes, roofline)
         run = res.run
     if study_folder is not None:
-        figs, study_tables, study_notes, study_run = study.section(study_folder, fig)
+        figs, study_tables, folded, study_notes, study_run = study.section(study_folder, fig)
         notes += study_notes
         run = run or study_run
-        chapters.append(("Study", figs, study_tables))
+        chapters.append(("Study", figs, study_tables, folded))
     _draw_all(queued)
     source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
     index = out_dir / "index.html"

@@ -22,6 +22,7 @@ figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: bold; }
 .note { background: #fff8e1; border-left: 4px solid #E69F00; padding: 0.4em 0.8em; margin: 0.4em 0; }
 """
 
@@ -53,9 +54,11 @@ def _params(run: dict[str, Any]) -> pd.DataFrame:
 
 def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]], tables: list[tuple[str, pd.DataFrame]],
          notes: list[str], run: dict[str, Any],
-         chapters: Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]]]] = ()) -> str:
+         chapters: Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]],
+                                  list[tuple[str, pd.DataFrame]]]] = ()) -> str:
     """The whole page as a string. ``chapters`` (the Study) come after ``sections``, each a heading with
-    its own tables (sub-headings) and figures, so a chapter's numbers sit next to its figures."""
+    its own tables (sub-headings), then its long tables folded (a ``<details>`` disclosure each), then its
+    figures, so a chapter's numbers sit next to its figures."""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Results folder: <code>{html.escape(str(source))}</code>. Every figure is drawn from the CSVs "
@@ -67,10 +70,12 @@ def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]]
     for name, figs in sections:
         if figs:
             parts.append(f"<h2>{html.escape(name)}</h2>" + "".join(_img(f) for f in figs))
-    for name, figs, frames in chapters:
+    for name, figs, frames, folded in chapters:
         anchor = html.escape(name.split(":")[0].lower().replace(" ", "-"))
         parts.append(f"<h2 id='{anchor}'>{html.escape(name)}</h2>")
         parts += [f"<h3>{html.escape(t)}</h3>{_table(f)}" for t, f in frames]
+        parts += [f"<details><summary>{html.escape(t)} (full table, {len(f)} rows)</summary>{_table(f)}</details>"
+                  for t, f in folded]
         parts += [_img(f) for f in figs]
     if run:
         parts.append(f"<h2>Parameters and versions (run.json)</h2>{_table(_params(run))}")
