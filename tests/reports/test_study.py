@@ -7,7 +7,9 @@ x clock, ridge = peak / DRAM bandwidth, methodology.md).
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -356,3 +358,84 @@ def test_rooflines_say_in_plain_words_what_is_not_shown(drawn):
     figures, _ = drawn
     title = figures["study-bert-components-prefill"].axes[0].get_title(loc="left")
     assert "not shown, kept on chip (no DRAM traffic" in title and "FLAT softmax" in title
+
+
+def test_the_interactive_twin_has_the_figures_values_and_hovers_name_the_point(drawn):
+    from fusemax.reports import interactive
+    figures, _ = drawn
+    figure = figures["study-ratios-prefill"]
+    figure.savefig(io.BytesIO(), format="png")     # the saved layout places the subplots
+    spec = interactive.spec(figure, "FuseMax over FLAT and unfused vs context length, prefill, batch 1")
+    lines = _lines(figure)
+    traces = {next(g for g in lines if g in t["text"][0]): t for t in spec["data"]}
+    assert set(traces) == set(lines)
+    for gid, (xs, ys) in lines.items():
+        trace = traces[gid]
+        assert trace["x"] == xs and trace["y"] == ys
+        model = gid.split("|")[3]
+        for text, x in zip(trace["text"], xs):
+            assert model in text and f"Context length (tokens): {x}" in text and "prefill, batch 1" in text
+    # one legend entry per series, toggling it in all four subplots
+    bert = [t for t in spec["data"] if t["name"] == "BERT over FLAT"]
+    assert len(bert) == 4 and len({t["legendgroup"] for t in bert}) == 1
+    assert sum(t["showlegend"] for t in bert) == 1
+    assert {t["xaxis"] for t in bert} == {"x", "x2", "x3", "x4"}
+    assert spec["layout"]["xaxis"]["type"] == "log"
+
+
+@pytest.fixture(scope="module")
+def study_report(runs):
+    """The study's report (its first roofline figure per phase and the issue-27 figures), as the CLI writes it."""
+    out, _ = runs
+    report = out / "report-interactive"
+    original = study.FIGURES
+    study.FIGURES = study.FIGURES[:1]     # saving is the cost; the figures that answer the questions stay
+    try:
+        assert main(["report", str(out / study.STUDY_DIR), "-o", str(report)]) == 0
+    finally:
+        study.FIGURES = original
+    return report / "index.html"
+
+
+def test_the_page_embeds_plotly_once_and_every_figure_is_interactive(study_report):
+    from fusemax.reports.html import plotly_js
+    text = study_report.read_text()
+    assert text.count(plotly_js()[:300]) == 1
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", text)     # nothing fetched: no CDN, no file
+    stems = {p.stem for p in study_report.parent.glob("*.png")}
+    assert {"study-ratios-prefill", "study-time-decode"} <= stems
+    assert set(re.findall(r'data-interactive="([^"]+)"', text)) == stems
+    assert "<details><summary>Study, prefill: FuseMax&#x27;s whole-layer speedup and energy ratio per point" in text
+    assert "FuseMax (binding) whole-layer speedup over FLAT, prefill, batch 1 (model × length)" in text
+
+
+HOVER = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var gd = document.getElementById('plotly-study-ratios-prefill');
+  var i = gd.data.findIndex(function (t) { return t.name === 'BERT over FLAT'; });
+  Plotly.Fx.hover(gd, [{curveNumber: i, pointNumber: 1}]);
+  var label = gd.querySelector('.hoverlayer');
+  document.body.setAttribute('data-hover', label ? label.textContent : 'no hover label');
+}, 200); });
+</script>"""
+
+
+def test_chromium_loads_the_page_offline_and_a_hover_names_the_model_and_length(study_report, tmp_path):
+    import shutil
+    import subprocess
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not on PATH (Debian: apt-get install -y chromium)")
+    page = tmp_path / "index.html"
+    page.write_text(study_report.read_text().replace("</body>", HOVER + "</body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+             "--virtual-time-budget=15000", "--window-size=1400,2400"]
+    done = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=180)
+    assert "Uncaught" not in done.stderr and "ERROR:CONSOLE" not in done.stderr, done.stderr[-2000:]
+    hover = re.search(r'data-hover="([^"]*)"', done.stdout)
+    assert hover is not None, done.stdout[-2000:]
+    # BERT over FLAT's second point: 1K = 1024 tokens, prefill, batch 1
+    assert "BERT over FLAT" in hover.group(1) and "1024" in hover.group(1), hover.group(1)
