@@ -1,6 +1,7 @@
 """fusemax.results.load: paper, study, plain and hardware-sweep folders; ``tokens``; COLUMNS."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,9 @@ def test_every_column_of_every_table_has_a_meaning_and_unit(sweep, tmp_path):
     assert missing == []
     for column, (meaning, unit) in results.COLUMNS.items():
         assert meaning and isinstance(unit, str), column
+
+
+def test_the_readme_table_of_columns_is_columns():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `([^`]+)` \| (.*) \| (.*) \|$", readme, flags=re.MULTILINE)
+    assert {column: (meaning, unit) for column, meaning, unit in rows} == results.COLUMNS
