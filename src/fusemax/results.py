@@ -508,7 +508,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "layer_fusion": ("how the rest of the layer is scheduled: none or fused", ""),
     "einsum": ("Einsum name (QK, SLN, AV, FFN1 ...)", ""),
     "array": ("the PE array the Einsum runs on: 2d or 1d", ""),
-    "group": ("what the Einsum is part of: attention, projections, MLP or element-wise", ""),
+    "group": ("what the Einsum is part of: attention (attention, softmax, QK, AV by configuration) or the "
+              "rest of the layer (projection, mlp, elementwise)", ""),
     "layers": ("transformer layers of the model", "layers"),
     "vocab": ("vocabulary size (the LM head's width)", "tokens"),
     "PE_dim": ("side of the 2D PE array (PE_dim x PE_dim PEs)", "PEs"),
@@ -531,8 +532,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "traffic": ("DRAM traffic (read + write)", "B"),
     "intensity": ("operational intensity: FLOPs / DRAM bytes", "FLOP/B"),
     # time and energy
-    "latency": ("latency (attention for attn-*.csv, the Einsum's own max(memory, compute) bound for "
-                "einsums.csv, the whole layer for layer.csv, the Pareto point's for pareto.csv)", "s"),
+    "latency": ("latency: attention's for attn-*.csv, the layer's other matrix multiplies' for end2end-*.csv, "
+                "the Einsum's own max(memory, compute) bound for einsums.csv, the whole layer's for layer.csv, "
+                "attention's at that PE array for pareto.csv", "s"),
     "mem_latency": ("time to move the DRAM traffic at the DRAM bandwidth", "s"),
     "mem_lat": ("Pareto: time to move the DRAM traffic", "s"),
     "comp_latency": ("compute time on the Einsum's array", "s"),

@@ -9,16 +9,22 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[2] / "workspace" / "notebooks" / "redraw.ipynb"
 
 
-def test_redraw_notebook_executes(run_dir, monkeypatch):
+def execute(notebook: Path) -> list:
+    """Run ``notebook`` top to bottom in its folder; its code cells' outputs, none of them an error."""
     nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
     nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
     pytest.importorskip("ipykernel", reason="ipykernel is in the test extra")
-    monkeypatch.setenv("FUSEMAX_RESULTS", str(run_dir))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+                            resources={"metadata": {"path": str(notebook.parent)}}).execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    return outputs
+
+
+def test_redraw_notebook_executes(run_dir, monkeypatch):
+    monkeypatch.setenv("FUSEMAX_RESULTS", str(run_dir))
+    outputs = execute(NOTEBOOK)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2
     assert "unfused" in outputs[0]["text"] and os.fspath(run_dir) in outputs[0]["text"]
@@ -42,15 +48,8 @@ def study_dir(tmp_path_factory) -> Path:
 
 
 def test_study_notebook_redraws_the_study_and_the_seed_plots(study_dir, monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
-    nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
-    pytest.importorskip("ipykernel", reason="ipykernel is in the test extra")
     monkeypatch.setenv("FUSEMAX_STUDY", str(study_dir))
-    nb = nbformat.read(STUDY_NOTEBOOK, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(STUDY_NOTEBOOK.parent)}}).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
+    outputs = execute(STUDY_NOTEBOOK)
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert f"{study_dir}: 2 models, 2 lengths, phases ['decode', 'prefill'], batches [1]" in text
     # the small study has BERT at 256 and 1K only: seed plots 3 (2K) says so; the other eight figures draw

@@ -254,17 +254,28 @@ def ttft_tpot(model: pd.DataFrame, title: str) -> Figure:
                     continue
                 ax.plot(rows["n"], rows[metric], marker=REGISTRY[config].marker, color=config_color(config),
                         label=config_label(config), gid=f"{metric} {config} {name} {int(rows['batch'].iloc[0])}")
-            ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.grid(True, which="major")
-            if row == 0:
-                ax.set_title(name)
-            else:
-                ax.set_xlabel("Context length (tokens)")
-            if col == 0:
-                ax.set_ylabel(label, fontsize=8)
+            _length_panel(ax, row, col, name, label, 8)
+    return _legend_and_title(fig, axes, title, 9)
+
+
+def _length_panel(ax, row: int, col: int, heading: str, ylabel: str, ylabel_size: int) -> None:
+    """A panel of a grid against context length: log2 x axis and grid, the heading on the top row, the x
+    label on the bottom row, the y label in the first column."""
+    ax.set_xscale("log", base=2)
+    ax.grid(True, which="major")
+    if row == 0:
+        ax.set_title(heading)
+    else:
+        ax.set_xlabel("Context length (tokens)")
+    if col == 0:
+        ax.set_ylabel(ylabel, fontsize=ylabel_size)
+
+
+def _legend_and_title(fig: Figure, axes, title: str, fontsize: int) -> Figure:
+    """The first panel's legend outside on the right, and ``title`` over the figure, left-aligned."""
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center", fontsize=9, frameon=False)
+    fig.legend(handles, labels, loc="outside right center", fontsize=fontsize, frameon=False)
     fig.suptitle(title, x=0.0, ha="left")
     return fig
 
@@ -366,18 +377,8 @@ def ratios_vs_length(frame: pd.DataFrame, title: str) -> Figure:
                         linestyle=BASELINE_STYLES[base], label=f"{model} over {config_label(base)}",
                         gid=f"{metric}|{scope}|{base}|{model}")
             ax.axhline(1.0, color="grey", linewidth=0.8)
-            ax.set_xscale("log", base=2)
-            ax.grid(True, which="major")
-            if row == 0:
-                ax.set_title(scope)
-            else:
-                ax.set_xlabel("Context length (tokens)")
-            if col == 0:
-                ax.set_ylabel(label, fontsize=9)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
-    fig.suptitle(title, x=0.0, ha="left")
-    return fig
+            _length_panel(ax, row, col, scope, label, 9)
+    return _legend_and_title(fig, axes, title, 8)
 
 
 @styled
@@ -404,10 +405,7 @@ def time_breakdown(frame: pd.DataFrame, title: str) -> Figure:
         ax.set_xlabel("Context length (tokens)")
     for ax in axes[:, 0]:
         ax.set_ylabel("share of the layer's time")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center", fontsize=9, frameon=False)
-    fig.suptitle(title, x=0.0, ha="left")
-    return fig
+    return _legend_and_title(fig, axes, title, 9)
 
 
 @dataclass(frozen=True)
@@ -517,22 +515,22 @@ def figures(study: Study, fig: Draw) -> tuple[list[SavedFigure], list[str]]:
 def _answers(study: Study, fig: Draw, phase: str, batch: int) -> list[SavedFigure]:
     """The figures that answer the study's questions for one phase: FuseMax's speedup and energy ratio
     against length per model, and where its time goes."""
+    answers = (
+        ("study-ratios", "FuseMax over FLAT and unfused vs context length",
+         "Speedup = baseline latency / FuseMax (binding) latency; energy ratio = FuseMax energy / baseline "
+         "energy; whole layer (layer.csv) and attention alone (layer.csv's latency x attention_latency_share, "
+         "einsums.csv's energies). Solid: over FLAT; dashed: over unfused.", ratios_vs_length,
+         ratios(study, phase, batch)),
+        ("study-time", "Where FuseMax's layer time goes vs context length",
+         "Share of each part in FuseMax's (binding) layer: attention at its latency, projections, MLP and "
+         "element-wise at the sum of their Einsums' bounds (einsums.csv's group).", time_breakdown,
+         time_shares(study, phase, batch)),
+    )
     out = []
-    frame = ratios(study, phase, batch)
-    if not frame.empty:
-        title = f"FuseMax over FLAT and unfused vs context length, {phase}, batch {batch}"
-        out.append(fig(f"study-ratios-{phase}", title,
-                       "Speedup = baseline latency / FuseMax (binding) latency; energy ratio = FuseMax energy / "
-                       "baseline energy; whole layer (layer.csv) and attention alone (layer.csv's latency x "
-                       "attention_latency_share, einsums.csv's energies). Solid: over FLAT; dashed: over "
-                       "unfused. Modelled by fusemax.", ratios_vs_length, frame, title))
-    shares = time_shares(study, phase, batch)
-    if not shares.empty:
-        title = f"Where FuseMax's layer time goes vs context length, {phase}, batch {batch}"
-        out.append(fig(f"study-time-{phase}", title,
-                       "Share of each part in FuseMax's (binding) layer: attention at its latency, "
-                       "projections, MLP and element-wise at the sum of their Einsums' bounds (einsums.csv's "
-                       "group). Modelled by fusemax.", time_breakdown, shares, title))
+    for stem, title, caption, builder, frame in answers:
+        if not frame.empty:
+            title = f"{title}, {phase}, batch {batch}"
+            out.append(fig(f"{stem}-{phase}", title, f"{caption} Modelled by fusemax.", builder, frame, title))
     return out
 
 
