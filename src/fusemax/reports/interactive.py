@@ -114,7 +114,8 @@ def _axis(ax: Axes, which: str, axis: int, domain: list[float]) -> dict[str, Any
     tick_labels = [t.get_text() for t in (ax.get_xticklabels() if which == "x" else ax.get_yticklabels())]
     other = "y" if which == "x" else "x"
     spec: dict[str, Any] = {"domain": domain, "anchor": f"{other}{'' if axis == 1 else axis}",
-                            "type": "log" if scale == "log" else "linear", "title": {"text": label},
+                            "type": "log" if scale == "log" else "linear",
+                            "title": {"text": label, "font": {"size": 10}},
                             "showgrid": True, "zeroline": False}
     if scale != "log" and any(t and not _is_number(t) for t in tick_labels):   # category ticks (bar charts)
         spec.update(tickmode="array", tickvals=_numbers(ticks), ticktext=tick_labels)
@@ -134,7 +135,9 @@ def spec(fig: Figure, title: str) -> dict[str, Any]:
     the axes' positions are the saved layout's); ``title`` heads the figure and every hover."""
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {"title": {"text": title, "x": 0.0, "xanchor": "left"}, "hovermode": "closest",
-                              "height": max(420, int(fig.get_figheight() * 80)), "margin": {"t": 70},
+                              # taller than the PNG's aspect: Plotly's tick labels sit outside the axes' boxes
+                              "height": max(450, int(fig.get_figheight() * 110)), "margin": {"t": 70},
+                              "font": {"size": 11},
                               "legend": {"x": 1.02, "y": 0.5}, "annotations": [], "barmode": "overlay",
                               "template": "none"}
     seen: set[str] = set()
