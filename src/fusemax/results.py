@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from fusemax.errors import FusemaxError
+from fusemax.errors import FusemaxError, WorkloadError
 from fusemax.fileio import make_dirs, staged_folder, write_text_atomic
 from fusemax.workload import DEFAULT_BATCH, parse_seq_len
 
@@ -636,8 +636,8 @@ def _with_tokens(res: Results, lead: list[str]) -> Results:
             named[name] = frame
             continue
         frame = frame.copy()
-        frame.insert(frame.columns.get_loc("seq_len") + 1, "tokens",
-                     np.array([parse_seq_len(str(v)) for v in frame["seq_len"]], dtype=np.int64))
+        if "tokens" not in frame.columns:   # a sweep's variants have theirs, read from their own files
+            frame.insert(frame.columns.get_loc("seq_len") + 1, "tokens", _tokens(frame["seq_len"], res.folder, name))
         before = list(frame.columns[:frame.columns.get_loc("seq_len")])
         keys = [*lead, *(c for c in before if c in TEXT_COLUMNS and c not in lead)]
         ranks = [pd.factorize(frame[c])[0] for c in keys]
@@ -646,9 +646,22 @@ def _with_tokens(res: Results, lead: list[str]) -> Results:
     return _replace_frames(res, named)
 
 
+def _tokens(labels: pd.Series, folder: Path | None, table: str) -> np.ndarray:
+    """The integer lengths of ``seq_len`` labels (``1K`` -> 1024); a label that is no length is one
+    :class:`FusemaxError` naming the table, line and label."""
+    out = np.empty(len(labels), dtype=np.int64)
+    for row, label in enumerate(labels):
+        try:
+            out[row] = parse_seq_len(str(label))
+        except WorkloadError:
+            raise FusemaxError(f"line {row + 2}, column seq_len: {str(label)!r} is not a length (512, 1K, 4096 ...)",
+                               source=str((folder or Path(".")) / f"{table}.csv")) from None
+    return out
+
+
 def _load_variants(path: Path, folders: list[Path]) -> Results:
     """The variants of a hardware sweep in one :class:`Results` (see :func:`load`)."""
-    loaded = [_load_one(d) for d in folders]
+    loaded = [_with_tokens(_load_one(d), []) for d in folders]
     hardware = [r.run.get("hardware") or {} for r in loaded]
     varied = [k for k in hardware[0] if len({repr(h.get(k)) for h in hardware}) > 1]
     merged: dict[str, list[pd.DataFrame]] = {}

@@ -143,3 +143,10 @@ def test_the_readme_table_of_columns_is_columns():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     rows = re.findall(r"^\| `([^`]+)` \| (.*) \| (.*) \|$", readme, flags=re.MULTILINE)
     assert {column: (meaning, unit) for column, meaning, unit in rows} == results.COLUMNS
+
+
+def test_a_seq_len_that_is_no_length_is_one_error_naming_the_file_and_line(tmp_path):
+    (tmp_path / "attn-binding.csv").write_text("model,seq_len,traffic,latency,energy\nBERT,1K,1,2,3\nBERT,long,1,2,3\n")
+    with pytest.raises(FusemaxError, match=r"line 3, column seq_len: 'long' is not a length") as info:
+        results.load(tmp_path)
+    assert str(tmp_path / "attn-binding.csv") in str(info.value)
