@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from fusemax.errors import FusemaxError
+from fusemax.errors import FusemaxError, WorkloadError
 from fusemax.fileio import make_dirs, staged_folder, write_text_atomic
-from fusemax.workload import DEFAULT_BATCH
+from fusemax.workload import DEFAULT_BATCH, parse_seq_len
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.experiments.combine import ConfigResult
@@ -398,6 +398,11 @@ class Results:
     #: ``model.csv`` (the whole model: TTFT, TPOT ..., from ``fusemax run --layer``), when present; NaN
     #: where the folder lacks a phase.
     model: pd.DataFrame | None = None
+    #: ``OUT/study``'s tables when :func:`load` was given a paper folder ``OUT`` that has a study.
+    study: "Results | None" = None
+    #: The hardware parameters that vary across a hardware sweep's variants (:func:`load` of the sweep's
+    #: parent folder): each is a column of every table; empty for one folder.
+    varied: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.attn[key.removeprefix("attn-")]
@@ -409,8 +414,10 @@ class Results:
         return list(self.attn)
 
 
-def load(path: str | Path) -> Results:
-    """Load ``DIR/results`` (or a folder of ``attn-*.csv`` such as the artifact's published results)."""
+def read_paper(path: str | Path) -> Results:
+    """The tables of ``DIR/results`` (or of a folder of ``attn-*.csv`` such as the artifact's published
+    results) exactly as written, each checked; the reports and ``fusemax validate`` read them so.
+    :func:`load` is the researcher's entry point (it adds ``tokens`` and sorts)."""
     folder = results_dir(path)
     files = sorted(folder.glob("attn-*.csv")) if folder.is_dir() else []
     if not files:
@@ -483,3 +490,188 @@ def load_study(path: str | Path) -> Results:
     _load_model(folder, res)
     check_one_run(folder, res.run)
     return res
+
+
+#: Every column of every table :func:`load` returns: column -> (meaning, unit). Units: s, B (bytes), pJ,
+#: FLOP; "" for names and plain numbers. The README's "Reading the results" table is this one.
+COLUMNS: dict[str, tuple[str, str]] = {
+    # where a row belongs
+    "config": ("configuration: unfused, flat, cascade, arch, binding (FuseMax with its binding, the paper's "
+               "headline)", ""),
+    "accel": ("accelerator of a Pareto row (proposal = FuseMax)", ""),
+    "model": ("model name (from the model zoo or a models file)", ""),
+    "seq_len": ("context length as written in the CSVs (512, 1K ... 1M; K = 1024): a label, sorts as text", ""),
+    "tokens": ("context length as an integer (added by fusemax.results.load; tables sort by it)", "tokens"),
+    "phase": ("prefill (the whole prompt) or decode (one new token per sequence)", ""),
+    "batch": ("sequences processed together", "sequences"),
+    "mask": ("attention's mask: none, causal or window:N", ""),
+    "layer_fusion": ("how the rest of the layer is scheduled: none or fused", ""),
+    "einsum": ("Einsum name (QK, SLN, AV, FFN1 ...)", ""),
+    "array": ("the PE array the Einsum runs on: 2d or 1d", ""),
+    "group": ("what the Einsum is part of: attention (attention, softmax, QK, AV by configuration) or the "
+              "rest of the layer (projection, mlp, elementwise)", ""),
+    "layers": ("transformer layers of the model", "layers"),
+    "vocab": ("vocabulary size (the LM head's width)", "tokens"),
+    "PE_dim": ("side of the 2D PE array (PE_dim x PE_dim PEs)", "PEs"),
+    # hardware sweep variants (the varied parameters of run.json's hardware)
+    "pe_dim": ("side of the 2D PE array of this hardware variant", "PEs"),
+    "pe_1d": ("PEs of the 1D array of this hardware variant", "PEs"),
+    "l3_bytes": ("on-chip (L3) buffer of this hardware variant", "B"),
+    "dram_bandwidth": ("DRAM bandwidth of this hardware variant", "B/s"),
+    "clock_hz": ("clock of this hardware variant", "Hz"),
+    # how much work and data
+    "computes": ("engine computes (PE steps) of the Einsum", "computes"),
+    "cycles": ("compute cycles of the Einsum on its array", "cycles"),
+    "cost": ("operations per compute of the Einsum", "ops"),
+    "flops": ("algorithmic floating-point operations", "FLOP"),
+    "flops_2d": ("FLOPs on the 2D array", "FLOP"),
+    "flops_1d": ("FLOPs on the 1D array", "FLOP"),
+    "ops": ("operations the implementation performs, counted as FLOPs", "FLOP"),
+    "read_bytes": ("DRAM bytes read", "B"),
+    "write_bytes": ("DRAM bytes written", "B"),
+    "traffic": ("DRAM traffic (read + write)", "B"),
+    "intensity": ("operational intensity: FLOPs / DRAM bytes", "FLOP/B"),
+    # time and energy
+    "latency": ("latency: attention's for attn-*.csv, the layer's other matrix multiplies' for end2end-*.csv, "
+                "the Einsum's own max(memory, compute) bound for einsums.csv, the whole layer's for layer.csv, "
+                "attention's at that PE array for pareto.csv", "s"),
+    "mem_latency": ("time to move the DRAM traffic at the DRAM bandwidth", "s"),
+    "mem_lat": ("Pareto: time to move the DRAM traffic", "s"),
+    "comp_latency": ("compute time on the Einsum's array", "s"),
+    "comp_2d_lat": ("Pareto: compute time on the 2D array", "s"),
+    "comp_1d_lat": ("Pareto: compute time on the 1D array", "s"),
+    "occupancy": ("fraction of the array's PEs the Einsum's mapping uses", "fraction"),
+    "energy": ("energy", "pJ"),
+    "util_2d": ("busy-time fraction of the 2D array: its compute time / latency (the artifact's)", "fraction"),
+    "util_1d": ("busy-time fraction of the 1D array: its compute time / latency (the artifact's)", "fraction"),
+    "pe_util_2d": ("PE utilization of the 2D array: computes / (PEs x latency x clock)", "fraction"),
+    "pe_util_1d": ("PE utilization of the 1D array: computes / (PEs x latency x clock)", "fraction"),
+    "attention_latency_share": ("attention's share of the layer's latency", "fraction"),
+    "attention_flops_share": ("attention's share of the layer's FLOPs", "fraction"),
+    "array_2d_area": ("area of the 2D PE array", "um^2"),
+    "area": ("chip area", "um^2"),
+    # the whole model (model.csv)
+    "ttft": ("time to first token: the prompt through every layer, then the LM head", "s"),
+    "tpot": ("time per output token: one decode step of the batch through every layer and the LM head", "s"),
+    "tokens_per_s": ("decode throughput: batch / TPOT", "tokens/s"),
+    "energy_per_token": ("a decode step's energy / batch", "pJ"),
+    "prefill_energy": ("energy of the batch's prompts through every layer and the LM head", "pJ"),
+    "lm_head_latency": ("latency of the LM head (one token per sequence)", "s"),
+    "lm_head_energy": ("energy of the LM head", "pJ"),
+    # attn-<config>.csv: one busy-time column per 2D Einsum (the artifact's Fig. 7)
+    **{name: (f"busy-time share of the 2D array spent on Einsum {name}: its compute time / latency",
+              "fraction") for name in ("QK", "AV", "LM", "SLN", "SLD", "SLNV")},
+}
+
+
+def _variant_folders(path: Path) -> list[Path]:
+    """The hardware variants under a sweep's parent ``path`` (``path/<label>/results``), by label."""
+    if not path.is_dir():
+        return []
+    return sorted(d for d in path.iterdir() if "=" in d.name and d.is_dir() and not d.is_symlink()
+                  and (d / "results" / RUN_FILE).is_file())
+
+
+def load(path: str | Path) -> Results:
+    """The tables of a results folder, ready to plot: every table with a ``seq_len`` gets an integer
+    ``tokens`` column beside it and is sorted by it (within config, model ..., in the CSV's order of
+    first appearance); the files on disk are not changed. :data:`COLUMNS` says what each column means.
+
+    ``path`` may be a paper folder (``OUT`` or ``OUT/results``; its study, if any, is ``.study``), a
+    study folder (``OUT/study`` or ``OUT/study/results``), a plain ``fusemax run`` folder, or the parent of
+    a hardware sweep (``OUT/<label>/results``, one per variant): then every table is the variants' rows in
+    one, with the varied hardware parameters (``.varied``, e.g. ``pe_dim``) as leading columns.
+
+    >>> res = load("workspace/outputs/paper/study")               # doctest: +SKIP
+    >>> res.layer.query("phase == 'prefill'").pivot(index="tokens", columns="model", values="latency")
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FusemaxError("no such folder", source=str(path))
+    variants = _variant_folders(path) if not (path / "results").is_dir() else []
+    if variants:
+        return _load_variants(path, variants)
+    res = _load_one(path)
+    if res.attn and (path / STUDY_DIR / "results" / "layer.csv").is_file():
+        res.study = _with_tokens(load_study(path / STUDY_DIR), [])
+    return _with_tokens(res, [])
+
+
+def _load_one(path: Path) -> Results:
+    folder = results_dir(path)
+    if any(folder.glob("attn-*.csv")):
+        return read_paper(path)
+    if (folder / "layer.csv").is_file():
+        return load_study(path)
+    raise FusemaxError("no attn-*.csv (paper or sweep results), layer.csv (a study) or "
+                       "<parameter>=<value>/results (hardware variants) found", source=str(folder))
+
+
+def _frames(res: Results) -> dict[str, pd.DataFrame]:
+    """Every table of ``res`` by a name: attn keys as ``attn-<key>``, end-to-end as ``end2end-<platform>``."""
+    named = {f"attn-{k}": f for k, f in res.attn.items()}
+    named.update({f"end2end-{k}": f for k, f in res.end2end.items()})
+    for name in ("einsums", "roofline", "pareto", "layer", "model"):
+        frame = getattr(res, name)
+        if frame is not None:
+            named[name] = frame
+    return named
+
+
+def _replace_frames(res: Results, named: dict[str, pd.DataFrame]) -> Results:
+    """``res`` with its tables replaced by ``named`` (as :func:`_frames` names them)."""
+    return dataclasses.replace(
+        res, attn={k.removeprefix("attn-"): f for k, f in named.items() if k.startswith("attn-")},
+        end2end={k.removeprefix("end2end-"): f for k, f in named.items() if k.startswith("end2end-")},
+        einsums=named.get("einsums"), roofline=named.get("roofline"), pareto=named.get("pareto"),
+        layer=named.get("layer"), model=named.get("model"))
+
+
+def _with_tokens(res: Results, lead: list[str]) -> Results:
+    """``res`` with ``tokens`` beside every ``seq_len`` and every such table sorted by ``lead`` columns,
+    the text columns before ``seq_len`` (each in its order of first appearance) and then ``tokens``."""
+    named = {}
+    for name, frame in _frames(res).items():
+        if "seq_len" not in frame.columns:
+            named[name] = frame
+            continue
+        frame = frame.copy()
+        if "tokens" not in frame.columns:   # a sweep's variants have theirs, read from their own files
+            frame.insert(frame.columns.get_loc("seq_len") + 1, "tokens", _tokens(frame["seq_len"], res.folder, name))
+        before = list(frame.columns[:frame.columns.get_loc("seq_len")])
+        keys = [*lead, *(c for c in before if c in TEXT_COLUMNS and c not in lead)]
+        ranks = [pd.factorize(frame[c])[0] for c in keys]
+        order = np.lexsort([frame["tokens"].to_numpy(), *reversed(ranks)])   # last key is the primary one
+        named[name] = frame.iloc[order].reset_index(drop=True)
+    return _replace_frames(res, named)
+
+
+def _tokens(labels: pd.Series, folder: Path | None, table: str) -> np.ndarray:
+    """The integer lengths of ``seq_len`` labels (``1K`` -> 1024); a label that is no length is one
+    :class:`FusemaxError` naming the table, line and label."""
+    out = np.empty(len(labels), dtype=np.int64)
+    for row, label in enumerate(labels):
+        try:
+            out[row] = parse_seq_len(str(label))
+        except WorkloadError:
+            raise FusemaxError(f"line {row + 2}, column seq_len: {str(label)!r} is not a length (512, 1K, 4096 ...)",
+                               source=str((folder or Path(".")) / f"{table}.csv")) from None
+    return out
+
+
+def _load_variants(path: Path, folders: list[Path]) -> Results:
+    """The variants of a hardware sweep in one :class:`Results` (see :func:`load`)."""
+    loaded = [_with_tokens(_load_one(d), []) for d in folders]
+    hardware = [r.run.get("hardware") or {} for r in loaded]
+    varied = [k for k in hardware[0] if len({repr(h.get(k)) for h in hardware}) > 1]
+    merged: dict[str, list[pd.DataFrame]] = {}
+    for res, hw in zip(loaded, hardware):
+        for name, frame in _frames(res).items():
+            frame = frame.copy()
+            for i, key in enumerate(varied):
+                frame.insert(i, key, hw.get(key))
+            merged.setdefault(name, []).append(frame)
+    tables = {name: pd.concat(parts, ignore_index=True) for name, parts in merged.items()}
+    out = _replace_frames(Results(folder=path, varied=varied,
+                                  run={"variants": {d.name: r.run for d, r in zip(folders, loaded)}}), tables)
+    return _with_tokens(out, varied)

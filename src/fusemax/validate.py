@@ -89,12 +89,12 @@ def compare_frames(config: str, ours: pd.DataFrame, published: pd.DataFrame) -> 
 
 def compare(ours_dir: str | Path, reference_dir: str | Path | None = None) -> list[ColumnCheck]:
     """Compare every ``attn-<config>.csv`` and ``end2end-<platform>.csv`` present on both sides."""
-    ours = results_mod.load(ours_dir)
+    ours = results_mod.read_paper(ours_dir)
     reference = Path(reference_dir) if reference_dir else default_reference()
     if reference is None:
         raise FusemaxError("the artifact's published results are not available (no ../shared next to the "
                            "repository); pass --reference DIR")
-    published = results_mod.load(reference)
+    published = results_mod.read_paper(reference)
     checks: list[ColumnCheck] = []
     pairs = [(config, ours.attn[config], frame, f"attn-{config}.csv")
              for config, frame in published.attn.items() if config in ours.attn]

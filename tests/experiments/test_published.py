@@ -33,7 +33,7 @@ def _published():
     if REFERENCE is None:
         return []
     rows = []
-    pub = results.load(REFERENCE)
+    pub = results.read_paper(REFERENCE)
     for config in CONFIGS:
         for row in pub[config].to_dict("records"):
             rows.append(pytest.param(config, row, id=f"{config}-{row['model']}-{row['seq_len']}"))
@@ -65,7 +65,7 @@ def test_published_energy(ours, config, published):
 def test_headline_energy_ratio_on_the_published_models(ours, baseline):
     # Mean energy of binding over the baseline on BERT/TrXL/T5 (XLM is withheld), against the same mean over
     # the published rows (76.3 % over FLAT, 74.3 % over unfused).
-    pub = results.load(REFERENCE)
+    pub = results.read_paper(REFERENCE)
     published = {c: {(r["model"], r["seq_len"]): r["energy"] for r in pub[c].to_dict("records")}
                  for c in ("binding", baseline)}
     keys = sorted(published["binding"])
@@ -76,7 +76,7 @@ def test_headline_energy_ratio_on_the_published_models(ours, baseline):
 
 def test_headline_on_the_published_models(ours):
     # Over BERT/TrXL/T5 only (XLM is withheld), the mean speedup of binding over FLAT of the published rows.
-    pub = results.load(REFERENCE)
+    pub = results.read_paper(REFERENCE)
     latency = {c: {(r["model"], r["seq_len"]): r["latency"] for r in pub[c].to_dict("records")}
                for c in ("binding", "flat")}
     keys = sorted(latency["binding"])

@@ -46,7 +46,7 @@ def test_round_trip(tmp_path):
 def test_load_reads_the_artifacts_trailing_comma(tmp_path):
     (tmp_path / "attn-unfused.csv").write_text(
         "model,seq_len,traffic,latency,energy,util_2d,util_1d,\nBERT,1K,1,2,3,0.5,0.25\n")
-    frame = results.load(tmp_path)["unfused"]
+    frame = results.read_paper(tmp_path)["unfused"]
     assert list(frame.columns) == results.BASE_COLUMNS
     assert frame.loc[0, "model"] == "BERT" and frame.loc[0, "latency"] == 2
 

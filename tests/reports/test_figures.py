@@ -135,3 +135,12 @@ def test_pareto_lines_are_the_csv_in_square_centimetres(tmp_path):
     lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
     assert list(lines["XLM"].get_xdata()) == [0.05, 0.8]
     assert list(lines["XLM"].get_ydata()) == [75.0, 4.7]
+
+
+def test_pareto_points_are_labelled_with_their_pe_array():
+    # which point is which array size (the front's question): each point says PE_dim², at its own place
+    rows = [("BERT", 64, 5e6, 30.0), ("BERT", 256, 8e7, 1.9)]
+    pareto = pd.DataFrame(rows, columns=["model", "PE_dim", "area", "latency"])
+    fig = paper.pareto(frames.pareto_frame(pareto))
+    labels = {t.get_gid(): (t.get_text(), t.xy) for t in fig.axes[0].texts}
+    assert labels == {"pe BERT 64": ("64²", (0.05, 30.0)), "pe BERT 256": ("256²", (0.8, 1.9))}

@@ -7,7 +7,9 @@ x clock, ridge = peak / DRAM bandwidth, methodology.md).
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -125,7 +127,7 @@ def test_roofline_points_are_the_csv_values(runs, drawn):
     folder = out / study.STUDY_DIR
     want = truth(folder)
     figures, _ = drawn
-    roofs = [s for s in figures if "intensity" not in s]
+    roofs = [s for s in figures if "intensity" not in s and not s.startswith(("study-ratios", "study-time"))]
     assert set(roofs) == {f"{s}-{p}" for s in ("study-bert-components", "study-bert-lengths", "study-short-long")
                           for p in ("prefill", "decode")}
     for stem in roofs:
@@ -260,3 +262,180 @@ def test_a_study_folder_alone_makes_a_study_page(runs, monkeypatch, capsys):
     assert 'data-figure="study-bert-intensity-decode"' in text and "Paper figures" not in text
     assert main(["report", str(out / "study"), "--roofline-model", "BERT"]) == 2
     assert "--roofline-model: no paper results" in capsys.readouterr().err
+
+
+# --- issue 27: the figures that answer the study's questions, read back against layer.csv / einsums.csv ---
+
+def _lines(figure) -> dict[str, tuple[list, list]]:
+    return {line.get_gid(): (list(line.get_xdata()), list(line.get_ydata()))
+            for ax in figure.axes for line in ax.get_lines() if line.get_gid()}
+
+
+def _attention_energy(folder: Path) -> dict[tuple, float]:
+    """Σ energy of each configuration's attention Einsums (its own rows, not its platform's rest of layer)."""
+    out: dict[tuple, float] = defaultdict(float)
+    for r in rows(folder / "einsums.csv"):
+        if r["group"] not in REST_GROUPS:
+            out[(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"])] += float(r["energy"])
+    return out
+
+
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_speedup_and_energy_ratio_vs_length_read_back_equal_to_the_csvs(runs, drawn, phase):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"]): r for r in rows(folder / "layer.csv")}
+    energy = _attention_energy(folder)
+    figures, _ = drawn
+    figure = figures[f"study-ratios-{phase}"]
+    assert f"{phase}, batch 1" in figure.get_suptitle()
+    lines = _lines(figure)
+    assert len(lines) == 2 * 2 * 2 * 2     # metrics x scopes x baselines x models (BERT, Pythia-14M)
+    for model in ("BERT", "Pythia-14M"):
+        for base in ("flat", "unfused"):
+            fm = [layer[("binding", model, n, phase, "1")] for n in ("256", "1K")]
+            bl = [layer[(base, model, n, phase, "1")] for n in ("256", "1K")]
+            att = [float(r["latency"]) * float(r["attention_latency_share"]) for r in fm]
+            att_base = [float(r["latency"]) * float(r["attention_latency_share"]) for r in bl]
+            want = {
+                "speedup|whole layer": [float(b["latency"]) / float(f["latency"]) for f, b in zip(fm, bl)],
+                "energy ratio|whole layer": [float(f["energy"]) / float(b["energy"]) for f, b in zip(fm, bl)],
+                "speedup|attention": [b / f for f, b in zip(att, att_base)],
+                "energy ratio|attention": [energy[("binding", model, n, phase, "1")] /
+                                           energy[(base, model, n, phase, "1")] for n in ("256", "1K")],
+            }
+            for prefix, values in want.items():
+                xs, ys = lines[f"{prefix}|{base}|{model}"]
+                assert xs == [256, 1024]
+                assert ys == pytest.approx(values, rel=1e-12)
+
+
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_where_time_goes_reads_back_equal_to_the_csvs(runs, drawn, phase):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["model"], r["seq_len"]): r for r in rows(folder / "layer.csv")
+             if (r["config"], r["phase"], r["batch"]) == ("binding", phase, "1")}
+    parts: dict[tuple, float] = defaultdict(float)
+    for r in rows(folder / "einsums.csv"):
+        if r["config"] == "proposal" and (r["phase"], r["batch"]) == (phase, "1"):
+            parts[({"projection": "projections", "mlp": "MLP", "elementwise": "element-wise"}[r["group"]],
+                   r["model"], r["seq_len"])] += float(r["latency"])
+    for (model, n), r in layer.items():
+        parts[("attention", model, n)] = float(r["latency"]) * float(r["attention_latency_share"])
+    figures, _ = drawn
+    figure = figures[f"study-time-{phase}"]
+    assert f"{phase}, batch 1" in figure.get_suptitle()
+    lines = _lines(figure)
+    assert {g.split("|")[1] for g in lines} == {"attention", "projections", "MLP", "element-wise"}
+    for model in ("BERT", "Pythia-14M"):
+        totals = [sum(v for (p, m, n), v in parts.items() if (m, n) == (model, length)) for length in ("256", "1K")]
+        for part in ("attention", "projections", "MLP", "element-wise"):
+            xs, ys = lines[f"share|{part}|{model}"]
+            assert xs == [256, 1024]
+            assert ys == pytest.approx([parts[(part, model, n)] / t for n, t in zip(("256", "1K"), totals)])
+
+
+def test_the_speedup_pivots_are_model_by_length_per_phase_and_batch(runs):
+    out, _ = runs
+    folder = out / study.STUDY_DIR
+    layer = {(r["config"], r["model"], r["seq_len"], r["phase"], r["batch"]): r for r in rows(folder / "layer.csv")}
+    pivots = dict(study.speedup_pivots(study.load(folder)))
+    name = "FuseMax (binding) whole-layer speedup over FLAT, decode, batch 1 (model × length)"
+    table = pivots[name]
+    assert list(table.columns) == ["256", "1K"] and list(table.index) == ["BERT", "Pythia-14M"]
+    for model in table.index:
+        for n in table.columns:
+            ratio = float(layer[("flat", model, n, "decode", "1")]["latency"]) / \
+                float(layer[("binding", model, n, "decode", "1")]["latency"])
+            assert table.loc[model, n] == f"{ratio:.2f}x"
+    # batch 64 has only Pythia-14M at 256, prefill
+    assert list(pivots["FuseMax (binding) whole-layer speedup over Unfused, prefill, batch 64 (model × length)"]
+                .index) == ["Pythia-14M"]
+
+
+def test_rooflines_say_in_plain_words_what_is_not_shown(drawn):
+    figures, _ = drawn
+    title = figures["study-bert-components-prefill"].axes[0].get_title(loc="left")
+    assert "not shown, kept on chip (no DRAM traffic" in title and "FLAT softmax" in title
+
+
+def test_the_interactive_twin_has_the_figures_values_and_hovers_name_the_point(drawn):
+    from fusemax.reports import interactive
+    figures, _ = drawn
+    figure = figures["study-ratios-prefill"]
+    figure.savefig(io.BytesIO(), format="png")     # the saved layout places the subplots
+    spec = interactive.spec(figure, "FuseMax over FLAT and unfused vs context length, prefill, batch 1")
+    lines = _lines(figure)
+    traces = {next(g for g in lines if g in t["text"][0]): t for t in spec["data"]}
+    assert set(traces) == set(lines)
+    for gid, (xs, ys) in lines.items():
+        trace = traces[gid]
+        assert trace["x"] == xs and trace["y"] == ys
+        model = gid.split("|")[3]
+        for text, x in zip(trace["text"], xs):
+            assert model in text and f"Context length (tokens): {x}" in text and "prefill, batch 1" in text
+    # one legend entry per series, toggling it in all four subplots
+    bert = [t for t in spec["data"] if t["name"] == "BERT over FLAT"]
+    assert len(bert) == 4 and len({t["legendgroup"] for t in bert}) == 1
+    assert sum(t["showlegend"] for t in bert) == 1
+    assert {t["xaxis"] for t in bert} == {"x", "x2", "x3", "x4"}
+    assert spec["layout"]["xaxis"]["type"] == "log"
+
+
+@pytest.fixture(scope="module")
+def study_report(runs):
+    """The study's report (its first roofline figure per phase and the issue-27 figures), as the CLI writes it."""
+    out, _ = runs
+    report = out / "report-interactive"
+    original = study.FIGURES
+    study.FIGURES = study.FIGURES[:1]     # saving is the cost; the figures that answer the questions stay
+    try:
+        assert main(["report", str(out / study.STUDY_DIR), "-o", str(report)]) == 0
+    finally:
+        study.FIGURES = original
+    return report / "index.html"
+
+
+def test_the_page_embeds_plotly_once_and_every_figure_is_interactive(study_report):
+    from fusemax.reports.html import plotly_js
+    text = study_report.read_text()
+    assert text.count(plotly_js()[:300]) == 1
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", text)     # nothing fetched: no CDN, no file
+    stems = {p.stem for p in study_report.parent.glob("*.png")}
+    assert {"study-ratios-prefill", "study-time-decode"} <= stems
+    assert set(re.findall(r'data-interactive="([^"]+)"', text)) == stems
+    assert "<details><summary>Study, prefill: FuseMax&#x27;s whole-layer speedup and energy ratio per point" in text
+    assert "FuseMax (binding) whole-layer speedup over FLAT, prefill, batch 1 (model × length)" in text
+
+
+HOVER = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var gd = document.getElementById('plotly-study-ratios-prefill');
+  var i = gd.data.findIndex(function (t) { return t.name === 'BERT over FLAT'; });
+  Plotly.Fx.hover(gd, [{curveNumber: i, pointNumber: 1}]);
+  var label = gd.querySelector('.hoverlayer');
+  document.body.setAttribute('data-hover', label ? label.textContent : 'no hover label');
+}, 200); });
+</script>"""
+
+
+def test_chromium_loads_the_page_offline_and_a_hover_names_the_model_and_length(study_report, tmp_path):
+    import shutil
+    import subprocess
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not on PATH (Debian: apt-get install -y chromium)")
+    page = tmp_path / "index.html"
+    page.write_text(study_report.read_text().replace("</body>", HOVER + "</body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+             "--virtual-time-budget=15000", "--window-size=1400,2400"]
+    done = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=180)
+    assert "Uncaught" not in done.stderr and "ERROR:CONSOLE" not in done.stderr, done.stderr[-2000:]
+    hover = re.search(r'data-hover="([^"]*)"', done.stdout)
+    assert hover is not None, done.stdout[-2000:]
+    # BERT over FLAT's second point: 1K = 1024 tokens, prefill, batch 1
+    assert "BERT over FLAT" in hover.group(1) and "1024" in hover.group(1), hover.group(1)

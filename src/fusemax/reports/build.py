@@ -43,7 +43,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     study_folder = study.find(folder)
     paper_results = any(results_io.results_dir(folder).glob("attn-*.csv"))
     # a study alone makes a page of its own; otherwise the paper's results must load (their errors stand)
-    res = results_io.load(folder) if paper_results or study_folder is None else None
+    res = results_io.read_paper(folder) if paper_results or study_folder is None else None
     if res is None and roofline != RooflineChoice():
         raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
                            source=roofline.flag_given())
@@ -55,16 +55,16 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     notes: list[str] = []
     sections: Sections = []
     tables: Tables = []
-    chapters: list[tuple[str, list[SavedFigure], Tables]] = []
+    chapters: list[tuple[str, list[SavedFigure], Tables, Tables]] = []
     run: dict = {}
     if res is not None:
         sections, tables = _paper(res, fig, notes, roofline)
         run = res.run
     if study_folder is not None:
-        figs, study_tables, study_notes, study_run = study.section(study_folder, fig)
+        figs, study_tables, folded, study_notes, study_run = study.section(study_folder, fig)
         notes += study_notes
         run = run or study_run
-        chapters.append(("Study", figs, study_tables))
+        chapters.append(("Study", figs, study_tables, folded))
     _draw_all(queued)
     source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
     index = out_dir / "index.html"
@@ -78,7 +78,7 @@ def draw_paper_figures(folder: str | Path, out: str | Path | None = None,
     the page: a later :func:`write_report` finds them current and draws only the rest. ``run_all.py``
     draws them this way, in one process (``workers=1``), while the study runs. ``workers``: processes
     (default: every core). Returns how many figures were queued."""
-    res = results_io.load(folder)
+    res = results_io.read_paper(folder)
     out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     make_dirs(out_dir)
     queued: list[tuple] = []

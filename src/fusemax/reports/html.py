@@ -1,10 +1,12 @@
-"""``report/index.html``: one self-contained page (PNG figures inlined as base64, PDFs linked next to it)
-with the figures, the key tables and the parameters and versions from ``run.json``."""
+"""``report/index.html``: one self-contained page with the figures, the key tables and the parameters and
+versions from ``run.json``. Each figure is interactive (:mod:`.interactive`, Plotly's JavaScript embedded
+once, no network) with its PNG inlined as base64 behind a disclosure and its PDF linked next to it."""
 from __future__ import annotations
 
 import base64
 import html
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,17 +24,37 @@ figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: bold; }
 .note { background: #fff8e1; border-left: 4px solid #E69F00; padding: 0.4em 0.8em; margin: 0.4em 0; }
 """
 
 
+def plotly_js() -> str:
+    """Plotly's JavaScript bundle as the ``plotly`` package ships it (read, not imported: importing plotly
+    costs more than the page)."""
+    return (resources.files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+
+
+def _script(text: str) -> str:
+    # inside <script>, only "</" can end the element early
+    return text.replace("</", "<\\/")
+
+
 def _img(fig: SavedFigure) -> str:
     data = base64.b64encode(fig.png.read_bytes()).decode("ascii")
-    return (f'<figure id="{html.escape(fig.stem)}"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(fig.title)}" data-figure="{html.escape(fig.stem)}">'
-            f'<figcaption><b>{html.escape(fig.title)}.</b> {html.escape(fig.caption)} '
-            f'<a href="{html.escape(fig.pdf.name)}">PDF</a> · <a href="{html.escape(fig.png.name)}">PNG</a>'
-            f'</figcaption></figure>')
+    img = (f'<img src="data:image/png;base64,{data}" alt="{html.escape(fig.title)}" '
+           f'data-figure="{html.escape(fig.stem)}">')
+    caption = (f'<figcaption><b>{html.escape(fig.title)}.</b> {html.escape(fig.caption)} '
+               f'<a href="{html.escape(fig.pdf.name)}">PDF</a> · <a href="{html.escape(fig.png.name)}">PNG</a>'
+               f'</figcaption>')
+    if not fig.plotly.is_file():
+        return f'<figure id="{html.escape(fig.stem)}">{img}{caption}</figure>'
+    # the interactive figure first (hover names each point, a legend click toggles a series), the PNG folded
+    div = f"plotly-{fig.stem}"
+    return (f'<figure id="{html.escape(fig.stem)}"><div class="plotly" id="{html.escape(div)}" '
+            f'data-interactive="{html.escape(fig.stem)}"></div><script>(function(){{var s={_script(fig.plotly.read_text())};'
+            f'Plotly.newPlot({json.dumps(div)},s.data,s.layout,{{responsive:true,displaylogo:false}});}})();</script>'
+            f'{caption}<details><summary>Static figure (PNG, as in the PDF)</summary>{img}</details></figure>')
 
 
 def _table(frame: pd.DataFrame, float_format: str = "{:.4g}") -> str:
@@ -53,11 +75,16 @@ def _params(run: dict[str, Any]) -> pd.DataFrame:
 
 def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]], tables: list[tuple[str, pd.DataFrame]],
          notes: list[str], run: dict[str, Any],
-         chapters: Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]]]] = ()) -> str:
+         chapters: Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]],
+                                  list[tuple[str, pd.DataFrame]]]] = ()) -> str:
     """The whole page as a string. ``chapters`` (the Study) come after ``sections``, each a heading with
-    its own tables (sub-headings) and figures, so a chapter's numbers sit next to its figures."""
+    its own tables (sub-headings), then its long tables folded (a ``<details>`` disclosure each), then its
+    figures, so a chapter's numbers sit next to its figures."""
+    every = [f for _, figs in sections for f in figs] + [f for _, figs, *_ in chapters for f in figs]
+    # Plotly's JavaScript once, in the page: the report works offline and from a copied file
+    js = f"<script>{plotly_js()}</script>" if any(f.plotly.is_file() for f in every) else ""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+             f"<style>{CSS}</style>{js}</head><body><h1>{html.escape(title)}</h1>",
              f"<p>Results folder: <code>{html.escape(str(source))}</code>. Every figure is drawn from the CSVs "
              "there; nothing was re-evaluated.</p>"]
     if notes:
@@ -67,10 +94,12 @@ def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]]
     for name, figs in sections:
         if figs:
             parts.append(f"<h2>{html.escape(name)}</h2>" + "".join(_img(f) for f in figs))
-    for name, figs, frames in chapters:
+    for name, figs, frames, folded in chapters:
         anchor = html.escape(name.split(":")[0].lower().replace(" ", "-"))
         parts.append(f"<h2 id='{anchor}'>{html.escape(name)}</h2>")
         parts += [f"<h3>{html.escape(t)}</h3>{_table(f)}" for t, f in frames]
+        parts += [f"<details><summary>{html.escape(t)} (full table, {len(f)} rows)</summary>{_table(f)}</details>"
+                  for t, f in folded]
         parts += [_img(f) for f in figs]
     if run:
         parts.append(f"<h2>Parameters and versions (run.json)</h2>{_table(_params(run))}")

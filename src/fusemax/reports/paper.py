@@ -107,8 +107,9 @@ def einsum_activity(table: pd.DataFrame) -> Figure:
 
 @styled
 def pareto(frame: pd.DataFrame) -> Figure:
-    """Fig. 12: attention latency against chip area (both log), one line per model over the array sizes;
-    ``frame`` is :func:`fusemax.reports.frames.pareto_frame`'s (area in cm^2)."""
+    """Fig. 12: attention latency against chip area (both log), one line per model over the array sizes,
+    each point labelled with its PE array (``PE_dim``², e.g. 256²); ``frame`` is
+    :func:`fusemax.reports.frames.pareto_frame`'s (area in cm^2)."""
     colors = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
     markers = ["o", "x", "s", "+", "D", "^", "v", "*"]
     fig, ax = new_figure((6.0, 4.6))
@@ -116,9 +117,13 @@ def pareto(frame: pd.DataFrame) -> Figure:
         rows = rows.sort_values("area_cm2")
         ax.plot(rows["area_cm2"], rows["latency"], marker=markers[k % len(markers)], color=colors[k % len(colors)],
                 label=model, gid=model)
+        if "PE_dim" in rows.columns:   # which point is which array: the front's whole question
+            for x, y, pe in zip(rows["area_cm2"], rows["latency"], rows["PE_dim"]):
+                ax.annotate(f"{int(pe)}²", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7,
+                            color=colors[k % len(colors)], gid=f"pe {model} {int(pe)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("Area (cm²)")
     ax.set_ylabel("Attention latency (s)")
-    ax.legend(title="Model")
+    ax.legend(title="Model (points: PE array)")
     return fig

@@ -165,7 +165,8 @@ def roofline(einsum_rows: pd.DataFrame, phase_rows: pd.DataFrame, hardware: Hard
     handles += [Line2D([], [], linestyle="", marker=PHASE_MARKERS[k], markersize=11, color="white",
                        markeredgecolor="black", label=f"{PHASE_LABELS[k]} (phase)") for k in kinds]
     fig.legend(handles=handles, loc="outside right center", frameon=False)
-    note = f"; {skipped} Einsum(s) with no DRAM traffic not placed" if skipped else ""
+    note = (f"\n{skipped} Einsum{'s' if skipped != 1 else ''} not shown: kept on chip (no DRAM traffic), "
+            "so no finite intensity") if skipped else ""
     fig.suptitle(title + note)
     return fig
 

@@ -197,7 +197,7 @@ def roofline(points: pd.DataFrame, hardware: Hardware, title: str, colour: str =
     if len(skipped):
         names = ", ".join(dict.fromkeys(f"{config_label(c)} {k}" for c, k in zip(skipped["config"],
                                                                                skipped["component"])))
-        note = f"\nnot placed (no DRAM traffic): {names}"
+        note = f"\nnot shown, kept on chip (no DRAM traffic, so no finite intensity): {names}"
     ax.set_title(title + note, loc="left")
     return fig
 
@@ -254,19 +254,158 @@ def ttft_tpot(model: pd.DataFrame, title: str) -> Figure:
                     continue
                 ax.plot(rows["n"], rows[metric], marker=REGISTRY[config].marker, color=config_color(config),
                         label=config_label(config), gid=f"{metric} {config} {name} {int(rows['batch'].iloc[0])}")
-            ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.grid(True, which="major")
-            if row == 0:
-                ax.set_title(name)
-            else:
-                ax.set_xlabel("Context length (tokens)")
-            if col == 0:
-                ax.set_ylabel(label, fontsize=8)
+            _length_panel(ax, row, col, name, label, 8)
+    return _legend_and_title(fig, axes, title, 9)
+
+
+def _length_panel(ax, row: int, col: int, heading: str, ylabel: str, ylabel_size: int) -> None:
+    """A panel of a grid against context length: log2 x axis and grid, the heading on the top row, the x
+    label on the bottom row, the y label in the first column."""
+    ax.set_xscale("log", base=2)
+    ax.grid(True, which="major")
+    if row == 0:
+        ax.set_title(heading)
+    else:
+        ax.set_xlabel("Context length (tokens)")
+    if col == 0:
+        ax.set_ylabel(ylabel, fontsize=ylabel_size)
+
+
+def _legend_and_title(fig: Figure, axes, title: str, fontsize: int) -> Figure:
+    """The first panel's legend outside on the right, and ``title`` over the figure, left-aligned."""
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center", fontsize=9, frameon=False)
+    fig.legend(handles, labels, loc="outside right center", fontsize=fontsize, frameon=False)
     fig.suptitle(title, x=0.0, ha="left")
     return fig
+
+
+#: The scopes of :func:`ratios`: the whole layer (``layer.csv``) and attention alone.
+SCOPES = ("whole layer", "attention")
+#: :func:`ratios`'s two metrics and their axis labels.
+RATIO_METRICS = {"speedup": "FuseMax speedup (baseline latency / FuseMax's)",
+                 "energy ratio": "FuseMax energy / baseline energy"}
+#: Where FuseMax's time goes: ``einsums.csv``'s groups of the rest of the layer, named for the legend.
+TIME_PARTS = {"attention": "attention", "projection": "projections", "mlp": "MLP", "elementwise": "element-wise"}
+BASELINE_STYLES = {"flat": "-", "unfused": "--"}
+
+
+def _one(frame: pd.DataFrame, phase: str, batch: int) -> pd.DataFrame:
+    return frame[(frame["phase"] == phase) & (frame["batch"] == batch)]
+
+
+def ratios(study: Study, phase: str, batch: int) -> pd.DataFrame:
+    """FuseMax against each baseline per model x length of one phase and batch, tidy: ``scope`` (whole
+    layer, from ``layer.csv``; attention, at ``layer.csv``'s latency x attention latency share and the sum
+    of the energies of the configuration's attention Einsums in ``einsums.csv``), ``baseline``, ``model``, ``seq_len``, ``tokens``,
+    ``speedup`` (baseline latency / FuseMax's) and ``energy ratio`` (FuseMax energy / baseline's)."""
+    key = ["config", "model", "seq_len"]
+    layer = _one(study.layer, phase, batch)
+    layer = layer[layer["config"].isin(STUDY_CONFIGS)]
+    parts = [layer[key + ["latency", "energy"]].assign(scope=SCOPES[0])]
+    if study.einsums is not None:
+        own = _one(study.einsums, phase, batch)
+        # a baseline's platform shares its name (flat): its rest-of-layer rows are not attention
+        own = own[own["config"].isin(STUDY_CONFIGS) & ~own["group"].isin(LAYER_GROUPS)]
+        energy = own.groupby(key)["energy"].sum()
+        attention = layer[key].assign(latency=layer["latency"] * layer["attention_latency_share"],
+                                      scope=SCOPES[1])
+        attention["energy"] = attention.set_index(key).index.map(energy)
+        parts.append(attention)
+    wide = pd.concat(parts).pivot_table(index=["scope", "model", "seq_len"], columns="config",
+                                        values=["latency", "energy"], aggfunc="first")
+    if FUSEMAX not in wide["latency"].columns:
+        return pd.DataFrame(columns=["scope", "baseline", "model", "seq_len", "tokens", *RATIO_METRICS])
+    out = []
+    for base in BASELINES:
+        if base in wide["latency"].columns:
+            out.append(pd.DataFrame({"baseline": base,
+                                     "speedup": wide["latency"][base] / wide["latency"][FUSEMAX],
+                                     "energy ratio": wide["energy"][FUSEMAX] / wide["energy"][base]}).reset_index())
+    frame = pd.concat(out, ignore_index=True).dropna(subset=["speedup"])
+    frame["tokens"] = frame["seq_len"].map(parse_seq_len)
+    models = list(dict.fromkeys(layer["model"]))
+    frame["_order"] = [(SCOPES.index(s), BASELINES.index(b), models.index(m), n)
+                       for s, b, m, n in zip(frame["scope"], frame["baseline"], frame["model"], frame["tokens"])]
+    frame = frame.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    return frame[["scope", "baseline", "model", "seq_len", "tokens", *RATIO_METRICS]]
+
+
+def time_shares(study: Study, phase: str, batch: int) -> pd.DataFrame:
+    """Where FuseMax's layer time goes per model x length of one phase and batch: attention (``layer.csv``'s
+    latency x attention latency share) and the rest of the layer by ``einsums.csv`` group (the sum of its
+    Einsums' own bounds on FuseMax's platform, as the layer adds them up), each as a ``share`` of their sum;
+    columns ``model``, ``seq_len``, ``tokens``, ``part``, ``latency`` (s), ``share``."""
+    key = ["model", "seq_len"]
+    layer = _one(study.layer, phase, batch)
+    layer = layer[layer["config"] == FUSEMAX]
+    parts = [layer[key].assign(part="attention", latency=layer["latency"] * layer["attention_latency_share"])]
+    if study.einsums is not None:
+        e = _one(study.einsums, phase, batch)
+        e = e[(e["config"] == REGISTRY[FUSEMAX].platform) & e["group"].isin(TIME_PARTS)]
+        parts.append(e.groupby(key + ["group"], sort=False)["latency"].sum().reset_index()
+                     .rename(columns={"group": "part"}))
+    frame = pd.concat(parts, ignore_index=True).merge(layer[key], on=key)
+    frame["share"] = frame["latency"] / frame.groupby(key)["latency"].transform("sum")
+    frame["part"] = frame["part"].map(TIME_PARTS)
+    frame["tokens"] = frame["seq_len"].map(parse_seq_len)
+    models = list(dict.fromkeys(layer["model"]))
+    names = list(TIME_PARTS.values())
+    frame["_order"] = [(models.index(m), names.index(p), n)
+                       for m, p, n in zip(frame["model"], frame["part"], frame["tokens"])]
+    return frame.sort_values("_order")[["model", "seq_len", "tokens", "part", "latency", "share"]] \
+        .reset_index(drop=True)
+
+
+def _model_colour(models: list[str], model: str) -> str:
+    return MODEL_COLORS[models.index(model) % len(MODEL_COLORS)]
+
+
+@styled
+def ratios_vs_length(frame: pd.DataFrame, title: str) -> Figure:
+    """:func:`ratios` rows as lines against context length: speedup (top) and energy ratio (bottom), whole
+    layer (left) and attention (right), a colour per model, solid over FLAT and dashed over unfused; each
+    line's ``gid`` is ``<metric>|<scope>|<baseline>|<model>``, its points (tokens, value)."""
+    scopes = [s for s in SCOPES if (frame["scope"] == s).any()]
+    models = list(dict.fromkeys(frame["model"]))
+    fig, axes = new_figure((6.0 * len(scopes) + 2.5, 7.5), 2, len(scopes), squeeze=False, sharex=True)
+    for col, scope in enumerate(scopes):
+        for row, (metric, label) in enumerate(RATIO_METRICS.items()):
+            ax = axes[row][col]
+            for (base, model), line in frame[frame["scope"] == scope].groupby(["baseline", "model"], sort=False):
+                ax.plot(line["tokens"], line[metric], marker="o", markersize=3, color=_model_colour(models, model),
+                        linestyle=BASELINE_STYLES[base], label=f"{model} over {config_label(base)}",
+                        gid=f"{metric}|{scope}|{base}|{model}")
+            ax.axhline(1.0, color="grey", linewidth=0.8)
+            _length_panel(ax, row, col, scope, label, 9)
+    return _legend_and_title(fig, axes, title, 8)
+
+
+@styled
+def time_breakdown(frame: pd.DataFrame, title: str) -> Figure:
+    """:func:`time_shares` rows as lines of share against context length, one panel per model, a line per
+    part; each line's ``gid`` is ``share|<part>|<model>``, its points (tokens, share)."""
+    models = list(dict.fromkeys(frame["model"]))
+    cols = min(3, len(models))
+    rows = -(-len(models) // cols)
+    fig, axes = new_figure((4.2 * cols + 1.5, 3.2 * rows), rows, cols, squeeze=False, sharex=True, sharey=True)
+    colours = dict(zip(TIME_PARTS.values(), MODEL_COLORS))
+    for i, model in enumerate(models):
+        ax = axes[i // cols][i % cols]
+        for part, line in frame[frame["model"] == model].groupby("part", sort=False):
+            ax.plot(line["tokens"], line["share"], marker="o", markersize=3, color=colours[part], label=part,
+                    gid=f"share|{part}|{model}")
+        ax.set_xscale("log", base=2)
+        ax.set_ylim(0, 1)
+        ax.grid(True, which="major")
+        ax.set_title(model)
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("Context length (tokens)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("share of the layer's time")
+    return _legend_and_title(fig, axes, title, 9)
 
 
 @dataclass(frozen=True)
@@ -355,6 +494,8 @@ def figures(study: Study, fig: Draw) -> tuple[list[SavedFigure], list[str]]:
                             "2D (solid) and 1D (dashed) roofs; ridges = peak / DRAM bandwidth.")
                 saved.append(fig(stem, title, caption, roofline, rows.reset_index(drop=True), study.hardware,
                                  title, spec.colour, spec.marker))
+    for phase in PHASES:
+        saved += _answers(study, fig, phase, batch)
     if study.model is not None:
         rows = study.model[(study.model["batch"] == batch) & study.model["config"].isin(STUDY_CONFIGS)]
         if rows.empty:
@@ -369,6 +510,28 @@ def figures(study: Study, fig: Draw) -> tuple[list[SavedFigure], list[str]]:
     else:
         notes.append("Study: no model.csv; the whole-model figure is not drawn.")
     return saved, notes
+
+
+def _answers(study: Study, fig: Draw, phase: str, batch: int) -> list[SavedFigure]:
+    """The figures that answer the study's questions for one phase: FuseMax's speedup and energy ratio
+    against length per model, and where its time goes."""
+    answers = (
+        ("study-ratios", "FuseMax over FLAT and unfused vs context length",
+         "Speedup = baseline latency / FuseMax (binding) latency; energy ratio = FuseMax energy / baseline "
+         "energy; whole layer (layer.csv) and attention alone (layer.csv's latency x attention_latency_share, "
+         "einsums.csv's energies). Solid: over FLAT; dashed: over unfused.", ratios_vs_length,
+         ratios(study, phase, batch)),
+        ("study-time", "Where FuseMax's layer time goes vs context length",
+         "Share of each part in FuseMax's (binding) layer: attention at its latency, projections, MLP and "
+         "element-wise at the sum of their Einsums' bounds (einsums.csv's group).", time_breakdown,
+         time_shares(study, phase, batch)),
+    )
+    out = []
+    for stem, title, caption, builder, frame in answers:
+        if not frame.empty:
+            title = f"{title}, {phase}, batch {batch}"
+            out.append(fig(f"{stem}-{phase}", title, f"{caption} Modelled by fusemax.", builder, frame, title))
+    return out
 
 
 def _length_names(lengths: tuple[int, ...] | None) -> list[str]:
@@ -428,15 +591,41 @@ def tables(study: Study) -> list[tuple[str, pd.DataFrame]]:
     return [(name, frame) for name, frame in out if not frame.empty]
 
 
-def section(folder: Path, fig: Draw) -> tuple[list[SavedFigure], list[tuple[str, pd.DataFrame]], list[str],
-                                              dict]:
-    """The Study section of a report: (figures, tables, notes, the study's run.json) from ``folder``."""
+def speedup_pivots(study: Study) -> list[tuple[str, pd.DataFrame]]:
+    """One compact table per phase and batch: FuseMax's whole-layer speedup over FLAT (and over unfused
+    below it), model x context length, as text such as ``1.32x`` (:func:`comparison` has every column)."""
+    out = []
+    for phase in PHASES:
+        table = comparison(study.layer, phase)
+        for batch in sorted(set(table.index.get_level_values("batch"))):
+            part = table.xs(batch, level="batch")
+            lengths = ordered_lengths(part.index.get_level_values("seq_len"))
+            for base in BASELINES:
+                column = f"speedup over {config_label(base)}"
+                if column not in part.columns:
+                    continue
+                wide = part[column].unstack("seq_len").reindex(columns=lengths)
+                wide = wide.reindex(list(dict.fromkeys(part.index.get_level_values("model"))))
+                out.append((f"FuseMax (binding) whole-layer {column}, {phase}, batch {batch} (model × length)",
+                            wide.map(lambda v: "–" if pd.isna(v) else f"{v:.2f}x")))
+    return out
+
+
+def section(folder: Path, fig: Draw) -> tuple[list[SavedFigure], list[tuple[str, pd.DataFrame]],
+                                              list[tuple[str, pd.DataFrame]], list[str], dict]:
+    """The Study section of a report: (figures, tables shown, tables folded behind a disclosure, notes, the
+    study's run.json) from ``folder``: the headlines and :func:`speedup_pivots` shown, each phase's full
+    :func:`comparison` folded."""
     study = load(folder)
     saved, notes = figures(study, fig)
     if study.einsums is None:
         notes.append("Study: no einsums.csv; its roofline figures show the whole layer only.")
-    return saved, tables(study), notes, study.run
+    every = tables(study)
+    shown = [t for t in every if t[0].startswith("Study headline")] + speedup_pivots(study)
+    folded = [t for t in every if not t[0].startswith("Study headline")]
+    return saved, shown, folded, notes, study.run
 
 
 __all__ = ["FIGURES", "STUDY_DIR", "Study", "comparison", "components", "figures", "find", "headline_table",
-           "intensity_bars", "load", "roofline", "section", "tables", "ttft_tpot"]
+           "intensity_bars", "load", "ratios", "ratios_vs_length", "roofline", "section", "speedup_pivots", "tables",
+           "time_breakdown", "time_shares", "ttft_tpot"]

@@ -22,6 +22,8 @@ from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
 from fusemax.fileio import save_figure, write_text_atomic
 from fusemax.workload import parse_seq_len
 
+from . import interactive
+
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
              "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
@@ -121,6 +123,11 @@ class SavedFigure:
     png: Path
     pdf: Path
 
+    @property
+    def plotly(self) -> Path:
+        """The interactive twin's Plotly spec beside the PNG (:mod:`.interactive`)."""
+        return self.png.with_name(f"{self.stem}.plotly.json")
+
 
 def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
     """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG), through
@@ -163,11 +170,11 @@ def inputs_key(builder: Callable, args: tuple) -> str:
 
 
 def is_current(folder: Path, stem: str, key: str) -> bool:
-    """Whether ``folder`` holds both files of ``stem`` drawn from the inputs whose :func:`inputs_key` is
-    ``key``."""
+    """Whether ``folder`` holds every file of ``stem`` (PNG, PDF, Plotly spec) drawn from the inputs whose
+    :func:`inputs_key` is ``key``."""
     try:
         return ((folder / f"{stem}.inputs.sha256").read_text().strip() == key
-                and (folder / f"{stem}.png").is_file() and (folder / f"{stem}.pdf").is_file())
+                and all((folder / f"{stem}{ext}").is_file() for ext in (".png", ".pdf", ".plotly.json")))
     except OSError:
         return False
 
@@ -175,13 +182,16 @@ def is_current(folder: Path, stem: str, key: str) -> bool:
 def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..., Figure],
          *args: Any) -> tuple[SavedFigure, bool]:
     """``(saved figure, redrawn?)``: ``builder(*args)`` saved as by :func:`save`, unless ``folder`` already
-    holds both files drawn from the same inputs by the same style (``stem.inputs.sha256`` records the key
+    holds its files (PNG, PDF, Plotly spec) drawn from the same inputs by the same style (``stem.inputs.sha256`` records the key
     of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
     png, pdf, stamp = folder / f"{stem}.png", folder / f"{stem}.pdf", folder / f"{stem}.inputs.sha256"
     key = inputs_key(builder, args)
     if is_current(folder, stem, key):
         return SavedFigure(stem, title, caption, png, pdf), False
     stamp.unlink(missing_ok=True)
-    saved = save(builder(*args), folder, stem, title, caption)
+    figure = builder(*args)
+    saved = save(figure, folder, stem, title, caption)
+    # after saving: the spec takes the axes' places from the saved layout
+    write_text_atomic(saved.plotly, interactive.to_json(figure, title))
     write_text_atomic(stamp, key + "\n")
     return saved, True
