@@ -90,3 +90,21 @@ def test_models_prints_one_aligned_row_per_model(tmp_path, capsys):
     assert wide.index("65536") + len("65536") == header.index(" D ") + 2  # numbers end under their title
     tiny = next(row for row in rows if row.startswith("Tiny "))
     assert tiny.endswith("  me") and tiny.index("me") == header.index("source")
+
+
+def test_report_on_a_missing_folder_says_so(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_a_layer_runs_summary_says_it_covers_attention_alone(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--configs", "binding,flat", "--models", "Pythia-14M", "--seq-lens",
+                 "256", "--batch", "1", "--layer", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "attention alone (the whole layer: layer.csv)" in out
+
+
+def test_the_configurations_help_says_binding_is_fusemax(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "binding is FuseMax" in " ".join(capsys.readouterr().out.split())

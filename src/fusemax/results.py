@@ -419,6 +419,8 @@ def read_paper(path: str | Path) -> Results:
     results) exactly as written, each checked; the reports and ``fusemax validate`` read them so.
     :func:`load` is the researcher's entry point (it adds ``tokens`` and sorts)."""
     folder = results_dir(path)
+    if not folder.exists():
+        raise FusemaxError("no such folder", source=str(folder))
     files = sorted(folder.glob("attn-*.csv")) if folder.is_dir() else []
     if not files:
         raise FusemaxError("no attn-*.csv results found", source=str(folder))

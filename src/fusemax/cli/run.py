@@ -72,7 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="experiment folder (results go to DIR/results)")
     parser.add_argument("--sweep", metavar="YAML", help="sweep file (configs, models, seq_lens, phase, models_file, "
                                                         "backend, layer_fusion, ...); flags override it")
-    parser.add_argument("--configs", type=_csv, metavar="C,...", help=f"configurations (default: {','.join(ATTENTION_CONFIGS)})")
+    parser.add_argument("--configs", type=_csv, metavar="C,...",
+                        help=f"configurations (default: {','.join(ATTENTION_CONFIGS)}): binding is FuseMax with "
+                             "its interleaved binding (the paper's proposal and headline), arch FuseMax's "
+                             "architecture without it, cascade FuseMax's cascade on FLAT's hardware, flat the FLAT "
+                             "dataflow, unfused the unfused baseline")
     parser.add_argument("--models", type=_model_list, metavar="M,...",
                         help=f"zoo names or NAME:D=..,H=..,E=..,S=.. (default: {','.join(DEFAULT_MODELS)})")
     parser.add_argument("--seq-lens", type=_csv, metavar="L,...",
@@ -362,6 +366,8 @@ def _run_one(args: argparse.Namespace, spec: "SweepSpec", out: str, hardware: "H
     print(hardware.summary())
     table = headline([o.result for o in outcomes if o.result is not None])
     if table:
+        # attention alone: the whole layer's rows are layer.csv's (and model.csv's)
+        print("attention alone" + (" (the whole layer: layer.csv)" if args.layer else "") + ", means over the points:")
         print(format_headline(table))
     if failed:
         print(printable(f"fusemax run: {len(failed)} of {len(outcomes)} points failed (first: "
