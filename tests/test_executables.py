@@ -50,18 +50,21 @@ def _markers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("MARKER-*"))
 
 
+def _checkout_has_its_venv() -> bool:
+    """True where the checkout has its own .venv-accelforge (as CI's has): a documented absolute place, which
+    the tools then rightly use instead of failing."""
+    return py312._repo_root() is not None and (py312._repo_root() / py312.DEFAULT_VENV).exists()
+
+
 def test_cross_check_never_runs_a_venv_in_the_current_folder(trap, monkeypatch):
-    if py312._repo_root() is not None and (py312._repo_root() / py312.DEFAULT_VENV).exists():
-        pytest.skip("this checkout has its own .venv-accelforge, which the cross-check would rightly use")
     done = _fusemax(trap, "validate", "--cross-check", "accelforge")
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "FUSEMAX_PY312" in done.stderr
+    assert "Traceback" not in done.stderr
+    if not _checkout_has_its_venv():
+        assert done.returncode == 2 and "FUSEMAX_PY312" in done.stderr
     assert _markers(trap) == []
 
 
 def test_live_cacti_never_runs_a_venv_in_the_current_folder(trap):
-    if py312._repo_root() is not None and (py312._repo_root() / py312.DEFAULT_VENV).exists():
-        pytest.skip("this checkout has its own .venv-accelforge")
     _fusemax(trap, "run", "--out", str(trap.parent / "out"), "--configs", "binding", "--models", "BERT",
              "--seq-lens", "1K", "--l3-bytes", "1GiB", "--quiet", FUSEMAX_LIVE_CACTI="1")
     assert _markers(trap) == []
