@@ -37,7 +37,7 @@ from fusemax.orchestrator import Cache
 from fusemax.orchestrator.executors import check_scheduler
 from fusemax.processes import worker_init
 from fusemax.reports import draw_paper_figures, write_report
-from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_len
+from fusemax.workload import DEFAULT_BATCH, Hardware, mask_label, parse_seq_len, resolve_model
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
                     "study": {"configs": study.CONFIGS, "models": study.MODELS, "seq_lens": study.LENGTHS,
                               "attention_seq_lens": long, "phases": study.PHASES, "batches": study.BATCHES},
                     "layer_fusion": args.layer_fusion,
+                    "masks": {name: mask_label(resolve_model(name)) for name in study.MODELS},
                     "engine": args.backend, "tools": get_backend(args.backend).tools()}))
         computed = True
     except FusemaxError as exc:

@@ -176,3 +176,12 @@ def test_mask_recorded_in_the_tables(tmp_path):
     assert set(roofline["mask"]) == {"window:256"}
     info = json.loads((Path(tmp_path) / "results" / "run.json").read_text())
     assert info["mask"] == "window:256"
+
+
+def test_run_json_states_the_assumptions_and_each_models_mask(tmp_path):
+    from fusemax.cli import main
+    assert main(["run", "--out", str(tmp_path), "--configs", "binding", "--models", "BERT,Llama-3-8B,Mistral-7B",
+                 "--seq-lens", "256", "--batch", "1", "--quiet"]) == 0
+    info = json.loads((Path(tmp_path) / "results" / "run.json").read_text())
+    assert info["masks"] == {"BERT": "none", "Llama-3-8B": "causal", "Mistral-7B": "window:4096"}
+    assert {"mask", "gqa", "decode", "layer_fusion"} <= info["assumptions"].keys()

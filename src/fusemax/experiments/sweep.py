@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, TextIO
 from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
-from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, parse_mask, resolve_model
+from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, mask_label, parse_mask, resolve_model
 
 from .combine import ConfigResult, merge_rectangles
 from .evaluate import cached_result, collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
@@ -314,6 +314,19 @@ def run_sweep(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, 
     return run_points(pts, hardware, jobs, models_file, progress, **options).outcomes
 
 
+#: What every ``run.json`` states it modelled (README "Modelling assumptions"; the flags that change it).
+ASSUMPTIONS: dict[str, str] = {
+    "mask": "each model's own (masks: below) unless --mask; a masked prefill is dense rectangles of query blocks of "
+            "the 2D array's side, each reading only the key blocks it needs, partly masked ones in full, and "
+            "streaming its own K/V from DRAM",
+    "gqa": "K/V shared by each KV group's query heads in every configuration (read once per KV head where the "
+           "dataflow keeps them on chip)",
+    "decode": "one new token per sequence: reads the query and the K/V cache (the window's part under a sliding "
+              "window), writes the output",
+    "layer_fusion": "with --layer: fused (default) or none, recorded as layer_fusion",
+}
+
+
 def run_info(outcomes: list[PointOutcome], hardware: Hardware, extra: dict[str, Any] | None = None) -> dict:
     """What ``run.json`` records next to the results: versions, parameters, failures."""
     import platform as _platform
@@ -326,6 +339,8 @@ def run_info(outcomes: list[PointOutcome], hardware: Hardware, extra: dict[str, 
         "points": len(outcomes), "failed": [{"point": o.point.label, "error": o.error}
                                             for o in outcomes if o.error],
         "seconds": round(sum(o.seconds for o in outcomes), 3),
+        "assumptions": ASSUMPTIONS,
+        "masks": {o.workload.model.name: mask_label(o.workload.model) for o in outcomes if o.workload is not None},
     }
     import subprocess
 
