@@ -102,7 +102,7 @@ def test_points_reject_unknown_config():
     (["run", "--out", "X", "--seq-lens", "4Q"], "fusemax run: error: --seq-lens: bad sequence length"),
     (["run", "--out", "X", "--configs", "fast"], "fusemax run: error: --configs: unknown configuration"),
     (["run", "--out", "X", "--scheduler", "tcp://h:1"], "fusemax run: error: --scheduler: --scheduler needs --executor dask"),
-    (["validate", "nowhere"], "fusemax validate: error: nowhere: no attn-*.csv results found"),
+    (["validate", "nowhere"], "fusemax validate: error: nowhere: no such folder"),
 ])
 def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
