@@ -200,3 +200,33 @@ def cached_result(cache: Cache, key: str) -> ConfigResult | None:
     except (KeyError, TypeError, ValueError):
         cache.reject(key)
         return None
+
+
+@dataclass(frozen=True)
+class PlatformTask:
+    """One whole result to compute on a platform (the layer's rest, an LM head): its cache key, how to
+    render it, its jobs' label and the label it is stored under."""
+
+    key: str
+    render: Callable[[], "RenderedConfig"]
+    label: str
+    platform: str
+
+
+def platform_results(tasks: Mapping[Any, PlatformTask], backend: str, executor: Executor | None = None,
+                     cache: Cache | None = None, stream: TextIO | None = None) -> dict[Any, ConfigResult]:
+    """Each task's result (its ``config`` set to its platform's name): from ``cache`` when it holds it,
+    else rendered, evaluated together with the others (one pool of jobs) and stored there."""
+    found = {at: cached_result(cache, task.key) if cache is not None else None for at, task in tasks.items()}
+    todo = [at for at, result in found.items() if result is None]
+    items = []
+    for at in todo:
+        rendered = tasks[at].render()
+        items.append((rendered, configuration_jobs(rendered, backend, tasks[at].label)))
+    evaluated, _ = evaluate_rendered(items, executor, cache, stream)
+    for at, ev in zip(todo, evaluated):
+        result = combine_rendered(ev)
+        result.config = tasks[at].platform
+        found[at] = store_result(cache, tasks[at].key, result, tasks[at].label, backend) if cache is not None else result
+    return {at: result for at, result in found.items() if result is not None}
+

@@ -19,15 +19,16 @@ statistics pass when its rows do not fit on chip, go to DRAM; the 1D work is pip
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from functools import partial
+from typing import TextIO
 
 from fusemax.configs import PLATFORMS, REGISTRY, layer_config_name
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import Cache, Executor, Job
+from fusemax.orchestrator import Cache, Executor
 from fusemax.workload import Hardware, Workload
 
 from .combine import ConfigResult
-from .evaluate import cached_result, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
+from .evaluate import PlatformTask, platform_results, result_key
 
 #: The layer fusion policy of ``fusemax run --layer`` and the study unless told otherwise.
 DEFAULT_LAYER_FUSION = "fused"
@@ -90,26 +91,13 @@ def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardw
     """The whole layer of every ``(config, workload, attention result)`` under the ``fusion`` policy: (one
     row per point, the rest of the layer per platform and workload, with ``config`` set to the platform's
     name)."""
-    rests: dict[tuple[str, Workload], ConfigResult | None] = {}
-    keys: dict[tuple[str, Workload], str] = {}
+    tasks: dict[tuple[str, Workload], PlatformTask] = {}
     for config, workload, _ in points:
         at = (REGISTRY[config].platform, workload)
-        if at in rests:
-            continue
-        keys[at] = _rest_key(*at, hardware, backend, fusion)
-        rests[at] = cached_result(cache, keys[at]) if cache is not None else None
-    todo = [at for at, result in rests.items() if result is None]
-    items: list[tuple[Any, dict[str, Job]]] = []
-    for platform, workload in todo:
-        rendered = _render(platform, workload, hardware, fusion)
-        items.append((rendered, configuration_jobs(rendered, backend, f"{platform} {workload.label}")))
-    evaluated, _ = evaluate_rendered(items, executor, cache, stream)
-    for at, ev in zip(todo, evaluated):
-        result = combine_rendered(ev)
-        result.config = at[0]
-        rests[at] = store_result(cache, keys[at], result, f"layer {at[0]} {at[1].label}", backend) \
-            if cache is not None else result
-    combined = {at: result for at, result in rests.items() if result is not None}
+        if at not in tasks:
+            tasks[at] = PlatformTask(_rest_key(*at, hardware, backend, fusion),
+                                     partial(_render, *at, hardware, fusion), f"layer {at[0]} {at[1].label}", at[0])
+    combined = platform_results(tasks, backend, executor, cache, stream)
     rows = [layer_row(attn, combined[(REGISTRY[config].platform, workload)], workload.batch, fusion)
             for config, workload, attn in points]
     return rows, list(combined.values())

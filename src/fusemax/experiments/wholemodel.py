@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence, TextIO
+from functools import partial
+from typing import Mapping, Sequence, TextIO
 
 from fusemax.configs import REGISTRY
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import Cache, Executor, Job
+from fusemax.orchestrator import Cache, Executor
 from fusemax.workload import Hardware, Model, Workload
 
 from .combine import ConfigResult
-from .evaluate import cached_result, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
+from .evaluate import PlatformTask, platform_results, result_key
 from .layer import LayerRow, platform_hardware
 
 CONFIG = "lm-head"
@@ -105,29 +106,13 @@ def lm_heads(wanted: set[tuple[str, Model, int]], hardware: Hardware = Hardware(
              stream: TextIO | None = None) -> dict[tuple[str, str, int], ConfigResult]:
     """The LM head of each (platform, model, batch), keyed (platform, model name, batch); from ``cache``
     when it has them, else evaluated together (one job each) and stored there."""
-    found: dict[tuple[str, str, int], ConfigResult | None] = {}
-    keys: dict[tuple[str, str, int], str] = {}
-    todo: list[tuple[tuple[str, str, int], Workload, Hardware]] = []
+    tasks = {}
     for platform, model, batch in sorted(wanted, key=lambda w: (w[0], w[1].name, w[2])):
-        at = (platform, model.name, batch)
         workload, on = head_workload(model, batch), platform_hardware(platform, hardware)
-        keys[at] = result_key(CONFIG, workload, on, backend, config=CONFIG, platform=platform)
-        found[at] = cached_result(cache, keys[at]) if cache is not None else None
-        if found[at] is None:
-            todo.append((at, workload, on))
-    items: list[tuple[Any, dict[str, Job]]] = []
-    for at, workload, on in todo:
-        rendered = _render(at[0], workload, on)
-        items.append((rendered, configuration_jobs(rendered, backend, f"{CONFIG} {at[0]} {workload.model.name} "
-                                                                      f"batch {workload.batch}")))
-    evaluated, _ = evaluate_rendered(items, executor, cache, stream)
-    for (at, workload, _), ev in zip(todo, evaluated):
-        result = combine_rendered(ev)
-        result.config = at[0]
-        found[at] = store_result(cache, keys[at], result, f"{CONFIG} {at[0]} {workload.label}", backend) \
-            if cache is not None else result
-    return {at: result for at, result in found.items() if result is not None}
-
+        tasks[(platform, model.name, batch)] = PlatformTask(
+            result_key(CONFIG, workload, on, backend, config=CONFIG, platform=platform),
+            partial(_render, platform, workload, on), f"{CONFIG} {platform} {model.name} batch {batch}", platform)
+    return platform_results(tasks, backend, executor, cache, stream)
 
 def _render(platform: str, workload: Workload, hardware: Hardware):
     from fusemax.render import render
