@@ -81,10 +81,9 @@ class PointOutcome:
 @dataclass
 class Rectangle:
     """One dense rectangle of a masked point (:mod:`fusemax.render.mask`): its weight in the point's sums,
-    its queries x keys, its rendering and its jobs."""
+    its rendering (of the rectangle's span) and its jobs."""
 
     weight: float
-    area: int
     rendered: Any
     jobs: dict
 
@@ -139,8 +138,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
             searched = dataflow_for(dense, hardware, cache) if point.config == "flat" else None
             rendered = render(point.config, dense, hardware, flat_dataflow=searched)
             label = point.label if dense.span is None else f"{point.label} [{dense.P} x {dense.M}]"
-            rectangles.append(Rectangle(weight, dense.P * dense.M, rendered,
-                                        configuration_jobs(rendered, backend, label)))
+            rectangles.append(Rectangle(weight, rendered, configuration_jobs(rendered, backend, label)))
         largest = rectangles[-1]
         return PlannedPoint(point, workload, largest.rendered, largest.jobs, seconds=time.perf_counter() - start,
                             rectangles=rectangles if largest.rendered.workload.span is not None else [])
@@ -214,8 +212,8 @@ def finish_point(planned: PlannedPoint, results: JobResults, with_energy: bool =
 def _combine_rectangles(planned: PlannedPoint, results: JobResults, with_energy: bool) -> ConfigResult:
     """A masked point from its rectangles' results (:func:`.combine.merge_rectangles`)."""
     from fusemax.render.mask import live_pairs, pieces
-    parts = [(r.weight, r.area, combine_rendered(collect(r.rendered, r.jobs, results), with_energy))
-             for r in planned.rectangles]
+    parts = [(r.weight, r.rendered.workload.P * r.rendered.workload.M,
+              combine_rendered(collect(r.rendered, r.jobs, results), with_energy)) for r in planned.rectangles]
     workload, hw = planned.workload, planned.rendered.hardware
     assert workload is not None
     params = {**parts[-1][2].params, "P": workload.P, "M": workload.M,
