@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from fusemax.experiments.flat_search import evaluate_dataflows, per_group, search
 from fusemax.render.flat_dataflow import flat_dataflow
+from fusemax.select.flat import evaluate_dataflows, per_group, search
 from fusemax.workload import Hardware, Workload, get_model, parse_seq_len
 
 POINTS = [("BERT", "1K"), ("BERT", "64K"), ("XLM", "64K"), ("T5", "1M"), ("Llama-2-7B", "16K"),

@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from fusemax.experiments import flat_search, sweep
+from fusemax.experiments import sweep
+from fusemax.select import flat as flat_search
 from fusemax.render.mask import live_pairs
 from fusemax.workload import Hardware, Workload, format_seq_len, parse_seq_len
 

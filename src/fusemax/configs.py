@@ -123,7 +123,7 @@ class Configuration:
     l3_bytes: int
     registers: Registers
     energy_design: str
-    schedule: str               # compute-latency rule of fusemax.experiments.combine.SCHEDULES
+    schedule: str               # compute-latency rule of fusemax.combine.schedule.SCHEDULES
     platform: str               # the end-to-end platform its layer's other matmuls run on (PLATFORMS)
     cascade_buffers: bool = False       # the cascade's per-query L3 buffers (QK and SLN rows on chip)
     occupancy_weighted: bool = False    # 2D utilization weighted by the PEs the mapping occupies

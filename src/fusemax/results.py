@@ -38,7 +38,7 @@ from fusemax.fileio import make_dirs, staged_folder, write_text_atomic
 from fusemax.workload import DEFAULT_BATCH, parse_seq_len
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fusemax.experiments.combine import ConfigResult
+    from fusemax.combine.schedule import ConfigResult
     from fusemax.experiments.end2end import End2EndRow
     from fusemax.experiments.layer import LayerRow
     from fusemax.experiments.pareto import ParetoRow
@@ -243,7 +243,7 @@ def write_study(out_dir: str | Path, study: "StudyRun", run_info: dict[str, Any]
     """``OUT/study/results``: ``layer.csv``, ``model.csv``, ``einsums.csv``, ``roofline.csv`` (per batch) and
     ``run.json``
     of one :func:`fusemax.experiments.study.run_study` (replacing an earlier study's); returns that folder."""
-    from fusemax.experiments.roofline import phase_roofline
+    from fusemax.combine.roofline import phase_roofline
     folder = _folder(Path(out_dir) / STUDY_DIR)
     einsums = einsum_frame(study.results)
     roofline = pd.concat([phase_roofline(part) for _, part in einsums.groupby("batch", sort=True)], ignore_index=True)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from fusemax.experiments.combine import combine, total_latency
+from fusemax.combine.metrics import dram_traffic, einsum_metrics
+from fusemax.combine.roles import roles, softmax_spill
+from fusemax.combine.schedule import combine, total_latency
 from fusemax.configs import get_config, resolve_hardware
-from fusemax.experiments.metrics import dram_traffic, einsum_metrics
-from fusemax.experiments.roles import roles, softmax_spill
 from fusemax.render.flat_dataflow import FlatDataflow
 from fusemax.workload import Hardware
 
@@ -79,7 +79,7 @@ def test_memory_bound_when_traffic_dominates():
 def test_first_read_elision_reads_are_dropped():
     # A read-modify-write output at DRAM reports reads == updates: those reads are not real traffic.
     stats = make_stats(1, 1, dram={"AV": (100, 100), "Q": (7, 0)})
-    from fusemax.experiments.roles import TrafficRule
+    from fusemax.combine.roles import TrafficRule
     rd, wr = dram_traffic(stats, TrafficRule(dram=frozenset({"AV", "Q"})))
     assert (rd, wr) == (7 * 2, 100 * 2)
     stats = make_stats(1, 1, dram={"AV": (60, 100)})
@@ -88,12 +88,12 @@ def test_first_read_elision_reads_are_dropped():
 
 def test_tensors_outside_the_rule_are_on_chip():
     stats = make_stats(1, 1, dram={"QK": (5, 5), "Q": (3, 0)})
-    from fusemax.experiments.roles import TrafficRule
+    from fusemax.combine.roles import TrafficRule
     assert dram_traffic(stats, TrafficRule(dram=frozenset({"Q"}))) == (6, 0)
 
 
 def test_spilled_proportion_moves_buffered_traffic_to_dram():
-    from fusemax.experiments.roles import TrafficRule
+    from fusemax.combine.roles import TrafficRule
     # Q in DRAM and in a spillable L3: only the buffered 3/4 is filled separately, a 1/4 of the L3
     # accesses go to DRAM instead.
     stats = make_stats(1, 1, dram={"Q": (400, 0)}, l3={"Q": (1000, 0), "QK": (80, 80)})

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from fusemax import results, validate
+from fusemax.combine.metrics import EinsumMetrics
+from fusemax.combine.schedule import ConfigResult
 from fusemax.errors import FusemaxError
-from fusemax.experiments.combine import ConfigResult
-from fusemax.experiments.metrics import EinsumMetrics
 
 
 def _result(config="binding", model="BERT", seq_len="1K", phase="prefill", latency=0.002):

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from fusemax import results
+from fusemax.combine.metrics import EinsumMetrics
+from fusemax.combine.schedule import ConfigResult
 from fusemax.errors import FusemaxError
-from fusemax.experiments.combine import ConfigResult
 from fusemax.experiments.layer import LayerRow
-from fusemax.experiments.metrics import EinsumMetrics
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

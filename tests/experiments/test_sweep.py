@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from fusemax.cli import main
+from fusemax.combine.flat import flat_softmax_spill
+from fusemax.combine.point import combine_point
+from fusemax.combine.roofline import einsum_roofline, phase_roofline, roofs
+from fusemax.combine.schedule import combine
 from fusemax.configs import resolve_hardware
 from fusemax.experiments import sweep
-from fusemax.experiments.combine import combine
-from fusemax.experiments.evaluate import combine_point
-from fusemax.experiments.flat import flat_softmax_spill
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.render.flat_dataflow import FlatDataflow
-from fusemax.experiments.roofline import einsum_roofline, phase_roofline, roofs
 from fusemax.results import einsum_frame
 from fusemax.workload import Hardware, Workload, get_model
 
@@ -58,7 +58,7 @@ def test_flat_softmax_gets_the_l3_left_by_qk_and_av():
     free = 32 * 2**20 - 2 * 2**20 * 2
     keys = 2**24
     assert flat_softmax_spill(choice, qk, av, 32 * 2**20, keys) == pytest.approx(1 - free / (keys * 2))
-    onchip = FlatDataflow(frozenset("Q K QK A V AV".split()), spilled=0.25)
+    onchip = FlatDataflow(frozenset(["Q", "K", "QK", "A", "V", "AV"]), spilled=0.25)
     assert flat_softmax_spill(onchip, qk, av, 32 * 2**20, keys) == 0.25
 
 

@@ -74,7 +74,7 @@ def _render_dense(config: str, workload: Workload, hardware: Hardware) -> Render
     searched = None
     if config == "flat":
         # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise
-        from fusemax.experiments.flat_search import dataflow_for
+        from fusemax.select.flat import dataflow_for
         searched = dataflow_for(workload, hardware)
     return render(config, workload, hardware, flat_dataflow=searched)
 

@@ -162,8 +162,8 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     sweep already rendered by :func:`plan` with the same arguments (default: plan it here)."""
     from fusemax import results
     from fusemax.backends import get_backend
+    from fusemax.combine.roofline import phase_roofline
     from fusemax.experiments import sweep
-    from fusemax.experiments.roofline import phase_roofline
     from fusemax.orchestrator import get_executor
     from fusemax.workload import DEFAULT_BATCH, Hardware
 

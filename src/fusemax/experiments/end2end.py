@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from fusemax.combine.metrics import EinsumMetrics, einsum_metrics
+from fusemax.combine.point import energy_fn_for, kept_levels
+from fusemax.combine.roles import roles
 from fusemax.configs import MATMULS, PLATFORMS, get_config
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, get_executor
+from fusemax.orchestrator.rendered import Evaluated, configuration_jobs, evaluate_rendered
 from fusemax.workload import Workload, format_seq_len, resolve_model
-
-from .evaluate import Evaluated, configuration_jobs, energy_fn_for, evaluate_rendered, kept_levels
-from .metrics import EinsumMetrics, einsum_metrics
-from .roles import roles
 
 CONFIG = "end2end"
 

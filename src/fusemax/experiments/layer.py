@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TextIO
 
+from fusemax.combine import ConfigResult
 from fusemax.configs import PLATFORMS, REGISTRY, layer_config_name
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Executor
+from fusemax.orchestrator.keys import result_key
+from fusemax.pipeline import PlatformTask, platform_results
 from fusemax.workload import Hardware, Workload
-
-from .combine import ConfigResult
-from .evaluate import PlatformTask, platform_results, result_key
 
 #: The layer fusion policy of ``fusemax run --layer`` and the study unless told otherwise.
 DEFAULT_LAYER_FUSION = "fused"

@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from fusemax.combine.point import combine_rendered
 from fusemax.configs import resolve_hardware
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache
+from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 from fusemax.workload import Hardware, Workload, resolve_model
-
-from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
 
 PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
 MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")

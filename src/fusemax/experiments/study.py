@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence, TextIO
 
+from fusemax.combine.schedule import ConfigResult
 from fusemax.experiments import sweep
-from fusemax.experiments.combine import ConfigResult
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, LayerRow, run_layers
 from fusemax.experiments.wholemodel import ModelRow, run_model

@@ -3,7 +3,7 @@
 :func:`run_sweep` renders every point (:func:`plan_points`: one job per Einsum spec; a point that cannot be
 rendered stops the sweep before any job runs), runs all jobs at once
 through :mod:`fusemax.orchestrator` (content-addressed cache, local or dask executor, any backend) and
-combines each point in order (:func:`finish_point`), all by way of :mod:`.evaluate`;
+combines each point in order (:func:`finish_point`), all by way of :mod:`fusemax.pipeline`;
 :func:`evaluate_point` does one point in-process without a cache.
 """
 from __future__ import annotations
@@ -14,13 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
+from fusemax.combine.point import combine_rendered
+from fusemax.combine.schedule import ConfigResult, merge_rectangles
 from fusemax.configs import ATTENTION_CONFIGS
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
+from fusemax.orchestrator.keys import result_key
+from fusemax.orchestrator.rendered import collect, configuration_jobs, evaluate_rendered
+from fusemax.pipeline import cached_result, store_result
 from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, mask_label, parse_mask, resolve_model
-
-from .combine import ConfigResult, merge_rectangles
-from .evaluate import cached_result, collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
 
 DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
@@ -127,8 +129,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
     (constraints + mapper settings) when it has none; FLAT's dataflow search is served from and stored in
     ``cache``. Errors are captured, not raised."""
     from fusemax.render import render
-
-    from .flat_search import dataflow_for
+    from fusemax.select.flat import dataflow_for
     start = time.perf_counter()
     try:
         workload = point.workload(models_file)
@@ -181,7 +182,7 @@ def _prefetch_searches(pts: list[Point], hardware: Hardware, models_file: str | 
                        cache: Cache | None) -> None:
     """FLAT's searches for ``pts`` on ``executor``; a point whose workload does not resolve is left to
     :func:`plan_point`, which reports it in order."""
-    from .flat_search import prefetch
+    from fusemax.select.flat import prefetch
     workloads = []
     for point in pts:
         if point.config == "flat":

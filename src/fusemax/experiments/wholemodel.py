@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Mapping, Sequence, TextIO
 
+from fusemax.combine import ConfigResult
 from fusemax.configs import REGISTRY
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Executor
+from fusemax.orchestrator.keys import result_key
+from fusemax.pipeline import PlatformTask, platform_results
 from fusemax.workload import Hardware, Model, Workload
 
-from .combine import ConfigResult
-from .evaluate import PlatformTask, platform_results, result_key
 from .layer import LayerRow, platform_hardware
 
 CONFIG = "lm-head"

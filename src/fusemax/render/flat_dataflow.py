@@ -7,7 +7,7 @@ on-chip data spills. The paper's choices are published per model in the artifact
 is keyed by those.
 
 ``fusemax run`` and ``fusemax render`` give workloads outside the table FLAT's own search instead
-(:mod:`fusemax.experiments.flat_search`); render alone cannot search, since that needs the engine.
+(:mod:`fusemax.select.flat`); render alone cannot search, since that needs the engine.
 Lookup rule (for models and lengths the paper did not evaluate): the entry of the nearest head dimension
 (log2 distance, ties to the larger) and then the nearest tabulated length (log2 distance, ties to the
 shorter). Decode steps use the entry of their context length M. ``FlatDataflow.source`` says which entry

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from fusemax import results as results_io
+from fusemax.combine.roofline import einsum_roofline
 from fusemax.errors import FusemaxError
-from fusemax.experiments.roofline import einsum_roofline
 from fusemax.fileio import make_dirs, write_text_atomic
 from fusemax.names import file_stem
 from fusemax.processes import worker_init

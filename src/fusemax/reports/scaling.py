@@ -2,14 +2,14 @@
 prefill and decode) and with model size (across the zoo at one length).
 
 Both use the attention phase as a whole: all its Einsums' FLOPs over all their DRAM bytes
-(:func:`fusemax.experiments.roofline.phase_roofline`), achieved = those FLOPs / the configuration's latency.
+(:func:`fusemax.combine.roofline.phase_roofline`), achieved = those FLOPs / the configuration's latency.
 """
 from __future__ import annotations
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from fusemax.experiments.roofline import PHASE_KEY, phase_roofline, roofs
+from fusemax.combine.roofline import PHASE_KEY, phase_roofline, roofs
 from fusemax.workload import Hardware, parse_seq_len
 
 from .rooflines import is_mlp

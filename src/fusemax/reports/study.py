@@ -14,7 +14,7 @@ Points on a roofline are *components* of one configuration's layer at one model 
   platform, at the sum of its Einsums' bounds, which is how the layer's latency adds them up.
 
 Intensity is FLOPs over DRAM bytes; achieved throughput is FLOPs over latency, drawn against the 2D and 1D
-roofs of the study's hardware (:func:`fusemax.experiments.roofline.roofs`). A component without DRAM
+roofs of the study's hardware (:func:`fusemax.combine.roofline.roofs`). A component without DRAM
 traffic (a fused softmax) has unbounded intensity and is not placed; the figure's title counts it.
 
 Every drawn point's ``gid`` is ``<component> <config> <model> <seq_len> <phase> <batch>`` (bars:
@@ -35,8 +35,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fusemax import results as results_io
+from fusemax.combine.roofline import roofs
 from fusemax.configs import REGISTRY
-from fusemax.experiments.roofline import roofs
 from fusemax.results import LAYER_KEY, Results
 from fusemax.workload import Hardware, format_seq_len, parse_seq_len
 

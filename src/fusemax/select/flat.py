@@ -3,7 +3,7 @@
 The table holds the dataflows FLAT chose for the paper's models (BERT, TrXL, T5, XLM) at its lengths. For any
 other workload this module does what FLAT's search does: enumerate the dataflows, evaluate each through
 the real pipeline (render with ``flat_dataflow=choice`` -> builtin engine -> the flat combination,
-:func:`fusemax.experiments.evaluate.combine_rendered`), charging what overbooks the L3 as spilled traffic, and keep
+:func:`fusemax.combine.point.combine_rendered`), charging what overbooks the L3 as spilled traffic, and keep
 the fastest.
 
 Search space:
@@ -53,12 +53,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
+from fusemax.combine.point import combine_rendered
 from fusemax.errors import FusemaxError
+from fusemax.orchestrator.keys import result_key
+from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
 from fusemax.workload import Hardware, Model, Workload, resolve_model
-
-from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered, result_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.orchestrator import Cache, Executor
