@@ -67,16 +67,15 @@ def _no_search(*args, **kwargs):
 
 
 def test_the_searched_choice_is_cached_like_a_job(tmp_path, monkeypatch):
-    """A warm run takes FLAT's choice from the job cache (the search's in-process memo cleared, as in a new
-    process): the same dataflow the uncached search picks, without evaluating a candidate."""
+    """A warm run takes FLAT's choice from the job cache: the same dataflow the uncached search picks,
+    without evaluating a candidate."""
     from fusemax.select import flat as flat_search
     from fusemax.orchestrator import Cache
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
     truth = select_flat_dataflow(w, hw)[0]
     cache = Cache(tmp_path)
     assert flat_search.dataflow_for(w, hw, cache) == truth and cache.entries() == 1
-    flat_search.clear_searches()
-    monkeypatch.setattr(flat_search, "evaluate_dataflows", _no_search)
+    monkeypatch.setattr(flat_search, "_evaluate", _no_search)
     cached = flat_search.dataflow_for(w, hw, Cache(tmp_path))
     assert (cached, cached.source, cached.spilled) == (truth, truth.source, truth.spilled)
     # another L3 is another search: a miss, so the search runs (here: refuses to)
@@ -146,3 +145,37 @@ def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
     after = flat_search.search_key(w, hw)
     code_fingerprint.cache_clear()  # the real templates again for later tests
     assert before != after
+
+
+PRUNED = [("Llama-3-8B", 1024, "prefill", (256, 1024)), ("Llama-3-8B", 4096, "decode", None),
+          ("BERT", 4096, "prefill", None), ("Pythia-14M", 16, "prefill", None), ("OPT-66B", 256, "decode", None)]
+
+
+@pytest.mark.parametrize("model, length, phase, span", PRUNED, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in PRUNED])
+def test_the_pruned_search_picks_what_evaluating_every_candidate_picks(model, length, phase, span):
+    """The search stops at the first candidate whose lower bound loses to the best found; evaluating every
+    candidate (the search as it was) picks the same dataflow, and no candidate beats its bound."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(Workload(resolve_model(model, None), length, phase, 1, span=span))
+    dataflows = flat_search.candidates(w, hw)
+    pruned, _ = flat_search._search(w, hw)
+    every = flat_search.evaluate_dataflows(w, hw, dataflows)
+    best = min((c for c in every if c is not None), key=lambda c: (c.latency, c.traffic))
+    assert (pruned.dataflow, pruned.latency, pruned.traffic) == (best.dataflow, best.latency, best.traffic)
+    first = flat_search._evaluate(w, hw, dataflows[:1])[0]
+    bound = flat_search._Bound.of(first[1], first[2])
+    for dataflow, found in zip(dataflows, every):
+        latency, traffic = bound.of_dataflow(dataflow)
+        assert found is None or (latency <= found.latency and traffic <= found.traffic), dataflow
+
+
+def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch):
+    """A bound above a candidate's true cost (a model change the bound does not know of) must not prune the
+    true best: the search notices and evaluates every candidate."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(Workload(resolve_model("Llama-3-8B", None), 4096, "decode", 1))
+    truth = flat_search._exhaustive(w, hw, flat_search.candidates(w, hw))
+    monkeypatch.setattr(flat_search._Bound, "of_dataflow", lambda self, d: (1.0, 1e30))  # far too high
+    assert flat_search._search(w, hw)[0] == truth[0]

@@ -65,9 +65,18 @@ def collect(rendered: "RenderedConfig", jobs: dict[str, Job], results: JobResult
 
 
 def evaluate_rendered(items: Sequence[tuple["RenderedConfig", dict[str, Job]]], executor: Executor | None = None,
-                      cache: Cache | None = None, stream: TextIO | None = None) -> tuple[list[Evaluated], JobResults]:
+                      cache: Cache | None = None, stream: TextIO | None = None,
+                      known: JobResults | None = None) -> tuple[list[Evaluated], JobResults]:
     """Run the jobs of every ``(rendered, jobs)`` at once (shared specs run once, ``cache`` serves finished
-    ones; default: in this process) and collect each configuration's statistics, in order."""
-    results = run_jobs([job for _, jobs in items for job in jobs.values()], executor or LocalExecutor(1),
-                       cache, stream)
+    ones; default: in this process) and collect each configuration's statistics, in order. ``known``: the
+    results of jobs run before (not run again), to which this call's are added."""
+    jobs = [job for _, jobs in items for job in jobs.values()]
+    if known is not None:
+        jobs = [job for job in jobs if job.key not in known.stats and job.key not in known.errors]
+    results = run_jobs(jobs, executor or LocalExecutor(1), cache, stream)
+    if known is not None:
+        known.stats.update(results.stats)
+        known.mappings.update(results.mappings)
+        known.errors.update(results.errors)
+        results = known
     return [collect(rendered, jobs, results) for rendered, jobs in items], results

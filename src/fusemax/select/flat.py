@@ -30,13 +30,23 @@ Selection: lowest latency; ties go to lower DRAM traffic, then to the first cand
 would pick for one head; then placements in binary order of Q, K, QK/A, V, AV with off first;
 stationarities input, weight, output; ascending blocks). Energy is not computed while searching.
 
-Caching: results are kept per (attention group, hardware) in the process and, given a job cache
-(:func:`dataflow_for` with ``cache``, as ``fusemax run`` does), stored like a job: one checksummed entry keyed
-by the group, the hardware, the builtin engine's version and a hash of fusemax's code and templates
-(:func:`search_key`). The candidates are not cached one by one: rendering ~2,000 of them costs as much as
-evaluating them, so a warm rerun skips the whole search or nothing.
+Pruning, as Timeloop's mapper prunes: every candidate gets a lower bound on its (latency, traffic) before it
+is rendered (:class:`_Bound`: the compute latency with every PE busy, and each tensor its placement sends to
+DRAM moved once); candidates are evaluated in the order of their bounds, a few at a time, and the search
+stops at the first whose bound already loses to the best found. The choice is the exhaustive search's: each
+evaluated candidate is checked against its bound, and a bound that does not hold makes the search evaluate
+every candidate (``tests/experiments/test_flat_search.py`` compares both on prefill and decode shapes).
+Where the bound is tight (prefill of 256 queries or more, decode of long contexts) a search evaluates a
+tenth to a fifth of its candidates; short prefills, whose arrays are not fully busy, evaluate all.
 
-Which workloads search: :func:`dataflow_for` returns None (use the table) for the paper's models, prefill, at
+The select stage (:func:`select_dataflows`) runs one search per attention group as an orchestrator job and
+returns a :class:`Selected` table that render reads (:meth:`Selected.choice`). Given a job cache (as
+``fusemax run`` and ``run_all.py`` do), each search is stored like a job: one checksummed entry keyed by the
+group, the hardware, the builtin engine's version and a hash of fusemax's code and templates
+(:func:`search_key`). The candidates are not cached one by one, so a warm rerun skips the whole search or
+nothing.
+
+Which workloads search: :meth:`Selected.choice` returns None (use the table) for the paper's models, prefill, at
 a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
 
 One search per attention group: FLAT's mappings loop the batch and the KV heads outermost at DRAM, around
@@ -49,14 +59,19 @@ KV group: its query heads, head dims and lengths) and serves every batch and eve
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
+from fusemax.combine.metrics import DRAM_LEVEL, compute_unit
 from fusemax.combine.point import combine_rendered
+from fusemax.combine.roles import roles
+from fusemax.combine.schedule import ConfigResult
+from fusemax.configs import get_config
 from fusemax.errors import FusemaxError
+from fusemax.orchestrator import JobResults, RunCounts
 from fusemax.orchestrator.keys import result_key
-from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
+from fusemax.orchestrator.rendered import Evaluated, configuration_jobs, evaluate_rendered
 from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
 from fusemax.workload import Hardware, Model, Workload, resolve_model
@@ -138,94 +153,222 @@ def evaluate_dataflows(workload: Workload, hardware: Hardware,
     None marks a dataflow whose tiles Timeloop cannot map (a block larger than even the architecture's spill
     room). Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
     """
+    return [None if done is None else done[0] for done in _evaluate(workload, hardware, dataflows)]
+
+
+def _evaluate(workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow],
+              known: JobResults | None = None) -> list[tuple[Candidate, Evaluated, ConfigResult] | None]:
+    """:func:`evaluate_dataflows` with each candidate's statistics and row (what the bound is built from);
+    ``known`` keeps the Einsum jobs' results between calls of one search."""
     label = f"flat {workload.label}"
     items = []
     for dataflow in dataflows:
         rendered = render("flat", workload, hardware, flat_dataflow=dataflow)
         items.append((rendered, configuration_jobs(rendered, BACKEND, label)))
-    out: list[Candidate | None] = []
-    for dataflow, evaluated in zip(dataflows, evaluate_rendered(items)[0]):
+    out: list[tuple[Candidate, Evaluated, ConfigResult] | None] = []
+    for dataflow, evaluated in zip(dataflows, evaluate_rendered(items, known=known)[0]):
         if evaluated.error is not None:
             raise FusemaxError(evaluated.error, source=f"{label} ({dataflow.source})")
         if not evaluated.mappable:
             out.append(None)
             continue
         result = combine_rendered(evaluated, with_energy=False)
-        out.append(Candidate(dataflow, result.latency, result.traffic, evaluated.rendered.params["proportion_spilled"]))
+        spilled = evaluated.rendered.params["proportion_spilled"]
+        out.append((Candidate(dataflow, result.latency, result.traffic, spilled), evaluated, result))
     return out
 
 
-#: Searches done in this process or handed back by :func:`prefetch`'s workers: (workload, hardware) -> result.
-_SEARCHED: dict[tuple[Workload, Hardware], tuple[Candidate, int]] = {}
+@dataclass(frozen=True)
+class _Bound:
+    """What bounds every candidate of one search from below, read off one evaluated candidate that keeps
+    every tensor in DRAM: the compute latency with every PE busy on every cycle (the problem's computes do
+    not depend on the dataflow), and each Einsum's tensors' words.
+
+    A candidate's DRAM traffic is at least, per Einsum, each tensor its roles move to DRAM once in full:
+    an input is read and an output written at least once where it is kept, and a tensor kept in DRAM and in
+    a spillable L3 moves ``1 - spilled`` of its DRAM traffic plus ``spilled`` of its L3 traffic, each at
+    least its size. Spilled traffic of tensors kept only on chip is bounded by zero. Memory and total
+    latency follow from the traffic exactly as the combination computes them (the same sums in the same
+    order, so the bound holds in floating point too).
+    """
+
+    compute: float
+    words: dict[str, dict[str, int]]
+    word_bytes: int
+    bandwidth: float
+
+    @classmethod
+    def of(cls, evaluated: Evaluated, result: ConfigResult) -> "_Bound | None":
+        """The bound from the all-in-DRAM candidate's evaluation; None when it cannot give one (then the
+        search evaluates every candidate)."""
+        conf = get_config("flat")
+        hardware = evaluated.rendered.hardware
+        if conf.schedule != "parallel" or FlatDataflow.from_params(evaluated.rendered.params).onchip:
+            return None
+        by_array: dict[str, float] = {}
+        words: dict[str, dict[str, int]] = {}
+        for e in result.einsums:
+            unit = compute_unit(evaluated.stats[e.einsum])
+            if unit.instances < 1:
+                return None
+            cycles = -(-e.computes // unit.instances)
+            scale = e.cost if conf.einsum(e.einsum).cost_scales_latency else 1
+            by_array[e.array] = by_array.get(e.array, 0.0) + cycles * scale / hardware.clock_hz
+            dram = evaluated.stats[e.einsum].levels.get(DRAM_LEVEL)
+            words[e.einsum] = {t: ds.utilized_capacity for t, ds in dram.dataspaces.items()} if dram else {}
+        return cls(max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
+
+    def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
+        """(latency, traffic) no candidate under ``dataflow`` beats; None when a tensor's size is unknown."""
+        mem = traffic = 0.0
+        for name, role in roles(get_config("flat"), 0.0, dataflow).items():
+            sizes = self.words.get(name, {})
+            if not role.traffic.dram <= sizes.keys():
+                return None
+            moved = float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes
+            traffic += moved
+            mem += moved / self.bandwidth
+        return max(self.compute, mem), traffic
+
+
+#: Candidates evaluated between two looks at the bound (their Einsum jobs' results are kept across batches).
+_BATCH = 8
 
 
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
     """The fastest candidate for ``workload``'s attention group (:func:`per_group`; its latency and
-    traffic are the group's) and how many mappable candidates were compared (see the module doc)."""
-    group = per_group(workload)
-    done = _SEARCHED.get((group, hardware))
-    if done is None:
-        done = _SEARCHED[(group, hardware)] = _search(group, hardware)
-    return done
+    traffic are the group's) and how many candidates it was chosen from (see the module doc)."""
+    return _search(per_group(workload), hardware)
 
 
-def clear_searches() -> None:
-    """Forget this process's searches (as a new process would start)."""
-    _SEARCHED.clear()
-
-
-def _search(workload: Workload, hardware: Hardware) -> tuple[Candidate, int]:
+def candidates(workload: Workload, hardware: Hardware) -> list[FlatDataflow]:
+    """Every dataflow FLAT's search considers for ``workload``, in its enumeration (tie-breaking) order."""
     where = workload.label
     blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
-    dataflows = [FlatDataflow(onchip, qk, av, fusion, p1, heads, source=f"searched ({where})")
-                 for heads in group_options(workload.model) for onchip in _placements()
-                 for qk in STATIONARITIES for av in STATIONARITIES for fusion, p1 in blocks]
-    candidates = [c for c in evaluate_dataflows(workload, hardware, dataflows) if c is not None]
-    if not candidates:
-        raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=where)
+    return [FlatDataflow(onchip, qk, av, fusion, p1, heads, source=f"searched ({where})")
+            for heads in group_options(workload.model) for onchip in _placements()
+            for qk in STATIONARITIES for av in STATIONARITIES for fusion, p1 in blocks]
+
+
+def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple[Candidate, int]:
+    """The lowest (latency, traffic, enumeration index) of :func:`candidates`, and how many were ruled on.
+
+    With ``prune``, candidates are evaluated in order of their lower bound (:class:`_Bound`) and the search
+    stops at the first whose bound already loses to the best found, as Timeloop's mapper prunes; every
+    evaluated candidate is checked against its bound, and a violated bound (a model change the bound does
+    not know of) falls back to evaluating all of them, so the choice is always the exhaustive one.
+    """
+    dataflows = candidates(workload, hardware)
+    known = JobResults({}, {}, {}, RunCounts())
+    first = _evaluate(workload, hardware, dataflows[:1], known)[0]
+    bound = _Bound.of(first[1], first[2]) if (prune and first is not None) else None
+    bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
+    if bound is None or any(b is None for b in bounds):
+        return _exhaustive(workload, hardware, dataflows)
+    keys = [(*b, i) for i, b in enumerate(bounds) if b is not None]
+    order = sorted(keys)
+    best: tuple[float, float, int] | None = None
+    chosen: Candidate | None = None
+    unmappable = 0
+    done = {0: first}
+    pos = 0
+    while pos < len(order) and (best is None or order[pos] <= best):
+        chunk: list[int] = []
+        while pos < len(order) and len(chunk) < _BATCH and (best is None or order[pos] <= best):
+            chunk.append(order[pos][2])
+            pos += 1
+        todo = [i for i in chunk if i not in done]
+        done.update(zip(todo, _evaluate(workload, hardware, [dataflows[i] for i in todo], known)))
+        for i in chunk:
+            found = done[i]
+            if found is None:
+                unmappable += 1
+                continue
+            candidate = found[0]
+            latency_bound, traffic_bound = bounds[i]  # type: ignore[misc]
+            if latency_bound > candidate.latency or traffic_bound > candidate.traffic:
+                return _exhaustive(workload, hardware, dataflows)
+            key = (candidate.latency, candidate.traffic, i)
+            if best is None or key < best:
+                best, chosen = key, candidate
+    if chosen is None:
+        return _exhaustive(workload, hardware, dataflows)
+    return chosen, len(dataflows) - unmappable
+
+
+def _exhaustive(workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow]) -> tuple[Candidate, int]:
+    """Every candidate evaluated; the lowest (latency, traffic), ties to the enumeration order."""
+    found = [c for c in evaluate_dataflows(workload, hardware, dataflows) if c is not None]
+    if not found:
+        raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=workload.label)
     # min() keeps the first of equal keys: remaining ties go to the enumeration order
-    return min(candidates, key=lambda c: (c.latency, c.traffic)), len(candidates)
+    return min(found, key=lambda c: (c.latency, c.traffic)), len(found)
 
 
 def _search_job(workload: Workload, hardware: Hardware) -> tuple[Candidate, int] | None:
-    """Worker entry point of :func:`prefetch`: the search's result, or None when it fails (the planner then
-    repeats it in its own process, which raises the error where a serial run would)."""
+    """One select job (run by an executor's worker): the search's result, or None when it fails (the
+    planner then repeats it in its own process, which raises the error where a serial run would)."""
     try:
         return search(workload, hardware)
     except FusemaxError:
         return None
 
 
-def prefetch(workloads: Iterable[Workload], hardware: Hardware, executor: "Executor",
-             cache: "Cache | None" = None) -> int:
-    """Run the searches of ``workloads`` that neither this process nor ``cache`` holds on ``executor``,
-    all at once, and keep their results in this process (and in ``cache``); returns how many ran.
+@dataclass
+class Selected:
+    """The select stage's output, which render reads: FLAT's dataflow per attention group
+    (:func:`per_group`) the paper's table does not cover, and the groups no dataflow maps (their error)."""
 
-    The searches are independent, so planning a sweep no longer runs them one after the other; what
-    :func:`dataflow_for` then returns is exactly what it would have computed itself."""
+    dataflows: dict[Workload, FlatDataflow] = field(default_factory=dict)
+    errors: dict[Workload, FusemaxError] = field(default_factory=dict)
+
+    def choice(self, workload: Workload) -> FlatDataflow | None:
+        """What render gives FLAT for ``workload``: None where the paper's table covers it (render looks it
+        up), else its group's selected dataflow; raises the group's error when none maps."""
+        if uses_table(workload):
+            return None
+        group = per_group(workload)
+        if group in self.errors:
+            raise self.errors[group]
+        return self.dataflows[group]
+
+
+def select_dataflows(workloads: Iterable[Workload], hardware: Hardware, executor: "Executor | None" = None,
+                     cache: "Cache | None" = None) -> Selected:
+    """The select stage: FLAT's choice for every attention group of ``workloads`` the paper's table does not
+    cover, one orchestrator job per group (on ``executor``; None: in this process), each served from and
+    stored in ``cache`` like a job."""
+    selected = Selected()
     todo = []
-    for workload in dict.fromkeys(per_group(w) for w in workloads if not uses_table(w)):
-        if (workload, hardware) in _SEARCHED:
-            continue
-        if cache is not None and cache.get(search_key(workload, hardware), holds="flat_dataflow") is not None:
-            continue
-        todo.append(workload)
-    if len(todo) < 2:
-        return 0  # nothing to spread: dataflow_for searches in this process as before
-    # Longest first (a search's cost grows with its row blocks), so no worker is left with a long one at
-    # the end; results are keyed by workload, so the order changes nothing else.
+    for group in dict.fromkeys(per_group(w) for w in workloads if not uses_table(w)):
+        hit = _cached(group, hardware, cache) if cache is not None else None
+        if hit is not None:
+            selected.dataflows[group] = hit
+        else:
+            todo.append(group)
+    # Longest first (a search's cost grows with its row blocks), so no worker is left with a long one at the
+    # end; results are keyed by group, so the order changes nothing else.
     todo.sort(key=lambda w: -len(p1_options(w.P, hardware.pe_dim)))
-    for i, result in executor.run(_search_job, [(w, hardware) for w in todo]):
-        if result is not None:
-            _SEARCHED[(todo[i], hardware)] = result
-            if cache is not None:
-                _store(todo[i], hardware, cache, result)
-    return len(todo)
+    found: dict[int, tuple[Candidate, int] | None] = {}
+    if executor is not None and len(todo) > 1:
+        found = dict(executor.run(_search_job, [(w, hardware) for w in todo]))
+    for i, group in enumerate(todo):
+        result = found.get(i)
+        if result is None:  # in this process: a failure raises here, with its reason
+            try:
+                result = search(group, hardware)
+            except FusemaxError as exc:
+                selected.errors[group] = exc
+                continue
+        if cache is not None:
+            _store(group, hardware, cache, result)
+        selected.dataflows[group] = result[0].dataflow
+    return selected
 
 
 def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
-    """FLAT's own choice for ``workload``: (dataflow, its latency in s on ``workload``, mappable candidates
-    compared)."""
+    """FLAT's own choice for ``workload``: (dataflow, its latency in s on ``workload``, candidates it was
+    chosen from)."""
     best, evaluated = search(workload, hardware)
     (whole,) = evaluate_dataflows(workload, hardware, [best.dataflow])
     if whole is None:  # the group's tiles are the workload's, so this would be a bug: say so
@@ -240,7 +383,7 @@ def search_key(workload: Workload, hardware: Hardware) -> str:
     return result_key("flat-dataflow-search", per_group(workload), hardware, BACKEND, kinds=("model",))
 
 
-def _cached_choice(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataflow:
+def _cached(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataflow | None:
     key = search_key(workload, hardware)
     hit = cache.get(key, holds="flat_dataflow")
     if hit is not None:
@@ -248,9 +391,7 @@ def _cached_choice(workload: Workload, hardware: Hardware, cache: "Cache") -> Fl
             return FlatDataflow.from_params(hit)
         except (KeyError, TypeError, ValueError, FusemaxError):  # checksummed, yet not a dataflow
             cache.reject(key)
-    found = search(workload, hardware)
-    _store(workload, hardware, cache, found)
-    return found[0].dataflow
+    return None
 
 
 def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
@@ -263,9 +404,5 @@ def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[
 
 def dataflow_for(workload: Workload, hardware: Hardware = Hardware(), cache: "Cache | None" = None) -> FlatDataflow | None:
     """None when the paper's table covers ``workload`` (render then uses it), else the searched dataflow
-    (from ``cache`` when it holds this search, and stored there when not)."""
-    if uses_table(workload):
-        return None
-    if cache is not None:
-        return _cached_choice(workload, hardware, cache)
-    return select_flat_dataflow(workload, hardware)[0]
+    (from ``cache`` when it holds this search, and stored there when not): :func:`select_dataflows` for one."""
+    return select_dataflows([workload], hardware, cache=cache).choice(workload)
