@@ -1,4 +1,4 @@
-"""The pipeline's spine: the stages every result passes through, in order.
+"""The pipeline's spine: the stages every result passes through, in order (:data:`STAGES`).
 
     resolve    workload + hardware, once      fusemax.workload, fusemax.configs
     select     dataflows (FLAT's search)      fusemax.select       (orchestrator jobs; a table render reads)
@@ -8,8 +8,15 @@
     results    CSVs and run.json              fusemax.results
     reports    figures, the HTML report       fusemax.reports
 
+A stage's modules import only earlier stages' (``tests/test_pipeline_stages.py``), so data flows one way.
+The one exception is select: FLAT's search evaluates its candidates through render, evaluate and combine,
+a small pipeline of its own run as one job per attention group.
+
 The drivers (:mod:`fusemax.experiments`: sweep, study, end2end, pareto, the layer and the whole model) are
-built on the functions here; whole results are cached under :func:`fusemax.orchestrator.keys.result_key`.
+built on the stages; :func:`fusemax.experiments.sweep.run_points` runs them in order for a sweep's points.
+Whole results are cached under :func:`fusemax.orchestrator.keys.result_key`, made before anything is
+rendered (:func:`store_result`, :func:`cached_result`); :func:`platform_results` runs render -> evaluate ->
+combine for whole results of the layer's rest and the LM head.
 """
 from __future__ import annotations
 
@@ -25,6 +32,25 @@ from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.render import RenderedConfig
 
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline: its name and the modules (packages) that make it up."""
+
+    name: str
+    modules: tuple[str, ...]
+
+
+#: The stages in the order data flows through them.
+STAGES: tuple[Stage, ...] = (
+    Stage("resolve", ("fusemax.workload", "fusemax.configs")),
+    Stage("select", ("fusemax.select",)),
+    Stage("render", ("fusemax.render",)),
+    Stage("evaluate", ("fusemax.orchestrator", "fusemax.backends", "fusemax.engine", "fusemax.mapper")),
+    Stage("combine", ("fusemax.combine",)),
+    Stage("results", ("fusemax.results",)),
+    Stage("reports", ("fusemax.reports",)),
+)
 
 def store_result(cache: Cache, key: str, result: ConfigResult, label: str, backend: str) -> ConfigResult:
     """Put ``result`` in ``cache`` and return it as a warm run will read it back (the same JSON path,

@@ -13,8 +13,6 @@ whenever that happens at a model's last array size, which is what Fig. 12 shows)
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
@@ -22,7 +20,7 @@ from typing import Iterable
 from fusemax.combine.point import combine_rendered
 from fusemax.configs import resolve_hardware
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import Cache
+from fusemax.orchestrator import Cache, get_executor
 from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 from fusemax.workload import Hardware, Workload, resolve_model
 
@@ -104,13 +102,9 @@ def _model_rows(args: tuple) -> list[ParetoRow]:
 def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS, seq_len: int = SEQ_LEN, *,
                 jobs: int = 1, models_file: str | None = None, cache: Cache | str | Path | None = None,
                 backend: str = "builtin") -> list[ParetoRow]:
-    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``, every
-    evaluation on ``backend``; with a ``cache`` folder (the orchestrator's) a rerun evaluates nothing."""
+    """Rows in the artifact's order (model, then array size): one orchestrator task per model on the local
+    executor (``jobs`` processes, 0: every core), every evaluation on ``backend``; with a ``cache`` folder
+    (the orchestrator's) a rerun evaluates nothing."""
     tasks = [(m, tuple(pe_dims), seq_len, models_file, cache, backend) for m in models]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    if jobs == 1:
-        per_model = [_model_rows(t) for t in tasks]
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            per_model = list(pool.map(_model_rows, tasks))
-    return [row for rows in per_model for row in rows]
+    per_model = dict(get_executor("local", jobs).run(_model_rows, [(t,) for t in tasks]))
+    return [row for i in range(len(tasks)) for row in per_model[i]]
