@@ -30,14 +30,15 @@ Selection: lowest latency; ties go to lower DRAM traffic, then to the first cand
 would pick for one head; then placements in binary order of Q, K, QK/A, V, AV with off first;
 stationarities input, weight, output; ascending blocks). Energy is not computed while searching.
 
-Pruning, as Timeloop's mapper prunes: every candidate gets a lower bound on its (latency, traffic) before it
-is rendered (:class:`_Bound`: the compute latency with every PE busy, and each tensor its placement sends to
-DRAM moved once); candidates are evaluated in the order of their bounds, a few at a time, and the search
-stops at the first whose bound already loses to the best found. The choice is the exhaustive search's: each
-evaluated candidate is checked against its bound, and a bound that does not hold makes the search evaluate
-every candidate (``tests/experiments/test_flat_search.py`` compares both on prefill and decode shapes).
-Where the bound is tight (prefill of 256 queries or more, decode of long contexts) a search evaluates a
-tenth to a fifth of its candidates; short prefills, whose arrays are not fully busy, evaluate all.
+Pruning, as Timeloop's mapper prunes: the candidates that keep every tensor in DRAM (one per loop nest)
+are evaluated first; every other candidate then gets a lower bound on its (latency, traffic) before it is
+rendered (:class:`_Bound`: its loop nest's compute latency, which its placement does not change, and each
+tensor its placement sends to DRAM moved once); candidates are evaluated in the order of their bounds, a few
+at a time, and the search stops at the first whose bound already loses to the best found. The choice is the
+exhaustive search's: each evaluated candidate is checked against its bound, and a bound that does not hold
+makes the search evaluate every candidate (``tests/experiments/test_flat_search.py`` compares both on
+prefill and decode shapes). The study's 121 searches evaluate about a tenth of their candidates (6.5 CPU-s
+against 35 for all of them; ``benchmarks/bench_flat_search.py``).
 
 The select stage (:func:`select_dataflows`) runs one search per attention group as an orchestrator job and
 returns a :class:`Selected` table that render reads (:meth:`Selected.choice`). Given a job cache (as
@@ -178,11 +179,19 @@ def _evaluate(workload: Workload, hardware: Hardware, dataflows: list[FlatDatafl
     return out
 
 
+def _loops(dataflow: FlatDataflow) -> tuple:
+    """What fixes a candidate's loop nests: its placement only keeps or bypasses tensors at a level
+    (``mappings/flat``), while the factors come from :func:`fusemax.render.tiling.flat_tiling` of these, so
+    candidates that share them share every Einsum's compute cycles."""
+    return dataflow.group_heads, dataflow.qk_stationarity, dataflow.av_stationarity, dataflow.fusion, dataflow.p1
+
+
 @dataclass(frozen=True)
 class _Bound:
-    """What bounds every candidate of one search from below, read off one evaluated candidate that keeps
-    every tensor in DRAM: the compute latency with every PE busy on every cycle (the problem's computes do
-    not depend on the dataflow), and each Einsum's tensors' words.
+    """What bounds every candidate of one search from below, read off the evaluated candidates that keep
+    every tensor in DRAM (one per loop nest, :func:`_loops`): each loop nest's compute latency (the same for
+    every placement), or where that candidate is not mappable, the compute latency with every PE busy on
+    every cycle (the problem's computes do not depend on the dataflow); and each Einsum's tensors' words.
 
     A candidate's DRAM traffic is at least, per Einsum, each tensor its roles move to DRAM once in full:
     an input is read and an output written at least once where it is kept, and a tensor kept in DRAM and in
@@ -192,19 +201,22 @@ class _Bound:
     order, so the bound holds in floating point too).
     """
 
-    compute: float
+    compute: dict[tuple, float]
+    busy: float
     words: dict[str, dict[str, int]]
     word_bytes: int
     bandwidth: float
 
     @classmethod
-    def of(cls, evaluated: Evaluated, result: ConfigResult) -> "_Bound | None":
-        """The bound from the all-in-DRAM candidate's evaluation; None when it cannot give one (then the
-        search evaluates every candidate)."""
+    def of(cls, offchip: list[tuple[FlatDataflow, tuple[Candidate, Evaluated, ConfigResult] | None]]) -> "_Bound | None":
+        """The bound from the evaluations of the all-in-DRAM candidates; None when they cannot give one
+        (then the search evaluates every candidate)."""
         conf = get_config("flat")
-        hardware = evaluated.rendered.hardware
-        if conf.schedule != "parallel" or FlatDataflow.from_params(evaluated.rendered.params).onchip:
+        mapped = [found for _, found in offchip if found is not None]
+        if conf.schedule != "parallel" or not mapped:
             return None
+        _, evaluated, result = mapped[0]
+        hardware = evaluated.rendered.hardware
         by_array: dict[str, float] = {}
         words: dict[str, dict[str, int]] = {}
         for e in result.einsums:
@@ -216,7 +228,8 @@ class _Bound:
             by_array[e.array] = by_array.get(e.array, 0.0) + cycles * scale / hardware.clock_hz
             dram = evaluated.stats[e.einsum].levels.get(DRAM_LEVEL)
             words[e.einsum] = {t: ds.utilized_capacity for t, ds in dram.dataspaces.items()} if dram else {}
-        return cls(max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
+        compute = {_loops(d): found[2].comp_latency for d, found in offchip if found is not None}
+        return cls(compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
 
     def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
         """(latency, traffic) no candidate under ``dataflow`` beats; None when a tensor's size is unknown."""
@@ -228,7 +241,7 @@ class _Bound:
             moved = float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes
             traffic += moved
             mem += moved / self.bandwidth
-        return max(self.compute, mem), traffic
+        return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
 
 
 #: Candidates evaluated between two looks at the bound (their Einsum jobs' results are kept across batches).
@@ -259,18 +272,20 @@ def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple
     not know of) falls back to evaluating all of them, so the choice is always the exhaustive one.
     """
     dataflows = candidates(workload, hardware)
+    if not prune:
+        return _exhaustive(workload, hardware, dataflows)
     known = JobResults({}, {}, {}, RunCounts())
-    first = _evaluate(workload, hardware, dataflows[:1], known)[0]
-    bound = _Bound.of(first[1], first[2]) if (prune and first is not None) else None
+    # the candidates that keep every tensor in DRAM, one per loop nest: the bound is read off them
+    offchip = [i for i, d in enumerate(dataflows) if not d.onchip]
+    done = dict(zip(offchip, _evaluate(workload, hardware, [dataflows[i] for i in offchip], known)))
+    bound = _Bound.of([(dataflows[i], done[i]) for i in offchip])
     bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
     if bound is None or any(b is None for b in bounds):
         return _exhaustive(workload, hardware, dataflows)
-    keys = [(*b, i) for i, b in enumerate(bounds) if b is not None]
-    order = sorted(keys)
+    order = sorted((*b, i) for i, b in enumerate(bounds) if b is not None)
     best: tuple[float, float, int] | None = None
     chosen: Candidate | None = None
     unmappable = 0
-    done = {0: first}
     pos = 0
     while pos < len(order) and (best is None or order[pos] <= best):
         chunk: list[int] = []
