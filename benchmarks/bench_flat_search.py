@@ -58,7 +58,7 @@ def main() -> None:
         # the search's latency is its attention group's (one sequence, one KV group): compare like with like
         (paper,) = flat.evaluate_dataflows(group, hardware, [flat_dataflow(group.model.E, group.M)])
         print(f"{model + ' ' + length:<18} {pruned:>9.2f} {every:>8.2f} {f'{n}/{total}':>13} "
-              f"{str(best == truth):>5} {best.latency / paper.latency:>9.4f}")
+              f"{best == truth!s:>5} {best.latency / paper.latency:>9.4f}")
     if "--study" in sys.argv[1:]:
         totals = [0.0, 0.0, 0, 0, 0]
         groups = study_groups(hardware)
