@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from fusemax.render.flat_dataflow import flat_dataflow
 from fusemax.select import flat
@@ -22,7 +23,13 @@ POINTS = [("BERT", "1K"), ("BERT", "64K"), ("XLM", "64K"), ("T5", "1M"), ("Llama
 
 
 def timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, flat.Candidate, int]:
-    """(CPU seconds, choice, candidates evaluated) of one search of ``group``."""
+    """(CPU seconds, choice, candidates evaluated) of one search of ``group``, in a new process (so neither
+    search finds the other's renderings and parses in the process's memos)."""
+    with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
+        return pool.submit(_timed, group, hardware, prune).result()
+
+
+def _timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, flat.Candidate, int]:
     evaluated = 0
     real = flat._evaluate
 

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -47,14 +48,20 @@ STAGES = ("paper attention", "end2end", "pareto", "study", "report", "validate+h
 
 
 @contextlib.contextmanager
-def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
-    """Record the wall time of stage ``name`` in ``timings`` (None: not timed)."""
-    start = time.perf_counter()
+def _stage(timings: dict[str, tuple[float, float]] | None, name: str) -> Iterator[None]:
+    """Record the wall time and the CPU time (this process's and its finished child processes': the job
+    pools, the painter) of stage ``name`` in ``timings`` (None: not timed)."""
+    start, cpu = time.perf_counter(), _cpu_seconds()
     try:
         yield
     finally:
         if timings is not None:
-            timings[name] = time.perf_counter() - start
+            timings[name] = (time.perf_counter() - start, _cpu_seconds() - cpu)
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _draw_paper_quietly(out: str, parent: int) -> None:
@@ -77,8 +84,8 @@ def _length(text: str) -> int:
         raise argparse.ArgumentTypeError(exc.reason) from None
 
 
-def main(argv: list[str] | None = None, timings: dict[str, float] | None = None) -> int:
-    """Run everything; ``timings`` (when given) receives the wall time of each of :data:`STAGES`."""
+def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] | None = None) -> int:
+    """Run everything; ``timings`` (when given) receives the wall and CPU seconds of each of :data:`STAGES`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")

@@ -244,8 +244,10 @@ class _Bound:
         return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
 
 
-#: Candidates evaluated between two looks at the bound (their Einsum jobs' results are kept across batches).
-_BATCH = 8
+#: Candidates evaluated before the first look at the bound; each later batch doubles (their Einsum jobs'
+#: results are kept across batches): where the bound prunes, the search stops within a few small batches;
+#: where it does not, few batches keep the cost of looking small.
+_FIRST_BATCH = 8
 
 
 def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
@@ -286,12 +288,13 @@ def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple
     best: tuple[float, float, int] | None = None
     chosen: Candidate | None = None
     unmappable = 0
-    pos = 0
+    pos, size = 0, _FIRST_BATCH
     while pos < len(order) and (best is None or order[pos] <= best):
         chunk: list[int] = []
-        while pos < len(order) and len(chunk) < _BATCH and (best is None or order[pos] <= best):
+        while pos < len(order) and len(chunk) < size and (best is None or order[pos] <= best):
             chunk.append(order[pos][2])
             pos += 1
+        size *= 2
         todo = [i for i in chunk if i not in done]
         done.update(zip(todo, _evaluate(workload, hardware, [dataflows[i] for i in todo], known)))
         for i in chunk:
