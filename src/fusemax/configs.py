@@ -35,13 +35,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from fusemax import paper
 from fusemax.errors import WorkloadError
 from fusemax.workload import Hardware
 
 MiB = 2**20
-#: The artifact writes the 940 MHz cycle rounded like this; keep it so specs match its files exactly.
-PAPER_CLOCK_HZ = 940e6
-PAPER_CYCLE_SECONDS = 1.0638297873e-9
 
 
 @dataclass(frozen=True)
@@ -410,8 +408,8 @@ class ResolvedHardware:
 
 
 def cycle_seconds(clock_hz: float) -> float:
-    """The cycle of ``clock_hz``, written like the artifact's files at the paper's 940 MHz."""
-    return PAPER_CYCLE_SECONDS if clock_hz == PAPER_CLOCK_HZ else 1.0 / clock_hz
+    """The cycle of ``clock_hz``, written like the artifact's files at the paper's clock."""
+    return paper.CYCLE_SECONDS if clock_hz == paper.CLOCK_HZ else 1.0 / clock_hz
 
 
 def _scaled(priced: int, resolved: int, default: int) -> int:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from fusemax.errors import FusemaxError, WorkloadError
 from fusemax.fileio import make_dirs, staged_folder, write_text_atomic
-from fusemax.workload import DEFAULT_BATCH, parse_seq_len
+from fusemax.workload import DEFAULT_BATCH, PREFILL, parse_seq_len
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.combine.schedule import ConfigResult
@@ -132,8 +132,8 @@ def _folder(out_dir: str | Path) -> Path:
     return folder
 
 
-def attn_filename(config: str, phase: str = "prefill") -> str:
-    return f"attn-{config}.csv" if phase == "prefill" else f"attn-{config}-{phase}.csv"
+def attn_filename(config: str, phase: str = PREFILL) -> str:
+    return f"attn-{config}.csv" if phase == PREFILL else f"attn-{config}-{phase}.csv"
 
 
 def attn_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
@@ -284,7 +284,7 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     out = {p: r for p, r in earlier.pop("earlier_phases", {}).items() if p not in phases}
-    phase = earlier.get("phase", "prefill")
+    phase = earlier.get("phase", PREFILL)
     if phase not in phases:
         out[phase] = earlier
     return out

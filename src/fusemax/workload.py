@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fusemax import yamlio
+from fusemax import paper, yamlio
 from fusemax.errors import WorkloadError
 from fusemax.names import check_name, name_key, printable
 from fusemax.stats import MAX_COUNT
@@ -31,7 +31,10 @@ from fusemax.units import format_bandwidth, format_bytes, format_frequency, pars
 
 __all__ = ["parse_bandwidth", "parse_bytes"]  # their home is fusemax.units; kept importable from here
 
-PHASES = ("prefill", "decode")
+#: The phases of a workload: the whole prompt at once, or one new token per sequence against its K/V cache.
+PREFILL = "prefill"
+DECODE = "decode"
+PHASES = (PREFILL, DECODE)
 #: The paper's batch.
 DEFAULT_BATCH = 64
 
@@ -520,7 +523,7 @@ class Workload:
 
     model: Model
     seq_len: int
-    phase: str = "prefill"
+    phase: str = PREFILL
     batch: int = DEFAULT_BATCH
     #: (queries, keys) of one dense rectangle of a masked prefill (:mod:`fusemax.render.mask`); None: the
     #: whole point
@@ -548,7 +551,7 @@ class Workload:
         """Queries: the whole sequence in prefill, one token in decode (a rectangle's own, for a span)."""
         if self.span is not None:
             return self.span[0]
-        return self.seq_len if self.phase == "prefill" else 1
+        return self.seq_len if self.phase == PREFILL else 1
 
     @property
     def M(self) -> int:
@@ -556,7 +559,7 @@ class Workload:
         window reads only the window's keys (a rectangle's own, for a span)."""
         if self.span is not None:
             return self.span[1]
-        if self.phase == "decode" and self.model.window is not None:
+        if self.phase == DECODE and self.model.window is not None:
             return min(self.seq_len, self.model.window)
         return self.seq_len
 
@@ -582,12 +585,12 @@ class Hardware:
       sets them (:func:`fusemax.render.pareto_hardware`).
     """
 
-    pe_dim: int = 256
+    pe_dim: int = paper.PE_DIM
     pe_1d: int | None = None
     l3_bytes: int | None = None
-    dram_bandwidth: float = 400 * 2**30
-    clock_hz: float = 940e6
-    word_bytes: int = 2
+    dram_bandwidth: float = paper.DRAM_BANDWIDTH
+    clock_hz: float = paper.CLOCK_HZ
+    word_bytes: int = paper.WORD_BYTES
     pe_reg_depth: int | None = None
     row_buffer_depth: int | None = None
     pe_1d_reg_depth: int | None = None

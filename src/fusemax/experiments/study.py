@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence, TextIO
 
+from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine.schedule import ConfigResult
 from fusemax.experiments import sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, LayerRow, run_layers
 from fusemax.experiments.wholemodel import ModelRow, run_model
 from fusemax.orchestrator import Cache, get_executor
-from fusemax.workload import Hardware, format_seq_len
+from fusemax.workload import PHASES, Hardware, format_seq_len
 
 MODELS: tuple[str, ...] = ("Pythia-14M", "BERT", "BERT-large", "Llama-2-7B", "Llama-3-8B", "OPT-66B")
 LENGTHS: tuple[int, ...] = tuple(2 ** k for k in range(13))  # 1, 2, 4, ... 4K
-PHASES: tuple[str, ...] = ("prefill", "decode")
 BATCHES: tuple[int, ...] = (1, 64)
 CONFIGS: tuple[str, ...] = ("unfused", "flat", "binding")
 
@@ -50,7 +50,7 @@ class StudyRun:
 def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = MODELS,
               lengths: tuple[int, ...] = LENGTHS, phases: tuple[str, ...] = PHASES,
               batches: tuple[int, ...] = BATCHES, attention_lengths: tuple[int, ...] = (),
-              hardware: Hardware = Hardware(), jobs: int = 0, backend: str = "builtin",
+              hardware: Hardware = Hardware(), jobs: int = 0, backend: str = DEFAULT_BACKEND,
               cache: Cache | None = None, stream: TextIO | None = None,
               layer_fusion: str = DEFAULT_LAYER_FUSION) -> StudyRun:
     """Every point of the study grid with its whole layer (under the ``layer_fusion`` policy, the same on

@@ -38,7 +38,7 @@ from fusemax import results as results_io
 from fusemax.combine.roofline import roofs
 from fusemax.configs import REGISTRY
 from fusemax.results import LAYER_KEY, Results
-from fusemax.workload import Hardware, format_seq_len, parse_seq_len
+from fusemax.workload import PHASES, Hardware, format_seq_len, parse_seq_len
 
 from .frames import headline_table as headline_rows
 from .frames import point_order
@@ -63,7 +63,6 @@ COMPONENT_MARKERS = {"attention": "o", "softmax": "s", "MLP": "P", "layer": "D"}
 #: FuseMax (binding) against its two baselines, as in the paper.
 FUSEMAX, BASELINES = "binding", ("flat", "unfused")
 STUDY_CONFIGS = (FUSEMAX, *BASELINES)
-PHASES = ("prefill", "decode")
 #: Colours of models when a figure compares models (one configuration), in the folder's model order.
 MODEL_COLORS = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black",
                                        "yellow")]
