@@ -365,7 +365,7 @@ class ResolvedHardware:
     energy model of a point read. Sizes in bytes and words, bandwidth in B/s.
 
     ``energy_l3_bytes``, ``energy_reg_2d`` and ``energy_reg_1d`` are the sizes the energy design prices
-    (see the module doc); :meth:`energy_hardware` hands them to :mod:`fusemax.energy.designs`.
+    (see the module doc), which :func:`fusemax.energy.designs.energy_arch` reads.
     """
 
     config: str
@@ -399,12 +399,6 @@ class ResolvedHardware:
                 "pe_1d": self.pe_1d, "l3_bytes": self.l3_bytes, "l3_depth": self.l3_bytes // row_bytes,
                 "l3_width_bits": 8 * row_bytes, "pe_reg_depth": self.pe_reg_depth,
                 "row_buffer_depth": self.row_buffer_depth, "pe_1d_reg_depth": self.pe_1d_reg_depth}
-
-    def energy_hardware(self) -> Hardware:
-        """The :class:`Hardware` whose sizes the energy design prices."""
-        return Hardware(pe_dim=self.pe_dim, pe_1d=self.pe_1d, l3_bytes=self.energy_l3_bytes,
-                        dram_bandwidth=self.dram_bandwidth, clock_hz=self.clock_hz, word_bytes=self.word_bytes,
-                        pe_reg_depth=self.energy_reg_2d, pe_1d_reg_depth=self.energy_reg_1d)
 
 
 def cycle_seconds(clock_hz: float) -> float:

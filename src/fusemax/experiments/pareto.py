@@ -55,7 +55,7 @@ def area_of(hardware: Hardware) -> tuple[float, float]:
     from fusemax.energy.estimator import estimate_art
     resolved = resolve_hardware("binding", hardware)
     min_tiles = resolved.pe_reg_depth - 4  # pareto_hardware gives Timeloop 4 + min_tiles registers
-    params = energy_arch(resolved.energy_design, replace(resolved.energy_hardware(), pe_reg_depth=2 * min_tiles))
+    params = energy_arch(replace(resolved, energy_reg_2d=2 * min_tiles))
     arts = {a: estimate_art(yamlio.loads(render_energy_arch(params, a)), apply_shares=False) for a in ("2d", "1d")}
     summary = area_summary(arts["2d"], arts["1d"])
     return summary.array_2d, summary.total
