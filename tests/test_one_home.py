@@ -17,8 +17,8 @@ What counts as a copy (the precise rule):
 * **ambiguous numbers** only where the code names what they mean: 256 and 2 are everywhere (a cache size,
   a squared dimension), so 256 is flagged only as the value given to a name that is the PE dimension
   (``pe_dim``, ``pe_1d``, ``pe``: a parameter's default, a keyword argument, an assignment or a
-  comparison with it) and 2 likewise only for the word size (``word_bytes``), and 262144 (256K) only for
-  ``seq_len``.
+  comparison with it) and 2 likewise only for the word size (``word_bytes``), 262144 (256K) only for
+  ``seq_len`` and 64 only for ``batch`` (the paper's batch).
 
 A home may write each fact it holds once (its definition). A spelling may be two facts: ``builtin`` is
 also the name of the builtin energy estimator (:data:`fusemax.energy.ESTIMATOR`), listed as a fact of its own.
@@ -58,6 +58,7 @@ FACTS = (
     Fact("fusemax.paper", "MODELS", ("BERT", "TrXL", "T5", "XLM"), "the paper's models"),
     Fact("fusemax.paper", "SEQ_LENS", ("1K", "4K", "16K", "64K", "256K", "1M"), "the paper's lengths"),
     Fact("fusemax.paper", "PARETO_SEQ_LEN", 256 * 2**10, "the Pareto length"),
+    Fact("fusemax.workload", "DEFAULT_BATCH", 64),
     Fact("fusemax.workload", "PREFILL", "prefill", "'prefill'"),
     Fact("fusemax.workload", "DECODE", "decode", "'decode'"),
     Fact("fusemax.backends.names", "BUILTIN", "builtin", "'builtin'"),
@@ -67,7 +68,7 @@ FACTS = (
 )
 
 #: Names whose value means the PE dimension, the word size, a sequence length (the ambiguous numbers).
-NAMED = {"pe_dim": 256, "pe_1d": 256, "pe": 256, "word_bytes": 2, "seq_len": 256 * 2**10}
+NAMED = {"pe_dim": 256, "pe_1d": 256, "pe": 256, "word_bytes": 2, "seq_len": 256 * 2**10, "batch": 64}
 
 _STRINGS = {"prefill", "decode", "builtin", "timeloop"}
 _NUMBERS = {940e6: "the clock", 1.0638297873e-9: "the cycle", 400 * 2**30: "the DRAM bandwidth"}
@@ -201,6 +202,7 @@ def test_no_literal_copy_of_a_fact_outside_its_home():
     ("bw = 400 * 2**30", "the DRAM bandwidth"),
     ("n = 256 * 2**10", "the Pareto length"),
     ("def f(seq_len=262144): pass", "default seq_len = 262144"),
+    ("Point('binding', 'BERT', 1024, batch=64)", "keyword batch = 64"),
     ("MODELS = ('BERT', 'TrXL', 'T5', 'XLM')", "the paper's models"),
     ("models = ['XLM', 'T5', 'TrXL', 'BERT']", "the paper's models"),
     ("LENGTHS = ('1K', '4K', '16K', '64K', '256K', '1M')", "the paper's lengths"),

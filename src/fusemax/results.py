@@ -452,25 +452,37 @@ def read_paper(path: str | Path) -> Results:
     files = sorted(folder.glob("attn-*.csv")) if folder.is_dir() else []
     if not files:
         raise FusemaxError("no attn-*.csv results found", source=str(folder))
-    res = Results(folder=folder)
-    if (folder / RUN_FILE).exists():
-        res.run = _read_run_info(folder / RUN_FILE)
+    res = _with_run_info(folder)
     for f in files:
         res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
-    if (folder / "einsums.csv").exists():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUMS, rows=False, ours=True)
-    if (folder / "roofline.csv").exists():
-        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE, rows=False, ours=True)
     for f in sorted(folder.glob("end2end-*.csv")):
         res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
-    if (folder / "pareto.csv").is_file():
-        res.pareto = _read_table(folder / "pareto.csv", PARETO, rows=False, ours=True)
-    if (folder / "layer.csv").is_file():
-        res.layer = _read_table(folder / "layer.csv", LAYER, rows=False, ours=True)
-    _load_model(folder, res)
+    _read_present(folder, res, ("einsums", "roofline", "pareto", "layer"))
     # last: a damaged table's own error (above) says more than "changed since the run"
     check_one_run(folder, res.run)
     return res
+
+
+#: The tables a folder may hold beside its ``attn-*.csv`` (a paper folder) or its ``layer.csv`` (a study), by
+#: file stem, which is also their :class:`Results` field.
+PRESENT_TABLES = {"einsums": EINSUMS, "roofline": ROOFLINE, "pareto": PARETO, "layer": LAYER}
+
+
+def _with_run_info(folder: Path) -> Results:
+    """The :class:`Results` of ``folder`` with its ``run.json``, if it has one."""
+    res = Results(folder=folder)
+    if (folder / RUN_FILE).exists():
+        res.run = _read_run_info(folder / RUN_FILE)
+    return res
+
+
+def _read_present(folder: Path, res: Results, stems: Iterable[str]) -> None:
+    """Each table of ``stems`` (:data:`PRESENT_TABLES`) that ``folder`` holds, checked against its schema, and
+    ``model.csv``, into ``res``."""
+    for stem in stems:
+        if (folder / f"{stem}.csv").exists():
+            setattr(res, stem, _read_table(folder / f"{stem}.csv", PRESENT_TABLES[stem], rows=False, ours=True))
+    _load_model(folder, res)
 
 
 def check_one_run(folder: Path, run: dict[str, Any]) -> None:
@@ -507,15 +519,9 @@ def load_study(path: str | Path) -> Results:
     folder = results_dir(path)
     if not (folder / "layer.csv").is_file():
         raise FusemaxError("no layer.csv (study results) found", source=str(folder))
-    res = Results(folder=folder)
-    if (folder / RUN_FILE).is_file():
-        res.run = _read_run_info(folder / RUN_FILE)
+    res = _with_run_info(folder)
     res.layer = _read_table(folder / "layer.csv", LAYER)
-    if (folder / "einsums.csv").is_file():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUMS, rows=False, ours=True)
-    if (folder / "roofline.csv").is_file():
-        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE, rows=False, ours=True)
-    _load_model(folder, res)
+    _read_present(folder, res, ("einsums", "roofline"))
     check_one_run(folder, res.run)
     return res
 

@@ -27,7 +27,15 @@ from fusemax.errors import WorkloadError
 from fusemax.names import check_name, name_key, printable
 from fusemax.stats import MAX_COUNT
 from fusemax.templates import template_root
-from fusemax.units import format_bandwidth, format_bytes, format_frequency, parse_bandwidth, parse_bytes
+from fusemax.units import (
+    BINARY_PREFIXES,
+    format_bandwidth,
+    format_bytes,
+    format_frequency,
+    parse_bandwidth,
+    parse_bytes,
+    spelled,
+)
 
 __all__ = ["parse_bandwidth", "parse_bytes"]  # their home is fusemax.units; kept importable from here
 
@@ -486,7 +494,8 @@ def parse_seq_len(value: str | int) -> int:
         if not match:
             raise WorkloadError(f"bad sequence length {value!r}; use an integer or 512, 1K, 4K, ... 1M "
                                 "(K = 1024)", source="--seq-len")
-        number = int(match.group(1)) * {"": 1, "k": 2**10, "m": 2**20}[match.group(2).lower()]
+        prefix = match.group(2).upper()
+        number = int(match.group(1)) * (BINARY_PREFIXES[prefix] if prefix else 1)
     if number < 1:
         raise WorkloadError(f"bad sequence length {value!r}; it must be at least 1", source="--seq-len")
     return number
@@ -510,11 +519,7 @@ def parse_seq_lens(values: list[str], source: str = "--seq-lens") -> list[int]:
 
 def format_seq_len(n: int) -> str:
     """The artifact's spelling: 512, 1K, 4K, ... 512K, 1M (plain digits when not a whole K or M)."""
-    if n >= 2**20 and n % 2**20 == 0:
-        return f"{n >> 20}M"
-    if n >= 2**10 and n % 2**10 == 0:
-        return f"{n >> 10}K"
-    return str(n)
+    return spelled(n, [(prefix, BINARY_PREFIXES[prefix]) for prefix in ("K", "M")], "")
 
 
 @dataclass(frozen=True)
