@@ -12,7 +12,8 @@ What counts as a copy (the precise rule):
   cycle (1.0638297873e-9); the DRAM bandwidth written ``400 * 2**30`` or as its value; the Pareto length
   written ``256 * 2**10``; a tuple, list or set literal of exactly the paper's models or of exactly its
   lengths (in any order); a string that is exactly a phase (``prefill``, ``decode``) or a backend name
-  (``builtin``, ``timeloop``). A single model name (``"BERT"`` in a figure of BERT alone) is a choice of
+  (``builtin``, ``timeloop``); the study's model list (likewise) and its lengths written
+  ``tuple(2 ** k for k in range(13))``. A single model name (``"BERT"`` in a figure of BERT alone) is a choice of
   model, not the list, and is not flagged.
 * **ambiguous numbers** only where the code names what they mean: 256 and 2 are everywhere (a cache size,
   a squared dimension), so 256 is flagged only as the value given to a name that is the PE dimension
@@ -59,6 +60,9 @@ FACTS = (
     Fact("fusemax.paper", "SEQ_LENS", ("1K", "4K", "16K", "64K", "256K", "1M"), "the paper's lengths"),
     Fact("fusemax.paper", "PARETO_SEQ_LEN", 256 * 2**10, "the Pareto length"),
     Fact("fusemax.workload", "DEFAULT_BATCH", 64),
+    Fact("fusemax.experiments.grid", "MODELS",
+         ("Pythia-14M", "BERT", "BERT-large", "Llama-2-7B", "Llama-3-8B", "OPT-66B"), "the study's models"),
+    Fact("fusemax.experiments.grid", "LENGTHS", tuple(2 ** k for k in range(13)), "the study's lengths"),
     Fact("fusemax.workload", "PREFILL", "prefill", "'prefill'"),
     Fact("fusemax.workload", "DECODE", "decode", "'decode'"),
     Fact("fusemax.backends.names", "BUILTIN", "builtin", "'builtin'"),
@@ -73,7 +77,10 @@ NAMED = {"pe_dim": 256, "pe_1d": 256, "pe": 256, "word_bytes": 2, "seq_len": 256
 _STRINGS = {"prefill", "decode", "builtin", "timeloop"}
 _NUMBERS = {940e6: "the clock", 1.0638297873e-9: "the cycle", 400 * 2**30: "the DRAM bandwidth"}
 _LISTS = {frozenset(("BERT", "TrXL", "T5", "XLM")): "the paper's models",
-          frozenset(("1K", "4K", "16K", "64K", "256K", "1M")): "the paper's lengths"}
+          frozenset(("1K", "4K", "16K", "64K", "256K", "1M")): "the paper's lengths",
+          frozenset(("Pythia-14M", "BERT", "BERT-large", "Llama-2-7B", "Llama-3-8B", "OPT-66B")): "the study's models"}
+#: Expressions written out as they stand in their home (``ast.unparse``'s spelling).
+_EXPRESSIONS = {"tuple((2 ** k for k in range(13)))": "the study's lengths"}
 
 
 def _is_number(node: ast.AST, value: float) -> bool:
@@ -126,6 +133,8 @@ def literal_copies(source: str) -> list[str]:
                 flag(node, repr(node.value))
             elif any(_is_number(node, v) for v in _NUMBERS):
                 flag(node, _NUMBERS[node.value])
+        elif isinstance(node, ast.Call) and ast.unparse(node) in _EXPRESSIONS:
+            flag(node, _EXPRESSIONS[ast.unparse(node)])
         elif isinstance(node, ast.BinOp) and _product(node, 400, 30):
             flag(node, "the DRAM bandwidth")
         elif isinstance(node, ast.BinOp) and _product(node, 256, 10):
@@ -206,6 +215,7 @@ def test_no_literal_copy_of_a_fact_outside_its_home():
     ("MODELS = ('BERT', 'TrXL', 'T5', 'XLM')", "the paper's models"),
     ("models = ['XLM', 'T5', 'TrXL', 'BERT']", "the paper's models"),
     ("LENGTHS = ('1K', '4K', '16K', '64K', '256K', '1M')", "the paper's lengths"),
+    ("lengths = tuple(2 ** k for k in range(13))", "the study's lengths"),
     ("if phase == 'prefill': pass", "'prefill'"),
     ("PHASES = ('prefill', 'decode')", "'prefill'"),
     ("parser.add_argument('--backend', choices=('builtin', 'timeloop'))", "'builtin'"),

@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from fusemax import results as results_io
 from fusemax.combine.roofline import roofs
 from fusemax.configs import REGISTRY
+from fusemax.experiments import grid
 from fusemax.results import LAYER_KEY, Results
 from fusemax.workload import PHASES, Hardware, format_seq_len, parse_seq_len
 
@@ -439,7 +440,7 @@ FIGURES = (
     FigureSpec("study-bert-intensity", "BERT's whole-layer operational intensity vs context length",
                "layer.csv's intensity (algorithmic FLOPs / DRAM bytes) per length; above the ridge the 2D "
                "array, below it DRAM bounds the layer.",
-               ("BERT",), tuple(2 ** k for k in range(13)), STUDY_CONFIGS, ("layer",), bars=True),
+               ("BERT",), grid.LENGTHS, STUDY_CONFIGS, ("layer",), bars=True),
 )
 
 
