@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from fusemax import results, validate
-from fusemax.backends import get_backend
+from fusemax import paper, results, validate
+from fusemax.backends import BACKENDS, DEFAULT_BACKEND, get_backend
 from fusemax.cli import sigterm_as_interrupt
 from fusemax.cli.run import cache_dir, execute
 from fusemax.configs import ATTENTION_CONFIGS, LAYER_FUSIONS, PLATFORMS
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="B",
                         help=f"batch of the attention sweep (default {DEFAULT_BATCH}, the paper's)")
-    parser.add_argument("--backend", choices=("builtin", "timeloop"), default="builtin",
-                        help="builtin engine or the real timeloop-model/timeloop-mapper")
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                        help=f"{DEFAULT_BACKEND} engine or the real timeloop-model/timeloop-mapper")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1); one on "
@@ -121,15 +121,15 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
     computed = False
     try:
         with _stage(timings, "paper attention"):
-            outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
-                                       list(sweep.DEFAULT_SEQ_LENS), batch=args.batch, jobs=args.jobs,
+            outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(paper.MODELS),
+                                       list(paper.SEQ_LENS), batch=args.batch, jobs=args.jobs,
                                        quiet=not args.verbose, backend=args.backend, executor=args.executor,
                                        scheduler=args.scheduler)
-        seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
+        seq_lens = [parse_seq_len(s) for s in paper.SEQ_LENS]
         # The same job cache as the attention sweep: a warm rerun takes every search and evaluation from it.
         cache = cache_dir(args.out)
         with _stage(timings, "end2end"):
-            results.write_end2end(args.out, {p: end2end.end2end_rows(p, sweep.DEFAULT_MODELS, seq_lens,
+            results.write_end2end(args.out, {p: end2end.end2end_rows(p, paper.MODELS, seq_lens,
                                                                       jobs=args.jobs, executor=args.executor,
                                                                       scheduler=args.scheduler, cache=cache,
                                                                       backend=args.backend)

@@ -131,7 +131,7 @@ def test_every_column_of_every_table_has_a_meaning_and_unit(sweep, tmp_path):
     _write_study(tmp_path)
     frames = [*results._frames(results.load(sweep)).values(),
               *results._frames(results.load(tmp_path / "study")).values()]
-    columns = {c for f in frames for c in f.columns} | set(results.PARETO_COLUMNS)
+    columns = {c for f in frames for c in f.columns} | set(results.PARETO.columns)
     assert {"tokens", "pe_dim", "ttft", "group", "intensity"} <= columns
     missing = sorted(c for c in columns if c not in results.COLUMNS)
     assert missing == []

@@ -63,8 +63,10 @@ def combine_point(config: str, workload: Workload, hardware: ResolvedHardware,
 
 def energy_fn_for(hardware: ResolvedHardware, kept: Mapping[str, Mapping[str, list[str]]]) -> EnergyFn:
     """Per-Einsum energy on the builtin ERTs of the configuration's energy design at ``hardware``."""
+    from fusemax.energy.designs import design_erts
+
     from . import energy
-    erts = energy.erts_for(hardware)
+    erts = design_erts(hardware)
 
     def fn(name: str, stats: Stats, cost: Mapping[str, int], m: EinsumMetrics,
            from_traffic: bool) -> tuple[float, dict[str, float]]:

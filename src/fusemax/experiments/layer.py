@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TextIO
 
+from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine import ConfigResult
 from fusemax.configs import PLATFORMS, REGISTRY, layer_config_name
 from fusemax.errors import FusemaxError
@@ -85,7 +86,7 @@ def layer_row(attention: ConfigResult, rest: ConfigResult, batch: int, fusion: s
 
 
 def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardware = Hardware(), *,
-               backend: str = "builtin", executor: Executor | None = None, cache: Cache | None = None,
+               backend: str = DEFAULT_BACKEND, executor: Executor | None = None, cache: Cache | None = None,
                stream: TextIO | None = None, fusion: str = DEFAULT_LAYER_FUSION
                ) -> tuple[list[LayerRow], list[ConfigResult]]:
     """The whole layer of every ``(config, workload, attention result)`` under the ``fusion`` policy: (one

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
+from fusemax import paper
+from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine.point import combine_rendered
 from fusemax.combine.schedule import ConfigResult, merge_rectangles
 from fusemax.configs import ATTENTION_CONFIGS
@@ -23,10 +25,7 @@ from fusemax.orchestrator.keys import result_key
 from fusemax.orchestrator.rendered import collect, configuration_jobs, evaluate_rendered
 from fusemax.pipeline import cached_result, store_result
 from fusemax.select.flat import Selected, select_dataflows
-from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, mask_label, parse_mask, resolve_model
-
-DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
-DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
+from fusemax.workload import DECODE, DEFAULT_BATCH, PREFILL, Hardware, Workload, format_seq_len, mask_label, parse_mask, resolve_model
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class Point:
     config: str
     model: str          # zoo name or an inline NAME:D=..,H=..,E=..,S=.. spec
     seq_len: int
-    phase: str = "prefill"
+    phase: str = PREFILL
     batch: int = DEFAULT_BATCH
     #: ``--mask`` (none, causal, window:N) over the model's own mask; None keeps the model's
     mask: str | None = None
@@ -56,8 +55,8 @@ class Point:
         return f"{self.config} {self.model.split(':')[0]} {format_seq_len(self.seq_len)} {self.phase}{batch}"
 
 
-def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = DEFAULT_MODELS,
-           seq_lens: Iterable[int] = (), phase: str = "prefill", batch: int = DEFAULT_BATCH,
+def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = paper.MODELS,
+           seq_lens: Iterable[int] = (), phase: str = PREFILL, batch: int = DEFAULT_BATCH,
            mask: str | None = None) -> list[Point]:
     """The cross product in the artifact's order: configuration, then model, then length (all at one
     ``batch``)."""
@@ -153,7 +152,7 @@ def select(resolved: Iterable[Resolved], hardware: Hardware, executor: Executor 
                             hardware, executor, cache)
 
 
-def render_point(resolved: Resolved, hardware: Hardware, selected: Selected, backend: str = "builtin") -> PlannedPoint:
+def render_point(resolved: Resolved, hardware: Hardware, selected: Selected, backend: str = DEFAULT_BACKEND) -> PlannedPoint:
     """Render stage: one job per Einsum spec of each of the point's dense rectangles (an evaluation when it
     has a mapping, a mapper search when it has none), FLAT's dataflow read from ``selected``. Errors are
     captured, not raised."""
@@ -180,7 +179,7 @@ def render_point(resolved: Resolved, hardware: Hardware, selected: Selected, bac
 
 
 def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-               backend: str = "builtin", cache: Cache | None = None) -> PlannedPoint:
+               backend: str = DEFAULT_BACKEND, cache: Cache | None = None) -> PlannedPoint:
     """Resolve, select and render one point in this process (FLAT's search served from and stored in
     ``cache``). Errors are captured, not raised."""
     resolved = resolve(point, hardware, models_file)
@@ -192,7 +191,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
 
 
 def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: str | None = None,
-                backend: str = "builtin", stream: TextIO | None = None,
+                backend: str = DEFAULT_BACKEND, stream: TextIO | None = None,
                 cache: "Cache | str | Path | None" = None, executor: Executor | None = None) -> list[PlannedPoint]:
     """Resolve every point, select FLAT's dataflows (all searches at once on ``executor``; None: one after
     the other in this process) and render every point, in order, with a progress line on ``stream``.
@@ -254,7 +253,7 @@ def _combine_rectangles(planned: PlannedPoint, results: JobResults, with_energy:
 
 
 def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-                   with_energy: bool = True, backend: str = "builtin") -> PointOutcome:
+                   with_energy: bool = True, backend: str = DEFAULT_BACKEND) -> PointOutcome:
     """Render, evaluate every Einsum and combine one point in this process, without a cache."""
     planned = plan_point(point, hardware, models_file, backend)
     if planned.error is not None:
@@ -294,7 +293,7 @@ def cached_results(resolved: list[Resolved], hardware: Hardware, backend: str, c
 
 
 def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
-               progress: Callable[[PointOutcome], None] | None = None, *, backend: str = "builtin",
+               progress: Callable[[PointOutcome], None] | None = None, *, backend: str = DEFAULT_BACKEND,
                executor: str = "local", scheduler: str | None = None, cache: "Cache | str | Path | None" = None,
                stream: TextIO | None = None, planned: list[PlannedPoint] | None = None) -> SweepRun:
     """Evaluate all points through the pipeline's stages, in order (:mod:`fusemax.pipeline`): resolve each
@@ -350,7 +349,7 @@ ASSUMPTIONS: dict[str, str] = {
             "streaming its own K/V from DRAM",
     "gqa": "K/V shared by each KV group's query heads in every configuration (read once per KV head where the "
            "dataflow keeps them on chip)",
-    "decode": "one new token per sequence: reads the query and the K/V cache (the window's part under a sliding "
+    DECODE: "one new token per sequence: reads the query and the K/V cache (the window's part under a sliding "
               "window), writes the output",
     "layer_fusion": "with --layer: fused (default) or none, recorded as layer_fusion",
 }

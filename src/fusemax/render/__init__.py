@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fusemax import yamlio
+from fusemax import paper, yamlio
 from fusemax.configs import CONFIGS, ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.fileio import write_text_atomic
@@ -153,7 +153,7 @@ def write_rendered(rendered: RenderedConfig, outdir: str | Path) -> list[Path]:
     return folders
 
 
-def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = 256 * 2**10, multiplier: int = 1) -> Hardware:
+def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = paper.PARETO_SEQ_LEN, multiplier: int = 1) -> Hardware:
     """FuseMax hardware of the artifact's Pareto sweep (Fig. 12) for a pe_dim x pe_dim array.
 
     The sizing is the binding's (the sweep runs ``render("binding", ...)``); the cascade needs larger
@@ -168,6 +168,6 @@ def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = 256 * 2**10, m
     min_tiles = max(1, pe_dim // head_dim) * 2
     query_tiles = max(1, seq_len // pe_dim)
     min_p1 = max(1, min_tiles // query_tiles)
-    l3_bytes = pe_dim * min_p1 * head_dim * 8 * 2 * multiplier
+    l3_bytes = pe_dim * min_p1 * head_dim * 8 * paper.WORD_BYTES * multiplier
     return Hardware(pe_dim=pe_dim, l3_bytes=l3_bytes, pe_reg_depth=4 + min_tiles,
                     row_buffer_depth=pe_dim * 8 * min_tiles, pe_1d_reg_depth=8 * min_tiles)

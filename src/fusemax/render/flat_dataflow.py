@@ -158,7 +158,20 @@ def buffer_words(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, va
     return words
 
 
+def overflow(available: float, needed: float) -> float:
+    """Proportion of ``needed`` that does not fit in ``available`` (same units): ``1 - min(1, available /
+    needed)``, the spill rule of every overbooked buffer of the baselines."""
+    return 1 - min(1.0, available / needed)
+
+
 def spilled_proportion(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, value_dim: int,
                        pe_dim: int, l3_words: int) -> float:
-    """Proportion of FLAT's on-chip traffic that spills to DRAM: ``1 - min(1, L3 / buffer_words)``."""
-    return 1 - min(1.0, l3_words / buffer_words(dataflow, rows, keys, head_dim, value_dim, pe_dim))
+    """Proportion of FLAT's on-chip traffic that spills to DRAM: the :func:`overflow` of its
+    :func:`buffer_words` in the L3."""
+    return overflow(l3_words, buffer_words(dataflow, rows, keys, head_dim, value_dim, pe_dim))
+
+
+def softmax_spill(avail_bytes: float, keys: int, word_bytes: int) -> float:
+    """Proportion of a baseline's softmax row (``keys`` words) that does not fit in ``avail_bytes`` of L3:
+    the unfused baseline's (the whole L3) and FLAT's with QK off chip (what its tiles leave)."""
+    return overflow(avail_bytes, keys * word_bytes)

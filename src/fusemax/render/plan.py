@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
 from fusemax.errors import WorkloadError
-from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
+from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, softmax_spill, spilled_proportion
 from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor, spread
 from fusemax.workload import Hardware, Workload, format_seq_len, mask_label
 
@@ -112,8 +112,8 @@ def _unfused(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> t
               **_spread_context(B, model.H, model.KV, x, y)}
     softmax = _softmax_context(workload, hw, qk_a_onchip=False)
     contexts = {e.name: softmax if e.group == "softmax" else matmul for e in conf.einsums}
-    row_bytes = workload.M * hw.word_bytes  # one QK row must fit in L3 or it spills
-    return contexts, {"qk_a_onchip": False, "softmax_spilled": 1 - min(1.0, hw.l3_bytes / row_bytes)}
+    # one QK row must fit in L3 or it spills
+    return contexts, {"qk_a_onchip": False, "softmax_spilled": softmax_spill(hw.l3_bytes, workload.M, hw.word_bytes)}
 
 
 def matmul_shapes(workload: Workload) -> dict[str, tuple[int, int]]:

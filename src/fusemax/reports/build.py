@@ -18,6 +18,7 @@ from fusemax.errors import FusemaxError
 from fusemax.fileio import make_dirs, write_text_atomic
 from fusemax.names import file_stem
 from fusemax.processes import worker_init
+from fusemax.workload import PREFILL
 
 from . import frames, paper, rooflines, scaling, study
 from .html import page
@@ -119,7 +120,7 @@ def _paper(res: results_io.Results, fig: study.Draw, notes: list[str], roofline:
     source = res.folder or Path(".")
     table = frames.attn_table(res)
     paper_figs: list[SavedFigure] = []
-    prefill = table[table["phase"] == "prefill"]
+    prefill = table[table["phase"] == PREFILL]
     # first, so that a --roofline-* value the folder lacks fails before any figure is drawn
     roof_figs, scale_figs = _rooflines(res, table, fig, notes, roofline)
 

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fusemax.combine.roofline import PHASE_KEY, phase_roofline, roofs
-from fusemax.workload import Hardware, parse_seq_len
+from fusemax.workload import DECODE, PREFILL, Hardware, parse_seq_len
 
 from .rooflines import is_mlp
 from .style import (
@@ -25,7 +25,7 @@ from .style import (
     styled,
 )
 
-PHASE_STYLE = {"prefill": "-", "decode": "--"}
+PHASE_STYLE = {PREFILL: "-", DECODE: "--"}
 
 
 def attention_phases(einsums: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -81,7 +81,7 @@ def intensity_vs_length(phases: pd.DataFrame, hardware: Hardware) -> Figure:
 
 
 @styled
-def model_scaling(phases: pd.DataFrame, seq_len: str, phase: str = "prefill") -> Figure:
+def model_scaling(phases: pd.DataFrame, seq_len: str, phase: str = PREFILL) -> Figure:
     """Latency, operational intensity, achieved throughput and 2D utilization across the models at one
     length, models ordered by their attention FLOPs. Each line's ``gid`` is ``<metric> <config>``."""
     rows = phases[(phases["seq_len"] == seq_len) & (phases["phase"] == phase)]

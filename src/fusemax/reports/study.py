@@ -37,8 +37,9 @@ from matplotlib.figure import Figure
 from fusemax import results as results_io
 from fusemax.combine.roofline import roofs
 from fusemax.configs import REGISTRY
+from fusemax.experiments import grid
 from fusemax.results import LAYER_KEY, Results
-from fusemax.workload import Hardware, format_seq_len, parse_seq_len
+from fusemax.workload import PHASES, Hardware, format_seq_len, parse_seq_len
 
 from .frames import headline_table as headline_rows
 from .frames import point_order
@@ -63,7 +64,6 @@ COMPONENT_MARKERS = {"attention": "o", "softmax": "s", "MLP": "P", "layer": "D"}
 #: FuseMax (binding) against its two baselines, as in the paper.
 FUSEMAX, BASELINES = "binding", ("flat", "unfused")
 STUDY_CONFIGS = (FUSEMAX, *BASELINES)
-PHASES = ("prefill", "decode")
 #: Colours of models when a figure compares models (one configuration), in the folder's model order.
 MODEL_COLORS = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black",
                                        "yellow")]
@@ -440,7 +440,7 @@ FIGURES = (
     FigureSpec("study-bert-intensity", "BERT's whole-layer operational intensity vs context length",
                "layer.csv's intensity (algorithmic FLOPs / DRAM bytes) per length; above the ridge the 2D "
                "array, below it DRAM bounds the layer.",
-               ("BERT",), tuple(2 ** k for k in range(13)), STUDY_CONFIGS, ("layer",), bars=True),
+               ("BERT",), grid.LENGTHS, STUDY_CONFIGS, ("layer",), bars=True),
 )
 
 

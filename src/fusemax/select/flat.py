@@ -64,6 +64,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
+from fusemax import paper
+from fusemax.backends.names import BUILTIN
 from fusemax.combine.metrics import DRAM_LEVEL, compute_unit
 from fusemax.combine.point import combine_rendered
 from fusemax.combine.roles import roles
@@ -75,16 +77,14 @@ from fusemax.orchestrator.keys import result_key
 from fusemax.orchestrator.rendered import Evaluated, configuration_jobs, evaluate_rendered
 from fusemax.render import render
 from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
-from fusemax.workload import Hardware, Model, Workload, resolve_model
+from fusemax.workload import PREFILL, Hardware, Model, Workload, resolve_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.orchestrator import Cache, Executor
 
-#: The models whose FLAT dataflows the paper published (flat_validation.csv); they keep the table's choice.
-TABLE_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
 #: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
 _PLACED = ("Q", "K", "QK", "V", "AV")
-BACKEND = "builtin"
+BACKEND = BUILTIN
 
 
 @dataclass(frozen=True)
@@ -113,13 +113,13 @@ def _shape(model: Model) -> tuple[int, ...]:
 
 @lru_cache(maxsize=None)
 def _table_shapes() -> frozenset[tuple[int, ...]]:
-    return frozenset(_shape(resolve_model(name, None)) for name in TABLE_MODELS)
+    return frozenset(_shape(resolve_model(name, None)) for name in paper.MODELS)
 
 
 def uses_table(workload: Workload) -> bool:
     """True for the paper's models (matched by their dimensions), prefill, at a length the table holds."""
     table = dataflow_table()
-    return (workload.phase == "prefill" and workload.span is None and _shape(workload.model) in _table_shapes()
+    return (workload.phase == PREFILL and workload.span is None and _shape(workload.model) in _table_shapes()
             and workload.M in table.get(workload.model.E, {}))
 
 
