@@ -75,10 +75,14 @@ def energy_fn_for(hardware: ResolvedHardware, kept: Mapping[str, Mapping[str, li
 
 
 def kept_levels(evaluated: Evaluated) -> dict[str, dict[str, list[str]]]:
-    """Level -> tensors each Einsum's mapping keeps (a mapper search's best mapping when it searched)."""
-    from .energy import kept_from_mapping
+    """Level -> tensors each Einsum's mapping keeps (a mapper search's best mapping when it searched), as its
+    job's worker read them; a job result cached before workers recorded them is read here."""
+    from fusemax.engine.keeps import kept_from_mapping
     kept = {}
     for name, job in evaluated.jobs.items():
+        if name in evaluated.kept:
+            kept[name] = evaluated.kept[name]
+            continue
         mapping = evaluated.mappings.get(name, evaluated.rendered.einsums[name].mapping_yaml)
         kept[name] = kept_from_mapping(mapping, job.label)
     return kept

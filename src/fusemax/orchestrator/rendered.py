@@ -36,14 +36,15 @@ def configuration_jobs(rendered: "RenderedConfig", backend: str, label: str,
 
 @dataclass
 class Evaluated:
-    """One rendered configuration's statistics (Einsum -> Stats) and its searched mappings, or the first
-    job error."""
+    """One rendered configuration's statistics (Einsum -> Stats), its searched mappings and what each
+    Einsum's mapping keeps where (level -> tensors, as the worker read it), or the first job error."""
 
     rendered: "RenderedConfig"
     jobs: dict[str, Job]
     stats: dict[str, Stats] = field(default_factory=dict)
     mappings: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    kept: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     @property
     def mappable(self) -> bool:
@@ -61,6 +62,8 @@ def collect(rendered: "RenderedConfig", jobs: dict[str, Job], results: JobResult
         out.stats[name] = results.stats[job.key]
         if job.key in results.mappings:
             out.mappings[name] = results.mappings[job.key]
+        if job.key in results.kept:
+            out.kept[name] = results.kept[job.key]
     return out
 
 
@@ -78,5 +81,6 @@ def evaluate_rendered(items: Sequence[tuple["RenderedConfig", dict[str, Job]]], 
         known.stats.update(results.stats)
         known.mappings.update(results.mappings)
         known.errors.update(results.errors)
+        known.kept.update(results.kept)
         results = known
     return [collect(rendered, jobs, results) for rendered, jobs in items], results
