@@ -18,7 +18,7 @@ from fusemax import paper
 from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine.point import combine_rendered
 from fusemax.combine.schedule import ConfigResult, merge_rectangles
-from fusemax.configs import ATTENTION_CONFIGS
+from fusemax.configs import ATTENTION_CONFIGS, ResolvedHardware, resolve_hardware
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
 from fusemax.orchestrator.keys import result_key
@@ -110,15 +110,14 @@ class PlannedPoint:
         return [(self.rendered, self.jobs)]
 
 
-def attention_workloads(config: str, workload: Workload, hardware: Hardware) -> list[tuple[float, Workload]]:
-    """The dense workloads that make up ``workload`` on ``config`` with their weights: the workload itself
-    without a mask, else one per rectangle to evaluate (:func:`fusemax.render.mask.evaluation_weights`,
-    blocks of the 2D array's side)."""
-    from fusemax.configs import get_config, resolve_hardware
+def attention_workloads(workload: Workload, hardware: ResolvedHardware) -> list[tuple[float, Workload]]:
+    """The dense workloads that make up ``workload`` with their weights: the workload itself without a mask,
+    else one per rectangle to evaluate (:func:`fusemax.render.mask.evaluation_weights`, blocks of the 2D
+    array's side)."""
     from fusemax.render.mask import evaluation_weights, is_masked, pieces
     if not is_masked(workload):
         return [(1.0, workload)]
-    block = resolve_hardware(get_config(config), hardware).pe_dim
+    block = hardware.pe_dim
     return [(weight, replace(workload, span=(piece.queries, piece.keys)))
             for piece, weight in evaluation_weights(pieces(workload, block), block)]
 
@@ -132,14 +131,17 @@ class Resolved:
     workload: Workload | None = None
     dense: list[tuple[float, Workload]] = field(default_factory=list)
     error: str | None = None
+    hardware: ResolvedHardware | None = None
 
 
 def resolve(point: Point, hardware: Hardware, models_file: str | None = None) -> Resolved:
-    """Resolve stage: ``point``'s workload (model from the zoo, ``models_file`` or inline, under its mask)
-    and its dense rectangles; errors are captured, not raised."""
+    """Resolve stage: ``point``'s workload (model from the zoo, ``models_file`` or inline, under its mask),
+    its configuration's hardware (every default applied, once: render and the combination read it) and its
+    dense rectangles; errors are captured, not raised."""
     try:
         workload = point.workload(models_file)
-        return Resolved(point, workload, attention_workloads(point.config, workload, hardware))
+        resolved = resolve_hardware(point.config, hardware)
+        return Resolved(point, workload, attention_workloads(workload, resolved), hardware=resolved)
     except FusemaxError as exc:
         return Resolved(point, error=str(exc))
 
@@ -165,7 +167,7 @@ def render_point(resolved: Resolved, hardware: Hardware, selected: Selected, bac
         rectangles = []
         for weight, dense in resolved.dense:
             flat = selected.choice(dense) if point.config == "flat" else None
-            rendered = render(point.config, dense, hardware, flat_dataflow=flat)
+            rendered = render(point.config, dense, resolved.hardware or hardware, flat_dataflow=flat)
             label = point.label if dense.span is None else f"{point.label} [{dense.P} x {dense.M}]"
             rectangles.append(Rectangle(weight, rendered, configuration_jobs(rendered, backend, label)))
         largest = rectangles[-1]

@@ -113,9 +113,10 @@ _EINSUMS: dict[tuple, tuple[str, str, str | None, str | None, str | None]] = {}
 _EINSUMS_MAX = 65536
 
 
-def render(config: str, workload: Workload, hardware: Hardware = Hardware(), *,
+def render(config: str, workload: Workload, hardware: Hardware | ResolvedHardware = Hardware(), *,
            flat_dataflow: FlatDataflow | None = None) -> RenderedConfig:
-    """Render ``config`` (one of :data:`CONFIGS`) for ``workload`` on ``hardware``.
+    """Render ``config`` (one of :data:`CONFIGS`) for ``workload`` on ``hardware`` (the flags' hardware, or
+    the configuration's as :func:`fusemax.configs.resolve_hardware` resolved it).
 
     ``flat_dataflow`` replaces FLAT's published dataflow choice (``flat`` only), e.g. to study another one.
     Raises :class:`~fusemax.errors.WorkloadError` when the hardware cannot tile the workload.

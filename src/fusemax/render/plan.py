@@ -176,11 +176,17 @@ def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tup
     return contexts, params
 
 
-def plan(config: str, workload: Workload, hardware: Hardware,
+def plan(config: str, workload: Workload, hardware: Hardware | ResolvedHardware,
          flat_dataflow_override: FlatDataflow | None = None) -> Plan:
-    """The Einsums, template variables and derived parameters of ``config`` for ``workload``."""
+    """The Einsums, template variables and derived parameters of ``config`` for ``workload`` (on ``hardware``
+    as given, or as the resolve stage resolved it for ``config``)."""
     conf = get_config(config)
-    hw = resolve_hardware(conf, hardware)
+    if isinstance(hardware, ResolvedHardware):
+        if hardware.config != conf.name:
+            raise WorkloadError(f"hardware resolved for {hardware.config}, not {conf.name}", source="render")
+        hw = hardware
+    else:
+        hw = resolve_hardware(conf, hardware)
     if conf.tiling == "fusemax":
         contexts, params = _fusemax(conf, workload, hw)
     elif conf.tiling == "flat":
