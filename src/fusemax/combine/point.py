@@ -27,12 +27,13 @@ EnergyFn = Callable[[str, Stats, Mapping[str, int], EinsumMetrics, bool], "tuple
 
 
 def point_roles(config: str, workload: Workload, hardware: ResolvedHardware, params: Mapping[str, Any],
-                stats: Mapping[str, Stats]) -> dict[str, EinsumRole]:
-    """The traffic/latency roles of one rendered point; FLAT's depend on its dataflow and its QK/AV tiles,
-    the baselines' softmax on what a row leaves of the L3."""
+                stats: Mapping[str, Stats], dataflow: FlatDataflow | None = None) -> dict[str, EinsumRole]:
+    """The traffic/latency roles of one rendered point; FLAT's depend on its ``dataflow`` (as rendered, with
+    its spilled proportion) and its QK/AV tiles, the baselines' softmax on what a row leaves of the L3."""
     conf = get_config(config)
     if conf.tiling == "flat":
-        dataflow = FlatDataflow.from_params(params)
+        if dataflow is None:
+            raise FusemaxError("FLAT's statistics need the dataflow they were rendered with", source=config)
         spill = flat_softmax_spill(dataflow, stats["QK"], stats["AV"], hardware.l3_bytes, workload.M,
                                    hardware.word_bytes)
         return roles(conf, spill, dataflow)
@@ -42,14 +43,16 @@ def point_roles(config: str, workload: Workload, hardware: ResolvedHardware, par
 
 def combine_point(config: str, workload: Workload, hardware: ResolvedHardware,
                   compute_costs: Mapping[str, Mapping[str, int]], params: Mapping[str, Any],
-                  stats: Mapping[str, Stats], energy_fn: EnergyFn | None = None) -> ConfigResult:
-    """Pure: one result row from the engine's per-Einsum statistics of one rendered configuration."""
+                  stats: Mapping[str, Stats], energy_fn: EnergyFn | None = None,
+                  flat_dataflow: FlatDataflow | None = None) -> ConfigResult:
+    """Pure: one result row from the engine's per-Einsum statistics of one rendered configuration (FLAT's
+    with the ``flat_dataflow`` it was rendered with)."""
     where = f"{config} {workload.label}"
     missing = [e.name for e in get_config(config).einsums if e.name not in stats]
     if missing:
         raise FusemaxError(f"no statistics for Einsum {missing[0]}", source=where)
     metrics = []
-    for name, role in point_roles(config, workload, hardware, params, stats).items():
+    for name, role in point_roles(config, workload, hardware, params, stats, flat_dataflow).items():
         m = einsum_metrics(stats[name], role, compute_costs[name], hardware, source=where)
         if energy_fn is not None:
             m.energy_pj, m.energy_breakdown = energy_fn(name, stats[name], compute_costs[name], m,
@@ -96,4 +99,4 @@ def combine_rendered(evaluated: Evaluated, with_energy: bool = True) -> ConfigRe
     costs = {name: e.compute_cost for name, e in rendered.einsums.items()}
     fn = energy_fn_for(rendered.hardware, kept_levels(evaluated)) if with_energy else None
     return combine_point(rendered.config, rendered.workload, rendered.hardware, costs, rendered.params,
-                         evaluated.stats, fn)
+                         evaluated.stats, fn, rendered.flat_dataflow)

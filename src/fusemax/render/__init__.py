@@ -86,6 +86,8 @@ class RenderedConfig:
     hardware: ResolvedHardware
     einsums: dict[str, RenderedEinsum]
     params: dict[str, Any] = field(default_factory=dict)
+    #: FLAT's dataflow with its spilled proportion (``flat`` only; ``params["flat_dataflow"]`` spells it out)
+    flat_dataflow: FlatDataflow | None = None
 
 
 def _render_einsum(item: EinsumPlan) -> RenderedEinsum:
@@ -124,7 +126,7 @@ def render(config: str, workload: Workload, hardware: Hardware | ResolvedHardwar
     result: Plan = plan(config, workload, hardware, flat_dataflow)
     einsums = {item.name: _render_einsum(item) for item in result.einsums}
     return RenderedConfig(config=config, workload=workload, hardware=result.hardware, einsums=einsums,
-                          params=result.params)
+                          params=result.params, flat_dataflow=result.flat_dataflow)
 
 
 def write_rendered(rendered: RenderedConfig, outdir: str | Path) -> list[Path]:

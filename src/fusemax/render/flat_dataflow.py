@@ -45,8 +45,9 @@ class FlatDataflow:
     the group's heads only while they stay in L3); FLAT's search also tries the whole group.
 
     ``spilled`` is the proportion of the on-chip traffic that overflows to DRAM; render derives it for the
-    actual workload and hardware (:func:`spilled_proportion`) and the experiments read it back with
-    :meth:`from_params`.
+    actual workload and hardware (:func:`spilled_proportion`) and hands it to the combination on
+    ``RenderedConfig.flat_dataflow``; :meth:`from_params` reads one back from a cached search or an artifact
+    row.
     """
 
     onchip: frozenset[str]
