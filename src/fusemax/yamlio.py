@@ -202,10 +202,10 @@ def loads(text: str, source: str = "<string>", keys: Collection[str] | None = No
     try:
         if len(text) > MEMO_MAX_CHARS:
             return _build(text, keys_tuple)
-        document = _parse(text, keys_tuple)
+        document, shared = _parse(text, keys_tuple)
         # Without anchors the document is a tree (nothing shared), which _copy_tree copies ~10x faster
         # than deepcopy; aliases share nodes, and deepcopy keeps that sharing.
-        return copy.deepcopy(document) if _ANCHOR.search(text) else _copy_tree(document)
+        return copy.deepcopy(document) if shared else _copy_tree(document)
     except yaml.constructor.ConstructorError as exc:
         problem = exc.problem or ""
         if problem.startswith(("duplicate key", "aliases expand")):
@@ -417,7 +417,11 @@ MEMO_MAX_CHARS = 1 << 20
 # the deep copy each caller gets. Only successful parses are kept (an exception is never cached), keyed by
 # the text alone: the result does not depend on the source name, which only labels errors. The document is
 # shared between callers: never hand it out uncopied.
-_parse = lru_cache(maxsize=1024)(_build)
+@lru_cache(maxsize=1024)
+def _parse(text: str, keys: tuple[str, ...] | None) -> tuple[Any, bool]:
+    """:func:`_build` of ``text`` and whether it may share nodes (has an anchor), memoised together: a
+    memo hit then costs no search of the text."""
+    return _build(text, keys), _ANCHOR.search(text) is not None
 
 
 def read_text(path: str | Path) -> str:
