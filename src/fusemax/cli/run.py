@@ -25,7 +25,7 @@ from fusemax.names import printable
 from fusemax.workload import DEFAULT_BATCH, PHASES, PREFILL
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fusemax.experiments.sweep import PlannedPoint
+    from fusemax.experiments.sweep import PlannedPoint, Point
     from fusemax.orchestrator import SweepSpec
     from fusemax.workload import Hardware
 
@@ -139,13 +139,22 @@ def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: s
     FLAT's dataflow searches like jobs. Shared with :func:`execute`."""
     from fusemax.experiments import sweep
     from fusemax.orchestrator import get_executor
-    from fusemax.workload import Hardware, parse_seq_lens, resolve_models
+    from fusemax.workload import Hardware
 
-    resolve_models(models, models_file)  # fail fast, before any work, on an unknown model, length or executor
-    lengths = parse_seq_lens(seq_lens)
+    pts = _points(configs, models, seq_lens, phase, batch, mask, models_file)
     runner = get_executor(executor, jobs, scheduler)
-    pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch, mask)
     return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache, runner)
+
+
+def _points(configs: list[str], models: list[str], seq_lens: list[str], phase: str, batch: int | None,
+            mask: str | None, models_file: str | None) -> "list[Point]":
+    """The sweep's points; an unknown model or length is one error before any work."""
+    from fusemax.experiments import sweep
+    from fusemax.workload import parse_seq_lens, resolve_models
+
+    resolve_models(models, models_file)
+    return sweep.points(configs, models, parse_seq_lens(seq_lens), phase, DEFAULT_BATCH if batch is None else batch,
+                        mask)
 
 
 def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = PREFILL,
@@ -171,13 +180,11 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
 
     hardware = hardware or Hardware()
     progress_stream = None if quiet else (stream or sys.stderr)
-    if planned is None:
-        planned = plan(configs, models, seq_lens, phase=phase, batch=batch, mask=mask, models_file=models_file,
-                       jobs=jobs,
-                       backend=backend, executor=executor, scheduler=scheduler, hardware=hardware,
-                       stream=progress_stream, cache=str(cache_dir(out, cache)))
+    # Not planned here: run_points renders every point it does not hold whole in the cache before any job
+    # runs (failing fast the same way) and keeps each point's result, so a warm rerun renders nothing.
+    pts = [pp.point for pp in planned] if planned is not None else _points(
+        configs, models, seq_lens, phase, batch, mask, models_file)
     batch = DEFAULT_BATCH if batch is None else batch
-    pts = [pp.point for pp in planned]
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
                            executor=executor, scheduler=scheduler, cache=cache_dir(out, cache),
                            stream=progress_stream, planned=planned)
