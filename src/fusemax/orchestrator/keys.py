@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from fusemax.backends import backend_version
+from fusemax.errors import ToolNotFoundError
 from fusemax.workload import Hardware, Workload
 
 
@@ -34,11 +35,19 @@ def result_key(kind: str, workload: Workload, hardware: Hardware, backend: str, 
                kinds: Sequence[str] = ("model", "mapper"), **fields: Any) -> str:
     """Cache key of a result computed from ``workload`` on ``hardware`` without rendering it first: the
     workload's numbers (not where its model was read from), the hardware, the versions of ``backend``'s
-    job ``kinds`` (for real Timeloop: its binaries), :func:`code_fingerprint` and ``fields``."""
+    job ``kinds`` (for real Timeloop: its binaries; None for one not installed, which a result computed
+    without it never needed), :func:`code_fingerprint` and ``fields``."""
     model = {k: v for k, v in asdict(workload.model).items() if k != "source"}
-    canonical = json.dumps({"kind": kind, "version": [backend_version(backend, k) for k in kinds],
+    canonical = json.dumps({"kind": kind, "version": [_version(backend, k) for k in kinds],
                             "code": code_fingerprint(), "model": model, "seq_len": workload.seq_len,
                             "phase": workload.phase, "batch": workload.batch, "span": workload.span,
                             "hardware": asdict(hardware),
                             "backend": backend, **fields}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _version(backend: str, kind: str) -> str | None:
+    try:
+        return backend_version(backend, kind)
+    except ToolNotFoundError:
+        return None
