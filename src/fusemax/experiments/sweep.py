@@ -1,10 +1,13 @@
-"""Evaluate configurations x models x lengths: render -> engine -> per-Einsum metrics -> combination.
+"""The sweep driver: configurations x models x lengths through the pipeline's stages (:mod:`fusemax.pipeline`).
 
-:func:`run_sweep` renders every point (:func:`plan_points`: one job per Einsum spec; a point that cannot be
-rendered stops the sweep before any job runs), runs all jobs at once
-through :mod:`fusemax.orchestrator` (content-addressed cache, local or dask executor, any backend) and
-combines each point in order (:func:`finish_point`), all by way of :mod:`fusemax.pipeline`;
-:func:`evaluate_point` does one point in-process without a cache.
+:func:`run_points` runs them in order for a list of points: :func:`resolve` (each point's workload, its dense
+rectangles under a mask, its configuration's resolved hardware); the points whose whole result the cache holds
+are served as they are; :func:`select` (FLAT's dataflows, one search job per attention group); render
+(:func:`render_point`, one job per Einsum spec; a point that cannot be rendered stops the sweep before any job
+runs); evaluate (all jobs at once through :mod:`fusemax.orchestrator`: content-addressed cache, local or dask
+executor, any backend); combine (:func:`finish_point`, each point in order, its result cached whole).
+:func:`plan_points` stops after render (``fusemax run`` renders every variant first); :func:`evaluate_point`
+does one point in-process without a cache.
 """
 from __future__ import annotations
 
