@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -23,6 +22,7 @@ from fusemax.fileio import save_figure, write_text_atomic
 from fusemax.workload import parse_seq_len
 
 from . import interactive
+from .current import SavedFigure, style_version
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -115,26 +115,10 @@ def new_figure(size: tuple[float, float], nrows: int = 1, ncols: int = 1, **kwar
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-@dataclass(frozen=True)
-class SavedFigure:
-    """One figure written as PNG and PDF."""
-
-    stem: str
-    title: str
-    caption: str
-    png: Path
-    pdf: Path
-
-    @property
-    def plotly(self) -> Path:
-        """The interactive twin's Plotly spec beside the PNG (:mod:`.interactive`)."""
-        return self.png.with_name(f"{self.stem}.plotly.json")
-
-
 def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
     """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG), through
     :func:`fusemax.fileio.save_figure` (atomic, never through a link)."""
-    png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
+    saved = _files(folder, stem, title, caption)
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
         # Solve the constrained layout once, here, and fix it: a figure with a layout engine (even the
         # "none" placeholder) costs savefig a whole draw with rendering off before each format's own draw,
@@ -144,20 +128,9 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
         if engine is not None:
             engine.execute(fig)
             fig.set_layout_engine(None)   # RC turns autolayout off: None is no engine at all
-        save_figure(fig, png, dpi=DPI)
-        save_figure(fig, pdf)
-    return SavedFigure(stem, title, caption, png, pdf)
-
-
-@functools.lru_cache(maxsize=1)
-def style_version() -> str:
-    """fusemax's and matplotlib's versions and a hash of this package's source: a release, a new
-    matplotlib or a development edit of any figure builder redraws every figure."""
-    from fusemax import __version__
-    digest = hashlib.sha256(f"{__version__}\0{matplotlib.__version__}".encode())
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+        save_figure(fig, saved.png, dpi=DPI)
+        save_figure(fig, saved.pdf)
+    return saved
 
 
 def _digest(value: Any) -> bytes:
@@ -179,26 +152,30 @@ def inputs_key(builder: Callable, args: tuple) -> str:
 def is_current(folder: Path, stem: str, key: str) -> bool:
     """Whether ``folder`` holds every file of ``stem`` (PNG, PDF, Plotly spec) drawn from the inputs whose
     :func:`inputs_key` is ``key``."""
+    saved = _files(folder, stem, "", "")
     try:
-        return ((folder / f"{stem}.inputs.sha256").read_text().strip() == key
-                and all((folder / f"{stem}{ext}").is_file() for ext in (".png", ".pdf", ".plotly.json")))
+        return (saved.stamp.read_text().strip() == key
+                and all(p.is_file() for p in (saved.png, saved.pdf, saved.plotly)))
     except OSError:
         return False
+
+
+def _files(folder: Path, stem: str, title: str, caption: str) -> SavedFigure:
+    return SavedFigure(stem, title, caption, folder / f"{stem}.png", folder / f"{stem}.pdf")
 
 
 def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..., Figure],
          *args: Any) -> tuple[SavedFigure, bool]:
     """``(saved figure, redrawn?)``: ``builder(*args)`` saved as by :func:`save`, unless ``folder`` already
-    holds its files (PNG, PDF, Plotly spec) drawn from the same inputs by the same style (``stem.inputs.sha256`` records the key
-    of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
-    png, pdf, stamp = folder / f"{stem}.png", folder / f"{stem}.pdf", folder / f"{stem}.inputs.sha256"
+    holds its files (PNG, PDF, Plotly spec) drawn from the same inputs by the same style (``stem.inputs.sha256``
+    records the key of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
     key = inputs_key(builder, args)
     if is_current(folder, stem, key):
-        return SavedFigure(stem, title, caption, png, pdf), False
-    stamp.unlink(missing_ok=True)
+        return _files(folder, stem, title, caption), False
+    _files(folder, stem, title, caption).stamp.unlink(missing_ok=True)
     figure = builder(*args)
     saved = save(figure, folder, stem, title, caption)
     # after saving: the spec takes the axes' places from the saved layout
     write_text_atomic(saved.plotly, interactive.to_json(figure, title))
-    write_text_atomic(stamp, key + "\n")
+    write_text_atomic(saved.stamp, key + "\n")
     return saved, True
