@@ -82,7 +82,7 @@ def _queue(out_dir: Path, queued: list[tuple]) -> study.Draw:
     be saved as is known at once."""
     def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
         queued.append((out_dir, stem, title, caption, builder, *args))
-        return SavedFigure(stem, title, caption, out_dir / f"{stem}.png", out_dir / f"{stem}.pdf")
+        return SavedFigure.at(out_dir, stem, title, caption)
     return fig
 
 

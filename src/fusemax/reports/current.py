@@ -43,6 +43,11 @@ class SavedFigure:
     png: Path
     pdf: Path
 
+    @classmethod
+    def at(cls, folder: Path, stem: str, title: str = "", caption: str = "") -> SavedFigure:
+        """The figure ``stem`` saved in ``folder``."""
+        return cls(stem, title, caption, folder / f"{stem}.png", folder / f"{stem}.pdf")
+
     @property
     def plotly(self) -> Path:
         """The interactive twin's Plotly spec beside the PNG (:mod:`.interactive`)."""
@@ -205,8 +210,7 @@ def current_body(index: Path, key: str | None) -> tuple[bytes, str] | None:
                 or not isinstance(figures, dict)):
             return None
         for stem, state in figures.items():
-            if state is None or _figure_state(SavedFigure(stem, "", "", index.with_name(f"{stem}.png"),
-                                                          index.with_name(f"{stem}.pdf"))) != state:
+            if state is None or _figure_state(SavedFigure.at(index.parent, stem)) != state:
                 return None
     except (ValueError, KeyError, TypeError):
         return None

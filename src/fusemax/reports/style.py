@@ -118,7 +118,7 @@ def new_figure(size: tuple[float, float], nrows: int = 1, ncols: int = 1, **kwar
 def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
     """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG), through
     :func:`fusemax.fileio.save_figure` (atomic, never through a link)."""
-    saved = _files(folder, stem, title, caption)
+    saved = SavedFigure.at(folder, stem, title, caption)
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
         # Solve the constrained layout once, here, and fix it: a figure with a layout engine (even the
         # "none" placeholder) costs savefig a whole draw with rendering off before each format's own draw,
@@ -152,16 +152,12 @@ def inputs_key(builder: Callable, args: tuple) -> str:
 def is_current(folder: Path, stem: str, key: str) -> bool:
     """Whether ``folder`` holds every file of ``stem`` (PNG, PDF, Plotly spec) drawn from the inputs whose
     :func:`inputs_key` is ``key``."""
-    saved = _files(folder, stem, "", "")
+    saved = SavedFigure.at(folder, stem)
     try:
         return (saved.stamp.read_text().strip() == key
                 and all(p.is_file() for p in (saved.png, saved.pdf, saved.plotly)))
     except OSError:
         return False
-
-
-def _files(folder: Path, stem: str, title: str, caption: str) -> SavedFigure:
-    return SavedFigure(stem, title, caption, folder / f"{stem}.png", folder / f"{stem}.pdf")
 
 
 def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..., Figure],
@@ -171,8 +167,8 @@ def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..
     records the key of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
     key = inputs_key(builder, args)
     if is_current(folder, stem, key):
-        return _files(folder, stem, title, caption), False
-    _files(folder, stem, title, caption).stamp.unlink(missing_ok=True)
+        return SavedFigure.at(folder, stem, title, caption), False
+    SavedFigure.at(folder, stem, title, caption).stamp.unlink(missing_ok=True)
     figure = builder(*args)
     saved = save(figure, folder, stem, title, caption)
     # after saving: the spec takes the axes' places from the saved layout
