@@ -104,3 +104,11 @@ def test_paper_figures_ahead_of_a_current_report_draw_nothing(run_dir, tmp_path)
     before = {p.name: p.stat().st_mtime_ns for p in index.parent.iterdir()}
     assert draw_paper_figures(tmp_path) == 0
     assert {p.name: p.stat().st_mtime_ns for p in index.parent.iterdir()} == before
+
+
+def test_a_damaged_run_json_is_refused_not_served_from_the_stamp(run_dir, tmp_path):
+    from fusemax.errors import FusemaxError
+    _report(run_dir, tmp_path)
+    (tmp_path / "results" / "run.json").write_text("[1, 2]")
+    with pytest.raises(FusemaxError, match="expected a JSON object"):
+        write_report(tmp_path)

@@ -126,20 +126,25 @@ def sources(folder: str | Path, roofline: RooflineChoice) -> Sources:
     results = results_io.results_dir(folder)
     paper = results if any(results.glob("attn-*.csv")) else None
     study = find(folder)
+    try:
+        runs = [_run_json(where) for where in (paper, study)]
+    except (OSError, ValueError):
+        return Sources(paper, study, {}, None)
     digest = hashlib.sha256(f"{style_version()}\0{folder}\0{roofline!r}".encode())
-    runs: list[dict[str, Any]] = []
     key: str | None = None
     try:
-        for where in (paper, study):
+        for where, run in zip((paper, study), runs):
             digest.update(f"\0{where}".encode())
-            run = _run_json(where / results_io.RUN_FILE) if where is not None else {}
-            runs.append(run)
             digest.update(json.dumps({k: run.get(k) for k in BODY_RUN_FIELDS}, sort_keys=True).encode())
-            for path in sorted(where.glob("*.csv")) if where is not None else ():
+            if where is None:
+                continue
+            if (where / results_io.RUN_FILE).is_symlink():
+                raise ValueError("run.json is a link: the build's to check")
+            for path in sorted(where.glob("*.csv")):
                 digest.update(b"\0" + path.name.encode() + b"\0" + _plain_file(path))
         key = digest.hexdigest()
     except (OSError, ValueError):
-        runs += [{}, {}]
+        pass
     return Sources(paper, study, runs[0] or runs[1], key)
 
 
@@ -150,11 +155,12 @@ def _plain_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _run_json(path: Path) -> dict[str, Any]:
-    """``run.json`` as :func:`fusemax.results.read_paper` parses it; {} when there is none."""
-    if not path.is_file():
+def _run_json(folder: Path | None) -> dict[str, Any]:
+    """``folder``'s ``run.json`` as :func:`fusemax.results.read_paper` parses it; {} when there is none."""
+    path = folder / results_io.RUN_FILE if folder is not None else None
+    if path is None or not path.is_file():
         return {}
-    run = json.loads(_plain_file(path).decode("utf-8"))
+    run = json.loads(path.read_bytes().decode("utf-8"))
     if not isinstance(run, dict):
         raise ValueError(f"{path} is not a JSON object")
     return run
