@@ -1,15 +1,20 @@
-"""Speed and outcome of FLAT's own dataflow search against the paper's published choice.
+"""Speed and outcome of FLAT's own dataflow search: pruned against every candidate evaluated, and against
+the paper's published choice.
 
-Run as ``python benchmarks/bench_flat_search.py``. Per point: wall time of one search (cold, in this
-process), mappable candidates compared, and the searched latency over the latency of the paper's choice
-(``mappings/flat_dataflows.yaml``) through the same pipeline; at most 1.0 means the search is no slower.
+Run as ``python benchmarks/bench_flat_search.py [--study]``. Per point: CPU seconds of one search pruned by
+its lower bound (as every run does) and of one evaluating every candidate, how many candidates the pruned
+one evaluated of all, whether both pick the same dataflow, and the searched latency over the latency of the
+paper's choice (``mappings/flat_dataflows.yaml``) through the same pipeline (at most 1.0: no slower).
+``--study``: the same totals over every search of ``run_all.py``'s study (121 attention groups).
 """
 from __future__ import annotations
 
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
-from fusemax.experiments.flat_search import evaluate_dataflows, per_group, search
 from fusemax.render.flat_dataflow import flat_dataflow
+from fusemax.select import flat
 from fusemax.workload import Hardware, Workload, get_model, parse_seq_len
 
 POINTS = [("BERT", "1K"), ("BERT", "64K"), ("XLM", "64K"), ("T5", "1M"), ("Llama-2-7B", "16K"),
@@ -17,18 +22,60 @@ POINTS = [("BERT", "1K"), ("BERT", "64K"), ("XLM", "64K"), ("T5", "1M"), ("Llama
           # a K/V group per tile (twice the candidates)
 
 
+def timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, flat.Candidate, int]:
+    """(CPU seconds, choice, candidates evaluated) of one search of ``group``, in a new process (so neither
+    search finds the other's renderings and parses in the process's memos)."""
+    with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
+        return pool.submit(_timed, group, hardware, prune).result()
+
+
+def _timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, flat.Candidate, int]:
+    evaluated = 0
+    real = flat._evaluate
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        nonlocal evaluated
+        evaluated += len(args[2])
+        return real(*args)
+
+    flat._evaluate = counting  # type: ignore[assignment]
+    try:
+        start = time.process_time()
+        best, _ = flat._search(group, hardware, prune=prune)
+        return time.process_time() - start, best, evaluated
+    finally:
+        flat._evaluate = real  # type: ignore[assignment]
+
+
+def study_groups(hardware: Hardware) -> list[Workload]:
+    from fusemax.experiments import study, sweep
+    pts = [p for phase in study.PHASES for batch in study.BATCHES
+           for p in sweep.points(["flat"], list(study.MODELS), list(study.LENGTHS), phase, batch)]
+    dense = [d for p in pts for _, d in sweep.resolve(p, hardware).dense if not flat.uses_table(d)]
+    return list(dict.fromkeys(flat.per_group(d) for d in dense))
+
+
 def main() -> None:
     hardware = Hardware()
-    print(f"{'point':<18} {'wall s':>7} {'candidates':>11} {'cand/s':>7} {'spilled':>8} {'vs paper':>9}")
+    print(f"{'point':<18} {'pruned s':>9} {'every s':>8} {'evaluated':>13} {'same':>5} {'vs paper':>9}")
     for model, length in POINTS:
-        workload = Workload(get_model(model), parse_seq_len(length))
-        t0 = time.perf_counter()
-        best, evaluated = search(workload, hardware)
-        dt = time.perf_counter() - t0
+        group = flat.per_group(Workload(get_model(model), parse_seq_len(length)))
+        pruned, best, n = timed(group, hardware, True)
+        every, truth, total = timed(group, hardware, False)
         # the search's latency is its attention group's (one sequence, one KV group): compare like with like
-        (paper,) = evaluate_dataflows(per_group(workload), hardware, [flat_dataflow(workload.model.E, workload.M)])
-        print(f"{model + ' ' + length:<18} {dt:>7.2f} {evaluated:>11} {evaluated / dt:>7.0f} "
-              f"{best.spilled:>8.4f} {best.latency / paper.latency:>9.4f}")
+        (paper,) = flat.evaluate_dataflows(group, hardware, [flat_dataflow(group.model.E, group.M)])
+        print(f"{model + ' ' + length:<18} {pruned:>9.2f} {every:>8.2f} {f'{n}/{total}':>13} "
+              f"{best == truth!s:>5} {best.latency / paper.latency:>9.4f}")
+    if "--study" in sys.argv[1:]:
+        totals = [0.0, 0.0, 0, 0, 0]
+        groups = study_groups(hardware)
+        for group in groups:
+            pruned, best, n = timed(group, hardware, True)
+            every, truth, total = timed(group, hardware, False)
+            totals = [totals[0] + pruned, totals[1] + every, totals[2] + n, totals[3] + total,
+                      totals[4] + (best != truth)]
+        print(f"\nthe study's {len(groups)} searches: pruned {totals[0]:.1f} CPU-s, every candidate "
+              f"{totals[1]:.1f} CPU-s; evaluated {totals[2]} of {totals[3]}; different choices: {totals[4]}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 
-from fusemax.experiments.evaluate import combine_rendered, configuration_jobs, evaluate_rendered
+from fusemax.combine.point import combine_rendered
 from fusemax.experiments.layer import platform_hardware
+from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 from fusemax.render import render
 from fusemax.workload import Workload, get_model, parse_seq_len
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from fusemax.experiments import flat_search, sweep
+from fusemax.experiments import sweep
 from fusemax.render.mask import live_pairs
 from fusemax.workload import Hardware, Workload, format_seq_len, parse_seq_len
 
@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
             for n in lengths[-3:]:
                 row = []
                 for mask in (None, "none"):
-                    flat_search.clear_searches()
                     start = time.perf_counter()
                     outcome = sweep.evaluate_point(sweep.Point(config, model, n, "prefill", 1, mask))
                     seconds = time.perf_counter() - start

@@ -1,5 +1,6 @@
-"""Wall time of each stage of ``scripts/run_all.py``, cold (an empty output folder and job cache) and warm
-(the same folder again, everything cached).
+"""Wall and CPU time of each stage of ``scripts/run_all.py``, cold (an empty output folder and job cache) and
+warm (the same folder again, everything cached). CPU time counts the main process and its worker processes
+(a stage's pool is counted when its workers end), so CPU above wall means the cores worked in parallel.
 
 Run as ``python benchmarks/bench_run_all.py [--jobs N] [--no-study] [--keep DIR]``. It runs
 ``run_all.main`` (its stages are :data:`run_all.STAGES`) in a temporary folder, twice, each time in a new
@@ -14,6 +15,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,16 +35,20 @@ def _run_all() -> ModuleType:
     return module
 
 
-def timed_run(run_all: ModuleType, argv: list[str]) -> tuple[dict[str, float], float, int]:
-    """(stage -> seconds, total seconds, exit status) of one ``run_all.main(argv)``, its output silenced."""
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
+Timings = dict[str, tuple[float, float]]
+
+
+def timed_run(run_all: ModuleType, argv: list[str]) -> tuple[Timings, tuple[float, float], int]:
+    """(stage -> (wall, CPU seconds), the whole run's, exit status) of one ``run_all.main(argv)``, its output
+    silenced."""
+    timings: Timings = {}
+    start, cpu = time.perf_counter(), run_all._cpu_seconds()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         status = run_all.main(argv, timings)
-    return timings, time.perf_counter() - start, status
+    return timings, (time.perf_counter() - start, run_all._cpu_seconds() - cpu), status
 
 
-def fresh_run(run_argv: list[str]) -> tuple[dict[str, float], float, int]:
+def fresh_run(run_argv: list[str]) -> tuple[Timings, tuple[float, float], int]:
     """:func:`timed_run` in a new Python process."""
     child = subprocess.run([sys.executable, __file__, "--one-run", json.dumps(run_argv)], capture_output=True,
                            text=True, check=True)
@@ -63,13 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         out = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-run-all-"))
         run_argv = ["--out", str(out), "--jobs", str(args.jobs)] + (["--no-study"] if args.no_study else [])
+        before = ' '.join(f'{x:.2f}' for x in os.getloadavg())
         cold, cold_total, status = fresh_run(run_argv)
         warm, warm_total, warm_status = fresh_run(run_argv)
-    print(f"{'stage':<20} {'cold s':>8} {'warm s':>8}")
+    print(f"{'stage':<20} {'cold wall':>10} {'cold CPU':>9} {'warm wall':>10} {'warm CPU':>9}   (seconds)")
+    nan = (float("nan"), float("nan"))
     for name in run_all.STAGES:
         if name in cold or name in warm:
-            print(f"{name:<20} {cold.get(name, float('nan')):>8.1f} {warm.get(name, float('nan')):>8.1f}")
-    print(f"{'total':<20} {cold_total:>8.1f} {warm_total:>8.1f}")
+            (cw, cc), (ww, wc) = cold.get(name, nan), warm.get(name, nan)
+            print(f"{name:<20} {cw:>10.1f} {cc:>9.1f} {ww:>10.1f} {wc:>9.1f}")
+    print(f"{'total':<20} {cold_total[0]:>10.1f} {cold_total[1]:>9.1f} {warm_total[0]:>10.1f} {warm_total[1]:>9.1f}")
+    print(f"load average before / after: {before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
     if status or warm_status:
         print(f"run_all exited with {status} (cold) and {warm_status} (warm)", file=sys.stderr)
     return status or warm_status

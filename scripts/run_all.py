@@ -18,13 +18,14 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import resource
 import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
-from fusemax import results, validate
-from fusemax.backends import get_backend
+from fusemax import paper, results, validate
+from fusemax.backends import BACKENDS, DEFAULT_BACKEND, get_backend
 from fusemax.cli import sigterm_as_interrupt
 from fusemax.cli.run import cache_dir, execute
 from fusemax.configs import ATTENTION_CONFIGS, LAYER_FUSIONS, PLATFORMS
@@ -47,14 +48,20 @@ STAGES = ("paper attention", "end2end", "pareto", "study", "report", "validate+h
 
 
 @contextlib.contextmanager
-def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
-    """Record the wall time of stage ``name`` in ``timings`` (None: not timed)."""
-    start = time.perf_counter()
+def _stage(timings: dict[str, tuple[float, float]] | None, name: str) -> Iterator[None]:
+    """Record the wall time and the CPU time (this process's and its finished child processes': the job
+    pools, the painter) of stage ``name`` in ``timings`` (None: not timed)."""
+    start, cpu = time.perf_counter(), _cpu_seconds()
     try:
         yield
     finally:
         if timings is not None:
-            timings[name] = time.perf_counter() - start
+            timings[name] = (time.perf_counter() - start, _cpu_seconds() - cpu)
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _draw_paper_quietly(out: str, parent: int) -> None:
@@ -77,15 +84,15 @@ def _length(text: str) -> int:
         raise argparse.ArgumentTypeError(exc.reason) from None
 
 
-def main(argv: list[str] | None = None, timings: dict[str, float] | None = None) -> int:
-    """Run everything; ``timings`` (when given) receives the wall time of each of :data:`STAGES`."""
+def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] | None = None) -> int:
+    """Run everything; ``timings`` (when given) receives the wall and CPU seconds of each of :data:`STAGES`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "workspace" / "outputs" / "paper"), metavar="DIR")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (0 = all cores)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="B",
                         help=f"batch of the attention sweep (default {DEFAULT_BATCH}, the paper's)")
-    parser.add_argument("--backend", choices=("builtin", "timeloop"), default="builtin",
-                        help="builtin engine or the real timeloop-model/timeloop-mapper")
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                        help=f"{DEFAULT_BACKEND} engine or the real timeloop-model/timeloop-mapper")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask scheduler (default with --executor dask: a LocalCluster on 127.0.0.1); one on "
@@ -114,15 +121,15 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
     computed = False
     try:
         with _stage(timings, "paper attention"):
-            outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(sweep.DEFAULT_MODELS),
-                                       list(sweep.DEFAULT_SEQ_LENS), batch=args.batch, jobs=args.jobs,
+            outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(paper.MODELS),
+                                       list(paper.SEQ_LENS), batch=args.batch, jobs=args.jobs,
                                        quiet=not args.verbose, backend=args.backend, executor=args.executor,
                                        scheduler=args.scheduler)
-        seq_lens = [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS]
+        seq_lens = [parse_seq_len(s) for s in paper.SEQ_LENS]
         # The same job cache as the attention sweep: a warm rerun takes every search and evaluation from it.
         cache = cache_dir(args.out)
         with _stage(timings, "end2end"):
-            results.write_end2end(args.out, {p: end2end.end2end_rows(p, sweep.DEFAULT_MODELS, seq_lens,
+            results.write_end2end(args.out, {p: end2end.end2end_rows(p, paper.MODELS, seq_lens,
                                                                       jobs=args.jobs, executor=args.executor,
                                                                       scheduler=args.scheduler, cache=cache,
                                                                       backend=args.backend)

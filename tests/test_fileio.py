@@ -69,5 +69,5 @@ def test_end2end_and_pareto_writers_are_atomic(tmp_path):
     results.write_end2end(tmp_path, {"flat": []})
     results.write_pareto(tmp_path, [])
     assert victim.read_text() == "precious\n"
-    assert (folder / "end2end-flat.csv").read_text().splitlines() == [",".join(results.END2END_COLUMNS)]
-    assert (folder / "pareto.csv").read_text().splitlines() == [",".join(results.PARETO_COLUMNS)]
+    assert (folder / "end2end-flat.csv").read_text().splitlines() == [",".join(results.END2END.columns)]
+    assert (folder / "pareto.csv").read_text().splitlines() == [",".join(results.PARETO.columns)]

@@ -186,3 +186,67 @@ def test_loading_leaves_the_garbage_collector_as_it_was():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# --- dumps: libyaml's emitter where it writes what PyYAML's pure-Python emitter writes, else the latter
+
+MAPPING_DOC = {"mapping": [
+    {"target": "DRAM", "type": "temporal", "factors": ["M=4", "P=1"], "permutation": ["M", "P"]},
+    {"target": "PE", "type": "spatial", "factors": ["P=16"], "permutation": ["P"], "split": 1},
+    {"target": "DRAM", "type": "dataspace", "keep": ["A", "Z"], "bypass": []}]}
+
+MAPPING_TEXT = """mapping:
+- target: DRAM
+  type: temporal
+  factors: [M=4, P=1]
+  permutation: [M, P]
+- target: PE
+  type: spatial
+  factors: [P=16]
+  permutation: [P]
+  split: 1
+- target: DRAM
+  type: dataspace
+  keep: [A, Z]
+  bypass: []
+"""
+
+
+def _python_emitter(data):
+    import yaml
+    return yaml.dump(data, Dumper=yamlio._SpecDumper, sort_keys=False, default_flow_style=None, width=100)
+
+
+def test_a_mapper_mapping_is_written_as_timeloop_mapper_writes_it():
+    assert yamlio._emits_alike(MAPPING_DOC)  # the fast path serves the mapper's output
+    assert yamlio.dumps(MAPPING_DOC) == MAPPING_TEXT
+
+
+@pytest.mark.parametrize("data, text", [
+    ("a", "a\n...\n"),                 # a lone scalar ends its document (libyaml leaves the marker out)
+    (1.5, "1.5\n...\n"),
+    ({"": 1}, "{? '' : 1}\n"),          # an empty key is a complex key (libyaml writes {'': 1})
+    ({"a": {"": 1}}, "a: {? '' : 1}\n"),
+])
+def test_documents_libyaml_writes_differently_keep_pythons_text(data, text):
+    assert yamlio.dumps(data) == text
+
+
+@pytest.mark.parametrize("data", [
+    {"k": "x\ty" * 40},                         # escaped and folded: libyaml breaks the line elsewhere
+    {"k": ["é \u2028 " * 30]},
+    {"k": {"a b: c " * 20: 1}},                 # a long key
+    [{"k": "line\nbreak"}, "a " * 60],
+    {"shared": (lambda x: [x, x])([1, 2])},    # shared lists get anchors
+])
+def test_documents_outside_the_plain_subset_are_written_by_the_python_emitter(data):
+    assert not yamlio._emits_alike(data)
+    assert yamlio.dumps(data) == _python_emitter(data)
+
+
+def test_without_libyaml_dumps_writes_the_same(monkeypatch):
+    tagged = {"architecture": {"nodes": [yamlio.TaggedNode("Component", {"name": "mac", "class": "intmac"})]}}
+    fast = yamlio.dumps(MAPPING_DOC), yamlio.dumps(tagged)
+    monkeypatch.setattr(yamlio, "_CSpecDumper", None)
+    assert (yamlio.dumps(MAPPING_DOC), yamlio.dumps(tagged)) == fast
+    assert fast[1] == "architecture:\n  nodes:\n  - !Component {name: mac, class: intmac}\n"

@@ -35,13 +35,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from fusemax import paper
 from fusemax.errors import WorkloadError
 from fusemax.workload import Hardware
 
 MiB = 2**20
-#: The artifact writes the 940 MHz cycle rounded like this; keep it so specs match its files exactly.
-PAPER_CLOCK_HZ = 940e6
-PAPER_CYCLE_SECONDS = 1.0638297873e-9
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ class Configuration:
     l3_bytes: int
     registers: Registers
     energy_design: str
-    schedule: str               # compute-latency rule of fusemax.experiments.combine.SCHEDULES
+    schedule: str               # compute-latency rule of fusemax.combine.schedule.SCHEDULES
     platform: str               # the end-to-end platform its layer's other matmuls run on (PLATFORMS)
     cascade_buffers: bool = False       # the cascade's per-query L3 buffers (QK and SLN rows on chip)
     occupancy_weighted: bool = False    # 2D utilization weighted by the PEs the mapping occupies
@@ -367,7 +365,7 @@ class ResolvedHardware:
     energy model of a point read. Sizes in bytes and words, bandwidth in B/s.
 
     ``energy_l3_bytes``, ``energy_reg_2d`` and ``energy_reg_1d`` are the sizes the energy design prices
-    (see the module doc); :meth:`energy_hardware` hands them to :mod:`fusemax.energy.designs`.
+    (see the module doc), which :func:`fusemax.energy.designs.energy_arch` reads.
     """
 
     config: str
@@ -402,16 +400,10 @@ class ResolvedHardware:
                 "l3_width_bits": 8 * row_bytes, "pe_reg_depth": self.pe_reg_depth,
                 "row_buffer_depth": self.row_buffer_depth, "pe_1d_reg_depth": self.pe_1d_reg_depth}
 
-    def energy_hardware(self) -> Hardware:
-        """The :class:`Hardware` whose sizes the energy design prices."""
-        return Hardware(pe_dim=self.pe_dim, pe_1d=self.pe_1d, l3_bytes=self.energy_l3_bytes,
-                        dram_bandwidth=self.dram_bandwidth, clock_hz=self.clock_hz, word_bytes=self.word_bytes,
-                        pe_reg_depth=self.energy_reg_2d, pe_1d_reg_depth=self.energy_reg_1d)
-
 
 def cycle_seconds(clock_hz: float) -> float:
-    """The cycle of ``clock_hz``, written like the artifact's files at the paper's 940 MHz."""
-    return PAPER_CYCLE_SECONDS if clock_hz == PAPER_CLOCK_HZ else 1.0 / clock_hz
+    """The cycle of ``clock_hz``, written like the artifact's files at the paper's clock."""
+    return paper.CYCLE_SECONDS if clock_hz == paper.CLOCK_HZ else 1.0 / clock_hz
 
 
 def _scaled(priced: int, resolved: int, default: int) -> int:

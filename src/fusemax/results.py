@@ -33,37 +33,69 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
+from fusemax.combine.roofline import PHASE_KEY
 from fusemax.errors import FusemaxError, WorkloadError
 from fusemax.fileio import make_dirs, staged_folder, write_text_atomic
-from fusemax.workload import DEFAULT_BATCH, parse_seq_len
+from fusemax.workload import DEFAULT_BATCH, PREFILL, parse_seq_len
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fusemax.experiments.combine import ConfigResult
+    from fusemax.combine.schedule import ConfigResult
     from fusemax.experiments.end2end import End2EndRow
     from fusemax.experiments.layer import LayerRow
     from fusemax.experiments.pareto import ParetoRow
     from fusemax.experiments.study import StudyRun
     from fusemax.experiments.wholemodel import ModelRow
 
-BASE_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy", "util_2d", "util_1d"]
-#: Ours, appended after the artifact's columns: Σ computes on the array / (PEs x latency x clock).
-PE_UTIL_COLUMNS = ["pe_util_2d", "pe_util_1d"]
-EINSUM_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "einsum", "array", "group", "computes", "cycles",
-                  "cost", "flops", "ops", "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency",
-                  "latency", "occupancy", "energy"]
 RUN_FILE = "run.json"
-#: ``end2end-<platform>.csv`` and ``pareto.csv``: the artifact's columns.
-END2END_COLUMNS = ["model", "seq_len", "traffic", "latency", "energy"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """The schema of one results CSV, the one definition its writer and its reader use: ``columns`` in the
+    file's order (what the writer writes and the reader requires) and ``key``, the columns that identify a
+    row (the reader refuses two rows with the same key)."""
+
+    columns: tuple[str, ...]
+    key: tuple[str, ...] = ()
+
+    def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """``rows`` (one dict per row) as this table's frame, in its column order. A row that does not hold
+        exactly the table's columns is refused: a renamed field would otherwise write an empty column."""
+        for row in rows[:1]:
+            if set(row) != set(self.columns):
+                raise ValueError(f"row columns {sorted(row)} are not the table's {list(self.columns)}")
+        return pd.DataFrame(rows, columns=list(self.columns))
+
+
+#: The artifact's columns of ``attn-<config>.csv``, ``end2end-<platform>.csv`` (bytes, seconds, pJ).
+ARTIFACT_COLUMNS = ("model", "seq_len", "traffic", "latency", "energy")
+#: ``end2end-<platform>.csv``: the layer's other matrix multiplies, in the artifact's columns.
+END2END = Table(ARTIFACT_COLUMNS, ("model", "seq_len"))
+#: ``attn-<config>.csv``: the artifact's columns and busy-time fractions, then one busy-time column per 2D
+#: Einsum (the configuration's), then :data:`PE_UTIL_COLUMNS`; the reader requires the artifact's columns.
+ATTN = Table((*ARTIFACT_COLUMNS, "util_2d", "util_1d"), ("model", "seq_len"))
+#: Ours, appended after the artifact's columns: Σ computes on the array / (PEs x latency x clock).
+PE_UTIL_COLUMNS = ("pe_util_2d", "pe_util_1d")
+#: One phase of one point at one batch (a study folder holds batches 1 and 64 together).
+LAYER_KEY = [*PHASE_KEY, "batch"]
+#: ``einsums.csv``: one row per Einsum of a point.
+EINSUMS = Table((*PHASE_KEY, "batch", "mask", "einsum", "array", "group", "computes", "cycles", "cost", "flops", "ops",
+                 "read_bytes", "write_bytes", "traffic", "mem_latency", "comp_latency", "latency", "occupancy",
+                 "energy"), (*LAYER_KEY, "einsum"))
+#: ``roofline.csv``: the columns its reader needs (:func:`fusemax.combine.roofline.phase_roofline` adds the
+#: batch and mask, the FLOPs per array and the intensity).
+ROOFLINE = Table((*PHASE_KEY, "flops", "traffic"))
 #: ``layer.csv`` (bytes, seconds, pJ, FLOPs; intensity in FLOP/B; ``layer_fusion``: none or fused; ``mask``:
 #: attention's mask, none, causal or window:N).
-LAYER_COLUMNS = ["config", "model", "seq_len", "phase", "batch", "mask", "layer_fusion", "flops", "ops", "traffic",
-                 "latency", "energy", "intensity", "attention_latency_share", "attention_flops_share"]
+LAYER = Table((*PHASE_KEY, "batch", "mask", "layer_fusion", "flops", "ops", "traffic", "latency", "energy", "intensity",
+               "attention_latency_share", "attention_flops_share"), tuple(LAYER_KEY))
 #: ``model.csv``: the whole model (s, pJ; tokens/s), :class:`fusemax.experiments.wholemodel.ModelRow`.
-MODEL_COLUMNS = ["config", "model", "seq_len", "batch", "layers", "vocab", "ttft", "tpot", "tokens_per_s",
-                 "energy_per_token", "prefill_energy", "lm_head_latency", "lm_head_energy"]
-MODEL_KEY = ["config", "model", "seq_len", "batch"]
-PARETO_COLUMNS = ["accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
-                  "array_2d_area", "area"]
+MODEL = Table(("config", "model", "seq_len", "batch", "layers", "vocab", "ttft", "tpot", "tokens_per_s",
+               "energy_per_token", "prefill_energy", "lm_head_latency", "lm_head_energy"),
+              ("config", "model", "seq_len", "batch"))
+#: ``pareto.csv``: the artifact's columns (area in um^2, latency in s).
+PARETO = Table(("accel", "model", "PE_dim", "traffic", "mem_lat", "comp_2d_lat", "comp_1d_lat", "latency",
+                "array_2d_area", "area"), ("model", "PE_dim"))
 
 
 #: ``run.json`` keys that tie a folder's tables to one run: a random id, and each ``*.csv``'s SHA-256.
@@ -115,7 +147,7 @@ def _commit(folder: Path, files: dict[str, str], info: dict[str, Any] | None) ->
     return folder
 
 
-def _csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+def _csv_text(header: Iterable[str], rows: Iterable[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -132,14 +164,14 @@ def _folder(out_dir: str | Path) -> Path:
     return folder
 
 
-def attn_filename(config: str, phase: str = "prefill") -> str:
-    return f"attn-{config}.csv" if phase == "prefill" else f"attn-{config}-{phase}.csv"
+def attn_filename(config: str, phase: str = PREFILL) -> str:
+    return f"attn-{config}.csv" if phase == PREFILL else f"attn-{config}-{phase}.csv"
 
 
 def attn_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
     """Rows of one configuration and phase in the artifact's column order."""
     rows = [r.csv_row() for r in results]
-    columns = list(BASE_COLUMNS)
+    columns = list(ATTN.columns)
     for row in rows:
         columns += [c for c in row if c not in columns]
     return pd.DataFrame(rows, columns=columns)
@@ -158,7 +190,7 @@ def einsum_frame(results: Iterable["ConfigResult"]) -> pd.DataFrame:
                          "write_bytes": e.write_bytes, "traffic": e.traffic, "mem_latency": e.mem_latency,
                          "comp_latency": e.comp_latency, "latency": max(e.mem_latency, e.comp_latency),
                          "occupancy": e.occupancy, "energy": e.energy_pj})
-    return pd.DataFrame(rows, columns=EINSUM_COLUMNS)
+    return EINSUMS.frame(rows)
 
 
 def results_dir(path: str | Path) -> Path:
@@ -215,12 +247,12 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
 
 def layer_frame(rows: Iterable["LayerRow"]) -> pd.DataFrame:
     """``layer.csv``: one row per configuration x model x length x phase x batch (the whole layer)."""
-    return pd.DataFrame([{**dataclasses.asdict(r), "intensity": r.intensity} for r in rows], columns=LAYER_COLUMNS)
+    return LAYER.frame([{**dataclasses.asdict(r), "intensity": r.intensity} for r in rows])
 
 
 def model_frame(rows: Iterable["ModelRow"]) -> pd.DataFrame:
     """``model.csv``: one row per configuration x model x length x batch (the whole model)."""
-    return pd.DataFrame([dataclasses.asdict(r) for r in rows], columns=MODEL_COLUMNS)
+    return MODEL.frame([dataclasses.asdict(r) for r in rows])
 
 
 def _fill_from_earlier(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
@@ -229,11 +261,11 @@ def _fill_from_earlier(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     if not path.is_file() or _leaves_folder(path):
         return frame
     earlier = pd.read_csv(path, dtype={"model": str, "seq_len": str})
-    if list(earlier.columns) != MODEL_COLUMNS:
+    if tuple(earlier.columns) != MODEL.columns:
         return frame
-    new, old = frame.set_index(MODEL_KEY), earlier.set_index(MODEL_KEY)
+    new, old = frame.set_index(list(MODEL.key)), earlier.set_index(list(MODEL.key))
     filled = new.fillna(old.reindex(new.index))
-    return pd.concat([old[~old.index.isin(new.index)], filled]).reset_index()[MODEL_COLUMNS]
+    return pd.concat([old[~old.index.isin(new.index)], filled]).reset_index()[list(MODEL.columns)]
 
 
 STUDY_DIR = "study"
@@ -243,7 +275,7 @@ def write_study(out_dir: str | Path, study: "StudyRun", run_info: dict[str, Any]
     """``OUT/study/results``: ``layer.csv``, ``model.csv``, ``einsums.csv``, ``roofline.csv`` (per batch) and
     ``run.json``
     of one :func:`fusemax.experiments.study.run_study` (replacing an earlier study's); returns that folder."""
-    from fusemax.experiments.roofline import phase_roofline
+    from fusemax.combine.roofline import phase_roofline
     folder = _folder(Path(out_dir) / STUDY_DIR)
     einsums = einsum_frame(study.results)
     roofline = pd.concat([phase_roofline(part) for _, part in einsums.groupby("batch", sort=True)], ignore_index=True)
@@ -259,7 +291,7 @@ def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list["End2End
     """``OUT/results/end2end-<platform>.csv`` in the artifact's columns; returns the paths written."""
     folder = _folder(out_dir)
     files = {f"end2end-{platform}.csv": _csv_text(
-                END2END_COLUMNS, ([r.model, r.seq_len, int(round(r.traffic)), repr(r.latency), repr(r.energy)]
+                END2END.columns, ([r.model, r.seq_len, int(round(r.traffic)), repr(r.latency), repr(r.energy)]
                                   for r in rows))
              for platform, rows in rows_by_platform.items()}
     _commit(folder, files, None)
@@ -269,7 +301,7 @@ def write_end2end(out_dir: str | Path, rows_by_platform: dict[str, list["End2End
 def write_pareto(out_dir: str | Path, rows: list["ParetoRow"]) -> Path:
     """``OUT/results/pareto.csv`` in the artifact's columns (area in um^2, latency in s)."""
     folder = _folder(out_dir)
-    _commit(folder, {"pareto.csv": _csv_text(PARETO_COLUMNS, (
+    _commit(folder, {"pareto.csv": _csv_text(PARETO.columns, (
         ["proposal", r.model, r.pe_dim, r.traffic, r.mem_lat, r.comp_2d_lat, r.comp_1d_lat, r.latency,
          r.array_2d_area, r.area] for r in rows))}, None)
     return folder / "pareto.csv"
@@ -284,7 +316,7 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     out = {p: r for p, r in earlier.pop("earlier_phases", {}).items() if p not in phases}
-    phase = earlier.get("phase", "prefill")
+    phase = earlier.get("phase", PREFILL)
     if phase not in phases:
         out[phase] = earlier
     return out
@@ -293,10 +325,6 @@ def _earlier_phases(path: Path, phases: set[str]) -> dict[str, Any]:
 #: Columns that hold names, not numbers; every other column of a results table must be numeric.
 TEXT_COLUMNS = frozenset({"config", "model", "seq_len", "phase", "mask", "einsum", "array", "group", "accel",
                           "layer_fusion"})
-ROOFLINE_COLUMNS = ["config", "model", "seq_len", "phase", "flops", "traffic"]
-#: One Einsum of one run; the batch is part of it so that a study folder may hold batches 1 and 64 together.
-EINSUM_KEY = ["config", "model", "seq_len", "phase", "batch", "einsum"]
-LAYER_KEY = ["config", "model", "seq_len", "phase", "batch"]
 
 
 def _ends_mid_line(path: Path) -> bool:
@@ -311,11 +339,10 @@ def _ends_mid_line(path: Path) -> bool:
         return False
 
 
-def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool = True,
-                ours: bool = False) -> pd.DataFrame:
-    """One results CSV, checked: it parses (UTF-8, no row longer than the header), has the ``required``
-    columns, numbers without gaps in every column but :data:`TEXT_COLUMNS`, no two rows with the same
-    ``key`` and, if ``rows``, at least one row. Anything else is one :class:`FusemaxError` naming the file.
+def _read_table(path: Path, table: Table, *, rows: bool = True, ours: bool = False) -> pd.DataFrame:
+    """One results CSV, checked against its ``table``: it parses (UTF-8, no row longer than the header), has
+    the table's columns, numbers without gaps in every column but :data:`TEXT_COLUMNS`, no two rows with the
+    same key and, if ``rows``, at least one row. Anything else is one :class:`FusemaxError` naming the file.
 
     ``ours``: a table only fusemax writes, whose every line ends with a newline; one that does not was
     cut short, possibly inside its last number, which would still parse (a hand-written reference CSV
@@ -339,7 +366,7 @@ def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool =
         raise FusemaxError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
     # the artifact's unfused header ends with a comma: an unnamed, empty column
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("Unnamed")])
-    missing = [c for c in required if c not in frame.columns]
+    missing = [c for c in table.columns if c not in frame.columns]
     if missing:
         raise FusemaxError(f"missing column(s) {', '.join(missing)}", source=str(path))
     if rows and frame.empty:
@@ -354,6 +381,7 @@ def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool =
             raise FusemaxError(f"line {row + 2}, column {column}: expected a finite number, got "
                                f"'{frame[column].iloc[row]}'", source=str(path))
         frame[column] = values
+    key = list(table.key)
     duplicated = frame.duplicated(subset=key).to_numpy() if key else np.zeros(len(frame), dtype=bool)
     if duplicated.any():
         row = int(duplicated.nonzero()[0][0])
@@ -365,7 +393,7 @@ def _read_table(path: Path, required: list[str], key: list[str], *, rows: bool =
 def read_attn_csv(path: str | Path) -> pd.DataFrame:
     """One ``attn-*.csv`` or ``end2end-*.csv`` (checked, see :func:`_read_table`); tolerates the artifact's
     trailing comma in the unfused header."""
-    return _read_table(Path(path), BASE_COLUMNS[:5], ["model", "seq_len"])
+    return _read_table(Path(path), END2END)
 
 
 def _read_run_info(path: Path) -> dict[str, Any]:
@@ -424,27 +452,37 @@ def read_paper(path: str | Path) -> Results:
     files = sorted(folder.glob("attn-*.csv")) if folder.is_dir() else []
     if not files:
         raise FusemaxError("no attn-*.csv results found", source=str(folder))
-    res = Results(folder=folder)
-    if (folder / RUN_FILE).exists():
-        res.run = _read_run_info(folder / RUN_FILE)
+    res = _with_run_info(folder)
     for f in files:
         res.attn[f.stem.removeprefix("attn-")] = read_attn_csv(f)
-    if (folder / "einsums.csv").exists():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False, ours=True)
-    if (folder / "roofline.csv").exists():
-        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
     for f in sorted(folder.glob("end2end-*.csv")):
         res.end2end[f.stem.removeprefix("end2end-")] = read_attn_csv(f)
-    if (folder / "pareto.csv").is_file():
-        _refuse_link_out(folder / "pareto.csv")
-        res.pareto = pd.read_csv(folder / "pareto.csv", dtype={"model": str})
-    if (folder / "layer.csv").is_file():
-        _refuse_link_out(folder / "layer.csv")
-        res.layer = pd.read_csv(folder / "layer.csv", dtype={"model": str, "seq_len": str})
-    _load_model(folder, res)
+    _read_present(folder, res, ("einsums", "roofline", "pareto", "layer"))
     # last: a damaged table's own error (above) says more than "changed since the run"
     check_one_run(folder, res.run)
     return res
+
+
+#: The tables a folder may hold beside its ``attn-*.csv`` (a paper folder) or its ``layer.csv`` (a study), by
+#: file stem, which is also their :class:`Results` field.
+PRESENT_TABLES = {"einsums": EINSUMS, "roofline": ROOFLINE, "pareto": PARETO, "layer": LAYER}
+
+
+def _with_run_info(folder: Path) -> Results:
+    """The :class:`Results` of ``folder`` with its ``run.json``, if it has one."""
+    res = Results(folder=folder)
+    if (folder / RUN_FILE).exists():
+        res.run = _read_run_info(folder / RUN_FILE)
+    return res
+
+
+def _read_present(folder: Path, res: Results, stems: Iterable[str]) -> None:
+    """Each table of ``stems`` (:data:`PRESENT_TABLES`) that ``folder`` holds, checked against its schema, and
+    ``model.csv``, into ``res``."""
+    for stem in stems:
+        if (folder / f"{stem}.csv").exists():
+            setattr(res, stem, _read_table(folder / f"{stem}.csv", PRESENT_TABLES[stem], rows=False, ours=True))
+    _load_model(folder, res)
 
 
 def check_one_run(folder: Path, run: dict[str, Any]) -> None:
@@ -481,15 +519,9 @@ def load_study(path: str | Path) -> Results:
     folder = results_dir(path)
     if not (folder / "layer.csv").is_file():
         raise FusemaxError("no layer.csv (study results) found", source=str(folder))
-    res = Results(folder=folder)
-    if (folder / RUN_FILE).is_file():
-        res.run = _read_run_info(folder / RUN_FILE)
-    res.layer = _read_table(folder / "layer.csv", LAYER_COLUMNS, LAYER_KEY)
-    if (folder / "einsums.csv").is_file():
-        res.einsums = _read_table(folder / "einsums.csv", EINSUM_COLUMNS, EINSUM_KEY, rows=False, ours=True)
-    if (folder / "roofline.csv").is_file():
-        res.roofline = _read_table(folder / "roofline.csv", ROOFLINE_COLUMNS, [], rows=False, ours=True)
-    _load_model(folder, res)
+    res = _with_run_info(folder)
+    res.layer = _read_table(folder / "layer.csv", LAYER)
+    _read_present(folder, res, ("einsums", "roofline"))
     check_one_run(folder, res.run)
     return res
 

@@ -7,10 +7,9 @@ finds whichever copy this installation has. Template names are paths relative to
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping
 
 from fusemax.errors import FusemaxError
 
@@ -67,10 +66,39 @@ def environment() -> jinja2.Environment:
     return _environment(str(template_root()))
 
 
-def context_key(context: Mapping[str, Any]) -> str:
-    """A template context as text that tells every two contexts apart (JSON, sorted keys; repr of the
-    rest), for memo keys."""
-    return json.dumps(context, sort_keys=True, default=repr)
+#: Value types a context key may hold as they are: equal values of one of these types render alike.
+_AS_IS = frozenset((str, int, bool, type(None), float))
+
+
+def context_key(context: Mapping[str, Any]) -> Hashable:
+    """A hashable key of a template context that tells apart every two contexts that may render
+    differently, for memo keys: the variable names in order, each value's type (``1``, ``1.0`` and
+    ``True`` are equal in Python but render differently) and the values.
+
+    A context of plain scalars (the usual case) is keyed as it is, ~3x cheaper than encoding it; one
+    holding a ``0.0`` (equal to ``-0.0``, which renders differently), lists or dicts is keyed by
+    :func:`_frozen` of each value.
+    """
+    values = tuple(context.values())
+    kinds = tuple(map(type, values))
+    if _AS_IS.issuperset(kinds) and (float not in kinds or 0.0 not in values):
+        return tuple(context), kinds, values
+    return tuple(context), tuple(map(_frozen, values))
+
+
+def _frozen(value: Any) -> Hashable:
+    """``value`` as a hashable tuple tagged with its type at every level (floats by their repr, so
+    ``-0.0`` is not ``0.0``; anything else by its repr)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return kind, value
+    if kind is float:
+        return kind, repr(value)
+    if kind is dict:
+        return kind, tuple((_frozen(key), _frozen(item)) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return kind, tuple(_frozen(item) for item in value)
+    return kind, repr(value)
 
 
 def render_template(name: str, **context: Any) -> str:
@@ -88,7 +116,7 @@ def render_template(name: str, **context: Any) -> str:
     return text
 
 
-_RENDERED: dict[tuple[str, str], str] = {}
+_RENDERED: dict[tuple[str, Hashable], str] = {}
 _RENDERED_MAX = 65536
 
 

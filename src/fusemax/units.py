@@ -30,7 +30,8 @@ _CAPACITY = re.compile(r"^\s*([0-9]+)\s*(?:([kKmMgG])(?:i?B)?|B)?\s*$")
 _BANDWIDTH = re.compile(rf"^\s*{_NUMBER}\s*(?:([kKMGT])(i?)B|B)?\s*(?:/s|ps)?\s*$")
 _FREQUENCY = re.compile(rf"^\s*{_NUMBER}\s*(?:([kKMG]?)Hz)?\s*$")
 
-_BINARY = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+#: Binary prefixes (K = 1024), of capacities, binary bandwidths and the artifact's sequence lengths.
+BINARY_PREFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 _DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
@@ -53,7 +54,7 @@ def parse_bytes(value: str | int, source: str = "--l3-bytes") -> int:
         match = _number(str(value), _CAPACITY, "size", CAPACITY_FORMS, source)
         assert isinstance(match, re.Match)
         prefix = match.group(2)
-        number = int(match.group(1)) * (_BINARY[prefix.upper()] if prefix else 1)
+        number = int(match.group(1)) * (BINARY_PREFIXES[prefix.upper()] if prefix else 1)
     if number < 1:
         raise WorkloadError(f"bad size {value!r}; it must be at least 1 byte ({CAPACITY_FORMS})", source=source)
     return number
@@ -67,7 +68,7 @@ def parse_bandwidth(value: str | float, source: str = "--dram-bandwidth") -> flo
         number = match
     else:
         prefix, binary = match.group(2), match.group(3)
-        scale = 1 if prefix is None else _BINARY[prefix.upper()] if binary else _DECIMAL[prefix.replace("K", "k")]
+        scale = 1 if prefix is None else BINARY_PREFIXES[prefix.upper()] if binary else _DECIMAL[prefix.replace("K", "k")]
         number = float(match.group(1)) * scale
     if not (math.isfinite(number) and number >= 1):
         raise WorkloadError(f"bad bandwidth {value!r}; it must be a finite number of at least 1 B/s "
@@ -89,7 +90,7 @@ def parse_frequency(value: str | float, source: str = "--clock-hz") -> float:
     return number
 
 
-def _spelled(value: float, units: list[tuple[str, int]], plain: str) -> str:
+def spelled(value: float, units: list[tuple[str, int]], plain: str) -> str:
     """``value`` in the largest of ``units`` (name, size) that divides it, else as a plain number + ``plain``."""
     for name, size in sorted(units, key=lambda unit: -unit[1]):
         if value >= size and value % size == 0:
@@ -99,15 +100,15 @@ def _spelled(value: float, units: list[tuple[str, int]], plain: str) -> str:
 
 def format_bytes(n: int) -> str:
     """A capacity's canonical spelling: ``16MiB``, ``1536KiB``, ``1000B``."""
-    return _spelled(n, [(f"{p}iB", s) for p, s in _BINARY.items() if p != "T"], "B")
+    return spelled(n, [(f"{p}iB", s) for p, s in BINARY_PREFIXES.items() if p != "T"], "B")
 
 
 def format_bandwidth(value: float) -> str:
     """A bandwidth's canonical spelling (never a ``/``): ``400GBps`` (4e11 B/s), ``400GiBps``, ``1500Bps``."""
-    return _spelled(value, [*((f"{p}Bps", s) for p, s in _DECIMAL.items()),
-                            *((f"{p}iBps", s) for p, s in _BINARY.items())], "Bps")
+    return spelled(value, [*((f"{p}Bps", s) for p, s in _DECIMAL.items()),
+                            *((f"{p}iBps", s) for p, s in BINARY_PREFIXES.items())], "Bps")
 
 
 def format_frequency(value: float) -> str:
     """A frequency's canonical spelling: ``940MHz``, ``1GHz``, ``1500Hz``."""
-    return _spelled(value, [(f"{p}Hz", s) for p, s in _DECIMAL.items() if p != "T"], "Hz")
+    return spelled(value, [(f"{p}Hz", s) for p, s in _DECIMAL.items() if p != "T"], "Hz")

@@ -22,16 +22,27 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fusemax import yamlio
+from fusemax import paper, yamlio
 from fusemax.errors import WorkloadError
 from fusemax.names import check_name, name_key, printable
 from fusemax.stats import MAX_COUNT
 from fusemax.templates import template_root
-from fusemax.units import format_bandwidth, format_bytes, format_frequency, parse_bandwidth, parse_bytes
+from fusemax.units import (
+    BINARY_PREFIXES,
+    format_bandwidth,
+    format_bytes,
+    format_frequency,
+    parse_bandwidth,
+    parse_bytes,
+    spelled,
+)
 
 __all__ = ["parse_bandwidth", "parse_bytes"]  # their home is fusemax.units; kept importable from here
 
-PHASES = ("prefill", "decode")
+#: The phases of a workload: the whole prompt at once, or one new token per sequence against its K/V cache.
+PREFILL = "prefill"
+DECODE = "decode"
+PHASES = (PREFILL, DECODE)
 #: The paper's batch.
 DEFAULT_BATCH = 64
 
@@ -483,7 +494,8 @@ def parse_seq_len(value: str | int) -> int:
         if not match:
             raise WorkloadError(f"bad sequence length {value!r}; use an integer or 512, 1K, 4K, ... 1M "
                                 "(K = 1024)", source="--seq-len")
-        number = int(match.group(1)) * {"": 1, "k": 2**10, "m": 2**20}[match.group(2).lower()]
+        prefix = match.group(2).upper()
+        number = int(match.group(1)) * (BINARY_PREFIXES[prefix] if prefix else 1)
     if number < 1:
         raise WorkloadError(f"bad sequence length {value!r}; it must be at least 1", source="--seq-len")
     return number
@@ -507,11 +519,7 @@ def parse_seq_lens(values: list[str], source: str = "--seq-lens") -> list[int]:
 
 def format_seq_len(n: int) -> str:
     """The artifact's spelling: 512, 1K, 4K, ... 512K, 1M (plain digits when not a whole K or M)."""
-    if n >= 2**20 and n % 2**20 == 0:
-        return f"{n >> 20}M"
-    if n >= 2**10 and n % 2**10 == 0:
-        return f"{n >> 10}K"
-    return str(n)
+    return spelled(n, [(prefix, BINARY_PREFIXES[prefix]) for prefix in ("K", "M")], "")
 
 
 @dataclass(frozen=True)
@@ -520,7 +528,7 @@ class Workload:
 
     model: Model
     seq_len: int
-    phase: str = "prefill"
+    phase: str = PREFILL
     batch: int = DEFAULT_BATCH
     #: (queries, keys) of one dense rectangle of a masked prefill (:mod:`fusemax.render.mask`); None: the
     #: whole point
@@ -548,7 +556,7 @@ class Workload:
         """Queries: the whole sequence in prefill, one token in decode (a rectangle's own, for a span)."""
         if self.span is not None:
             return self.span[0]
-        return self.seq_len if self.phase == "prefill" else 1
+        return self.seq_len if self.phase == PREFILL else 1
 
     @property
     def M(self) -> int:
@@ -556,7 +564,7 @@ class Workload:
         window reads only the window's keys (a rectangle's own, for a span)."""
         if self.span is not None:
             return self.span[1]
-        if self.phase == "decode" and self.model.window is not None:
+        if self.phase == DECODE and self.model.window is not None:
             return min(self.seq_len, self.model.window)
         return self.seq_len
 
@@ -582,12 +590,12 @@ class Hardware:
       sets them (:func:`fusemax.render.pareto_hardware`).
     """
 
-    pe_dim: int = 256
+    pe_dim: int = paper.PE_DIM
     pe_1d: int | None = None
     l3_bytes: int | None = None
-    dram_bandwidth: float = 400 * 2**30
-    clock_hz: float = 940e6
-    word_bytes: int = 2
+    dram_bandwidth: float = paper.DRAM_BANDWIDTH
+    clock_hz: float = paper.CLOCK_HZ
+    word_bytes: int = paper.WORD_BYTES
     pe_reg_depth: int | None = None
     row_buffer_depth: int | None = None
     pe_1d_reg_depth: int | None = None

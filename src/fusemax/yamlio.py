@@ -98,8 +98,55 @@ class _SpecDumper(yaml.SafeDumper):
     """SafeDumper that writes :class:`TaggedNode` back with its tag."""
 
 
-_SpecDumper.add_representer(
-    TaggedNode, lambda dumper, node: dumper.represent_mapping(f"!{node.tag}", dict(node)))
+def _represent_tagged(dumper: Any, node: TaggedNode) -> yaml.Node:
+    return dumper.represent_mapping(f"!{node.tag}", dict(node))
+
+
+_SpecDumper.add_representer(TaggedNode, _represent_tagged)
+
+# libyaml's emitter writes the same text as PyYAML's pure-Python one ~4x faster (the mapper writes one
+# mapping per search), but only for plain documents: the two fold long or escaped strings, place empty
+# keys and end a lone scalar differently. :func:`_emits_alike` admits what both write byte for byte.
+_CSpecDumper: Any = None
+if yaml.__with_libyaml__:
+    class _CSpecDumper(yaml.CSafeDumper):  # type: ignore[no-redef]
+        """CSafeDumper that writes :class:`TaggedNode` back with its tag."""
+
+    _CSpecDumper.add_representer(TaggedNode, _represent_tagged)
+
+#: A string both emitters write alike: printable ASCII, not empty, shorter than a line (no folding).
+_PLAIN_TEXT = re.compile(r"[ -~]{1,80}\Z")
+_PLAIN_SCALARS = (int, float, bool, type(None))
+
+
+def _emits_alike(data: Any) -> bool:
+    """Whether libyaml's emitter writes ``data`` exactly as PyYAML's does: a mapping or list whose leaves
+    (and keys) are numbers, booleans, None and :data:`_PLAIN_TEXT` strings, each collection met once
+    (shared ones get anchors, and a cycle would loop here; PyYAML's path handles both). Checked on every
+    mapping of the paper run and 30,000 random documents (``tests/test_yamlio.py`` keeps the cases)."""
+    if type(data) not in (dict, list, TaggedNode):
+        return False  # a lone scalar: PyYAML ends its document with "...", libyaml does not
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is str:
+            if not _PLAIN_TEXT.match(node):
+                return False
+        elif kind in (dict, list, TaggedNode):
+            if id(node) in seen:
+                return False
+            seen.add(id(node))
+            if kind is list:
+                stack.extend(node)
+            else:
+                for key, value in node.items():
+                    stack.append(key)
+                    stack.append(value)
+        elif kind not in _PLAIN_SCALARS:
+            return False
+    return True
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -155,10 +202,10 @@ def loads(text: str, source: str = "<string>", keys: Collection[str] | None = No
     try:
         if len(text) > MEMO_MAX_CHARS:
             return _build(text, keys_tuple)
-        document = _parse(text, keys_tuple)
+        document, shared = _parse(text, keys_tuple)
         # Without anchors the document is a tree (nothing shared), which _copy_tree copies ~10x faster
         # than deepcopy; aliases share nodes, and deepcopy keeps that sharing.
-        return copy.deepcopy(document) if _ANCHOR.search(text) else _copy_tree(document)
+        return copy.deepcopy(document) if shared else _copy_tree(document)
     except yaml.constructor.ConstructorError as exc:
         problem = exc.problem or ""
         if problem.startswith(("duplicate key", "aliases expand")):
@@ -177,16 +224,22 @@ def loads(text: str, source: str = "<string>", keys: Collection[str] | None = No
 _IMMUTABLE = (str, int, float, bool, type(None), bytes)
 
 
+#: The scalar types the safe loader builds most (exactly these: the copy keeps them without a call).
+_SCALAR_TYPES = frozenset(_IMMUTABLE)
+
+
 def _copy_tree(node: Any) -> Any:
-    """A copy of a constructed document without shared nodes: its mappings and lists anew, scalars kept."""
+    """A copy of a constructed document without shared nodes: its mappings and lists anew, scalars kept
+    (each checked before the call: most values are scalars, and the call per value was half the copy)."""
+    kind = type(node)
+    if kind is dict:
+        return {k: v if type(v) in _SCALAR_TYPES else _copy_tree(v) for k, v in node.items()}
+    if kind is list:
+        return [v if type(v) in _SCALAR_TYPES else _copy_tree(v) for v in node]
+    if kind is TaggedNode:
+        return TaggedNode(node.tag, {k: v if type(v) in _SCALAR_TYPES else _copy_tree(v) for k, v in node.items()})
     if isinstance(node, _IMMUTABLE):
         return node
-    if type(node) is dict:
-        return {k: _copy_tree(v) for k, v in node.items()}
-    if type(node) is list:
-        return [_copy_tree(v) for v in node]
-    if type(node) is TaggedNode:
-        return TaggedNode(node.tag, {k: _copy_tree(v) for k, v in node.items()})
     return copy.deepcopy(node)  # the rest of what the safe loader builds (sets, dates): rare
 
 
@@ -370,7 +423,11 @@ MEMO_MAX_CHARS = 1 << 20
 # the deep copy each caller gets. Only successful parses are kept (an exception is never cached), keyed by
 # the text alone: the result does not depend on the source name, which only labels errors. The document is
 # shared between callers: never hand it out uncopied.
-_parse = lru_cache(maxsize=1024)(_build)
+@lru_cache(maxsize=1024)
+def _parse(text: str, keys: tuple[str, ...] | None) -> tuple[Any, bool]:
+    """:func:`_build` of ``text`` and whether it may share nodes (has an anchor), memoised together: a
+    memo hit then costs no search of the text."""
+    return _build(text, keys), _ANCHOR.search(text) is not None
 
 
 def read_text(path: str | Path) -> str:
@@ -397,5 +454,6 @@ def load(path: str | Path, keys: Collection[str] | None = None) -> Any:
 
 
 def dumps(data: Any) -> str:
-    """Write YAML, keeping Timeloop tags and key order."""
-    return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, default_flow_style=None, width=100)
+    """Write YAML, keeping Timeloop tags and key order (libyaml's emitter where it writes the same text)."""
+    dumper = _CSpecDumper if _CSpecDumper is not None and _emits_alike(data) else _SpecDumper
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=None, width=100)

@@ -41,16 +41,17 @@ def test_timeloop_backend_sweep_equals_builtin(tmp_path, monkeypatch):
 
 def test_run_all_stages_all_use_the_chosen_backend(monkeypatch):
     """End-to-end and Pareto (like the attention sweep) key every job for the backend run_all was given."""
-    from fusemax.experiments import end2end, evaluate, pareto
+    from fusemax.experiments import end2end, pareto
+    from fusemax.orchestrator import rendered
     seen = []
-    real_make_job = evaluate.make_job
+    real_make_job = rendered.make_job
 
     def spy(files, backend, version, label):
         seen.append(backend)
         return real_make_job(files, "builtin", version, label)   # evaluate on the builtin engine here
 
-    monkeypatch.setattr(evaluate, "backend_version", lambda backend, kind: f"{backend} {kind}")
-    monkeypatch.setattr(evaluate, "make_job", spy)
+    monkeypatch.setattr(rendered, "backend_version", lambda backend, kind: f"{backend} {kind}")
+    monkeypatch.setattr(rendered, "make_job", spy)
     end2end.end2end_rows("proposal", ["Pythia-14M"], [256], backend="timeloop")
     pareto.pareto_point("Pythia-14M", 16, seq_len=1024, backend="timeloop")
     assert seen and set(seen) == {"timeloop"}

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from fusemax.experiments.combine import combine, total_latency
+from fusemax.combine.metrics import dram_traffic, einsum_metrics
+from fusemax.combine.roles import roles
+from fusemax.combine.schedule import combine, total_latency
 from fusemax.configs import get_config, resolve_hardware
-from fusemax.experiments.metrics import dram_traffic, einsum_metrics
-from fusemax.experiments.roles import roles, softmax_spill
-from fusemax.render.flat_dataflow import FlatDataflow
-from fusemax.workload import Hardware
+from fusemax.paper import CLOCK_HZ, PE_DIM, WORD_BYTES
+from fusemax.render.flat_dataflow import FlatDataflow, softmax_spill
+from fusemax.workload import PREFILL, Hardware
 
 from .helpers import make_stats
+
+#: The paper's hardware, as a point resolved at the defaults hands it to combine
+PAPER = {"phase": PREFILL, "pe_dim": PE_DIM, "clock_hz": CLOCK_HZ}
 
 B, H, E, F, M, P, N = 64, 12, 64, 64, 1024, 1024, 256
 HW = resolve_hardware("binding")   # the paper's clock (940 MHz), bandwidth (400 GiB/s) and 2-byte words
@@ -53,14 +57,14 @@ def cascade_metrics(config: str):
     ("cascade", 3145728 * 4 + 12288 * 3 + 24576 + 2 * 786432 + 196608, 0.015333855319148937),
 ])
 def test_waterfall_reproduces_published_bert_1k(config, cycles, published):
-    result = combine(config, "BERT", "1K", cascade_metrics(config))
+    result = combine(config, "BERT", "1K", cascade_metrics(config), **PAPER)
     assert result.latency == pytest.approx(cycles / 940e6, rel=1e-12)
     assert result.latency == pytest.approx(published, rel=1e-9)
     assert result.traffic == 4 * WORDS_QKV * 2 == 402653184
 
 
 def test_binding_utilization_bert_1k():
-    result = combine("binding", "BERT", "1K", cascade_metrics("binding"))
+    result = combine("binding", "BERT", "1K", cascade_metrics("binding"), **PAPER)
     assert list(result.einsum_util) == ["QK", "LM", "SLN", "SLD", "SLNV"]
     assert result.einsum_util["QK"] == pytest.approx(0.4155844155844156, rel=1e-12)
     assert result.einsum_util["SLN"] == pytest.approx(0.045454545454545456, rel=1e-12)
@@ -72,37 +76,37 @@ def test_memory_bound_when_traffic_dominates():
     ms = cascade_metrics("binding")
     for m in ms:
         m.mem_latency *= 1000
-    lat, mem, comp = total_latency("binding", {m.einsum: m for m in ms})
+    lat, mem, comp = total_latency("binding", {m.einsum: m for m in ms}, PE_DIM)
     assert lat == mem > comp
 
 
 def test_first_read_elision_reads_are_dropped():
     # A read-modify-write output at DRAM reports reads == updates: those reads are not real traffic.
     stats = make_stats(1, 1, dram={"AV": (100, 100), "Q": (7, 0)})
-    from fusemax.experiments.roles import TrafficRule
-    rd, wr = dram_traffic(stats, TrafficRule(dram=frozenset({"AV", "Q"})))
+    from fusemax.combine.roles import TrafficRule
+    rd, wr = dram_traffic(stats, TrafficRule(dram=frozenset({"AV", "Q"})), word_bytes=WORD_BYTES)
     assert (rd, wr) == (7 * 2, 100 * 2)
     stats = make_stats(1, 1, dram={"AV": (60, 100)})
-    assert dram_traffic(stats, TrafficRule(dram=frozenset({"AV"}))) == (120, 200)
+    assert dram_traffic(stats, TrafficRule(dram=frozenset({"AV"})), word_bytes=WORD_BYTES) == (120, 200)
 
 
 def test_tensors_outside_the_rule_are_on_chip():
     stats = make_stats(1, 1, dram={"QK": (5, 5), "Q": (3, 0)})
-    from fusemax.experiments.roles import TrafficRule
-    assert dram_traffic(stats, TrafficRule(dram=frozenset({"Q"}))) == (6, 0)
+    from fusemax.combine.roles import TrafficRule
+    assert dram_traffic(stats, TrafficRule(dram=frozenset({"Q"})), word_bytes=WORD_BYTES) == (6, 0)
 
 
 def test_spilled_proportion_moves_buffered_traffic_to_dram():
-    from fusemax.experiments.roles import TrafficRule
+    from fusemax.combine.roles import TrafficRule
     # Q in DRAM and in a spillable L3: only the buffered 3/4 is filled separately, a 1/4 of the L3
     # accesses go to DRAM instead.
     stats = make_stats(1, 1, dram={"Q": (400, 0)}, l3={"Q": (1000, 0), "QK": (80, 80)})
     rule = TrafficRule(dram=frozenset({"Q"}), spillable=frozenset({"Q", "QK"}), spilled=0.25)
-    rd, wr = dram_traffic(stats, rule)
+    rd, wr = dram_traffic(stats, rule, word_bytes=WORD_BYTES)
     assert rd == pytest.approx((400 * 0.75 + 1000 * 0.25) * 2)
     assert wr == pytest.approx(80 * 0.25 * 2)
     no_opt = TrafficRule(rule.dram, rule.spillable, 0.25, skip_spilled_fills=False)
-    assert dram_traffic(stats, no_opt)[0] == pytest.approx((400 + 1000 * 0.25) * 2)
+    assert dram_traffic(stats, no_opt, word_bytes=WORD_BYTES)[0] == pytest.approx((400 + 1000 * 0.25) * 2)
 
 
 def softmax_stats(qk_onchip: bool):
@@ -132,7 +136,7 @@ def test_flat_bert_1k_latency_is_the_softmax_passes():
              **softmax_stats(True)}
     cost = {"QK": {"mac": 1}, "AV": {"mac": 1}, **SOFTMAX_COST}
     ms = [einsum_metrics(stats[n], r, cost[n], HW) for n, r in plan.items()]
-    result = combine("flat", "BERT", "1K", ms)
+    result = combine("flat", "BERT", "1K", ms, **PAPER)
     assert result.latency == pytest.approx(0.013386076595744681, rel=1e-12)
     assert result.traffic == 1308622848
     assert result.util_1d == pytest.approx(1.0)
@@ -143,7 +147,7 @@ def test_flat_bert_1k_latency_is_the_softmax_passes():
 
 def test_unfused_sums_phases_bert_1k():
     # Ideal QK/AV (each tensor moved once) + softmax with QK read and A written through DRAM.
-    spill = softmax_spill(32 * 2**20, M)
+    spill = softmax_spill(32 * 2**20, M, WORD_BYTES)
     assert spill == 0.0
     plan = roles(get_config("unfused"), spill)
     big = B * H * M * P
@@ -154,7 +158,7 @@ def test_unfused_sums_phases_bert_1k():
              **softmax_stats(False)}
     cost = {"QK": {"mac": 1}, "AV": {"mac": 1}, **SOFTMAX_COST}
     ms = [einsum_metrics(stats[n], r, cost[n], HW) for n, r in plan.items()]
-    result = combine("unfused", "BERT", "1K", ms)
+    result = combine("unfused", "BERT", "1K", ms, **PAPER)
     assert result.traffic == 6845104128
     assert result.latency == pytest.approx(0.02182357659574468, rel=1e-12)
     assert result.util_2d == pytest.approx(0.0766721058359586, rel=1e-12)
@@ -163,8 +167,8 @@ def test_unfused_sums_phases_bert_1k():
 
 
 def test_softmax_spill_fraction():
-    assert softmax_spill(1000, 1000) == pytest.approx(0.5)
-    assert softmax_spill(10**9, 10) == 0.0
+    assert softmax_spill(1000, 1000, 2) == pytest.approx(0.5)
+    assert softmax_spill(10**9, 10, 2) == 0.0
 
 
 def test_timing_is_configurable():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from fusemax.experiments.flat_search import evaluate_dataflows, select_flat_dataflow
 from fusemax.experiments.sweep import Point, plan_point
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
+from fusemax.select.flat import evaluate_dataflows, select_flat_dataflow
 from fusemax.workload import Hardware, Workload, parse_seq_len, resolve_model
 
 PAPER = [(m, s) for m in ("BERT", "TrXL", "T5", "XLM") for s in ("1K", "4K", "16K", "64K", "256K", "1M")]
@@ -47,7 +47,7 @@ def test_models_outside_the_table_get_a_searched_choice(model, length):
     assert 0 < latency <= nearest.latency * (1 + 1e-12)
     rendered = plan_point(Point("flat", model, w.seq_len, mask="none")).rendered   # one dense rectangle
     assert rendered.params["flat_dataflow"]["source"].startswith("searched")
-    assert rendered.params["flat_dataflow"]["onchip"] == sorted(chosen.onchip, key="Q K QK A V AV".split().index)
+    assert rendered.params["flat_dataflow"]["onchip"] == sorted(chosen.onchip, key=["Q", "K", "QK", "A", "V", "AV"].index)
 
 
 def test_blocks_timeloop_cannot_map_are_dropped():
@@ -67,16 +67,15 @@ def _no_search(*args, **kwargs):
 
 
 def test_the_searched_choice_is_cached_like_a_job(tmp_path, monkeypatch):
-    """A warm run takes FLAT's choice from the job cache (the search's in-process memo cleared, as in a new
-    process): the same dataflow the uncached search picks, without evaluating a candidate."""
-    from fusemax.experiments import flat_search
+    """A warm run takes FLAT's choice from the job cache: the same dataflow the uncached search picks,
+    without evaluating a candidate."""
+    from fusemax.select import flat as flat_search
     from fusemax.orchestrator import Cache
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
     truth = select_flat_dataflow(w, hw)[0]
     cache = Cache(tmp_path)
     assert flat_search.dataflow_for(w, hw, cache) == truth and cache.entries() == 1
-    flat_search.clear_searches()
-    monkeypatch.setattr(flat_search, "evaluate_dataflows", _no_search)
+    monkeypatch.setattr(flat_search, "_evaluate", _no_search)
     cached = flat_search.dataflow_for(w, hw, Cache(tmp_path))
     assert (cached, cached.source, cached.spilled) == (truth, truth.source, truth.spilled)
     # another L3 is another search: a miss, so the search runs (here: refuses to)
@@ -85,7 +84,7 @@ def test_the_searched_choice_is_cached_like_a_job(tmp_path, monkeypatch):
 
 
 def test_a_cached_choice_that_is_not_a_dataflow_is_rejected_and_searched_again(tmp_path):
-    from fusemax.experiments import flat_search
+    from fusemax.select import flat as flat_search
     from fusemax.orchestrator import Cache
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
     key = flat_search.search_key(w, hw)
@@ -96,7 +95,7 @@ def test_a_cached_choice_that_is_not_a_dataflow_is_rejected_and_searched_again(t
 
 
 def test_search_key_names_what_the_choice_depends_on():
-    from fusemax.experiments.flat_search import search_key
+    from fusemax.select.flat import search_key
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
     keys = {search_key(w, hw), search_key(_workload("Pythia-14M", "2K"), hw),
             search_key(Workload(w.model, w.seq_len, "decode"), hw), search_key(_workload("BERT", "1K"), hw),
@@ -115,7 +114,7 @@ def test_searching_one_attention_group_picks_what_searching_the_whole_workload_p
     """The search runs on one sequence and one KV group; searched over the whole workload (every candidate
     evaluated at its batch and heads), FLAT picks the same dataflow, and each candidate's latency and traffic
     are the group's times batch x KV heads."""
-    from fusemax.experiments import flat_search
+    from fusemax.select import flat as flat_search
     w = Workload(resolve_model(model, None), parse_seq_len(length), phase, batch)
     hw = Hardware()
     group = flat_search.per_group(w)
@@ -132,8 +131,8 @@ def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
     import shutil
 
     from fusemax import templates
-    from fusemax.experiments import flat_search
-    from fusemax.experiments.evaluate import code_fingerprint
+    from fusemax.select import flat as flat_search
+    from fusemax.orchestrator.keys import code_fingerprint
     for d in ("arch", "problems", "mappings"):
         shutil.copytree(templates.template_root() / d, tmp_path / d)
     monkeypatch.setattr(templates, "template_root", lambda: tmp_path)
@@ -146,3 +145,37 @@ def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
     after = flat_search.search_key(w, hw)
     code_fingerprint.cache_clear()  # the real templates again for later tests
     assert before != after
+
+
+PRUNED = [("Llama-3-8B", 1024, "prefill", (256, 1024)), ("Llama-3-8B", 4096, "decode", None),
+          ("BERT", 4096, "prefill", None), ("Pythia-14M", 16, "prefill", None), ("OPT-66B", 256, "decode", None)]
+
+
+@pytest.mark.parametrize("model, length, phase, span", PRUNED, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in PRUNED])
+def test_the_pruned_search_picks_what_evaluating_every_candidate_picks(model, length, phase, span):
+    """The search stops at the first candidate whose lower bound loses to the best found; evaluating every
+    candidate (the search as it was) picks the same dataflow, and no candidate beats its bound."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(Workload(resolve_model(model, None), length, phase, 1, span=span))
+    dataflows = flat_search.candidates(w, hw)
+    pruned, _ = flat_search._search(w, hw)
+    every = flat_search.evaluate_dataflows(w, hw, dataflows)
+    best = min((c for c in every if c is not None), key=lambda c: (c.latency, c.traffic))
+    assert (pruned.dataflow, pruned.latency, pruned.traffic) == (best.dataflow, best.latency, best.traffic)
+    bound = flat_search._Bound.of([(d, found) for d, found in zip(dataflows, flat_search._evaluate(w, hw, dataflows))
+                                   if not d.onchip])
+    for dataflow, found in zip(dataflows, every):
+        latency, traffic = bound.of_dataflow(dataflow)
+        assert found is None or (latency <= found.latency and traffic <= found.traffic), dataflow
+
+
+def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch):
+    """A bound above a candidate's true cost (a model change the bound does not know of) must not prune the
+    true best: the search notices and evaluates every candidate."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(Workload(resolve_model("Llama-3-8B", None), 4096, "decode", 1))
+    truth = flat_search._exhaustive(w, hw, flat_search.candidates(w, hw))
+    monkeypatch.setattr(flat_search._Bound, "of_dataflow", lambda self, d: (1.0, 1e30))  # far too high
+    assert flat_search._search(w, hw)[0] == truth[0]

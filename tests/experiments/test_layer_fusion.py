@@ -9,10 +9,11 @@ import json
 import pytest
 
 from fusemax.cli import main
+from fusemax.combine.point import combine_rendered
 from fusemax.configs import PLATFORMS
-from fusemax.experiments.evaluate import combine_rendered, configuration_jobs, evaluate_rendered
 from fusemax.experiments.layer import layer_config, platform_hardware, run_layers
 from fusemax.experiments.sweep import Point, run_points
+from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 from fusemax.render import render
 from fusemax.results import load
 from fusemax.workload import Hardware, Workload, get_model

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from fusemax import results, validate
+from fusemax import paper, results, validate
 from fusemax.experiments import sweep
 from fusemax.configs import ATTENTION_CONFIGS as CONFIGS
 from fusemax.workload import parse_seq_len
@@ -23,7 +23,7 @@ MODELS = ("BERT", "TrXL", "T5")
 
 @pytest.fixture(scope="module")
 def ours():
-    pts = sweep.points(CONFIGS, MODELS, [parse_seq_len(s) for s in sweep.DEFAULT_SEQ_LENS])
+    pts = sweep.points(CONFIGS, MODELS, [parse_seq_len(s) for s in paper.SEQ_LENS])
     outcomes = sweep.run_sweep(pts, jobs=2)
     assert not [o.error for o in outcomes if o.error]
     return {(o.point.config, o.result.model, o.result.seq_len): o.result.csv_row() for o in outcomes}

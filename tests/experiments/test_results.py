@@ -7,9 +7,9 @@ import re
 import pytest
 
 from fusemax import results, validate
+from fusemax.combine.metrics import EinsumMetrics
+from fusemax.combine.schedule import ConfigResult
 from fusemax.errors import FusemaxError
-from fusemax.experiments.combine import ConfigResult
-from fusemax.experiments.metrics import EinsumMetrics
 
 
 def _result(config="binding", model="BERT", seq_len="1K", phase="prefill", latency=0.002):
@@ -47,7 +47,7 @@ def test_load_reads_the_artifacts_trailing_comma(tmp_path):
     (tmp_path / "attn-unfused.csv").write_text(
         "model,seq_len,traffic,latency,energy,util_2d,util_1d,\nBERT,1K,1,2,3,0.5,0.25\n")
     frame = results.read_paper(tmp_path)["unfused"]
-    assert list(frame.columns) == results.BASE_COLUMNS
+    assert tuple(frame.columns) == results.ATTN.columns
     assert frame.loc[0, "model"] == "BERT" and frame.loc[0, "latency"] == 2
 
 
@@ -78,7 +78,7 @@ def test_faster_than_published_is_said_with_the_margin(tmp_path):
     pub.mkdir()
     results.write(ours, [_result(latency=0.09995)])
     # the artifact publishes no PE utilizations
-    published = results.attn_frame([_result(latency=0.1)]).drop(columns=results.PE_UTIL_COLUMNS)
+    published = results.attn_frame([_result(latency=0.1)]).drop(columns=list(results.PE_UTIL_COLUMNS))
     published.to_csv(pub / "attn-binding.csv", index=False)
     checks = validate.compare(ours, pub)
     assert validate.verdict(checks)
@@ -157,3 +157,35 @@ def test_validate_fails_when_a_configuration_has_nothing_comparable(tmp_path):
     reference = results.write(tmp_path / "ref", [_result(seq_len="1K")], {})
     with pytest.raises(FusemaxError, match=re.escape(f"{ours}/attn-binding.csv: no rows in common")):
         validate.compare(tmp_path / "ours", reference)
+
+
+# --- issue 26: one schema per table, the writer's and the reader's -------------------------------------------
+
+@pytest.mark.parametrize("table, missing", [("pareto.csv", "area"), ("layer.csv", "attention_flops_share")])
+def test_a_paper_folder_reads_pareto_and_layer_against_their_schema(tmp_path, table, missing):
+    """pareto.csv and layer.csv were read as any CSV; a table missing a column of its schema is one error
+    naming the file and the column, like every other table."""
+    schema = {"pareto.csv": results.PARETO, "layer.csv": results.LAYER}[table]
+    (tmp_path / "attn-binding.csv").write_text("model,seq_len,traffic,latency,energy\nBERT,1K,1,2,3\n")
+    columns = [c for c in schema.columns if c != missing]
+    (tmp_path / table).write_text(",".join(columns) + "\n")
+    with pytest.raises(FusemaxError, match=f"missing column.*{missing}") as err:
+        results.read_paper(tmp_path)
+    assert table in str(err.value)
+
+
+def test_a_row_that_is_not_its_tables_schema_is_refused():
+    """A writer's row with a column renamed would have written an empty column under the schema's name."""
+    row = dict.fromkeys(results.MODEL.columns, 1.0)
+    assert list(results.MODEL.frame([row]).columns) == list(results.MODEL.columns)
+    row["time_to_first_token"] = row.pop("ttft")
+    with pytest.raises(ValueError, match="not the table's"):
+        results.MODEL.frame([row])
+
+
+def test_einsums_csv_reads_back_under_the_schema_it_was_written_with(tmp_path):
+    """einsums.csv: written by einsum_frame and read by read_paper under the one EINSUMS schema."""
+    folder = results.write(tmp_path, [_result()], {"engine": "test"})
+    header = (folder / "einsums.csv").read_text().splitlines()[0].split(",")
+    assert tuple(header) == results.EINSUMS.columns
+    assert tuple(results.read_paper(tmp_path).einsums.columns) == results.EINSUMS.columns

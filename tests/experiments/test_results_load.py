@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from fusemax import results
+from fusemax.combine.metrics import EinsumMetrics
+from fusemax.combine.schedule import ConfigResult
 from fusemax.errors import FusemaxError
-from fusemax.experiments.combine import ConfigResult
 from fusemax.experiments.layer import LayerRow
-from fusemax.experiments.metrics import EinsumMetrics
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -131,7 +131,7 @@ def test_every_column_of_every_table_has_a_meaning_and_unit(sweep, tmp_path):
     _write_study(tmp_path)
     frames = [*results._frames(results.load(sweep)).values(),
               *results._frames(results.load(tmp_path / "study")).values()]
-    columns = {c for f in frames for c in f.columns} | set(results.PARETO_COLUMNS)
+    columns = {c for f in frames for c in f.columns} | set(results.PARETO.columns)
     assert {"tokens", "pe_dim", "ttft", "group", "intensity"} <= columns
     missing = sorted(c for c in columns if c not in results.COLUMNS)
     assert missing == []

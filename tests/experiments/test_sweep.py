@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 
 from fusemax.cli import main
+from fusemax.combine.flat import flat_softmax_spill
+from fusemax.combine.point import combine_point
+from fusemax.combine.roofline import einsum_roofline, phase_roofline, roofs
+from fusemax.combine.schedule import combine
 from fusemax.configs import resolve_hardware
 from fusemax.experiments import sweep
-from fusemax.experiments.combine import combine
-from fusemax.experiments.evaluate import combine_point
-from fusemax.experiments.flat import flat_softmax_spill
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.render.flat_dataflow import FlatDataflow
-from fusemax.experiments.roofline import einsum_roofline, phase_roofline, roofs
 from fusemax.results import einsum_frame
 from fusemax.workload import Hardware, Workload, get_model
 
 from .helpers import make_stats
-from .test_combine import COMPUTES, DRAM, FUSEMAX_COST, PE1, PE2, cascade_metrics
+from .test_combine import COMPUTES, DRAM, FUSEMAX_COST, PAPER, PE1, PE2, cascade_metrics
 
 BERT_1K = Workload(get_model("BERT"), 1024)
 
@@ -57,15 +57,15 @@ def test_flat_softmax_gets_the_l3_left_by_qk_and_av():
     av = make_stats(1, 1, l3_capacity={"AV": 2**20})
     free = 32 * 2**20 - 2 * 2**20 * 2
     keys = 2**24
-    assert flat_softmax_spill(choice, qk, av, 32 * 2**20, keys) == pytest.approx(1 - free / (keys * 2))
-    onchip = FlatDataflow(frozenset("Q K QK A V AV".split()), spilled=0.25)
-    assert flat_softmax_spill(onchip, qk, av, 32 * 2**20, keys) == 0.25
+    assert flat_softmax_spill(choice, qk, av, 32 * 2**20, keys, 2) == pytest.approx(1 - free / (keys * 2))
+    onchip = FlatDataflow(frozenset(["Q", "K", "QK", "A", "V", "AV"]), spilled=0.25)
+    assert flat_softmax_spill(onchip, qk, av, 32 * 2**20, keys, 2) == 0.25
 
 
 def test_headline_means_over_common_points():
-    ours = combine("binding", "BERT", "1K", cascade_metrics("binding"))
+    ours = combine("binding", "BERT", "1K", cascade_metrics("binding"), **PAPER)
     ours.energy = 1.0
-    base = combine("cascade", "BERT", "1K", cascade_metrics("cascade"))
+    base = combine("cascade", "BERT", "1K", cascade_metrics("cascade"), **PAPER)
     base.config, base.energy = "flat", 2.0
     [h] = headline([ours, base])
     assert h.points == 1 and h.baseline == "flat"
@@ -78,7 +78,7 @@ def test_roofline_from_einsums():
     r = roofs(Hardware())
     assert r["2d"].peak_flops == pytest.approx(123.2e12, rel=1e-3)
     assert r["1d"].peak_flops == pytest.approx(481.28e9, rel=1e-3)
-    result = combine("binding", "BERT", "1K", cascade_metrics("binding"))
+    result = combine("binding", "BERT", "1K", cascade_metrics("binding"), **PAPER)
     frame = einsum_frame([result])
     per_einsum = einsum_roofline(frame)
     qk = per_einsum[per_einsum.einsum == "QK"].iloc[0]

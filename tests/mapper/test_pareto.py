@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fusemax.experiments.pareto import pareto_point
-from fusemax.results import PARETO_COLUMNS as COLUMNS, write_pareto
+from fusemax.results import PARETO, write_pareto
 
 RESULTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "fusemax-artifact" / "results"
 
@@ -33,4 +33,4 @@ def test_smaller_arrays_are_slower_and_smaller(tmp_path):
     path = write_pareto(tmp_path, [small, large])
     with path.open() as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == COLUMNS and [r[2] for r in rows[1:]] == ["16", "32"]
+    assert rows[0] == list(PARETO.columns) and [r[2] for r in rows[1:]] == ["16", "32"]

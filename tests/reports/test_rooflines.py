@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from fusemax import results
-from fusemax.experiments.roofline import einsum_roofline
+from fusemax.combine.roofline import einsum_roofline
 from fusemax.reports import frames, rooflines, scaling
 
 

@@ -22,7 +22,7 @@ from typing import Mapping, Protocol
 from fusemax.errors import FusemaxError
 from fusemax.stats import Stats
 
-BACKENDS = ("builtin", "timeloop")
+from .names import BACKENDS, BUILTIN, DEFAULT_BACKEND, TIMELOOP
 
 
 class Backend(Protocol):
@@ -48,10 +48,10 @@ class Backend(Protocol):
 
 def get_backend(name: str) -> Backend:
     """The backend called ``name`` (one of :data:`BACKENDS`)."""
-    if name == "builtin":
+    if name == BUILTIN:
         from .builtin import BuiltinBackend
         return BuiltinBackend()
-    if name == "timeloop":
+    if name == TIMELOOP:
         from .timeloop import TimeloopBackend
         return TimeloopBackend()
     raise FusemaxError(f"unknown backend {name!r}; use {', '.join(BACKENDS)}", source="--backend")
@@ -67,4 +67,4 @@ def job_kind(files: Mapping[str, str]) -> str:
     return "model" if "mapping.yaml" in files else "mapper"
 
 
-__all__ = ["BACKENDS", "Backend", "backend_version", "get_backend", "job_kind"]
+__all__ = ["BACKENDS", "BUILTIN", "DEFAULT_BACKEND", "TIMELOOP", "Backend", "backend_version", "get_backend", "job_kind"]

@@ -12,6 +12,8 @@ from fusemax.energy.tables import art_from_dict, ert_from_dict
 from fusemax.errors import FusemaxError
 from fusemax.stats import Stats
 
+from .names import BUILTIN
+
 #: Spec file names that hold energy/area tables rather than parts of the spec.
 TABLE_FILES = ("ERT.yaml", "ART.yaml")
 #: Packages whose code decides the builtin backend's numbers, per job kind: an evaluation runs the engine
@@ -48,14 +50,14 @@ def engine_fingerprint(kind: str = "model") -> str:
 
 
 class BuiltinBackend:
-    name = "builtin"
+    name = BUILTIN
     searches_first = True
 
     def version(self, kind: str = "model") -> str:
         return f"fusemax {__version__} {kind} {engine_fingerprint(kind)}"
 
     def tools(self) -> dict:
-        return {"builtin": {"version": self.version()}}
+        return {self.name: {"version": self.version()}}
 
     def evaluate(self, files: Mapping[str, str], source: str) -> Stats:
         from fusemax import engine

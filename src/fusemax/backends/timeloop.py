@@ -44,6 +44,7 @@ from fusemax.stats import Stats
 from fusemax.statsfile import parse_stats_file
 
 from .builtin import TABLE_FILES
+from .names import TIMELOOP
 from .timeloop_input import SPELLINGS, detect_key_spelling, timeloop_files
 
 TOOLS = {"timeloop-model": "TIMELOOP_MODEL", "timeloop-mapper": "TIMELOOP_MAPPER"}
@@ -149,7 +150,7 @@ def _frontend() -> str:
 
 
 class TimeloopBackend:
-    name = "timeloop"
+    name = TIMELOOP
     searches_first = False
 
     def version(self, kind: str = "model") -> str:

@@ -42,18 +42,18 @@ def _estimated_tables(files: list[str]) -> tuple[ERT, ART]:
     """Accelergy's tables of the file that holds the architecture when Accelergy is installed and runs on
     it (else a warning quoting why not), otherwise the builtin estimator's."""
     # Imported here: with --ert and --art given (the drop-in's fast path) neither estimator is loaded.
-    from fusemax.energy import reference_tables
+    from fusemax.energy import ACCELERGY, ESTIMATOR, reference_tables
     from fusemax.energy.accelergy import accelergy_available, find_accelergy
     for path in files:
         doc = yamlio.load(path)
         if isinstance(doc, dict) and "architecture" in doc:
             if accelergy_available():
                 try:
-                    return reference_tables(path, backend="accelergy")
+                    return reference_tables(path, backend=ACCELERGY)
                 except FusemaxError as exc:
                     print(f"fusemax model: warning: Accelergy ({find_accelergy()}) failed on {path}, using the "
                           f"builtin estimator instead: {exc}", file=sys.stderr)
-            return reference_tables(path, backend="builtin")
+            return reference_tables(path, backend=ESTIMATOR)
     raise SpecError("no file has an 'architecture:' section", source=", ".join(files))
 
 

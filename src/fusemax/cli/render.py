@@ -5,13 +5,25 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from fusemax import paper
 from fusemax.backends.timeloop_input import MODEL_RERUN_INPUT, SPELLINGS, timeloop_files
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.fileio import write_text_atomic
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
 from fusemax.render.mask import is_masked, live_pairs, pieces
-from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
-from fusemax.workload import PHASES, Hardware, Workload, format_seq_len, mask_label, parse_mask, parse_seq_len, resolve_model
+from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS, format_bandwidth, format_frequency
+from fusemax.workload import (
+    DEFAULT_BATCH,
+    PHASES,
+    PREFILL,
+    Hardware,
+    Workload,
+    format_seq_len,
+    mask_label,
+    parse_mask,
+    parse_seq_len,
+    resolve_model,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,18 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True,
                         help="a zoo name (see `fusemax models`) or an inline NAME:D=..,H=..,E=..,S=..")
     parser.add_argument("--seq-len", required=True, help="sequence length: 512, 1K, 4K ... 1M (K = 1024) or digits")
-    parser.add_argument("--phase", default="prefill", choices=PHASES,
+    parser.add_argument("--phase", default=PREFILL, choices=PHASES,
                         help="prefill (P = M = length) or decode (P = 1 query, M = length keys)")
-    parser.add_argument("--batch", type=int, default=64, help="batch size B (default 64)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help=f"batch size B (default {DEFAULT_BATCH})")
     parser.add_argument("--mask", help="attention mask in prefill: none, causal or window:N (default: the model's "
                                        "own). A masked prefill is written as one folder of specs per dense "
                                        "rectangle, rect-<queries>x<keys>/, with their counts in rectangles.yaml")
-    parser.add_argument("--pe-dim", help="the 2D array is PE_DIM x PE_DIM (default 256)")
+    parser.add_argument("--pe-dim", help=f"the 2D array is PE_DIM x PE_DIM (default {paper.PE_DIM})")
     parser.add_argument("--pe-1d", help="PEs of the 1D array (default PE_DIM)")
     parser.add_argument("--l3-bytes", help=f"L3 size, e.g. 16MiB: {CAPACITY_FORMS} (default: 16 MiB FuseMax, "
                                            "32 MiB FLAT/unfused)")
-    parser.add_argument("--dram-bandwidth", help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} (default 400 GiB/s)")
-    parser.add_argument("--clock-hz", help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default 940 MHz)")
+    parser.add_argument("--dram-bandwidth", help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} "
+                                                 f"(default {format_bandwidth(paper.DRAM_BANDWIDTH)})")
+    parser.add_argument("--clock-hz", help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default {format_frequency(paper.CLOCK_HZ)})")
     parser.add_argument("--models-file", metavar="FILE", help="more models: YAML (format of models.yaml), a HuggingFace "
                         "config.json or a folder of them")
     parser.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (one sub-folder per Einsum)")
@@ -74,7 +87,7 @@ def _render_dense(config: str, workload: Workload, hardware: Hardware) -> Render
     searched = None
     if config == "flat":
         # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise
-        from fusemax.experiments.flat_search import dataflow_for
+        from fusemax.select.flat import dataflow_for
         searched = dataflow_for(workload, hardware)
     return render(config, workload, hardware, flat_dataflow=searched)
 

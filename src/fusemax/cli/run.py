@@ -18,11 +18,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from fusemax import paper
+from fusemax.backends.names import BACKENDS, DEFAULT_BACKEND
 from fusemax.errors import FusemaxError
 from fusemax.names import printable
+from fusemax.workload import DEFAULT_BATCH, PHASES, PREFILL
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fusemax.experiments.sweep import PlannedPoint
+    from fusemax.experiments.sweep import PlannedPoint, Point
     from fusemax.orchestrator import SweepSpec
     from fusemax.workload import Hardware
 
@@ -67,8 +70,7 @@ def check_size(points_per_variant: int, variants: int, max_points: int = MAX_POI
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fusemax.configs import ATTENTION_CONFIGS, LAYER_FUSIONS
-    from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
-    from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS
+    from fusemax.units import BANDWIDTH_FORMS, CAPACITY_FORMS, FREQUENCY_FORMS, format_bandwidth, format_frequency
     parser.add_argument("--out", required=True, metavar="DIR", help="experiment folder (results go to DIR/results)")
     parser.add_argument("--sweep", metavar="YAML", help="sweep file (configs, models, seq_lens, phase, models_file, "
                                                         "backend, layer_fusion, ...); flags override it")
@@ -78,12 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "architecture without it, cascade FuseMax's cascade on FLAT's hardware, flat the FLAT "
                              "dataflow, unfused the unfused baseline")
     parser.add_argument("--models", type=_model_list, metavar="M,...",
-                        help=f"zoo names or NAME:D=..,H=..,E=..,S=.. (default: {','.join(DEFAULT_MODELS)})")
+                        help=f"zoo names or NAME:D=..,H=..,E=..,S=.. (default: {','.join(paper.MODELS)})")
     parser.add_argument("--seq-lens", type=_csv, metavar="L,...",
-                        help=f"sequence lengths (default: {','.join(DEFAULT_SEQ_LENS)})")
-    parser.add_argument("--phase", choices=("prefill", "decode"),
+                        help=f"sequence lengths (default: {','.join(paper.SEQ_LENS)})")
+    parser.add_argument("--phase", choices=PHASES,
                         help="prefill (P = M = length, the default) or decode (P = 1 query against M keys)")
-    parser.add_argument("--batch", type=int, metavar="B", help="batch size (default 64, the paper's)")
+    parser.add_argument("--batch", type=int, metavar="B", help=f"batch size (default {DEFAULT_BATCH}, the paper's)")
     parser.add_argument("--mask", metavar="MASK",
                         help="attention mask in prefill for every model: none (bidirectional), causal, or window:N "
                              "(causal within the last N keys); default: each model's own (problems/models.yaml: "
@@ -91,17 +93,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "none). Masked key blocks are skipped, partly masked ones computed in full")
     parser.add_argument("--models-file", metavar="FILE", help="extra models: YAML in the zoo's format, a HuggingFace "
                         "config.json or a folder of them")
-    parser.add_argument("--backend", choices=("builtin", "timeloop"),
-                        help="builtin engine (default) or the real timeloop-model/timeloop-mapper")
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help=f"{DEFAULT_BACKEND} engine (default) or the real timeloop-model/timeloop-mapper")
     hardware = parser.add_argument_group("hardware (comma lists sweep every combination, one folder each: DIR/<label>)")
-    hardware.add_argument("--pe-dim", type=_csv, metavar="N,...", help="2D array of N x N PEs (default 256)")
+    hardware.add_argument("--pe-dim", type=_csv, metavar="N,...", help=f"2D array of N x N PEs (default {paper.PE_DIM})")
     hardware.add_argument("--pe-1d", type=_csv, metavar="N,...", help="PEs of the 1D array (default: PE dim)")
     hardware.add_argument("--l3-bytes", type=_csv, metavar="SIZE,...",
                           help=f"L3 size, e.g. 8MiB: {CAPACITY_FORMS} (default: 16 MiB FuseMax, 32 MiB FLAT/unfused)")
     hardware.add_argument("--dram-bandwidth", type=_csv, metavar="RATE,...",
-                          help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} (default 400 GiB/s)")
+                          help=f"DRAM bandwidth, e.g. 400GiB: {BANDWIDTH_FORMS} (default {format_bandwidth(paper.DRAM_BANDWIDTH)})")
     hardware.add_argument("--clock-hz", type=_csv, metavar="HZ,...",
-                          help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default 940 MHz)")
+                          help=f"clock, e.g. 940MHz: {FREQUENCY_FORMS} (default {format_frequency(paper.CLOCK_HZ)})")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default 0 = all cores; at most 4 per core)")
     parser.add_argument("--executor", choices=("local", "dask"), default="local")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -127,9 +129,9 @@ def cache_dir(out: str, cache: str | None = None) -> Path:
     return Path(cache or os.environ.get("FUSEMAX_CACHE") or Path(out) / "runs" / "cache")
 
 
-def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
+def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = PREFILL,
          batch: int | None = None, mask: str | None = None, models_file: str | None = None, jobs: int = 0,
-         backend: str = "builtin",
+         backend: str = DEFAULT_BACKEND,
          executor: str = "local", scheduler: str | None = None, hardware: "Hardware | None" = None,
          stream: TextIO | None = None, cache: str | None = None) -> "list[PlannedPoint]":
     """Render every point of a sweep into its jobs (progress on ``stream``); the first point that cannot
@@ -137,19 +139,28 @@ def plan(configs: list[str], models: list[str], seq_lens: list[str], *, phase: s
     FLAT's dataflow searches like jobs. Shared with :func:`execute`."""
     from fusemax.experiments import sweep
     from fusemax.orchestrator import get_executor
-    from fusemax.workload import DEFAULT_BATCH, Hardware, parse_seq_lens, resolve_models
+    from fusemax.workload import Hardware
 
-    resolve_models(models, models_file)  # fail fast, before any work, on an unknown model, length or executor
-    lengths = parse_seq_lens(seq_lens)
+    pts = _points(configs, models, seq_lens, phase, batch, mask, models_file)
     runner = get_executor(executor, jobs, scheduler)
-    pts = sweep.points(configs, models, lengths, phase, DEFAULT_BATCH if batch is None else batch, mask)
     return sweep.plan_points(pts, hardware or Hardware(), models_file, backend, stream, cache, runner)
 
 
-def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = "prefill",
+def _points(configs: list[str], models: list[str], seq_lens: list[str], phase: str, batch: int | None,
+            mask: str | None, models_file: str | None) -> "list[Point]":
+    """The sweep's points; an unknown model or length is one error before any work."""
+    from fusemax.experiments import sweep
+    from fusemax.workload import parse_seq_lens, resolve_models
+
+    resolve_models(models, models_file)
+    return sweep.points(configs, models, parse_seq_lens(seq_lens), phase, DEFAULT_BATCH if batch is None else batch,
+                        mask)
+
+
+def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str], *, phase: str = PREFILL,
             batch: int | None = None, mask: str | None = None, models_file: str | None = None, jobs: int = 0,
             quiet: bool = False, stream=None,
-            backend: str = "builtin", executor: str = "local", scheduler: str | None = None,
+            backend: str = DEFAULT_BACKEND, executor: str = "local", scheduler: str | None = None,
             cache: str | None = None, hardware: "Hardware | None" = None, layer: bool = False,
             layer_fusion: str | None = None, planned: "list[PlannedPoint] | None" = None):
     """Run a sweep and write its results; returns (outcomes, results folder). Shared with run_all.py.
@@ -162,20 +173,18 @@ def execute(out: str, configs: list[str], models: list[str], seq_lens: list[str]
     sweep already rendered by :func:`plan` with the same arguments (default: plan it here)."""
     from fusemax import results
     from fusemax.backends import get_backend
+    from fusemax.combine.roofline import phase_roofline
     from fusemax.experiments import sweep
-    from fusemax.experiments.roofline import phase_roofline
     from fusemax.orchestrator import get_executor
-    from fusemax.workload import DEFAULT_BATCH, Hardware
+    from fusemax.workload import Hardware
 
     hardware = hardware or Hardware()
     progress_stream = None if quiet else (stream or sys.stderr)
-    if planned is None:
-        planned = plan(configs, models, seq_lens, phase=phase, batch=batch, mask=mask, models_file=models_file,
-                       jobs=jobs,
-                       backend=backend, executor=executor, scheduler=scheduler, hardware=hardware,
-                       stream=progress_stream, cache=str(cache_dir(out, cache)))
+    # Not planned here: run_points renders every point it does not hold whole in the cache before any job
+    # runs (failing fast the same way) and keeps each point's result, so a warm rerun renders nothing.
+    pts = [pp.point for pp in planned] if planned is not None else _points(
+        configs, models, seq_lens, phase, batch, mask, models_file)
     batch = DEFAULT_BATCH if batch is None else batch
-    pts = [pp.point for pp in planned]
     run = sweep.run_points(pts, hardware, jobs=jobs, models_file=models_file, backend=backend,
                            executor=executor, scheduler=scheduler, cache=cache_dir(out, cache),
                            stream=progress_stream, planned=planned)
@@ -217,7 +226,7 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
     """Every value of the sweep, checked before any planning; an error names where the value came from
     (the flag, or the sweep file and its key)."""
     from fusemax.configs import ATTENTION_CONFIGS
-    from fusemax.workload import DEFAULT_BATCH, Workload, parse_mask, parse_seq_len, parse_seq_lens, resolve_model, resolve_models
+    from fusemax.workload import Workload, parse_mask, parse_seq_len, parse_seq_lens, resolve_model, resolve_models
 
     def origin(name: str) -> str:
         if getattr(args, name, None) is not None or not args.sweep:
@@ -243,20 +252,19 @@ def _check_inputs(args: argparse.Namespace, spec: "SweepSpec") -> None:
             if exc.source and not exc.source.startswith("--"):  # already names its file (a models file)
                 raise
             raise FusemaxError(exc.reason, source=origin(name)) from None
-    if spec.phase not in (None, "prefill", "decode"):
-        raise FusemaxError(f"unknown phase {spec.phase!r}; use prefill or decode", source=origin("phase"))
-    from fusemax.experiments.sweep import DEFAULT_MODELS, DEFAULT_SEQ_LENS
+    if spec.phase not in (None, *PHASES):
+        raise FusemaxError(f"unknown phase {spec.phase!r}; use {' or '.join(PHASES)}", source=origin("phase"))
     batch = DEFAULT_BATCH if spec.batch is None else spec.batch
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise FusemaxError(f"batch must be a positive integer, got {batch!r}", source=origin("batch"))
-    for model in spec.models or DEFAULT_MODELS:  # the 64-bit bounds of every point at the run's batch
-        for n in spec.seq_lens or DEFAULT_SEQ_LENS:
+    for model in spec.models or paper.MODELS:  # the 64-bit bounds of every point at the run's batch
+        for n in spec.seq_lens or paper.SEQ_LENS:
             try:
-                Workload(resolve_model(model, spec.models_file), parse_seq_len(n), spec.phase or "prefill", batch)
+                Workload(resolve_model(model, spec.models_file), parse_seq_len(n), spec.phase or PREFILL, batch)
             except FusemaxError as exc:
                 raise FusemaxError(exc.reason, source=origin("seq_lens")) from None
-    if spec.backend not in (None, "builtin", "timeloop"):
-        raise FusemaxError(f"unknown backend {spec.backend!r}; use builtin or timeloop", source=origin("backend"))
+    if spec.backend not in (None, *BACKENDS):
+        raise FusemaxError(f"unknown backend {spec.backend!r}; use {' or '.join(BACKENDS)}", source=origin("backend"))
     from fusemax.configs import LAYER_FUSIONS
     if spec.layer_fusion not in (None, *LAYER_FUSIONS):
         raise FusemaxError(f"unknown layer fusion {spec.layer_fusion!r}; use {' or '.join(LAYER_FUSIONS)}",
@@ -342,10 +350,9 @@ def run(args: argparse.Namespace) -> int:
 def _sweep_args(args: argparse.Namespace, spec: "SweepSpec") -> dict[str, Any]:
     """The sweep's arguments of :func:`plan` and :func:`execute` (the file's values, defaults filled in)."""
     from fusemax.configs import ATTENTION_CONFIGS
-    from fusemax.experiments import sweep
-    return dict(configs=list(spec.configs or ATTENTION_CONFIGS), models=list(spec.models or sweep.DEFAULT_MODELS),
-                seq_lens=list(spec.seq_lens or sweep.DEFAULT_SEQ_LENS), phase=spec.phase or "prefill",
-                batch=spec.batch, mask=spec.mask, models_file=spec.models_file, jobs=args.jobs, backend=spec.backend or "builtin",
+    return dict(configs=list(spec.configs or ATTENTION_CONFIGS), models=list(spec.models or paper.MODELS),
+                seq_lens=list(spec.seq_lens or paper.SEQ_LENS), phase=spec.phase or PREFILL,
+                batch=spec.batch, mask=spec.mask, models_file=spec.models_file, jobs=args.jobs, backend=spec.backend or DEFAULT_BACKEND,
                 executor=args.executor, scheduler=args.scheduler)
 
 

@@ -74,6 +74,7 @@ from fusemax.energy.tables import ERT
 from fusemax.engine import evaluate
 from fusemax.engine.model import Spec, StorageLevel
 from fusemax.py312 import find_interpreter, package_version, run_worker
+from fusemax.workload import DECODE, PREFILL
 
 WORKER = Path(__file__).with_name("accelforge_worker.py")
 #: Relative tolerance of counts and cycles (integers on both sides, but AccelForge computes in floats).
@@ -426,7 +427,7 @@ class Case:
     config: str
     model: str
     seq_len: int
-    phase: str = "prefill"
+    phase: str = PREFILL
 
     @property
     def label(self) -> str:
@@ -436,10 +437,10 @@ class Case:
 #: ``fusemax validate --cross-check accelforge``'s set: the binding at the short-context and decode shapes
 #: and at 4K; the cascade, arch and FLAT configurations (other dataflows, other register layouts) at 4K and
 #: 1K prefill and at a 256-token decode (a shape outside the paper's).
-DEFAULT_CASES = ([Case("binding", "BERT", n, phase) for phase in ("prefill", "decode") for n in (1, 16, 256)]
+DEFAULT_CASES = ([Case("binding", "BERT", n, phase) for phase in (PREFILL, DECODE) for n in (1, 16, 256)]
                  + [Case("binding", "BERT", 4096)]
                  + [Case(config, "BERT", n, phase) for config in ("cascade", "arch", "flat")
-                    for n, phase in ((4096, "prefill"), (1024, "prefill"), (256, "decode"))])
+                    for n, phase in ((4096, PREFILL), (1024, PREFILL), (256, DECODE))])
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,13 @@ from typing import Any, Iterable, Mapping
 
 from fusemax.energy.tables import ART, ERT
 
+#: The energy backends: the builtin estimator (:mod:`.estimator`), a real Accelergy, or whichever is found.
+ESTIMATOR = "builtin"
+ACCELERGY = "accelergy"
+AUTO = "auto"
 
-def reference_tables(description: Mapping[str, Any] | str | Path, *, backend: str = "builtin",
+
+def reference_tables(description: Mapping[str, Any] | str | Path, *, backend: str = ESTIMATOR,
                      compound_components: Iterable[str | Path | Mapping[str, Any]] = (),
                      apply_shares: bool = True) -> tuple[ERT, ART]:
     """(ERT, ART) of an architecture description.
@@ -30,12 +35,12 @@ def reference_tables(description: Mapping[str, Any] | str | Path, *, backend: st
     """
     from fusemax.energy import accelergy, estimator
 
-    if backend == "auto":
-        backend = "accelergy" if accelergy.accelergy_available() else "builtin"
-    if backend == "builtin":
+    if backend == AUTO:
+        backend = ACCELERGY if accelergy.accelergy_available() else ESTIMATOR
+    if backend == ESTIMATOR:
         return (estimator.estimate_ert(description, apply_shares=apply_shares),
                 estimator.estimate_art(description, apply_shares=apply_shares))
-    if backend == "accelergy":
+    if backend == ACCELERGY:
         result = accelergy.run_accelergy(description, compound_components=compound_components)
         return result.ert, result.art
-    raise ValueError(f"unknown backend '{backend}' (builtin, accelergy, auto)")
+    raise ValueError(f"unknown backend '{backend}' ({ESTIMATOR}, {ACCELERGY}, {AUTO})")

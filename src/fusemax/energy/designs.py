@@ -17,9 +17,10 @@ What the published rows were priced on (established against ``results/attn-*.csv
   file costs a whole 32 x 64 regfile per access (``apply_shares=False``). The artifact's stored
   ``outputs-*/ERT.yaml`` (L3 of 64-bit rows, shares applied) did *not* produce the rows.
 
-:func:`energy_arch` maps a :class:`~fusemax.workload.Hardware` onto these parameters: the PE count and the
-row width follow ``pe_dim``/``pe_1d`` and ``word_bytes``, the L3 depth ``l3_bytes`` (default the design's
-L3), the register depths ``pe_reg_depth``/``pe_1d_reg_depth`` (default the design's).
+:func:`energy_arch` maps a configuration's :class:`~fusemax.configs.ResolvedHardware` (resolved once per
+point, :func:`fusemax.configs.resolve_hardware`) onto these parameters: its ``energy_design``, the PE count
+and the row width from ``pe_dim``/``pe_1d`` and ``word_bits``, the L3 depth from ``energy_l3_bytes`` and the
+register depths ``energy_reg_2d``/``energy_reg_1d`` (the sizes the design prices, see :mod:`fusemax.configs`).
 """
 from __future__ import annotations
 
@@ -28,12 +29,11 @@ from functools import lru_cache
 from typing import Any
 
 from fusemax import yamlio
-from fusemax.configs import ENERGY_DESIGNS, cycle_seconds
+from fusemax.configs import ENERGY_DESIGNS, ResolvedHardware
 from fusemax.energy.estimator import estimate_ert
 from fusemax.energy.tables import ERT
 from fusemax.errors import SpecError
 from fusemax.templates import render_template
-from fusemax.workload import Hardware
 
 #: Units the templates know (``arch/energy/units.yaml.j2``).
 KNOWN_UNITS = ("mac", "max", "add", "exponential", "divide")
@@ -61,19 +61,19 @@ class EnergyArch:
     units_1d: tuple[str, ...]
 
 
-def energy_arch(design: str, hardware: Hardware = Hardware()) -> EnergyArch:
-    """The energy description parameters of ``design`` ("fusemax" or "flat") on ``hardware``."""
+def energy_arch(hardware: ResolvedHardware) -> EnergyArch:
+    """The energy description parameters of ``hardware``'s energy design ("fusemax" or "flat") at the sizes
+    it prices."""
     try:
-        spec = ENERGY_DESIGNS[design]
+        spec = ENERGY_DESIGNS[hardware.energy_design]
     except KeyError:
-        raise SpecError(f"unknown energy design '{design}' (known: {', '.join(ENERGY_DESIGNS)})") from None
-    word_bits = 8 * hardware.word_bytes
-    row_bits = hardware.pe_dim * word_bits
-    l3_bits = 8 * (hardware.l3_bytes or spec.l3_bytes)
-    return EnergyArch(cycle_seconds=cycle_seconds(hardware.clock_hz), technology=TECHNOLOGY, dram_type=DRAM_TYPE,
-                      word_bits=word_bits, pe_dim=hardware.pe_dim, pe_1d=hardware.pe_1d_count,
-                      l3_depth=l3_bits // row_bits, l3_width_bits=row_bits, reg_2d=hardware.pe_reg_depth or spec.reg_2d,
-                      reg_1d=hardware.pe_1d_reg_depth or spec.reg_1d, units_2d=spec.units_2d, units_1d=spec.units_1d)
+        raise SpecError(f"unknown energy design '{hardware.energy_design}' (known: {', '.join(ENERGY_DESIGNS)})") from None
+    row_bits = hardware.pe_dim * hardware.word_bits
+    return EnergyArch(cycle_seconds=hardware.cycle_seconds, technology=TECHNOLOGY, dram_type=DRAM_TYPE,
+                      word_bits=hardware.word_bits, pe_dim=hardware.pe_dim, pe_1d=hardware.pe_1d,
+                      l3_depth=8 * hardware.energy_l3_bytes // row_bits, l3_width_bits=row_bits,
+                      reg_2d=hardware.energy_reg_2d, reg_1d=hardware.energy_reg_1d, units_2d=spec.units_2d,
+                      units_1d=spec.units_1d)
 
 
 def render_energy_arch(params: EnergyArch, array: str) -> str:
@@ -100,9 +100,7 @@ def _erts(params: EnergyArch) -> dict[str, ERT]:
     return out
 
 
-def design_erts(design: str, hardware: Hardware = Hardware()) -> dict[str, ERT]:
-    """``{"2d": ERT, "1d": ERT}`` of ``design`` on ``hardware`` from the builtin estimator (cached).
-
-    ``hardware``'s sizes are the design's priced sizes; a configuration's come from
-    :meth:`fusemax.configs.ResolvedHardware.energy_hardware`."""
-    return _erts(energy_arch(design, hardware))
+def design_erts(hardware: ResolvedHardware) -> dict[str, ERT]:
+    """``{"2d": ERT, "1d": ERT}`` that price a configuration on its resolved ``hardware``: its energy design at
+    the sizes it prices, from the builtin estimator (cached; never reference files)."""
+    return _erts(energy_arch(hardware))

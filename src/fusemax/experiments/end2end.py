@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from fusemax.backends.names import DEFAULT_BACKEND
+from fusemax.combine.metrics import EinsumMetrics, einsum_metrics
+from fusemax.combine.point import energy_fn_for, kept_levels
+from fusemax.combine.roles import roles
 from fusemax.configs import MATMULS, PLATFORMS, get_config
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, get_executor
+from fusemax.orchestrator.rendered import Evaluated, configuration_jobs, evaluate_rendered
 from fusemax.workload import Workload, format_seq_len, resolve_model
-
-from .evaluate import Evaluated, configuration_jobs, energy_fn_for, evaluate_rendered, kept_levels
-from .metrics import EinsumMetrics, einsum_metrics
-from .roles import roles
 
 CONFIG = "end2end"
 
@@ -64,7 +65,7 @@ def _row(model: str, evaluated: Evaluated, stands_for: dict[str, str]) -> End2En
 
 def end2end_rows(platform: str, models: Iterable[str], seq_lens: Iterable[int], *, jobs: int = 1,
                  models_file: str | None = None, executor: str = "local", scheduler: str | None = None,
-                 cache: Cache | str | Path | None = None, backend: str = "builtin") -> list[End2EndRow]:
+                 cache: Cache | str | Path | None = None, backend: str = DEFAULT_BACKEND) -> list[End2EndRow]:
     """One row per model x length on ``platform`` (``flat`` or ``proposal``).
 
     Each distinct matmul is one mapper-search job of :mod:`fusemax.orchestrator` on ``backend``, run on ``executor`` with

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+from fusemax.workload import PREFILL
+
 
 class _Row(Protocol):
     @property
@@ -34,7 +36,7 @@ class Headline:
     points: int
     mean_speedup: float
     mean_energy_ratio: float
-    phase: str = "prefill"
+    phase: str = PREFILL
 
 
 def headline(results: Sequence[_Row], config: str = "binding",
@@ -61,6 +63,6 @@ def format_headline(rows: list[Headline]) -> str:
     """The table ``fusemax run`` and ``run_all.py`` print; rows of a decode phase say so."""
     lines = [f"{'':<22} {'points':>6} {'mean speedup':>13} {'energy ratio':>13}"]
     for h in rows:
-        label = f"{h.config} over {h.baseline}" + ("" if h.phase == "prefill" else f" ({h.phase})")
+        label = f"{h.config} over {h.baseline}" + ("" if h.phase == PREFILL else f" ({h.phase})")
         lines.append(f"{label:<22} {h.points:>6} {h.mean_speedup:>12.2f}x {h.mean_energy_ratio:>12.1%}")
     return "\n".join(lines)

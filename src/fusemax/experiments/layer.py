@@ -22,13 +22,14 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TextIO
 
+from fusemax.backends.names import DEFAULT_BACKEND
+from fusemax.combine import ConfigResult
 from fusemax.configs import PLATFORMS, REGISTRY, layer_config_name
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Executor
+from fusemax.orchestrator.keys import result_key
+from fusemax.pipeline import PlatformTask, platform_results
 from fusemax.workload import Hardware, Workload
-
-from .combine import ConfigResult
-from .evaluate import PlatformTask, platform_results, result_key
 
 #: The layer fusion policy of ``fusemax run --layer`` and the study unless told otherwise.
 DEFAULT_LAYER_FUSION = "fused"
@@ -85,7 +86,7 @@ def layer_row(attention: ConfigResult, rest: ConfigResult, batch: int, fusion: s
 
 
 def run_layers(points: list[tuple[str, Workload, ConfigResult]], hardware: Hardware = Hardware(), *,
-               backend: str = "builtin", executor: Executor | None = None, cache: Cache | None = None,
+               backend: str = DEFAULT_BACKEND, executor: Executor | None = None, cache: Cache | None = None,
                stream: TextIO | None = None, fusion: str = DEFAULT_LAYER_FUSION
                ) -> tuple[list[LayerRow], list[ConfigResult]]:
     """The whole layer of every ``(config, workload, attention result)`` under the ``fusion`` policy: (one

@@ -13,22 +13,20 @@ whenever that happens at a model's last array size, which is what Fig. 12 shows)
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from fusemax import paper
+from fusemax.backends.names import DEFAULT_BACKEND
+from fusemax.combine.point import combine_rendered
 from fusemax.configs import resolve_hardware
 from fusemax.errors import FusemaxError
-from fusemax.orchestrator import Cache
+from fusemax.orchestrator import Cache, get_executor
+from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
 from fusemax.workload import Hardware, Workload, resolve_model
 
-from .evaluate import combine_rendered, configuration_jobs, evaluate_rendered
-
 PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
-MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
-SEQ_LEN = 256 * 2**10
 #: Above this L3 the sweep stops growing the array for the model (the artifact's rule, see above).
 STOP_L3_BYTES = 32 * 2**20
 #: Guard against a point whose memory latency never drops below the 1D compute latency.
@@ -55,14 +53,14 @@ def area_of(hardware: Hardware) -> tuple[float, float]:
     from fusemax.energy.estimator import estimate_art
     resolved = resolve_hardware("binding", hardware)
     min_tiles = resolved.pe_reg_depth - 4  # pareto_hardware gives Timeloop 4 + min_tiles registers
-    params = energy_arch(resolved.energy_design, replace(resolved.energy_hardware(), pe_reg_depth=2 * min_tiles))
+    params = energy_arch(replace(resolved, energy_reg_2d=2 * min_tiles))
     arts = {a: estimate_art(yamlio.loads(render_energy_arch(params, a)), apply_shares=False) for a in ("2d", "1d")}
     summary = area_summary(arts["2d"], arts["1d"])
     return summary.array_2d, summary.total
 
 
-def pareto_point(model: str, pe_dim: int, seq_len: int = SEQ_LEN, models_file: str | None = None,
-                 cache: Cache | str | Path | None = None, backend: str = "builtin") -> ParetoRow:
+def pareto_point(model: str, pe_dim: int, seq_len: int = paper.PARETO_SEQ_LEN, models_file: str | None = None,
+                 cache: Cache | str | Path | None = None, backend: str = DEFAULT_BACKEND) -> ParetoRow:
     """One array size: the L3 doubled until memory no longer outlasts the 1D array, then its row.
 
     Every L3 tried is one orchestrator job per Einsum, evaluated here on ``backend``; with a ``cache``
@@ -101,16 +99,12 @@ def _model_rows(args: tuple) -> list[ParetoRow]:
     return rows
 
 
-def pareto_rows(models: Iterable[str] = MODELS, pe_dims: Iterable[int] = PE_DIMS, seq_len: int = SEQ_LEN, *,
+def pareto_rows(models: Iterable[str] = paper.MODELS, pe_dims: Iterable[int] = PE_DIMS, seq_len: int = paper.PARETO_SEQ_LEN, *,
                 jobs: int = 1, models_file: str | None = None, cache: Cache | str | Path | None = None,
-                backend: str = "builtin") -> list[ParetoRow]:
-    """Rows in the artifact's order (model, then array size), one process per model up to ``jobs``, every
-    evaluation on ``backend``; with a ``cache`` folder (the orchestrator's) a rerun evaluates nothing."""
+                backend: str = DEFAULT_BACKEND) -> list[ParetoRow]:
+    """Rows in the artifact's order (model, then array size): one orchestrator task per model on the local
+    executor (``jobs`` processes, 0: every core), every evaluation on ``backend``; with a ``cache`` folder
+    (the orchestrator's) a rerun evaluates nothing."""
     tasks = [(m, tuple(pe_dims), seq_len, models_file, cache, backend) for m in models]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    if jobs == 1:
-        per_model = [_model_rows(t) for t in tasks]
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            per_model = list(pool.map(_model_rows, tasks))
-    return [row for rows in per_model for row in rows]
+    per_model = dict(get_executor("local", jobs).run(_model_rows, [(t,) for t in tasks]))
+    return [row for i in range(len(tasks)) for row in per_model[i]]

@@ -1,8 +1,8 @@
 """The study fusemax exists for: FuseMax, FLAT and unfused across model sizes and context lengths, the
 whole transformer layer, prefill and decode, at the study's batch 1 and the paper's 64.
 
-One :func:`run_study` call sweeps :data:`CONFIGS` x :data:`MODELS` x :data:`LENGTHS` x :data:`PHASES` x
-:data:`BATCHES` through the same sweep and layer pipeline as ``fusemax run --layer`` (one job cache);
+One :func:`run_study` call sweeps the grid of :mod:`fusemax.experiments.grid` (configurations x models x
+lengths x batches) x both phases through the same sweep and layer pipeline as ``fusemax run --layer`` (one job cache);
 :func:`fusemax.results.write_study` turns it into ``OUT/study/results``: ``layer.csv`` (one row per
 point), ``model.csv`` (the whole model: TTFT, TPOT, tokens/s, energy per token; see
 :mod:`fusemax.experiments.wholemodel`), ``einsums.csv`` (every attention, projection, MLP and element-wise Einsum) and ``roofline.csv``.
@@ -12,23 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence, TextIO
 
+from fusemax.backends.names import DEFAULT_BACKEND
+from fusemax.combine.schedule import ConfigResult
 from fusemax.experiments import sweep
-from fusemax.experiments.combine import ConfigResult
+from fusemax.experiments.grid import BATCHES, CONFIGS, LENGTHS, MODELS
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.experiments.layer import DEFAULT_LAYER_FUSION, LayerRow, run_layers
 from fusemax.experiments.wholemodel import ModelRow, run_model
 from fusemax.orchestrator import Cache, get_executor
-from fusemax.workload import Hardware, format_seq_len
-
-MODELS: tuple[str, ...] = ("Pythia-14M", "BERT", "BERT-large", "Llama-2-7B", "Llama-3-8B", "OPT-66B")
-LENGTHS: tuple[int, ...] = tuple(2 ** k for k in range(13))  # 1, 2, 4, ... 4K
-PHASES: tuple[str, ...] = ("prefill", "decode")
-BATCHES: tuple[int, ...] = (1, 64)
-CONFIGS: tuple[str, ...] = ("unfused", "flat", "binding")
+from fusemax.workload import PHASES, Hardware, format_seq_len
 
 
 def long_lengths(up_to: int) -> tuple[int, ...]:
-    """The powers of two above :data:`LENGTHS` up to ``up_to`` tokens (8K, 16K, ... 1M for ``1M``)."""
+    """The powers of two above :data:`fusemax.experiments.grid.LENGTHS` up to ``up_to`` tokens (8K, 16K, ... 1M for ``1M``)."""
     return tuple(n for n in (2 ** k for k in range(13, 64)) if n <= up_to)
 
 
@@ -50,7 +46,7 @@ class StudyRun:
 def run_study(*, configs: tuple[str, ...] = CONFIGS, models: tuple[str, ...] = MODELS,
               lengths: tuple[int, ...] = LENGTHS, phases: tuple[str, ...] = PHASES,
               batches: tuple[int, ...] = BATCHES, attention_lengths: tuple[int, ...] = (),
-              hardware: Hardware = Hardware(), jobs: int = 0, backend: str = "builtin",
+              hardware: Hardware = Hardware(), jobs: int = 0, backend: str = DEFAULT_BACKEND,
               cache: Cache | None = None, stream: TextIO | None = None,
               layer_fusion: str = DEFAULT_LAYER_FUSION) -> StudyRun:
     """Every point of the study grid with its whole layer (under the ``layer_fusion`` policy, the same on

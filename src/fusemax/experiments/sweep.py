@@ -3,7 +3,7 @@
 :func:`run_sweep` renders every point (:func:`plan_points`: one job per Einsum spec; a point that cannot be
 rendered stops the sweep before any job runs), runs all jobs at once
 through :mod:`fusemax.orchestrator` (content-addressed cache, local or dask executor, any backend) and
-combines each point in order (:func:`finish_point`), all by way of :mod:`.evaluate`;
+combines each point in order (:func:`finish_point`), all by way of :mod:`fusemax.pipeline`;
 :func:`evaluate_point` does one point in-process without a cache.
 """
 from __future__ import annotations
@@ -14,16 +14,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
-from fusemax.configs import ATTENTION_CONFIGS
+from fusemax import paper
+from fusemax.backends.names import DEFAULT_BACKEND
+from fusemax.combine.point import combine_rendered
+from fusemax.combine.schedule import ConfigResult, merge_rectangles
+from fusemax.configs import ATTENTION_CONFIGS, ResolvedHardware, resolve_hardware
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
-from fusemax.workload import DEFAULT_BATCH, Hardware, Workload, format_seq_len, mask_label, parse_mask, resolve_model
-
-from .combine import ConfigResult, merge_rectangles
-from .evaluate import cached_result, collect, combine_rendered, configuration_jobs, evaluate_rendered, result_key, store_result
-
-DEFAULT_MODELS: tuple[str, ...] = ("BERT", "TrXL", "T5", "XLM")
-DEFAULT_SEQ_LENS: tuple[str, ...] = ("1K", "4K", "16K", "64K", "256K", "1M")
+from fusemax.orchestrator.keys import result_key
+from fusemax.orchestrator.rendered import collect, configuration_jobs, evaluate_rendered
+from fusemax.pipeline import cached_result, store_result
+from fusemax.select.flat import Selected, select_dataflows
+from fusemax.workload import DECODE, DEFAULT_BATCH, PREFILL, Hardware, Workload, format_seq_len, mask_label, parse_mask, resolve_model
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Point:
     config: str
     model: str          # zoo name or an inline NAME:D=..,H=..,E=..,S=.. spec
     seq_len: int
-    phase: str = "prefill"
+    phase: str = PREFILL
     batch: int = DEFAULT_BATCH
     #: ``--mask`` (none, causal, window:N) over the model's own mask; None keeps the model's
     mask: str | None = None
@@ -53,8 +55,8 @@ class Point:
         return f"{self.config} {self.model.split(':')[0]} {format_seq_len(self.seq_len)} {self.phase}{batch}"
 
 
-def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = DEFAULT_MODELS,
-           seq_lens: Iterable[int] = (), phase: str = "prefill", batch: int = DEFAULT_BATCH,
+def points(configs: Iterable[str] = ATTENTION_CONFIGS, models: Iterable[str] = paper.MODELS,
+           seq_lens: Iterable[int] = (), phase: str = PREFILL, batch: int = DEFAULT_BATCH,
            mask: str | None = None) -> list[Point]:
     """The cross product in the artifact's order: configuration, then model, then length (all at one
     ``batch``)."""
@@ -108,39 +110,69 @@ class PlannedPoint:
         return [(self.rendered, self.jobs)]
 
 
-def attention_workloads(config: str, workload: Workload, hardware: Hardware) -> list[tuple[float, Workload]]:
-    """The dense workloads that make up ``workload`` on ``config`` with their weights: the workload itself
-    without a mask, else one per rectangle to evaluate (:func:`fusemax.render.mask.evaluation_weights`,
-    blocks of the 2D array's side)."""
-    from fusemax.configs import get_config, resolve_hardware
+def attention_workloads(workload: Workload, hardware: ResolvedHardware) -> list[tuple[float, Workload]]:
+    """The dense workloads that make up ``workload`` with their weights: the workload itself without a mask,
+    else one per rectangle to evaluate (:func:`fusemax.render.mask.evaluation_weights`, blocks of the 2D
+    array's side)."""
     from fusemax.render.mask import evaluation_weights, is_masked, pieces
     if not is_masked(workload):
         return [(1.0, workload)]
-    block = resolve_hardware(get_config(config), hardware).pe_dim
+    block = hardware.pe_dim
     return [(weight, replace(workload, span=(piece.queries, piece.keys)))
             for piece, weight in evaluation_weights(pieces(workload, block), block)]
 
 
-def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-               backend: str = "builtin", cache: Cache | None = None) -> PlannedPoint:
-    """Render one point into one job per Einsum spec: an evaluation when it has a mapping, a mapper search
-    (constraints + mapper settings) when it has none; FLAT's dataflow search is served from and stored in
-    ``cache``. Errors are captured, not raised."""
-    from fusemax.render import render
+@dataclass
+class Resolved:
+    """The resolve stage's record of one point: its workload and the dense workloads (with their weights)
+    it is evaluated as, or why it does not resolve."""
 
-    from .flat_search import dataflow_for
-    start = time.perf_counter()
+    point: Point
+    workload: Workload | None = None
+    dense: list[tuple[float, Workload]] = field(default_factory=list)
+    error: str | None = None
+    hardware: ResolvedHardware | None = None
+
+
+def resolve(point: Point, hardware: Hardware, models_file: str | None = None) -> Resolved:
+    """Resolve stage: ``point``'s workload (model from the zoo, ``models_file`` or inline, under its mask),
+    its configuration's hardware (every default applied, once: render and the combination read it) and its
+    dense rectangles; errors are captured, not raised."""
     try:
         workload = point.workload(models_file)
+        resolved = resolve_hardware(point.config, hardware)
+        return Resolved(point, workload, attention_workloads(workload, resolved), hardware=resolved)
+    except FusemaxError as exc:
+        return Resolved(point, error=str(exc))
+
+
+def select(resolved: Iterable[Resolved], hardware: Hardware, executor: Executor | None = None,
+           cache: Cache | None = None) -> Selected:
+    """Select stage: FLAT's dataflow for every FLAT point's dense workloads (:func:`.select.flat.select_dataflows`,
+    one job per attention group on ``executor``, kept in ``cache``)."""
+    return select_dataflows([dense for r in resolved if r.point.config == "flat" for _, dense in r.dense],
+                            hardware, executor, cache)
+
+
+def render_point(resolved: Resolved, hardware: Hardware, selected: Selected, backend: str = DEFAULT_BACKEND) -> PlannedPoint:
+    """Render stage: one job per Einsum spec of each of the point's dense rectangles (an evaluation when it
+    has a mapping, a mapper search when it has none), FLAT's dataflow read from ``selected``. Errors are
+    captured, not raised."""
+    from fusemax.render import render
+    start = time.perf_counter()
+    point = resolved.point
+    try:
+        if resolved.error is not None:
+            raise FusemaxError(resolved.error)
         rectangles = []
-        for weight, dense in attention_workloads(point.config, workload, hardware):
-            # FLAT: the paper's table for its models, FLAT's own search for any other workload
-            searched = dataflow_for(dense, hardware, cache) if point.config == "flat" else None
-            rendered = render(point.config, dense, hardware, flat_dataflow=searched)
+        for weight, dense in resolved.dense:
+            flat = selected.choice(dense) if point.config == "flat" else None
+            rendered = render(point.config, dense, resolved.hardware or hardware, flat_dataflow=flat)
             label = point.label if dense.span is None else f"{point.label} [{dense.P} x {dense.M}]"
             rectangles.append(Rectangle(weight, rendered, configuration_jobs(rendered, backend, label)))
         largest = rectangles[-1]
-        return PlannedPoint(point, workload, largest.rendered, largest.jobs, seconds=time.perf_counter() - start,
+        return PlannedPoint(point, resolved.workload, largest.rendered, largest.jobs,
+                            seconds=time.perf_counter() - start,
                             rectangles=rectangles if largest.rendered.workload.span is not None else [])
     except ToolNotFoundError:
         raise  # the setup, not this point: one clear error for the whole run
@@ -148,49 +180,49 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
         return PlannedPoint(point, error=str(exc), seconds=time.perf_counter() - start)
 
 
+def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
+               backend: str = DEFAULT_BACKEND, cache: Cache | None = None) -> PlannedPoint:
+    """Resolve, select and render one point in this process (FLAT's search served from and stored in
+    ``cache``). Errors are captured, not raised."""
+    resolved = resolve(point, hardware, models_file)
+    try:
+        selected = select([resolved], hardware, cache=cache)
+    except FusemaxError as exc:
+        return PlannedPoint(point, error=str(exc))
+    return render_point(resolved, hardware, selected, backend)
+
+
 def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: str | None = None,
-                backend: str = "builtin", stream: TextIO | None = None,
+                backend: str = DEFAULT_BACKEND, stream: TextIO | None = None,
                 cache: "Cache | str | Path | None" = None, executor: Executor | None = None) -> list[PlannedPoint]:
-    """:func:`plan_point` for every point, in order, with a progress line on ``stream``. FLAT's dataflow
-    searches run here, first all at once on ``executor`` (:func:`.flat_search.prefetch`; None: one after
-    the other in this process), so planning a large sweep takes a while.
+    """Resolve every point, select FLAT's dataflows (all searches at once on ``executor``; None: one after
+    the other in this process) and render every point, in order, with a progress line on ``stream``.
 
     Fails fast: the first point that cannot be rendered (an L3 too small for its tiles, a workload no
     mapping serves) raises one :class:`FusemaxError` naming the point and the reason, before the rest is
-    planned or any job runs -- a sweep with a hole in it is not what was asked for.
+    rendered or any job runs -- a sweep with a hole in it is not what was asked for.
     """
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
-    if executor is not None:
-        _prefetch_searches(pts, hardware, models_file, executor, cache)
-    progress = Progress(len(pts), stream, desc="planning", unit="point")
+    resolved = [resolve(point, hardware, models_file) for point in pts]
+    return _render_all(resolved, hardware, select(resolved, hardware, executor, cache), backend, stream)
+
+
+def _render_all(resolved: list[Resolved], hardware: Hardware, selected: Selected, backend: str,
+                stream: TextIO | None) -> list[PlannedPoint]:
+    """:func:`render_point` for every point, in order, failing fast (see :func:`plan_points`)."""
+    progress = Progress(len(resolved), stream, desc="planning", unit="point")
     planned = []
     try:
-        for point in pts:
-            pp = plan_point(point, hardware, models_file, backend, cache)
+        for r in resolved:
+            pp = render_point(r, hardware, selected, backend)
             if pp.error is not None:
-                raise FusemaxError(pp.error, source=f"point {point.label}")
+                raise FusemaxError(pp.error, source=f"point {r.point.label}")
             planned.append(pp)
             progress.update()
     finally:
         progress.close()
     return planned
-
-
-def _prefetch_searches(pts: list[Point], hardware: Hardware, models_file: str | None, executor: Executor,
-                       cache: Cache | None) -> None:
-    """FLAT's searches for ``pts`` on ``executor``; a point whose workload does not resolve is left to
-    :func:`plan_point`, which reports it in order."""
-    from .flat_search import prefetch
-    workloads = []
-    for point in pts:
-        if point.config == "flat":
-            try:
-                workload = point.workload(models_file)
-                workloads += [dense for _, dense in attention_workloads(point.config, workload, hardware)]
-            except FusemaxError:
-                continue
-    prefetch(workloads, hardware, executor, cache)
 
 
 def finish_point(planned: PlannedPoint, results: JobResults, with_energy: bool = True) -> PointOutcome:
@@ -223,7 +255,7 @@ def _combine_rectangles(planned: PlannedPoint, results: JobResults, with_energy:
 
 
 def evaluate_point(point: Point, hardware: Hardware = Hardware(), models_file: str | None = None,
-                   with_energy: bool = True, backend: str = "builtin") -> PointOutcome:
+                   with_energy: bool = True, backend: str = DEFAULT_BACKEND) -> PointOutcome:
     """Render, evaluate every Einsum and combine one point in this process, without a cache."""
     planned = plan_point(point, hardware, models_file, backend)
     if planned.error is not None:
@@ -249,50 +281,50 @@ def point_key(point: Point, workload: Workload, hardware: Hardware, backend: str
     return result_key("config-result", workload, hardware, backend, config=point.config)
 
 
-def cached_results(pts: list[Point], hardware: Hardware, models_file: str | None, backend: str,
-                   cache: Cache) -> dict[int, PointOutcome]:
-    """The points (by index) whose combined result ``cache`` holds; the rest must be planned and run."""
+def cached_results(resolved: list[Resolved], hardware: Hardware, backend: str, cache: Cache) -> dict[int, PointOutcome]:
+    """The points (by index) whose combined result ``cache`` holds; the rest must be selected, rendered and
+    run."""
     served = {}
-    for i, point in enumerate(pts):
-        try:
-            workload = point.workload(models_file)
-        except FusemaxError:
-            continue  # planning reports it, in order
-        result = cached_result(cache, point_key(point, workload, hardware, backend))
+    for i, r in enumerate(resolved):
+        if r.workload is None:
+            continue  # rendering reports it, in order
+        result = cached_result(cache, point_key(r.point, r.workload, hardware, backend))
         if result is not None:
-            served[i] = PointOutcome(point, result, workload=workload)
+            served[i] = PointOutcome(r.point, result, workload=r.workload)
     return served
 
 
 def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0, models_file: str | None = None,
-               progress: Callable[[PointOutcome], None] | None = None, *, backend: str = "builtin",
+               progress: Callable[[PointOutcome], None] | None = None, *, backend: str = DEFAULT_BACKEND,
                executor: str = "local", scheduler: str | None = None, cache: "Cache | str | Path | None" = None,
                stream: TextIO | None = None, planned: list[PlannedPoint] | None = None) -> SweepRun:
-    """Evaluate all points: render them (:func:`plan_points`, which raises on a point it cannot render),
-    run their Einsum jobs through the orchestrator (``cache`` skips done work; ``jobs`` = 0 uses every
-    core), then combine each point in order. Without ``planned``, ``cache`` also keeps each point's
-    combined result (:func:`point_key`), so a warm rerun neither renders nor collects a cached point.
+    """Evaluate all points through the pipeline's stages, in order (:mod:`fusemax.pipeline`): resolve each
+    point's workload; serve the points whose combined result ``cache`` holds (:func:`point_key`); select
+    FLAT's dataflows; render the rest (raising on a point it cannot render); evaluate their Einsum jobs
+    through the orchestrator (``cache`` skips done jobs; ``jobs`` = 0 uses every core); combine each point
+    in order and keep its result in ``cache``.
 
     ``progress`` is called with each point's outcome; ``stream`` receives the planning and job progress
-    (None: silent). ``planned``: the points already planned by :func:`plan_points` (``pts`` is then unused).
+    (None: silent). ``planned``: the points already rendered by :func:`plan_points` (``pts`` is then unused;
+    a caller that rendered every point first, to fail fast, takes only the jobs from the cache).
     """
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
     runner = get_executor(executor, jobs, scheduler)
-    # Whole results are cached when this call plans the points: a caller that planned them (fusemax run,
-    # which renders every point first to fail fast) takes only the jobs from the cache.
     whole = cache if planned is None else None
     served: dict[int, PointOutcome] = {}
     if planned is None:
-        served = cached_results(pts, hardware, models_file, backend, whole) if whole is not None else {}
-        planned = plan_points([p for i, p in enumerate(pts) if i not in served], hardware, models_file,
-                              backend, stream, cache, runner)
+        resolved = [resolve(point, hardware, models_file) for point in pts]                   # resolve
+        served = cached_results(resolved, hardware, backend, whole) if whole is not None else {}
+        todo = [r for i, r in enumerate(resolved) if i not in served]
+        selected = select(todo, hardware, runner, cache)                                      # select
+        planned = _render_all(todo, hardware, selected, backend, stream)                      # render
     if cache is not None:
         cache.remove_stale_temporaries()
-    _, results = evaluate_rendered([spec for pp in planned for spec in pp.specs()], runner, cache, stream)
+    _, results = evaluate_rendered([spec for pp in planned for spec in pp.specs()], runner, cache, stream)  # evaluate
     fresh = iter(planned)
     outcomes = []
-    for i in range(len(served) + len(planned)):
+    for i in range(len(served) + len(planned)):                                               # combine
         outcome = served.get(i)
         if outcome is None:
             pp = next(fresh)
@@ -319,7 +351,7 @@ ASSUMPTIONS: dict[str, str] = {
             "streaming its own K/V from DRAM",
     "gqa": "K/V shared by each KV group's query heads in every configuration (read once per KV head where the "
            "dataflow keeps them on chip)",
-    "decode": "one new token per sequence: reads the query and the K/V cache (the window's part under a sliding "
+    DECODE: "one new token per sequence: reads the query and the K/V cache (the window's part under a sliding "
               "window), writes the output",
     "layer_fusion": "with --layer: fused (default) or none, recorded as layer_fusion",
 }

@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Mapping, Sequence, TextIO
 
+from fusemax.backends.names import DEFAULT_BACKEND
+from fusemax.combine import ConfigResult
 from fusemax.configs import REGISTRY
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, Executor
-from fusemax.workload import Hardware, Model, Workload
+from fusemax.orchestrator.keys import result_key
+from fusemax.pipeline import PlatformTask, platform_results
+from fusemax.workload import DECODE, PREFILL, Hardware, Model, Workload
 
-from .combine import ConfigResult
-from .evaluate import PlatformTask, platform_results, result_key
 from .layer import LayerRow, platform_hardware
 
 CONFIG = "lm-head"
@@ -55,7 +57,7 @@ class ModelRow:
 
 def head_workload(model: Model, batch: int) -> Workload:
     """The LM head's workload: one token per sequence (the length does not enter it)."""
-    return Workload(model, 1, "decode", batch)
+    return Workload(model, 1, DECODE, batch)
 
 
 def model_row(model: Model, batch: int, head: ConfigResult, prefill: LayerRow | None,
@@ -79,7 +81,7 @@ def model_row(model: Model, batch: int, head: ConfigResult, prefill: LayerRow | 
 
 
 def run_model(layer: Sequence[LayerRow], models: Mapping[str, Model], hardware: Hardware = Hardware(), *,
-              backend: str = "builtin", executor: Executor | None = None, cache: Cache | None = None,
+              backend: str = DEFAULT_BACKEND, executor: Executor | None = None, cache: Cache | None = None,
               stream: TextIO | None = None) -> tuple[list[ModelRow], list[str]]:
     """The whole model of every configuration x model x length x batch of ``layer`` (prefill and decode rows
     pair up; ``models`` maps each row's model name to its :class:`Model`): (rows, names of the models left
@@ -95,13 +97,13 @@ def run_model(layer: Sequence[LayerRow], models: Mapping[str, Model], hardware: 
         points.setdefault((row.config, row.model, row.seq_len, row.batch), {})[row.phase] = row
     heads = lm_heads({(REGISTRY[config].platform, models[name], batch) for config, name, _, batch in points},
                      hardware, backend=backend, executor=executor, cache=cache, stream=stream)
-    rows = [model_row(models[name], batch, heads[(REGISTRY[config].platform, name, batch)], phases.get("prefill"),
-                      phases.get("decode"))
+    rows = [model_row(models[name], batch, heads[(REGISTRY[config].platform, name, batch)], phases.get(PREFILL),
+                      phases.get(DECODE))
             for (config, name, _, batch), phases in points.items()]
     return rows, left_out
 
 
-def lm_heads(wanted: set[tuple[str, Model, int]], hardware: Hardware = Hardware(), *, backend: str = "builtin",
+def lm_heads(wanted: set[tuple[str, Model, int]], hardware: Hardware = Hardware(), *, backend: str = DEFAULT_BACKEND,
              executor: Executor | None = None, cache: Cache | None = None,
              stream: TextIO | None = None) -> dict[tuple[str, str, int], ConfigResult]:
     """The LM head of each (platform, model, batch), keyed (platform, model name, batch); from ``cache``

@@ -10,10 +10,14 @@
 * :mod:`.executors` -- ``local`` process pool (default: all cores) or ``dask`` (scheduler address, or a
   LocalCluster on 127.0.0.1);
 * :mod:`.progress` -- tqdm on a terminal, plain log lines otherwise;
-* :mod:`.runner` -- :func:`run_jobs`, tying them together.
+* :mod:`.runner` -- :func:`run_jobs`, tying them together;
+* :mod:`.rendered` -- the evaluate stage's entry: one job per Einsum spec of a rendered configuration, and
+  each configuration's statistics (and what its mappings keep) collected back;
+* :mod:`.keys` -- cache keys of whole results (a point's row, FLAT's search), made before rendering.
 
-The experiments build jobs from rendered configurations (:func:`fusemax.experiments.sweep.plan_points`)
-and combine the statistics afterwards, in plan order, so results never depend on the executor.
+The drivers build jobs from rendered configurations (:func:`fusemax.experiments.sweep.run_points`) and
+combine the statistics afterwards (:mod:`fusemax.combine`), in plan order, so results never depend on the
+executor.
 """
 from .cache import Cache
 from .executors import EXECUTORS, DaskExecutor, Executor, LocalExecutor, default_jobs, get_executor

@@ -43,20 +43,22 @@ def make_job(files: Mapping[str, str], backend: str, version: str, label: str) -
 
 
 def evaluate_job(backend: str, files: Mapping[str, str], label: str) -> dict[str, Any]:
-    """Worker entry point (any process, any machine): ``{"stats": <stats JSON>}`` for a spec with a
-    mapping, ``{"stats": ..., "mapping": <best mapping YAML or None>}`` for a mapper search, or
-    ``{"error": ...}``.
+    """Worker entry point (any process, any machine): ``{"stats": <stats JSON>, "kept": <level -> tensors its
+    mapping keeps>}`` for a spec with a mapping, the same with ``"mapping": <best mapping YAML or None>`` for
+    a mapper search (``kept`` then of that mapping), or ``{"error": ...}``.
 
     Errors come back as data rather than exceptions so that one bad spec, or a missing tool on one worker,
     is reported with its label and never poisons the pool; they are not cached.
     """
     from fusemax.backends import get_backend
+    from fusemax.engine.keeps import kept_from_mapping
     from fusemax.errors import FusemaxError
     try:
         engine = get_backend(backend)
         if "mapping.yaml" in files:
-            return {"stats": engine.evaluate(files, label).to_json()}
+            return {"stats": engine.evaluate(files, label).to_json(),
+                    "kept": kept_from_mapping(files["mapping.yaml"], label)}
         stats, mapping = engine.map(files, label)
-        return {"stats": stats.to_json(), "mapping": mapping}
+        return {"stats": stats.to_json(), "mapping": mapping, "kept": kept_from_mapping(mapping, label)}
     except FusemaxError as exc:
         return {"error": str(exc)}

@@ -41,11 +41,15 @@ class JobResults:
     mappings: dict[str, str]     # job key -> best mapping (v0.4 YAML) of a mapper search
     errors: dict[str, str]       # job key -> error message (not cached)
     counts: RunCounts
+    #: job key -> level -> tensors its mapping keeps (entries cached before it was recorded have none)
+    kept: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def add(self, key: str, result: dict) -> None:
         self.stats[key] = Stats.from_json(result["stats"])
         if result.get("mapping"):
             self.mappings[key] = result["mapping"]
+        if "kept" in result:
+            self.kept[key] = {str(level): [str(t) for t in tensors] for level, tensors in result["kept"].items()}
 
 
 def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fusemax import yamlio
+from fusemax import paper, yamlio
 from fusemax.configs import CONFIGS, ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.fileio import write_text_atomic
@@ -86,6 +86,8 @@ class RenderedConfig:
     hardware: ResolvedHardware
     einsums: dict[str, RenderedEinsum]
     params: dict[str, Any] = field(default_factory=dict)
+    #: FLAT's dataflow with its spilled proportion (``flat`` only; ``params["flat_dataflow"]`` spells it out)
+    flat_dataflow: FlatDataflow | None = None
 
 
 def _render_einsum(item: EinsumPlan) -> RenderedEinsum:
@@ -113,9 +115,10 @@ _EINSUMS: dict[tuple, tuple[str, str, str | None, str | None, str | None]] = {}
 _EINSUMS_MAX = 65536
 
 
-def render(config: str, workload: Workload, hardware: Hardware = Hardware(), *,
+def render(config: str, workload: Workload, hardware: Hardware | ResolvedHardware = Hardware(), *,
            flat_dataflow: FlatDataflow | None = None) -> RenderedConfig:
-    """Render ``config`` (one of :data:`CONFIGS`) for ``workload`` on ``hardware``.
+    """Render ``config`` (one of :data:`CONFIGS`) for ``workload`` on ``hardware`` (the flags' hardware, or
+    the configuration's as :func:`fusemax.configs.resolve_hardware` resolved it).
 
     ``flat_dataflow`` replaces FLAT's published dataflow choice (``flat`` only), e.g. to study another one.
     Raises :class:`~fusemax.errors.WorkloadError` when the hardware cannot tile the workload.
@@ -123,7 +126,7 @@ def render(config: str, workload: Workload, hardware: Hardware = Hardware(), *,
     result: Plan = plan(config, workload, hardware, flat_dataflow)
     einsums = {item.name: _render_einsum(item) for item in result.einsums}
     return RenderedConfig(config=config, workload=workload, hardware=result.hardware, einsums=einsums,
-                          params=result.params)
+                          params=result.params, flat_dataflow=result.flat_dataflow)
 
 
 def write_rendered(rendered: RenderedConfig, outdir: str | Path) -> list[Path]:
@@ -153,7 +156,7 @@ def write_rendered(rendered: RenderedConfig, outdir: str | Path) -> list[Path]:
     return folders
 
 
-def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = 256 * 2**10, multiplier: int = 1) -> Hardware:
+def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = paper.PARETO_SEQ_LEN, multiplier: int = 1) -> Hardware:
     """FuseMax hardware of the artifact's Pareto sweep (Fig. 12) for a pe_dim x pe_dim array.
 
     The sizing is the binding's (the sweep runs ``render("binding", ...)``); the cascade needs larger
@@ -168,6 +171,6 @@ def pareto_hardware(pe_dim: int, head_dim: int, *, seq_len: int = 256 * 2**10, m
     min_tiles = max(1, pe_dim // head_dim) * 2
     query_tiles = max(1, seq_len // pe_dim)
     min_p1 = max(1, min_tiles // query_tiles)
-    l3_bytes = pe_dim * min_p1 * head_dim * 8 * 2 * multiplier
+    l3_bytes = pe_dim * min_p1 * head_dim * 8 * paper.WORD_BYTES * multiplier
     return Hardware(pe_dim=pe_dim, l3_bytes=l3_bytes, pe_reg_depth=4 + min_tiles,
                     row_buffer_depth=pe_dim * 8 * min_tiles, pe_1d_reg_depth=8 * min_tiles)

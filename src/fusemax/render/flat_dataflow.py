@@ -7,7 +7,7 @@ on-chip data spills. The paper's choices are published per model in the artifact
 is keyed by those.
 
 ``fusemax run`` and ``fusemax render`` give workloads outside the table FLAT's own search instead
-(:mod:`fusemax.experiments.flat_search`); render alone cannot search, since that needs the engine.
+(:mod:`fusemax.select.flat`); render alone cannot search, since that needs the engine.
 Lookup rule (for models and lengths the paper did not evaluate): the entry of the nearest head dimension
 (log2 distance, ties to the larger) and then the nearest tabulated length (log2 distance, ties to the
 shorter). Decode steps use the entry of their context length M. ``FlatDataflow.source`` says which entry
@@ -45,8 +45,9 @@ class FlatDataflow:
     the group's heads only while they stay in L3); FLAT's search also tries the whole group.
 
     ``spilled`` is the proportion of the on-chip traffic that overflows to DRAM; render derives it for the
-    actual workload and hardware (:func:`spilled_proportion`) and the experiments read it back with
-    :meth:`from_params`.
+    actual workload and hardware (:func:`spilled_proportion`) and hands it to the combination on
+    ``RenderedConfig.flat_dataflow``; :meth:`from_params` reads one back from a cached search or an artifact
+    row.
     """
 
     onchip: frozenset[str]
@@ -158,7 +159,20 @@ def buffer_words(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, va
     return words
 
 
+def overflow(available: float, needed: float) -> float:
+    """Proportion of ``needed`` that does not fit in ``available`` (same units): ``1 - min(1, available /
+    needed)``, the spill rule of every overbooked buffer of the baselines."""
+    return 1 - min(1.0, available / needed)
+
+
 def spilled_proportion(dataflow: FlatDataflow, rows: int, keys: int, head_dim: int, value_dim: int,
                        pe_dim: int, l3_words: int) -> float:
-    """Proportion of FLAT's on-chip traffic that spills to DRAM: ``1 - min(1, L3 / buffer_words)``."""
-    return 1 - min(1.0, l3_words / buffer_words(dataflow, rows, keys, head_dim, value_dim, pe_dim))
+    """Proportion of FLAT's on-chip traffic that spills to DRAM: the :func:`overflow` of its
+    :func:`buffer_words` in the L3."""
+    return overflow(l3_words, buffer_words(dataflow, rows, keys, head_dim, value_dim, pe_dim))
+
+
+def softmax_spill(avail_bytes: float, keys: int, word_bytes: int) -> float:
+    """Proportion of a baseline's softmax row (``keys`` words) that does not fit in ``avail_bytes`` of L3:
+    the unfused baseline's (the whole L3) and FLAT's with QK off chip (what its tiles leave)."""
+    return overflow(avail_bytes, keys * word_bytes)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from fusemax.workload import Workload
+from fusemax.workload import PREFILL, Workload
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Piece:
 
 def is_masked(workload: Workload) -> bool:
     """True when the mask removes work from ``workload`` (a prefill under a causal or window mask)."""
-    return workload.phase == "prefill" and workload.span is None and workload.model.mask != "none"
+    return workload.phase == PREFILL and workload.span is None and workload.model.mask != "none"
 
 
 def pieces(workload: Workload, block: int) -> tuple[Piece, ...]:

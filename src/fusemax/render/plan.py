@@ -6,12 +6,12 @@ factors come from :mod:`fusemax.render.tiling`. This module joins them: one :cla
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 
 from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
 from fusemax.errors import WorkloadError
-from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, spilled_proportion
+from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, softmax_spill, spilled_proportion
 from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor, spread
 from fusemax.workload import Hardware, Workload, format_seq_len, mask_label
 
@@ -37,6 +37,8 @@ class Plan:
     einsums: tuple[EinsumPlan, ...]
     hardware: ResolvedHardware
     params: dict[str, Any] = field(default_factory=dict)
+    #: FLAT's dataflow with its spilled proportion (``flat`` only)
+    flat_dataflow: FlatDataflow | None = None
 
 
 def _plans(conf: Configuration, contexts: Mapping[str, Mapping[str, Any]]) -> tuple[EinsumPlan, ...]:
@@ -81,7 +83,7 @@ def _softmax_context(workload: Workload, hw: ResolvedHardware, qk_a_onchip: bool
 
 
 def _flat(conf: Configuration, workload: Workload, hw: ResolvedHardware,
-          dataflow: FlatDataflow | None) -> tuple[dict, dict]:
+          dataflow: FlatDataflow | None) -> tuple[dict, dict, FlatDataflow]:
     dataflow = dataflow or flat_dataflow(workload.model.E, workload.M)
     tiling = flat_tiling(workload, hw.pe_dim, dataflow)
     base = {**_baseline_problem(workload), "P2": tiling.P2, "G1": tiling.G1, "onchip": sorted(dataflow.onchip),
@@ -98,7 +100,7 @@ def _flat(conf: Configuration, workload: Workload, hw: ResolvedHardware,
               # With QK on chip the softmax spills like FLAT's tensors; otherwise the artifact derives it
               # after running QK and AV, from the L3 they leave free.
               "softmax_spilled": spilled if qk_a_onchip else None}
-    return contexts, params
+    return contexts, params, replace(dataflow, spilled=spilled)
 
 
 def _unfused(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tuple[dict, dict]:
@@ -112,8 +114,8 @@ def _unfused(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> t
               **_spread_context(B, model.H, model.KV, x, y)}
     softmax = _softmax_context(workload, hw, qk_a_onchip=False)
     contexts = {e.name: softmax if e.group == "softmax" else matmul for e in conf.einsums}
-    row_bytes = workload.M * hw.word_bytes  # one QK row must fit in L3 or it spills
-    return contexts, {"qk_a_onchip": False, "softmax_spilled": 1 - min(1.0, hw.l3_bytes / row_bytes)}
+    # one QK row must fit in L3 or it spills
+    return contexts, {"qk_a_onchip": False, "softmax_spilled": softmax_spill(hw.l3_bytes, workload.M, hw.word_bytes)}
 
 
 def matmul_shapes(workload: Workload) -> dict[str, tuple[int, int]]:
@@ -176,15 +178,22 @@ def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tup
     return contexts, params
 
 
-def plan(config: str, workload: Workload, hardware: Hardware,
+def plan(config: str, workload: Workload, hardware: Hardware | ResolvedHardware,
          flat_dataflow_override: FlatDataflow | None = None) -> Plan:
-    """The Einsums, template variables and derived parameters of ``config`` for ``workload``."""
+    """The Einsums, template variables and derived parameters of ``config`` for ``workload`` (on ``hardware``
+    as given, or as the resolve stage resolved it for ``config``)."""
     conf = get_config(config)
-    hw = resolve_hardware(conf, hardware)
+    if isinstance(hardware, ResolvedHardware):
+        if hardware.config != conf.name:
+            raise WorkloadError(f"hardware resolved for {hardware.config}, not {conf.name}", source="render")
+        hw = hardware
+    else:
+        hw = resolve_hardware(conf, hardware)
+    chosen = None
     if conf.tiling == "fusemax":
         contexts, params = _fusemax(conf, workload, hw)
     elif conf.tiling == "flat":
-        contexts, params = _flat(conf, workload, hw, flat_dataflow_override)
+        contexts, params, chosen = _flat(conf, workload, hw, flat_dataflow_override)
     elif conf.tiling == "unfused":
         contexts, params = _unfused(conf, workload, hw)
     elif conf.tiling == "layer":
@@ -198,4 +207,4 @@ def plan(config: str, workload: Workload, hardware: Hardware,
               "P": workload.P, "M": workload.M,
               "l3_bytes": hw.l3_bytes, "dram_bandwidth": hw.dram_bandwidth, "clock_hz": hw.clock_hz,
               "word_bytes": hw.word_bytes, "arch": hw.context()}
-    return Plan(_plans(conf, contexts), hw, {**common, **params})
+    return Plan(_plans(conf, contexts), hw, {**common, **params}, chosen)

@@ -15,11 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from fusemax import results as results_io
+from fusemax.combine.roofline import einsum_roofline
 from fusemax.errors import FusemaxError
-from fusemax.experiments.roofline import einsum_roofline
 from fusemax.fileio import make_dirs
 from fusemax.names import file_stem
 from fusemax.processes import worker_init
+from fusemax.workload import PREFILL
 
 from . import frames, paper, rooflines, scaling, study
 from .current import REPORT_DIR, RooflineChoice, SavedFigure, Sources
@@ -117,7 +118,7 @@ def _paper(res: results_io.Results, fig: study.Draw, notes: list[str], roofline:
     source = res.folder or Path(".")
     table = frames.attn_table(res)
     paper_figs: list[SavedFigure] = []
-    prefill = table[table["phase"] == "prefill"]
+    prefill = table[table["phase"] == PREFILL]
     # first, so that a --roofline-* value the folder lacks fails before any figure is drawn
     roof_figs, scale_figs = _rooflines(res, table, fig, notes, roofline)
 

@@ -12,6 +12,7 @@ from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
 from fusemax.errors import FusemaxError
 from fusemax.experiments.headline import headline
 from fusemax.results import Results
+from fusemax.workload import PREFILL
 
 from .style import ordered_configs, ordered_lengths
 
@@ -25,7 +26,7 @@ END2END_PLATFORM = {c: REGISTRY[c].platform for c in ATTENTION_CONFIGS}
 def split_key(key: str) -> tuple[str, str]:
     """``binding`` -> (binding, prefill); ``binding-decode`` -> (binding, decode)."""
     config, _, phase = key.partition("-")
-    return config, phase or "prefill"
+    return config, phase or PREFILL
 
 
 def attn_table(results: Results) -> pd.DataFrame:
@@ -49,7 +50,7 @@ def point_order(table: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
-def by_point(table: pd.DataFrame, column: str, phase: str = "prefill") -> pd.DataFrame:
+def by_point(table: pd.DataFrame, column: str, phase: str = PREFILL) -> pd.DataFrame:
     """``column`` as a (model, length) x configuration table in the paper's order."""
     rows = table[table["phase"] == phase]
     wide = rows.pivot_table(index=POINT, columns="config", values=column, aggfunc="first", sort=False)
@@ -58,7 +59,7 @@ def by_point(table: pd.DataFrame, column: str, phase: str = "prefill") -> pd.Dat
 
 
 def relative(table: pd.DataFrame, column: str, baseline: str = "unfused", *, speedup: bool,
-             phase: str = "prefill") -> pd.DataFrame:
+             phase: str = PREFILL) -> pd.DataFrame:
     """Each configuration against ``baseline`` at the same point: baseline / config when ``speedup``
     (Fig. 8), config / baseline otherwise (Fig. 9). Points the baseline lacks are dropped."""
     wide = by_point(table, column, phase)
@@ -78,12 +79,12 @@ def end_to_end(table: pd.DataFrame, end2end: dict[str, pd.DataFrame]) -> pd.Data
     for config, platform in END2END_PLATFORM.items():
         if platform not in end2end:
             continue
-        attn = table[(table["config"] == config) & (table["phase"] == "prefill")]
+        attn = table[(table["config"] == config) & (table["phase"] == PREFILL)]
         merged = attn[POINT + ["latency", "energy", "traffic"]].merge(
             end2end[platform][POINT + ["latency", "energy", "traffic"]], on=POINT, suffixes=("_attn", "_rest"))
         for column in ("latency", "energy", "traffic"):
             merged[column] = merged[f"{column}_attn"] + merged[f"{column}_rest"]
-        rows.append(merged.assign(config=config, phase="prefill"))
+        rows.append(merged.assign(config=config, phase=PREFILL))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["config", "phase", *POINT])
 
 

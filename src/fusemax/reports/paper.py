@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from fusemax.workload import PREFILL
+
 from .bars import group_labels, grouped_bars
 from .frames import by_point, relative
 from .style import EINSUM_COLORS, OKABE_ITO, WIDE, config_short, new_figure, ordered_lengths, styled
@@ -57,7 +59,7 @@ def energy(table: pd.DataFrame, baseline: str = "unfused") -> Figure:
 
 def einsum_shares(table: pd.DataFrame, model: str) -> pd.DataFrame:
     """Fig. 7's stack for ``model``: rows (length, configuration), columns the series; NaN = not drawn."""
-    rows = table[(table["model"] == model) & (table["phase"] == "prefill")]
+    rows = table[(table["model"] == model) & (table["phase"] == PREFILL)]
     out = []
     for length in ordered_lengths(rows["seq_len"]):
         for config in FIG7_CONFIGS:

@@ -2,7 +2,7 @@
 per configuration, placed at the throughput the configuration achieved.
 
 * Einsum point: its FLOPs / its DRAM bytes, at FLOPs / its own latency bound (max(memory, compute))
-  -- :func:`fusemax.experiments.roofline.einsum_roofline`.
+  -- :func:`fusemax.combine.roofline.einsum_roofline`.
 * Phase point on an array's roofline: FLOPs of the phase's Einsums on that array / DRAM bytes of all the
   phase's Einsums (DRAM traffic belongs to the phase, not to an array), at those FLOPs / the phase latency.
   Attention latency is the configuration's combined latency from ``attn-<config>.csv``; the MLP (the
@@ -20,9 +20,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from fusemax.combine.roofline import PHASE_KEY, Roof, roofs
 from fusemax.configs import MATMULS
 from fusemax.errors import FusemaxError
-from fusemax.experiments.roofline import PHASE_KEY, Roof, roofs
 from fusemax.results import Results
 from fusemax.workload import Hardware, parse_seq_len
 
@@ -178,7 +178,7 @@ def _unavailable(name: str, value: str, available: list[str], where: str) -> Fus
 
 def choose(points: pd.DataFrame, choice: RooflineChoice) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """``(points of the chosen phase, [(model, length) of each figure])`` for ``points``
-    (:func:`fusemax.experiments.roofline.einsum_roofline` rows). A value the folder lacks is one
+    (:func:`fusemax.combine.roofline.einsum_roofline` rows). A value the folder lacks is one
     :class:`FusemaxError` naming the option and the values it has."""
     where = "einsums.csv"
     if choice.phase is not None:

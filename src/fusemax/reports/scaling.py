@@ -2,15 +2,15 @@
 prefill and decode) and with model size (across the zoo at one length).
 
 Both use the attention phase as a whole: all its Einsums' FLOPs over all their DRAM bytes
-(:func:`fusemax.experiments.roofline.phase_roofline`), achieved = those FLOPs / the configuration's latency.
+(:func:`fusemax.combine.roofline.phase_roofline`), achieved = those FLOPs / the configuration's latency.
 """
 from __future__ import annotations
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from fusemax.experiments.roofline import PHASE_KEY, phase_roofline, roofs
-from fusemax.workload import Hardware, parse_seq_len
+from fusemax.combine.roofline import PHASE_KEY, phase_roofline, roofs
+from fusemax.workload import DECODE, PREFILL, Hardware, parse_seq_len
 
 from .rooflines import is_mlp
 from .style import (
@@ -25,7 +25,7 @@ from .style import (
     styled,
 )
 
-PHASE_STYLE = {"prefill": "-", "decode": "--"}
+PHASE_STYLE = {PREFILL: "-", DECODE: "--"}
 
 
 def attention_phases(einsums: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -81,7 +81,7 @@ def intensity_vs_length(phases: pd.DataFrame, hardware: Hardware) -> Figure:
 
 
 @styled
-def model_scaling(phases: pd.DataFrame, seq_len: str, phase: str = "prefill") -> Figure:
+def model_scaling(phases: pd.DataFrame, seq_len: str, phase: str = PREFILL) -> Figure:
     """Latency, operational intensity, achieved throughput and 2D utilization across the models at one
     length, models ordered by their attention FLOPs. Each line's ``gid`` is ``<metric> <config>``."""
     rows = phases[(phases["seq_len"] == seq_len) & (phases["phase"] == phase)]

@@ -14,7 +14,7 @@ Points on a roofline are *components* of one configuration's layer at one model 
   platform, at the sum of its Einsums' bounds, which is how the layer's latency adds them up.
 
 Intensity is FLOPs over DRAM bytes; achieved throughput is FLOPs over latency, drawn against the 2D and 1D
-roofs of the study's hardware (:func:`fusemax.experiments.roofline.roofs`). A component without DRAM
+roofs of the study's hardware (:func:`fusemax.combine.roofline.roofs`). A component without DRAM
 traffic (a fused softmax) has unbounded intensity and is not placed; the figure's title counts it.
 
 Every drawn point's ``gid`` is ``<component> <config> <model> <seq_len> <phase> <batch>`` (bars:
@@ -35,10 +35,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fusemax import results as results_io
+from fusemax.combine.roofline import roofs
 from fusemax.configs import REGISTRY
-from fusemax.experiments.roofline import roofs
+from fusemax.experiments import grid
 from fusemax.results import LAYER_KEY, Results
-from fusemax.workload import Hardware, format_seq_len, parse_seq_len
+from fusemax.workload import PHASES, Hardware, format_seq_len, parse_seq_len
 
 from .current import STUDY_DIR, SavedFigure, find
 from .frames import headline_table as headline_rows
@@ -61,7 +62,6 @@ COMPONENT_MARKERS = {"attention": "o", "softmax": "s", "MLP": "P", "layer": "D"}
 #: FuseMax (binding) against its two baselines, as in the paper.
 FUSEMAX, BASELINES = "binding", ("flat", "unfused")
 STUDY_CONFIGS = (FUSEMAX, *BASELINES)
-PHASES = ("prefill", "decode")
 #: Colours of models when a figure compares models (one configuration), in the folder's model order.
 MODEL_COLORS = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black",
                                        "yellow")]
@@ -424,7 +424,7 @@ FIGURES = (
     FigureSpec("study-bert-intensity", "BERT's whole-layer operational intensity vs context length",
                "layer.csv's intensity (algorithmic FLOPs / DRAM bytes) per length; above the ridge the 2D "
                "array, below it DRAM bounds the layer.",
-               ("BERT",), tuple(2 ** k for k in range(13)), STUDY_CONFIGS, ("layer",), bars=True),
+               ("BERT",), grid.LENGTHS, STUDY_CONFIGS, ("layer",), bars=True),
 )
 
 

@@ -2,7 +2,7 @@
 
 Each configuration is priced on its energy design's two ERTs (``fusemax`` or ``flat``, the registry's
 ``energy_design``), built by the builtin estimator from fusemax's own ``arch/energy`` descriptions at the
-point's resolved sizes (:meth:`fusemax.configs.ResolvedHardware.energy_hardware`,
+point's resolved sizes (the ``energy_*`` fields of :class:`fusemax.configs.ResolvedHardware`,
 :func:`fusemax.energy.designs.design_erts`). The baselines price DRAM
 from the spill-adjusted traffic (bytes / 8: 64-bit lines). Energy is linear in the action counts, so
 per-Einsum energies add up to the artifact's per-configuration total.
@@ -17,10 +17,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping
 
-from fusemax import yamlio
 from fusemax.configs import ResolvedHardware, get_config
 from fusemax.energy import actions
-from fusemax.energy.designs import design_erts
 from fusemax.energy.tables import ERT
 from fusemax.stats import LevelStats, Stats
 
@@ -28,34 +26,6 @@ from .metrics import EinsumMetrics
 
 #: FLAT's 2D PEs have one register per operand; the artifact prices them together as the 2D reg_file.
 SPLIT_REGISTERS = ("reg0", "reg1", "reg2")
-
-
-def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> dict[str, list[str]]:
-    """Level -> tensors of the mapping's explicit ``keep`` directives (what the artifact prices)."""
-    if not mapping_yaml:
-        return {}
-    found = _KEPT.get(mapping_yaml)
-    if found is None:
-        if len(_KEPT) >= _KEPT_MAX:
-            _KEPT.clear()
-        found = _KEPT[mapping_yaml] = _parse_kept(mapping_yaml, source)
-    return {level: list(tensors) for level, tensors in found}
-
-
-# Combining a sweep asks for every Einsum's kept levels, and many points share a mapping text: answers are
-# kept by text (``source`` only labels a parse error, and errors are not kept), as tuples, so a caller
-# changing its dict cannot change another's.
-_KEPT: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
-_KEPT_MAX = 8192
-
-
-def _parse_kept(mapping_yaml: str, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    data = yamlio.loads(mapping_yaml, source=source) or {}
-    kept: dict[str, tuple[str, ...]] = {}
-    for entry in data.get("mapping", []):
-        if entry.get("type") in ("dataspace", "datatype"):
-            kept[entry["target"]] = tuple(entry.get("keep", []))
-    return tuple(kept.items())
 
 
 def _merge_split_registers(stats: Stats, kept: dict[str, list[str]]) -> tuple[Stats, dict[str, list[str]]]:
@@ -82,7 +52,7 @@ def _with_defaults(kept: dict[str, list[str]], on_2d: bool, design: str) -> dict
 def einsum_energy(hardware: ResolvedHardware, name: str, stats: Stats, cost: Mapping[str, int],
                   metrics: EinsumMetrics, dram_from_traffic: bool, kept: dict[str, list[str]],
                   erts: Mapping[str, ERT]) -> tuple[float, dict[str, float]]:
-    """(pJ, pJ per ``component_array``) of one Einsum of ``hardware.config``; ``erts`` (:func:`erts_for`)
+    """(pJ, pJ per ``component_array``) of one Einsum of ``hardware.config``; ``erts`` (:func:`design_erts`)
     holds ``"2d"`` and ``"1d"``."""
     design = hardware.energy_design
     on_2d = metrics.array == "2d"
@@ -99,8 +69,3 @@ def einsum_energy(hardware: ResolvedHardware, name: str, stats: Stats, cost: Map
     breakdown.update({f"{c}_1d": e for c, e in actions.energy_breakdown(one, erts["1d"]).items()})
     return sum(breakdown.values()), breakdown
 
-
-def erts_for(hardware: ResolvedHardware) -> dict[str, ERT]:
-    """The 2D and 1D ERTs that price a configuration on its resolved hardware (builtin estimator, never
-    reference files)."""
-    return design_erts(hardware.energy_design, hardware.energy_hardware())

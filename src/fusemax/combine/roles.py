@@ -76,11 +76,6 @@ def softmax_rule(name: str, qk_onchip: bool, spilled: float) -> TrafficRule:
     return TrafficRule(dram=frozenset(dram), spillable=frozenset(spillable), spilled=spilled)
 
 
-def softmax_spill(avail_bytes: float, keys: int, word_bytes: int = 2) -> float:
-    """Proportion of a softmax row (M keys) that does not fit in ``avail_bytes`` of L3."""
-    return 1.0 - min(1.0, avail_bytes / (keys * word_bytes))
-
-
 def _flat_rule(dataflow: FlatDataflow, tensors: tuple[str, ...]) -> TrafficRule:
     dram = {t for t in tensors if t in BASELINE_IO_TENSORS or t not in dataflow.onchip}
     spillable = {t for t in tensors if t in dataflow.onchip}

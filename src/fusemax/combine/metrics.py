@@ -73,9 +73,10 @@ def _skip_elided(reads: float, updates: float) -> float:
     return 0.0 if reads == updates else reads
 
 
-def dram_traffic(stats: Stats, rule: TrafficRule, tensors: list[str] | None = None,
-                 word_bytes: int = 2) -> tuple[float, float]:
-    """(read bytes, write bytes) that one Einsum moves to and from DRAM under ``rule``.
+def dram_traffic(stats: Stats, rule: TrafficRule, tensors: list[str] | None = None, *,
+                 word_bytes: int) -> tuple[float, float]:
+    """(read bytes, write bytes) that one Einsum moves to and from DRAM under ``rule``, in words of
+    ``word_bytes`` (the point's resolved hardware).
 
     Spillable tensors add ``spilled`` of their L3 traffic; their separate DRAM<->L3 movement is scaled by
     the buffered proportion when ``skip_spilled_fills`` is set.

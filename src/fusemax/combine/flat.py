@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from fusemax.render.flat_dataflow import FlatDataflow
+from fusemax.render.flat_dataflow import FlatDataflow, softmax_spill
 from fusemax.stats import Stats
 
 from .metrics import L3_LEVEL
-from .roles import FLAT_OPERANDS, softmax_spill
+from .roles import FLAT_OPERANDS
 
 
 def onchip_words(onchip: frozenset[str], stats: Mapping[str, Stats]) -> int:
@@ -22,7 +22,7 @@ def onchip_words(onchip: frozenset[str], stats: Mapping[str, Stats]) -> int:
 
 
 def flat_softmax_spill(dataflow: FlatDataflow, qk: Stats, av: Stats, l3_bytes: int, keys: int,
-                       word_bytes: int = 2) -> float:
+                       word_bytes: int) -> float:
     """Proportion of the softmax's rows that spills under FLAT.
 
     With QK on chip the softmax shares FLAT's buffering and its spilled proportion. With QK off chip the

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Sequence
 
-from fusemax.configs import PAPER_CLOCK_HZ, get_config
+from fusemax.configs import get_config
 
 from .metrics import EinsumMetrics
 
@@ -78,14 +78,14 @@ def _c(m: dict[str, EinsumMetrics], *names: str) -> float:
     return sum(m[n].comp_latency for n in names)
 
 
-def binding_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
+def binding_compute(m: dict[str, EinsumMetrics], pe_dim: int) -> float:
     """FuseMax with the interleaved binding: the 1D array's tail of one M1 iteration (RD, RNV, AV) hides
     under the 2D array's next QK+LM, and the 1D rescaling (PRM+SPD, SPNV) under SLN+SLD and SLNV."""
     return (max(_c(m, "QK", "LM"), _c(m, "RD", "RNV", "AV")) + _c(m, "RM")
             + max(_c(m, "SLN", "SLD"), _c(m, "PRM", "SPD")) + max(_c(m, "SLNV"), _c(m, "SPNV")))
 
 
-def arch_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
+def arch_compute(m: dict[str, EinsumMetrics], pe_dim: int) -> float:
     """FuseMax hardware without interleaving: after LM the 2D array stalls while the running max drains
     through the array (one LM step per PE row, ``pe_dim`` of them), and RNV no longer overlaps QK."""
     return (max(_c(m, "QK", "LM"), _c(m, "RD", "AV")) + pe_dim * _c(m, "LM") + _c(m, "RM")
@@ -97,7 +97,7 @@ def _split(m: dict[str, EinsumMetrics]) -> tuple[float, float]:
             sum(e.comp_latency for e in m.values() if e.array == "1d"))
 
 
-def parallel_compute(m: dict[str, EinsumMetrics], pe_dim: int = 256) -> float:
+def parallel_compute(m: dict[str, EinsumMetrics], pe_dim: int) -> float:
     """cascade and FLAT: the two arrays overlap fully, so the busier one bounds compute."""
     return max(_split(m))
 
@@ -120,9 +120,9 @@ def pipelined(stages: list[EinsumMetrics], row_blocks: int) -> float:
     return max(comp_2d, comp_1d) + min(comp_2d, comp_1d) / row_blocks
 
 
-def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256,
+def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int,
                   row_blocks: int = 1) -> tuple[float, float, float]:
-    """(total, memory, compute) latency of one configuration in seconds.
+    """(total, memory, compute) latency of one configuration in seconds on a ``pe_dim`` x ``pe_dim`` array.
 
     The ``phases`` schedule (unfused) runs its groups (QK, softmax, AV) one after another, each bound by its
     own memory or compute time; the ``fused`` schedule (the fused layer) runs its fused groups one after
@@ -156,10 +156,11 @@ def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int = 256,
 
 
 def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics], *,
-            phase: str = "prefill", pe_dim: int = 256, pe_1d: int | None = None,
-            clock_hz: float = PAPER_CLOCK_HZ, params: dict[str, Any] | None = None) -> ConfigResult:
+            phase: str, pe_dim: int, pe_1d: int | None = None, clock_hz: float,
+            params: dict[str, Any] | None = None) -> ConfigResult:
     """One configuration at one workload point from its per-Einsum metrics (``pe_1d`` defaults to
-    ``pe_dim``; ``pe_dim``, ``pe_1d`` and ``clock_hz`` size the PE utilizations)."""
+    ``pe_dim``; ``pe_dim``, ``pe_1d`` and ``clock_hz``, the point's resolved hardware, size the PE
+    utilizations)."""
     by_name = {e.einsum: e for e in metrics}
     latency, mem, comp = total_latency(config, by_name, pe_dim, (params or {}).get("row_blocks", 1))
     comp_2d, comp_1d = _split(by_name)

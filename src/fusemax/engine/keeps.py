@@ -1,0 +1,34 @@
+"""What a mapping keeps where: the tensors of its explicit ``keep`` directives per level, which the artifact
+prices energy on. Read in the worker that evaluates a job (:func:`fusemax.orchestrator.jobs.evaluate_job`),
+so the combination receives them with the statistics instead of parsing every mapping again."""
+from __future__ import annotations
+
+from fusemax import yamlio
+
+
+def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> dict[str, list[str]]:
+    """Level -> tensors of the mapping's explicit ``keep`` directives (what the artifact prices)."""
+    if not mapping_yaml:
+        return {}
+    found = _KEPT.get(mapping_yaml)
+    if found is None:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        found = _KEPT[mapping_yaml] = _parse_kept(mapping_yaml, source)
+    return {level: list(tensors) for level, tensors in found}
+
+
+# Combining a sweep asks for every Einsum's kept levels, and many points share a mapping text: answers are
+# kept by text (``source`` only labels a parse error, and errors are not kept), as tuples, so a caller
+# changing its dict cannot change another's.
+_KEPT: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+_KEPT_MAX = 8192
+
+
+def _parse_kept(mapping_yaml: str, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    data = yamlio.loads(mapping_yaml, source=source) or {}
+    kept: dict[str, tuple[str, ...]] = {}
+    for entry in data.get("mapping", []):
+        if entry.get("type") in ("dataspace", "datatype"):
+            kept[entry["target"]] = tuple(entry.get("keep", []))
+    return tuple(kept.items())

@@ -1,0 +1,426 @@
+"""FLAT's own dataflow selection, for workloads the paper's table (``mappings/flat_dataflows.yaml``) lacks.
+
+The table holds the dataflows FLAT chose for the paper's models (BERT, TrXL, T5, XLM) at its lengths. For any
+other workload this module does what FLAT's search does: enumerate the dataflows, evaluate each through
+the real pipeline (render with ``flat_dataflow=choice`` -> builtin engine -> the flat combination,
+:func:`fusemax.combine.point.combine_rendered`), charging what overbooks the L3 as spilled traffic, and keep
+the fastest.
+
+Search space:
+    * placements: each of Q, K, V and AV on or off chip; the score matrix QK and the probabilities A share
+      one placement (FLAT fuses QK -> softmax -> A, and the softmax passes read and write them in one place),
+      so 2**5 placements;
+    * stationarity of QK and of AV on the 2D array: input, weight or output each (9 pairs);
+    * fusion granularity: ``row`` with P1 among the divisors of P that are multiples of the PE dimension and
+      smaller than P (ascending), then ``head`` (the whole P, the largest block);
+    * under grouped-query attention (G = H / KV > 1), the query heads of a K/V group per tile
+      (:func:`group_options`): one head (FLAT as published) or the whole group (its G x P1 rows share one
+      K/V tile, so K/V come from DRAM once per K/V head where the stationarity or the L3 keeps them).
+
+Spill: like FLAT, a dataflow may overbook the L3; the overflow goes to DRAM. Render derives each candidate's
+spilled proportion from FLAT's buffer count (:func:`fusemax.render.flat_dataflow.spilled_proportion`, the rule
+that reproduces the paper's published proportions), and the combination charges the spilled traffic. So
+every candidate is legal and pays for what does not fit.
+
+Candidates whose blocks Timeloop cannot map at all (larger than the spill room of ``arch/baseline-2d``, 32x the
+L3, so spilling over 97 %) are dropped.
+
+Selection: lowest latency; ties go to lower DRAM traffic, then to the first candidate in the order above
+(one head's candidates before the whole group's, so where sharing gains nothing FLAT keeps the tiles it
+would pick for one head; then placements in binary order of Q, K, QK/A, V, AV with off first;
+stationarities input, weight, output; ascending blocks). Energy is not computed while searching.
+
+Pruning, as Timeloop's mapper prunes: the candidates that keep every tensor in DRAM (one per loop nest)
+are evaluated first; every other candidate then gets a lower bound on its (latency, traffic) before it is
+rendered (:class:`_Bound`: its loop nest's compute latency, which its placement does not change, and each
+tensor its placement sends to DRAM moved once); candidates are evaluated in the order of their bounds, a few
+at a time, and the search stops at the first whose bound already loses to the best found. The choice is the
+exhaustive search's: each evaluated candidate is checked against its bound, and a bound that does not hold
+makes the search evaluate every candidate (``tests/experiments/test_flat_search.py`` compares both on
+prefill and decode shapes). The study's 121 searches evaluate about a tenth of their candidates (6.5 CPU-s
+against 35 for all of them; ``benchmarks/bench_flat_search.py``).
+
+The select stage (:func:`select_dataflows`) runs one search per attention group as an orchestrator job and
+returns a :class:`Selected` table that render reads (:meth:`Selected.choice`). Given a job cache (as
+``fusemax run`` and ``run_all.py`` do), each search is stored like a job: one checksummed entry keyed by the
+group, the hardware, the builtin engine's version and a hash of fusemax's code and templates
+(:func:`search_key`). The candidates are not cached one by one, so a warm rerun skips the whole search or
+nothing.
+
+Which workloads search: :meth:`Selected.choice` returns None (use the table) for the paper's models, prefill, at
+a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
+
+One search per attention group: FLAT's mappings loop the batch and the KV heads outermost at DRAM, around
+work that is the same for every sequence and KV group (the L3 tiles, hence the spill, are per group), so
+each candidate's cycles and traffic are those of one group times batch x KV heads and the fastest
+candidate does not depend on either. The search therefore runs on :func:`per_group` (one sequence, one
+KV group: its query heads, head dims and lengths) and serves every batch and every model of that shape;
+``tests/experiments/test_flat_search.py`` compares it with searches of the whole workload.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterable
+
+from fusemax import paper
+from fusemax.backends.names import BUILTIN
+from fusemax.combine.metrics import DRAM_LEVEL, compute_unit
+from fusemax.combine.point import combine_rendered
+from fusemax.combine.roles import roles
+from fusemax.combine.schedule import ConfigResult
+from fusemax.configs import get_config
+from fusemax.errors import FusemaxError
+from fusemax.orchestrator import JobResults, RunCounts
+from fusemax.orchestrator.keys import result_key
+from fusemax.orchestrator.rendered import Evaluated, configuration_jobs, evaluate_rendered
+from fusemax.render import render
+from fusemax.render.flat_dataflow import STATIONARITIES, FlatDataflow, dataflow_table
+from fusemax.workload import PREFILL, Hardware, Model, Workload, resolve_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fusemax.orchestrator import Cache, Executor
+
+#: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
+_PLACED = ("Q", "K", "QK", "V", "AV")
+BACKEND = BUILTIN
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One evaluated FLAT dataflow: its latency (s), DRAM traffic (bytes) and spilled proportion."""
+
+    dataflow: FlatDataflow
+    latency: float
+    traffic: float
+    spilled: float
+
+
+def per_group(workload: Workload) -> Workload:
+    """What FLAT's search evaluates for ``workload``: one sequence and one KV group (its H / KV query heads,
+    sharing one K and V head), at the same lengths and phase. D and S do not enter attention."""
+    m = workload.model
+    group = m.H // m.KV
+    model = Model(f"E{m.E}xG{group}", D=m.E * group, H=group, E=m.E, F=m.F, S=m.E * group,
+                  kv_heads=1 if group > 1 else None)
+    return Workload(model, workload.seq_len, workload.phase, batch=1, span=workload.span)
+
+
+def _shape(model: Model) -> tuple[int, ...]:
+    return (model.D, model.H, model.E, model.F, model.S)
+
+
+@lru_cache(maxsize=None)
+def _table_shapes() -> frozenset[tuple[int, ...]]:
+    return frozenset(_shape(resolve_model(name, None)) for name in paper.MODELS)
+
+
+def uses_table(workload: Workload) -> bool:
+    """True for the paper's models (matched by their dimensions), prefill, at a length the table holds."""
+    table = dataflow_table()
+    return (workload.phase == PREFILL and workload.span is None and _shape(workload.model) in _table_shapes()
+            and workload.M in table.get(workload.model.E, {}))
+
+
+def p1_options(queries: int, pe_dim: int) -> list[int]:
+    """FLAT's row blocks: divisors of P that are multiples of the PE dimension and below P, ascending."""
+    return [d for d in range(pe_dim, queries, pe_dim) if queries % d == 0]
+
+
+def group_options(model: Model) -> tuple[int, ...]:
+    """Query heads of a K/V group per tile: one head (FLAT as published), then the whole group; one for
+    multi-head models. Not every divisor: one head keeps FLAT's blocks where a group's rows
+    would overbook the L3 (prefill), the whole group reads K/V once where they must stream (decode), and
+    each option costs a full pass over the other choices."""
+    group = model.H // model.KV
+    return (1, group) if group > 1 else (1,)
+
+
+def _placements() -> list[frozenset[str]]:
+    placements = []
+    for bits in itertools.product((False, True), repeat=len(_PLACED)):
+        onchip = {t for t, on in zip(_PLACED, bits) if on}
+        if "QK" in onchip:
+            onchip.add("A")
+        placements.append(frozenset(onchip))
+    return placements
+
+
+def evaluate_dataflows(workload: Workload, hardware: Hardware,
+                       dataflows: list[FlatDataflow]) -> list[Candidate | None]:
+    """Evaluate FLAT under each dataflow through render -> builtin engine -> flat combination (no energy).
+
+    None marks a dataflow whose tiles Timeloop cannot map (a block larger than even the architecture's spill
+    room). Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
+    """
+    return [None if done is None else done[0] for done in _evaluate(workload, hardware, dataflows)]
+
+
+def _evaluate(workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow],
+              known: JobResults | None = None) -> list[tuple[Candidate, Evaluated, ConfigResult] | None]:
+    """:func:`evaluate_dataflows` with each candidate's statistics and row (what the bound is built from);
+    ``known`` keeps the Einsum jobs' results between calls of one search."""
+    label = f"flat {workload.label}"
+    items = []
+    for dataflow in dataflows:
+        rendered = render("flat", workload, hardware, flat_dataflow=dataflow)
+        items.append((rendered, configuration_jobs(rendered, BACKEND, label)))
+    out: list[tuple[Candidate, Evaluated, ConfigResult] | None] = []
+    for dataflow, evaluated in zip(dataflows, evaluate_rendered(items, known=known)[0]):
+        if evaluated.error is not None:
+            raise FusemaxError(evaluated.error, source=f"{label} ({dataflow.source})")
+        if not evaluated.mappable:
+            out.append(None)
+            continue
+        result = combine_rendered(evaluated, with_energy=False)
+        spilled = evaluated.rendered.params["proportion_spilled"]
+        out.append((Candidate(dataflow, result.latency, result.traffic, spilled), evaluated, result))
+    return out
+
+
+def _loops(dataflow: FlatDataflow) -> tuple:
+    """What fixes a candidate's loop nests: its placement only keeps or bypasses tensors at a level
+    (``mappings/flat``), while the factors come from :func:`fusemax.render.tiling.flat_tiling` of these, so
+    candidates that share them share every Einsum's compute cycles."""
+    return dataflow.group_heads, dataflow.qk_stationarity, dataflow.av_stationarity, dataflow.fusion, dataflow.p1
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """What bounds every candidate of one search from below, read off the evaluated candidates that keep
+    every tensor in DRAM (one per loop nest, :func:`_loops`): each loop nest's compute latency (the same for
+    every placement), or where that candidate is not mappable, the compute latency with every PE busy on
+    every cycle (the problem's computes do not depend on the dataflow); and each Einsum's tensors' words.
+
+    A candidate's DRAM traffic is at least, per Einsum, each tensor its roles move to DRAM once in full:
+    an input is read and an output written at least once where it is kept, and a tensor kept in DRAM and in
+    a spillable L3 moves ``1 - spilled`` of its DRAM traffic plus ``spilled`` of its L3 traffic, each at
+    least its size. Spilled traffic of tensors kept only on chip is bounded by zero. Memory and total
+    latency follow from the traffic exactly as the combination computes them (the same sums in the same
+    order, so the bound holds in floating point too).
+    """
+
+    compute: dict[tuple, float]
+    busy: float
+    words: dict[str, dict[str, int]]
+    word_bytes: int
+    bandwidth: float
+
+    @classmethod
+    def of(cls, offchip: list[tuple[FlatDataflow, tuple[Candidate, Evaluated, ConfigResult] | None]]) -> "_Bound | None":
+        """The bound from the evaluations of the all-in-DRAM candidates; None when they cannot give one
+        (then the search evaluates every candidate)."""
+        conf = get_config("flat")
+        mapped = [found for _, found in offchip if found is not None]
+        if conf.schedule != "parallel" or not mapped:
+            return None
+        _, evaluated, result = mapped[0]
+        hardware = evaluated.rendered.hardware
+        by_array: dict[str, float] = {}
+        words: dict[str, dict[str, int]] = {}
+        for e in result.einsums:
+            unit = compute_unit(evaluated.stats[e.einsum])
+            if unit.instances < 1:
+                return None
+            cycles = -(-e.computes // unit.instances)
+            scale = e.cost if conf.einsum(e.einsum).cost_scales_latency else 1
+            by_array[e.array] = by_array.get(e.array, 0.0) + cycles * scale / hardware.clock_hz
+            dram = evaluated.stats[e.einsum].levels.get(DRAM_LEVEL)
+            words[e.einsum] = {t: ds.utilized_capacity for t, ds in dram.dataspaces.items()} if dram else {}
+        compute = {_loops(d): found[2].comp_latency for d, found in offchip if found is not None}
+        return cls(compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
+
+    def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
+        """(latency, traffic) no candidate under ``dataflow`` beats; None when a tensor's size is unknown."""
+        mem = traffic = 0.0
+        for name, role in roles(get_config("flat"), 0.0, dataflow).items():
+            sizes = self.words.get(name, {})
+            if not role.traffic.dram <= sizes.keys():
+                return None
+            moved = float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes
+            traffic += moved
+            mem += moved / self.bandwidth
+        return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
+
+
+#: Candidates evaluated before the first look at the bound; each later batch doubles (their Einsum jobs'
+#: results are kept across batches): where the bound prunes, the search stops within a few small batches;
+#: where it does not, few batches keep the cost of looking small.
+_FIRST_BATCH = 8
+
+
+def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
+    """The fastest candidate for ``workload``'s attention group (:func:`per_group`; its latency and
+    traffic are the group's) and how many candidates it was chosen from (see the module doc)."""
+    return _search(per_group(workload), hardware)
+
+
+def candidates(workload: Workload, hardware: Hardware) -> list[FlatDataflow]:
+    """Every dataflow FLAT's search considers for ``workload``, in its enumeration (tie-breaking) order."""
+    where = workload.label
+    blocks = [("row", p1) for p1 in p1_options(workload.P, hardware.pe_dim)] + [("head", workload.P)]
+    return [FlatDataflow(onchip, qk, av, fusion, p1, heads, source=f"searched ({where})")
+            for heads in group_options(workload.model) for onchip in _placements()
+            for qk in STATIONARITIES for av in STATIONARITIES for fusion, p1 in blocks]
+
+
+def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple[Candidate, int]:
+    """The lowest (latency, traffic, enumeration index) of :func:`candidates`, and how many were ruled on.
+
+    With ``prune``, candidates are evaluated in order of their lower bound (:class:`_Bound`) and the search
+    stops at the first whose bound already loses to the best found, as Timeloop's mapper prunes; every
+    evaluated candidate is checked against its bound, and a violated bound (a model change the bound does
+    not know of) falls back to evaluating all of them, so the choice is always the exhaustive one.
+    """
+    dataflows = candidates(workload, hardware)
+    if not prune:
+        return _exhaustive(workload, hardware, dataflows)
+    known = JobResults({}, {}, {}, RunCounts())
+    # the candidates that keep every tensor in DRAM, one per loop nest: the bound is read off them
+    offchip = [i for i, d in enumerate(dataflows) if not d.onchip]
+    done = dict(zip(offchip, _evaluate(workload, hardware, [dataflows[i] for i in offchip], known)))
+    bound = _Bound.of([(dataflows[i], done[i]) for i in offchip])
+    bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
+    if bound is None or any(b is None for b in bounds):
+        return _exhaustive(workload, hardware, dataflows)
+    order = sorted((*b, i) for i, b in enumerate(bounds) if b is not None)
+    best: tuple[float, float, int] | None = None
+    chosen: Candidate | None = None
+    unmappable = 0
+    pos, size = 0, _FIRST_BATCH
+    while pos < len(order) and (best is None or order[pos] <= best):
+        chunk: list[int] = []
+        while pos < len(order) and len(chunk) < size and (best is None or order[pos] <= best):
+            chunk.append(order[pos][2])
+            pos += 1
+        size *= 2
+        todo = [i for i in chunk if i not in done]
+        done.update(zip(todo, _evaluate(workload, hardware, [dataflows[i] for i in todo], known)))
+        for i in chunk:
+            found = done[i]
+            if found is None:
+                unmappable += 1
+                continue
+            candidate = found[0]
+            latency_bound, traffic_bound = bounds[i]  # type: ignore[misc]
+            if latency_bound > candidate.latency or traffic_bound > candidate.traffic:
+                return _exhaustive(workload, hardware, dataflows)
+            key = (candidate.latency, candidate.traffic, i)
+            if best is None or key < best:
+                best, chosen = key, candidate
+    if chosen is None:
+        return _exhaustive(workload, hardware, dataflows)
+    return chosen, len(dataflows) - unmappable
+
+
+def _exhaustive(workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow]) -> tuple[Candidate, int]:
+    """Every candidate evaluated; the lowest (latency, traffic), ties to the enumeration order."""
+    found = [c for c in evaluate_dataflows(workload, hardware, dataflows) if c is not None]
+    if not found:
+        raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=workload.label)
+    # min() keeps the first of equal keys: remaining ties go to the enumeration order
+    return min(found, key=lambda c: (c.latency, c.traffic)), len(found)
+
+
+def _search_job(workload: Workload, hardware: Hardware) -> tuple[Candidate, int] | None:
+    """One select job (run by an executor's worker): the search's result, or None when it fails (the
+    planner then repeats it in its own process, which raises the error where a serial run would)."""
+    try:
+        return search(workload, hardware)
+    except FusemaxError:
+        return None
+
+
+@dataclass
+class Selected:
+    """The select stage's output, which render reads: FLAT's dataflow per attention group
+    (:func:`per_group`) the paper's table does not cover, and the groups no dataflow maps (their error)."""
+
+    dataflows: dict[Workload, FlatDataflow] = field(default_factory=dict)
+    errors: dict[Workload, FusemaxError] = field(default_factory=dict)
+
+    def choice(self, workload: Workload) -> FlatDataflow | None:
+        """What render gives FLAT for ``workload``: None where the paper's table covers it (render looks it
+        up), else its group's selected dataflow; raises the group's error when none maps."""
+        if uses_table(workload):
+            return None
+        group = per_group(workload)
+        if group in self.errors:
+            raise self.errors[group]
+        return self.dataflows[group]
+
+
+def select_dataflows(workloads: Iterable[Workload], hardware: Hardware, executor: "Executor | None" = None,
+                     cache: "Cache | None" = None) -> Selected:
+    """The select stage: FLAT's choice for every attention group of ``workloads`` the paper's table does not
+    cover, one orchestrator job per group (on ``executor``; None: in this process), each served from and
+    stored in ``cache`` like a job."""
+    selected = Selected()
+    todo = []
+    for group in dict.fromkeys(per_group(w) for w in workloads if not uses_table(w)):
+        hit = _cached(group, hardware, cache) if cache is not None else None
+        if hit is not None:
+            selected.dataflows[group] = hit
+        else:
+            todo.append(group)
+    # Longest first (a search's cost grows with its row blocks), so no worker is left with a long one at the
+    # end; results are keyed by group, so the order changes nothing else.
+    todo.sort(key=lambda w: -len(p1_options(w.P, hardware.pe_dim)))
+    found: dict[int, tuple[Candidate, int] | None] = {}
+    if executor is not None and len(todo) > 1:
+        found = dict(executor.run(_search_job, [(w, hardware) for w in todo]))
+    for i, group in enumerate(todo):
+        result = found.get(i)
+        if result is None:  # in this process: a failure raises here, with its reason
+            try:
+                result = search(group, hardware)
+            except FusemaxError as exc:
+                selected.errors[group] = exc
+                continue
+        if cache is not None:
+            _store(group, hardware, cache, result)
+        selected.dataflows[group] = result[0].dataflow
+    return selected
+
+
+def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
+    """FLAT's own choice for ``workload``: (dataflow, its latency in s on ``workload``, candidates it was
+    chosen from)."""
+    best, evaluated = search(workload, hardware)
+    (whole,) = evaluate_dataflows(workload, hardware, [best.dataflow])
+    if whole is None:  # the group's tiles are the workload's, so this would be a bug: say so
+        raise FusemaxError("internal: FLAT's choice for one attention group does not map the whole workload",
+                           source=workload.label)
+    return best.dataflow, whole.latency, evaluated
+
+
+def search_key(workload: Workload, hardware: Hardware) -> str:
+    """The cache key of FLAT's search for ``workload`` on ``hardware``: that of its attention group
+    (:func:`per_group`), shared by every batch and model of the group's shape (see the module doc)."""
+    return result_key("flat-dataflow-search", per_group(workload), hardware, BACKEND, kinds=("model",))
+
+
+def _cached(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataflow | None:
+    key = search_key(workload, hardware)
+    hit = cache.get(key, holds="flat_dataflow")
+    if hit is not None:
+        try:
+            return FlatDataflow.from_params(hit)
+        except (KeyError, TypeError, ValueError, FusemaxError):  # checksummed, yet not a dataflow
+            cache.reject(key)
+    return None
+
+
+def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
+    best, evaluated = found
+    cache.put(search_key(workload, hardware),
+              {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
+               "latency": best.latency, "traffic": best.traffic, "candidates": evaluated},
+              f"flat search {workload.label}", BACKEND)
+
+
+def dataflow_for(workload: Workload, hardware: Hardware = Hardware(), cache: "Cache | None" = None) -> FlatDataflow | None:
+    """None when the paper's table covers ``workload`` (render then uses it), else the searched dataflow
+    (from ``cache`` when it holds this search, and stored there when not): :func:`select_dataflows` for one."""
+    return select_dataflows([workload], hardware, cache=cache).choice(workload)
