@@ -20,8 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fusemax.errors import FusemaxError
-    from fusemax.reports import write_report
-    from fusemax.reports.rooflines import RooflineChoice
+    from fusemax.reports import RooflineChoice, write_report
     choice = RooflineChoice(args.roofline_model, args.roofline_length, args.roofline_phase)
     try:
         index = write_report(args.dir, args.out, roofline=choice)

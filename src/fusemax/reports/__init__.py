@@ -6,9 +6,12 @@ page, all drawn from a results folder's CSVs (never by re-running the engine).
 
 Modules: :mod:`.style` (the one plot style), :mod:`.frames` (CSV -> plotted tables), :mod:`.bars`,
 :mod:`.paper` (Figs. 6-12), :mod:`.rooflines`, :mod:`.scaling`, :mod:`.study` (the study folder
-``OUT/study/results``: the whole layer across models, lengths and phases), :mod:`.html`, :mod:`.build`.
-Figure builders return matplotlib figures (Agg backend) so notebooks can redraw them.
+``OUT/study/results``: the whole layer across models, lengths and phases), :mod:`.html`, :mod:`.build`
+(draws), :mod:`.current` (what is already drawn) and :mod:`.report` (the entry points; importing this
+package imports no matplotlib). Figure builders return matplotlib figures (Agg backend) so notebooks can
+redraw them.
 """
-from .build import draw_paper_figures, write_report
+from .current import RooflineChoice
+from .report import draw_paper_figures, write_report
 
-__all__ = ["draw_paper_figures", "write_report"]
+__all__ = ["RooflineChoice", "draw_paper_figures", "write_report"]

@@ -1,4 +1,6 @@
-"""``write_report``: every figure a results folder supports, as PNG + PDF, and ``report/index.html``.
+"""The full build of a report (:func:`.report.write_report` when :mod:`.current` finds the page stale): every
+figure a results folder supports, as PNG + PDF (those whose inputs are unchanged are not redrawn), and the
+page's body.
 
 Figures that need data the folder lacks (the unfused baseline, ``einsums.csv``, ``end2end-*.csv``,
 ``pareto.csv``) are skipped with a note on the page rather than failing the report. A study folder
@@ -15,40 +17,31 @@ import pandas as pd
 from fusemax import results as results_io
 from fusemax.combine.roofline import einsum_roofline
 from fusemax.errors import FusemaxError
-from fusemax.fileio import make_dirs, write_text_atomic
+from fusemax.fileio import make_dirs
 from fusemax.names import file_stem
 from fusemax.processes import worker_init
 from fusemax.workload import PREFILL
 
 from . import frames, paper, rooflines, scaling, study
-from .html import page
-from .rooflines import RooflineChoice
-from .style import SavedFigure, draw, inputs_key, is_current
+from .current import REPORT_DIR, RooflineChoice, SavedFigure, Sources
+from .html import body, shown
+from .style import draw, inputs_key, is_current
 
-REPORT_DIR = "report"
 Sections = list[tuple[str, list[SavedFigure]]]
 Tables = list[tuple[str, pd.DataFrame]]
 
 
-def write_report(folder: str | Path, out: str | Path | None = None,
-                 roofline: RooflineChoice = RooflineChoice()) -> Path:
-    """Draw every figure of the results under ``folder`` into ``out`` (default ``folder/report``) and
-    write ``index.html`` there; returns the page's path.
-
-    ``roofline`` picks the roofline figures' model, length and phase (default: every model at the length
-    most of them have, both phases). A study folder (``folder/study/results/layer.csv``, or ``folder``
-    being one) adds the Study section; a study alone makes a page of that section only. A figure whose
-    input frame and style are unchanged since ``out`` last got it is not redrawn (:func:`.style.draw`); the
-    page is always rewritten. Raises FusemaxError when ``folder`` holds neither ``attn-*.csv`` results nor
-    a study, or when ``roofline`` names a model, length or phase the folder lacks."""
-    study_folder = study.find(folder)
-    paper_results = any(results_io.results_dir(folder).glob("attn-*.csv"))
+def build_page(folder: str | Path, out_dir: Path, roofline: RooflineChoice, sources: Sources
+               ) -> tuple[bytes, list[SavedFigure]]:
+    """Draw every figure of the results under ``folder`` (``sources``) that ``out_dir`` lacks or holds
+    stale; returns the page's body (:func:`.html.body`) and the figures it shows. Raises FusemaxError as
+    :func:`.report.write_report` says."""
+    study_folder = sources.study
     # a study alone makes a page of its own; otherwise the paper's results must load (their errors stand)
-    res = results_io.read_paper(folder) if paper_results or study_folder is None else None
+    res = results_io.read_paper(folder) if sources.paper is not None or study_folder is None else None
     if res is None and roofline != RooflineChoice():
         raise FusemaxError("no paper results (attn-*.csv with einsums.csv) to draw rooflines from",
                            source=roofline.flag_given())
-    out_dir = Path(out) if out is not None else Path(folder) / REPORT_DIR
     make_dirs(out_dir)
 
     queued: list[tuple] = []
@@ -57,20 +50,16 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     sections: Sections = []
     tables: Tables = []
     chapters: list[tuple[str, list[SavedFigure], Tables, Tables]] = []
-    run: dict = {}
     if res is not None:
         sections, tables = _paper(res, fig, notes, roofline)
-        run = res.run
     if study_folder is not None:
-        figs, study_tables, folded, study_notes, study_run = study.section(study_folder, fig)
+        figs, study_tables, folded, study_notes = study.section(study_folder, fig)
         notes += study_notes
-        run = run or study_run
         chapters.append(("Study", figs, study_tables, folded))
     _draw_all(queued)
     source = res.folder if res is not None and res.folder is not None else study_folder or Path(folder)
-    index = out_dir / "index.html"
-    write_text_atomic(index, page("fusemax report", source, sections, tables, notes, run, chapters=chapters))
-    return index
+    page = body("fusemax report", source, sections, tables, notes, chapters=chapters)
+    return page.encode("utf-8"), shown(sections, chapters)
 
 
 def draw_paper_figures(folder: str | Path, out: str | Path | None = None,
@@ -94,7 +83,7 @@ def _queue(out_dir: Path, queued: list[tuple]) -> study.Draw:
     be saved as is known at once."""
     def fig(stem: str, title: str, caption: str, builder, *args) -> SavedFigure:
         queued.append((out_dir, stem, title, caption, builder, *args))
-        return SavedFigure(stem, title, caption, out_dir / f"{stem}.png", out_dir / f"{stem}.pdf")
+        return SavedFigure.at(out_dir, stem, title, caption)
     return fig
 
 
@@ -107,11 +96,20 @@ def _draw_all(queued: list[tuple], workers: int | None = None) -> None:
         for q in stale:
             draw(*q)
         return
+    # The figures with the most input cells first (more points, panels and labels: longer to draw; the study's
+    # model figure takes three times a roofline's), so that the last to finish are short ones and no core
+    # waits long for one figure at the end.
+    stale.sort(key=_cells, reverse=True)
     # a plain pool, not the orchestrator's executor: reports stay independent of the drivers; but its
     # workers die with this process (a `kill -9` of the report must not leave them waiting for work)
     with ProcessPoolExecutor(max_workers=workers, initializer=worker_init, initargs=(os.getpid(),)) as pool:
         for future in [pool.submit(draw, *q) for q in stale]:
             future.result()
+
+
+def _cells(queued: tuple) -> int:
+    """How many table cells a queued figure is drawn from (the builder's frame arguments)."""
+    return sum(arg.size for arg in queued[5:] if isinstance(arg, (pd.DataFrame, pd.Series)))
 
 
 def _paper(res: results_io.Results, fig: study.Draw, notes: list[str], roofline: RooflineChoice

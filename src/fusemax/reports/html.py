@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from .style import SavedFigure
+from .current import SavedFigure
 
 CSS = """
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1700px;
@@ -73,16 +73,21 @@ def _params(run: dict[str, Any]) -> pd.DataFrame:
                         columns=["parameter", "value"]).set_index("parameter")
 
 
-def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]], tables: list[tuple[str, pd.DataFrame]],
-         notes: list[str], run: dict[str, Any],
-         chapters: Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]],
-                                  list[tuple[str, pd.DataFrame]]]] = ()) -> str:
-    """The whole page as a string. ``chapters`` (the Study) come after ``sections``, each a heading with
-    its own tables (sub-headings), then its long tables folded (a ``<details>`` disclosure each), then its
-    figures, so a chapter's numbers sit next to its figures."""
-    every = [f for _, figs in sections for f in figs] + [f for _, figs, *_ in chapters for f in figs]
+Chapters = Sequence[tuple[str, list[SavedFigure], list[tuple[str, pd.DataFrame]], list[tuple[str, pd.DataFrame]]]]
+
+
+def shown(sections: list[tuple[str, list[SavedFigure]]], chapters: Chapters) -> list[SavedFigure]:
+    """Every figure of ``sections`` and ``chapters``, in page order."""
+    return [f for _, figs in sections for f in figs] + [f for _, figs, *_ in chapters for f in figs]
+
+
+def body(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]], tables: list[tuple[str, pd.DataFrame]],
+         notes: list[str], chapters: Chapters = ()) -> str:
+    """The page up to its Parameters table (:func:`tail` ends it). ``chapters`` (the Study) come after
+    ``sections``, each a heading with its own tables (sub-headings), then its long tables folded (a
+    ``<details>`` disclosure each), then its figures, so a chapter's numbers sit next to its figures."""
     # Plotly's JavaScript once, in the page: the report works offline and from a copied file
-    js = f"<script>{plotly_js()}</script>" if any(f.plotly.is_file() for f in every) else ""
+    js = f"<script>{plotly_js()}</script>" if any(f.plotly.is_file() for f in shown(sections, chapters)) else ""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{CSS}</style>{js}</head><body><h1>{html.escape(title)}</h1>",
              f"<p>Results folder: <code>{html.escape(str(source))}</code>. Every figure is drawn from the CSVs "
@@ -101,7 +106,11 @@ def page(title: str, source: Path, sections: list[tuple[str, list[SavedFigure]]]
         parts += [f"<details><summary>{html.escape(t)} (full table, {len(f)} rows)</summary>{_table(f)}</details>"
                   for t, f in folded]
         parts += [_img(f) for f in figs]
-    if run:
-        parts.append(f"<h2>Parameters and versions (run.json)</h2>{_table(_params(run))}")
-    parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def tail(run: dict[str, Any], stamp: str) -> str:
+    """The end of the page after :func:`body`: the parameters and versions of ``run`` (``run.json``), then
+    ``stamp`` (:func:`.current.page_stamp`, a comment)."""
+    params = f"\n<h2>Parameters and versions (run.json)</h2>{_table(_params(run))}" if run else ""
+    return f"{params}\n{stamp}\n</body></html>"

@@ -12,8 +12,7 @@ Einsums with no DRAM traffic have unbounded intensity and are not placed (the fi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import ClassVar
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from fusemax.errors import FusemaxError
 from fusemax.results import Results
 from fusemax.workload import Hardware, parse_seq_len
 
+from .current import RooflineChoice
 from .frames import END2END_PLATFORM
 from .style import (
     PHASE_MARKERS,
@@ -169,22 +169,6 @@ def roofline(einsum_rows: pd.DataFrame, phase_rows: pd.DataFrame, hardware: Hard
             "so no finite intensity") if skipped else ""
     fig.suptitle(title + note)
     return fig
-
-
-@dataclass(frozen=True)
-class RooflineChoice:
-    """Which roofline figures a report draws (``fusemax report --roofline-model/-length/-phase``); None:
-    every model, the length most models have (nearest 4K), both phases."""
-
-    model: str | None = None
-    length: str | None = None
-    phase: str | None = None
-
-    FLAGS: ClassVar[dict[str, str]] = {"model": "--roofline-model", "length": "--roofline-length", "phase": "--roofline-phase"}
-
-    def flag_given(self) -> str:
-        """The first option set (for an error that names it)."""
-        return next(flag for name, flag in self.FLAGS.items() if getattr(self, name) is not None)
 
 
 def _unavailable(name: str, value: str, available: list[str], where: str) -> FusemaxError:

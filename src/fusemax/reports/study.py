@@ -41,13 +41,13 @@ from fusemax.experiments import grid
 from fusemax.results import LAYER_KEY, Results
 from fusemax.workload import PHASES, Hardware, format_seq_len, parse_seq_len
 
+from .current import STUDY_DIR, SavedFigure, find
 from .frames import headline_table as headline_rows
 from .frames import point_order
 from .rooflines import draw_roof, hardware_of
 from .style import (
     OKABE_ITO,
     RIDGE_COLOR,
-    SavedFigure,
     config_color,
     config_hatch,
     config_label,
@@ -57,8 +57,6 @@ from .style import (
     styled,
 )
 
-#: ``OUT/study/results``, next to the paper's ``OUT/results``.
-STUDY_DIR = Path(results_io.STUDY_DIR) / "results"
 COMPONENTS = ("attention", "softmax", "MLP", "layer")
 COMPONENT_MARKERS = {"attention": "o", "softmax": "s", "MLP": "P", "layer": "D"}
 #: FuseMax (binding) against its two baselines, as in the paper.
@@ -76,20 +74,6 @@ _CASCADE_PRODUCTS = frozenset({"QK", "SLNV"})
 _BASELINE_PRODUCTS = frozenset({"QK", "AV"})
 #: Groups of the rest of the layer (``einsums.csv`` rows whose config is a platform's name).
 LAYER_GROUPS = frozenset(e.group for e in REGISTRY["layer"].einsums)
-
-
-def find(folder: str | Path) -> Path | None:
-    """The study folder of an experiment folder ``folder`` (``folder/study/results``; ``folder`` may also be
-    the paper's ``results/`` or the study folder itself), or None when it has no ``layer.csv``."""
-    folder = Path(folder)
-    candidates = [folder / STUDY_DIR, folder.parent / STUDY_DIR if folder.name == "results" else None,
-                  results_io.results_dir(folder)]
-    for candidate in candidates:
-        if candidate is not None and (candidate / "layer.csv").is_file():
-            if candidate == results_io.results_dir(folder) and any(candidate.glob("attn-*.csv")):
-                continue  # a paper (or ``fusemax run --layer``) folder, not a study
-            return candidate
-    return None
 
 
 @dataclass(frozen=True)
@@ -612,10 +596,9 @@ def speedup_pivots(study: Study) -> list[tuple[str, pd.DataFrame]]:
 
 
 def section(folder: Path, fig: Draw) -> tuple[list[SavedFigure], list[tuple[str, pd.DataFrame]],
-                                              list[tuple[str, pd.DataFrame]], list[str], dict]:
-    """The Study section of a report: (figures, tables shown, tables folded behind a disclosure, notes, the
-    study's run.json) from ``folder``: the headlines and :func:`speedup_pivots` shown, each phase's full
-    :func:`comparison` folded."""
+                                              list[tuple[str, pd.DataFrame]], list[str]]:
+    """The Study section of a report: (figures, tables shown, tables folded behind a disclosure, notes) from
+    ``folder``: the headlines and :func:`speedup_pivots` shown, each phase's full :func:`comparison` folded."""
     study = load(folder)
     saved, notes = figures(study, fig)
     if study.einsums is None:
@@ -623,7 +606,7 @@ def section(folder: Path, fig: Draw) -> tuple[list[SavedFigure], list[tuple[str,
     every = tables(study)
     shown = [t for t in every if t[0].startswith("Study headline")] + speedup_pivots(study)
     folded = [t for t in every if not t[0].startswith("Study headline")]
-    return saved, shown, folded, notes, study.run
+    return saved, shown, folded, notes
 
 
 __all__ = ["FIGURES", "STUDY_DIR", "Study", "comparison", "components", "figures", "find", "headline_table",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -23,6 +22,7 @@ from fusemax.fileio import save_figure, write_text_atomic
 from fusemax.workload import parse_seq_len
 
 from . import interactive
+from .current import SavedFigure, style_version
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -51,7 +51,9 @@ RC = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "axes
       "grid.color": "#d9d9d9", "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.spines.top": False,
       "axes.spines.right": False, "savefig.dpi": DPI, "figure.dpi": DPI, "pdf.fonttype": 42,
       # text is drawn as written: a model named "$\\foo$" is a label, not TeX for mathtext to parse (and fail on)
-      "text.parse_math": False}
+      "text.parse_math": False,
+      # figures are laid out by their builders (:func:`new_figure`) and :func:`save`, never by a user's rc
+      "figure.autolayout": False, "figure.constrained_layout.use": False}
 
 
 def config_color(config: str) -> str:
@@ -113,44 +115,22 @@ def new_figure(size: tuple[float, float], nrows: int = 1, ncols: int = 1, **kwar
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-@dataclass(frozen=True)
-class SavedFigure:
-    """One figure written as PNG and PDF."""
-
-    stem: str
-    title: str
-    caption: str
-    png: Path
-    pdf: Path
-
-    @property
-    def plotly(self) -> Path:
-        """The interactive twin's Plotly spec beside the PNG (:mod:`.interactive`)."""
-        return self.png.with_name(f"{self.stem}.plotly.json")
-
-
 def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") -> SavedFigure:
     """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG), through
     :func:`fusemax.fileio.save_figure` (atomic, never through a link)."""
-    png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
+    saved = SavedFigure.at(folder, stem, title, caption)
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
-        save_figure(fig, png, dpi=DPI)
-        # The PDF has the PNG's size: keep the layout the PNG's draw computed instead of solving it again
-        # (the constrained-layout solve is a third of a figure's time).
-        fig.set_layout_engine("none")
-        save_figure(fig, pdf)
-    return SavedFigure(stem, title, caption, png, pdf)
-
-
-@functools.lru_cache(maxsize=1)
-def style_version() -> str:
-    """fusemax's and matplotlib's versions and a hash of this package's source: a release, a new
-    matplotlib or a development edit of any figure builder redraws every figure."""
-    from fusemax import __version__
-    digest = hashlib.sha256(f"{__version__}\0{matplotlib.__version__}".encode())
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+        # Solve the constrained layout once, here, and fix it: a figure with a layout engine (even the
+        # "none" placeholder) costs savefig a whole draw with rendering off before each format's own draw,
+        # so four draws where two render (the solve is a third of a figure's time, the silent draws a fifth).
+        # The PDF has the PNG's size, so one layout serves both.
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.execute(fig)
+            fig.set_layout_engine(None)   # RC turns autolayout off: None is no engine at all
+        save_figure(fig, saved.png, dpi=DPI)
+        save_figure(fig, saved.pdf)
+    return saved
 
 
 def _digest(value: Any) -> bytes:
@@ -172,9 +152,10 @@ def inputs_key(builder: Callable, args: tuple) -> str:
 def is_current(folder: Path, stem: str, key: str) -> bool:
     """Whether ``folder`` holds every file of ``stem`` (PNG, PDF, Plotly spec) drawn from the inputs whose
     :func:`inputs_key` is ``key``."""
+    saved = SavedFigure.at(folder, stem)
     try:
-        return ((folder / f"{stem}.inputs.sha256").read_text().strip() == key
-                and all((folder / f"{stem}{ext}").is_file() for ext in (".png", ".pdf", ".plotly.json")))
+        return (saved.stamp.read_text().strip() == key
+                and all(p.is_file() for p in (saved.png, saved.pdf, saved.plotly)))
     except OSError:
         return False
 
@@ -182,16 +163,15 @@ def is_current(folder: Path, stem: str, key: str) -> bool:
 def draw(folder: Path, stem: str, title: str, caption: str, builder: Callable[..., Figure],
          *args: Any) -> tuple[SavedFigure, bool]:
     """``(saved figure, redrawn?)``: ``builder(*args)`` saved as by :func:`save`, unless ``folder`` already
-    holds its files (PNG, PDF, Plotly spec) drawn from the same inputs by the same style (``stem.inputs.sha256`` records the key
-    of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
-    png, pdf, stamp = folder / f"{stem}.png", folder / f"{stem}.pdf", folder / f"{stem}.inputs.sha256"
+    holds its files (PNG, PDF, Plotly spec) drawn from the same inputs by the same style (``stem.inputs.sha256``
+    records the key of :func:`inputs_key`; it is written last, so an interrupted save is redrawn next time)."""
     key = inputs_key(builder, args)
     if is_current(folder, stem, key):
-        return SavedFigure(stem, title, caption, png, pdf), False
-    stamp.unlink(missing_ok=True)
+        return SavedFigure.at(folder, stem, title, caption), False
+    SavedFigure.at(folder, stem, title, caption).stamp.unlink(missing_ok=True)
     figure = builder(*args)
     saved = save(figure, folder, stem, title, caption)
     # after saving: the spec takes the axes' places from the saved layout
     write_text_atomic(saved.plotly, interactive.to_json(figure, title))
-    write_text_atomic(stamp, key + "\n")
+    write_text_atomic(saved.stamp, key + "\n")
     return saved, True
