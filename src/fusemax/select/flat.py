@@ -33,12 +33,12 @@ stationarities input, weight, output; ascending blocks). Energy is not computed 
 Pruning, as Timeloop's mapper prunes: the candidates that keep every tensor in DRAM (one per loop nest)
 are evaluated first; every other candidate then gets a lower bound on its (latency, traffic) before it is
 rendered (:class:`_Bound`: its loop nest's compute latency, which its placement does not change, and each
-tensor its placement sends to DRAM moved once); candidates are evaluated in the order of their bounds, a few
-at a time, and the search stops at the first whose bound already loses to the best found. The choice is the
+tensor its placement sends to DRAM moved once); candidates are evaluated in the order of their bounds, in
+batches that double from 8, and the search stops at the first whose bound already loses to the best found. The choice is the
 exhaustive search's: each evaluated candidate is checked against its bound, and a bound that does not hold
 makes the search evaluate every candidate (``tests/experiments/test_flat_search.py`` compares both on
-prefill and decode shapes). The study's 121 searches evaluate about a tenth of their candidates (6.5 CPU-s
-against 35 for all of them; ``benchmarks/bench_flat_search.py``).
+prefill and decode shapes). The study's 121 searches evaluate 3,138 of their 44,352 candidates (18.9 CPU-s
+against 53.8 for all of them, each search in a fresh process: ``benchmarks/bench_flat_search.py --study``).
 
 The select stage (:func:`select_dataflows`) runs one search per attention group as an orchestrator job and
 returns a :class:`Selected` table that render reads (:meth:`Selected.choice`). Given a job cache (as
