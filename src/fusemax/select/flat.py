@@ -231,8 +231,20 @@ class _Bound:
         compute = {_loops(d): found[2].comp_latency for d, found in offchip if found is not None}
         return cls(compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
 
+    #: placement -> (memory latency, traffic) bound: what goes to DRAM depends on the placement alone
+    moved: dict[frozenset[str], tuple[float, float] | None] = field(default_factory=dict, compare=False)
+
     def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
         """(latency, traffic) no candidate under ``dataflow`` beats; None when a tensor's size is unknown."""
+        if dataflow.onchip not in self.moved:
+            self.moved[dataflow.onchip] = self._moved(dataflow)
+        found = self.moved[dataflow.onchip]
+        if found is None:
+            return None
+        mem, traffic = found
+        return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
+
+    def _moved(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
         mem = traffic = 0.0
         for name, role in roles(get_config("flat"), 0.0, dataflow).items():
             sizes = self.words.get(name, {})
@@ -241,7 +253,7 @@ class _Bound:
             moved = float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes
             traffic += moved
             mem += moved / self.bandwidth
-        return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
+        return mem, traffic
 
 
 #: Candidates evaluated before the first look at the bound; each later batch doubles (their Einsum jobs'
