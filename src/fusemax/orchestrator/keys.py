@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
@@ -37,11 +37,11 @@ def result_key(kind: str, workload: Workload, hardware: Hardware, backend: str, 
     workload's numbers (not where its model was read from), the hardware, the versions of ``backend``'s
     job ``kinds`` (for real Timeloop: its binaries; None for one not installed, which a result computed
     without it never needed), :func:`code_fingerprint` and ``fields``."""
-    model = {k: v for k, v in asdict(workload.model).items() if k != "source"}
+    model = {k: v for k, v in _fields(workload.model).items() if k != "source"}
     canonical = json.dumps({"kind": kind, "version": [_version(backend, k) for k in kinds],
                             "code": code_fingerprint(), "model": model, "seq_len": workload.seq_len,
                             "phase": workload.phase, "batch": workload.batch, "span": workload.span,
-                            "hardware": asdict(hardware),
+                            "hardware": _fields(hardware),
                             "backend": backend, **fields}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -51,3 +51,9 @@ def _version(backend: str, kind: str) -> str | None:
         return backend_version(backend, kind)
     except ToolNotFoundError:
         return None
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A model's or hardware's fields: ``asdict`` for records of plain values, without its deep copy (a
+    sweep keys every point)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
