@@ -116,13 +116,13 @@ def test_models_list_keeps_inline_specs_whole():
     assert _model_list("BERT,MyNet:D=2048,H=16,E=128,S=8192,T5") == ["BERT", "MyNet:D=2048,H=16,E=128,S=8192", "T5"]
 
 
-def test_a_result_read_back_from_the_cache_keeps_its_csv_columns_in_einsum_order():
-    """The cache writes entries with sorted keys; a warm run's attn-*.csv must still list the per-Einsum
-    utilization columns in the cascade's order (QK, LM, SLN, SLD, ...), as a cold run writes them."""
-    import json
-
-    from fusemax.combine.schedule import ConfigResult
+def test_a_result_read_back_from_the_cache_keeps_its_csv_columns_in_einsum_order(tmp_path):
+    """A warm run's attn-*.csv must list the per-Einsum utilization columns in the cascade's order (QK, LM,
+    SLN, SLD, ...), as a cold run writes them: the cache keeps a result's key order."""
+    from fusemax.orchestrator import Cache
+    from fusemax.pipeline import cached_result, store_result
     fresh = sweep.evaluate_point(sweep.Point("binding", "BERT", 1024), with_energy=False).result
     assert list(fresh.einsum_util)[:2] == ["QK", "LM"]
-    cached = ConfigResult.from_json(json.loads(json.dumps(fresh.to_json(), sort_keys=True)))
-    assert list(cached.csv_row()) == list(fresh.csv_row())
+    store_result(Cache(tmp_path), "k" * 64, fresh, "label", "builtin")
+    cached = cached_result(Cache(tmp_path), "k" * 64)
+    assert cached is not None and list(cached.csv_row()) == list(fresh.csv_row())

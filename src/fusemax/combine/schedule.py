@@ -52,11 +52,7 @@ class ConfigResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ConfigResult":
-        # einsum_util's keys are CSV columns in the Einsums' order, which a cache that sorts keys loses
-        util = data["einsum_util"]
-        ordered = {e["einsum"]: util[e["einsum"]] for e in data["einsums"] if e["einsum"] in util}
-        return cls(**{**data, "einsum_util": ordered if len(ordered) == len(util) else util,
-                      "einsums": [EinsumMetrics(**e) for e in data["einsums"]]})
+        return cls(**{**data, "einsums": [EinsumMetrics(**e) for e in data["einsums"]]})
 
     def csv_row(self) -> dict[str, Any]:
         """The artifact's columns in its order, then the PE utilizations."""

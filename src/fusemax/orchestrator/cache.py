@@ -127,7 +127,9 @@ class Cache:
         entry = {"format": FORMAT, "key": key, "label": label, "backend": backend,
                  "checksum": _checksum(result), "result": result}
         try:
-            return write_text_atomic(path, json.dumps(entry, sort_keys=True))
+            # The result keeps its keys' order (a row's per-Einsum columns are in the Einsums' order), so what a
+            # warm run reads back is what the cold run computed; the checksum is over the sorted form.
+            return write_text_atomic(path, json.dumps(entry))
         except OSError as exc:
             if exc.errno in _READ_ONLY_ERRNOS:
                 self.read_only = True
