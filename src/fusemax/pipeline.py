@@ -52,6 +52,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("reports", ("fusemax.reports",)),
 )
 
+
 def store_result(cache: Cache, key: str, result: ConfigResult, label: str, backend: str) -> ConfigResult:
     """Put ``result`` in ``cache`` and return it as a warm run will read it back (the same JSON path,
     so cold and warm runs write the same bytes)."""

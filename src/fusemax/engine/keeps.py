@@ -18,9 +18,9 @@ def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> di
     return {level: list(tensors) for level, tensors in found}
 
 
-# Combining a sweep asks for every Einsum's kept levels, and many points share a mapping text: answers are
-# kept by text (``source`` only labels a parse error, and errors are not kept), as tuples, so a caller
-# changing its dict cannot change another's.
+# Every job's worker asks, and many jobs share a mapping text: answers are kept by text (``source`` only
+# labels a parse error, and errors are not kept), as tuples, so a caller changing its dict cannot change
+# another's.
 _KEPT: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
 _KEPT_MAX = 8192
 

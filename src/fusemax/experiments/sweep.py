@@ -157,20 +157,20 @@ def select(resolved: Iterable[Resolved], hardware: Hardware, executor: Executor 
                             hardware, executor, cache)
 
 
-def render_point(resolved: Resolved, hardware: Hardware, selected: Selected, backend: str = DEFAULT_BACKEND) -> PlannedPoint:
+def render_point(resolved: Resolved, selected: Selected, backend: str = DEFAULT_BACKEND) -> PlannedPoint:
     """Render stage: one job per Einsum spec of each of the point's dense rectangles (an evaluation when it
-    has a mapping, a mapper search when it has none), FLAT's dataflow read from ``selected``. Errors are
-    captured, not raised."""
+    has a mapping, a mapper search when it has none) on the hardware resolve gave it, FLAT's dataflow read
+    from ``selected``. Errors are captured, not raised."""
     from fusemax.render import render
     start = time.perf_counter()
     point = resolved.point
     try:
-        if resolved.error is not None:
-            raise FusemaxError(resolved.error)
+        if resolved.error is not None or resolved.hardware is None:
+            raise FusemaxError(resolved.error or "internal: a resolved point without its hardware")
         rectangles = []
         for weight, dense in resolved.dense:
             flat = selected.choice(dense) if point.config == "flat" else None
-            rendered = render(point.config, dense, resolved.hardware or hardware, flat_dataflow=flat)
+            rendered = render(point.config, dense, resolved.hardware, flat_dataflow=flat)
             label = point.label if dense.span is None else f"{point.label} [{dense.P} x {dense.M}]"
             rectangles.append(Rectangle(weight, rendered, configuration_jobs(rendered, backend, label)))
         largest = rectangles[-1]
@@ -192,7 +192,7 @@ def plan_point(point: Point, hardware: Hardware = Hardware(), models_file: str |
         selected = select([resolved], hardware, cache=cache)
     except FusemaxError as exc:
         return PlannedPoint(point, error=str(exc))
-    return render_point(resolved, hardware, selected, backend)
+    return render_point(resolved, selected, backend)
 
 
 def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: str | None = None,
@@ -208,17 +208,17 @@ def plan_points(pts: list[Point], hardware: Hardware = Hardware(), models_file: 
     if cache is not None and not isinstance(cache, Cache):
         cache = Cache(Path(cache))
     resolved = [resolve(point, hardware, models_file) for point in pts]
-    return _render_all(resolved, hardware, select(resolved, hardware, executor, cache), backend, stream)
+    return _render_all(resolved, select(resolved, hardware, executor, cache), backend, stream)
 
 
-def _render_all(resolved: list[Resolved], hardware: Hardware, selected: Selected, backend: str,
+def _render_all(resolved: list[Resolved], selected: Selected, backend: str,
                 stream: TextIO | None) -> list[PlannedPoint]:
     """:func:`render_point` for every point, in order, failing fast (see :func:`plan_points`)."""
     progress = Progress(len(resolved), stream, desc="planning", unit="point")
     planned = []
     try:
         for r in resolved:
-            pp = render_point(r, hardware, selected, backend)
+            pp = render_point(r, selected, backend)
             if pp.error is not None:
                 raise FusemaxError(pp.error, source=f"point {r.point.label}")
             planned.append(pp)
@@ -321,7 +321,7 @@ def run_points(pts: list[Point], hardware: Hardware = Hardware(), jobs: int = 0,
         served = cached_results(resolved, hardware, backend, whole) if whole is not None else {}
         todo = [r for i, r in enumerate(resolved) if i not in served]
         selected = select(todo, hardware, runner, cache)                                      # select
-        planned = _render_all(todo, hardware, selected, backend, stream)                      # render
+        planned = _render_all(todo, selected, backend, stream)                                # render
     if cache is not None:
         cache.remove_stale_temporaries()
     _, results = evaluate_rendered([spec for pp in planned for spec in pp.specs()], runner, cache, stream)  # evaluate
