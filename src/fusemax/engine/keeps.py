@@ -4,6 +4,7 @@ so the combination receives them with the statistics instead of parsing every ma
 from __future__ import annotations
 
 from fusemax import yamlio
+from fusemax.engine.spec import SPEC_KEYS
 
 
 def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> dict[str, list[str]]:
@@ -26,7 +27,9 @@ _KEPT_MAX = 8192
 
 
 def _parse_kept(mapping_yaml: str, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    data = yamlio.loads(mapping_yaml, source=source) or {}
+    # Read with the spec's keys: the worker has just loaded this text so to evaluate it, and the same keys
+    # find that parse in yamlio's memo instead of parsing the text again.
+    data = yamlio.loads(mapping_yaml, source=source, keys=SPEC_KEYS) or {}
     kept: dict[str, tuple[str, ...]] = {}
     for entry in data.get("mapping", []):
         if entry.get("type") in ("dataspace", "datatype"):
