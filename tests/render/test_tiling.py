@@ -187,3 +187,25 @@ def test_flat_specs_of_multi_head_models_have_no_group_rank():
     for einsum in ("QK", "AV"):
         assert "G" not in rendered.einsums[einsum].mapping_yaml
     assert "group_heads" not in rendered.params["flat_dataflow"]
+
+
+def test_cascade_tiling_memo_keys_on_every_number_of_the_hardware_but_not_the_configuration_name():
+    """Binding and arch (same specs, same hardware numbers) share one tiling search; any hardware number
+    that differs (here the L3, which bounds the query tile) is a different tiling, not a stale memo."""
+    from dataclasses import replace
+
+    from fusemax.configs import get_config, resolve_hardware
+    from fusemax.render.tiling import cascade_tiling
+
+    # P = 1000 is not a multiple of the 256 PEs: the search over spreads runs (the artifact's rule does not)
+    workload = Workload(get_model("BERT"), 1000, batch=1)
+    binding = resolve_hardware(get_config("binding"), Hardware())
+    arch = resolve_hardware(get_config("arch"), Hardware())
+    assert binding.config != arch.config and replace(binding, config="") == replace(arch, config="")
+    first = cascade_tiling(workload, binding, cascade_buffers=False)
+    assert cascade_tiling(workload, arch, cascade_buffers=False) == first
+    small = replace(binding, l3_bytes=binding.l3_bytes // 64)
+    tight = cascade_tiling(workload, small, cascade_buffers=False)
+    # the query tile's bytes times its count must fit the smaller L3 (the rule's own bound)
+    assert tight.bytes_per_query * tight.P0 * tight.x.pairs * tight.y.pairs * tight.G0 * tight.P1 <= small.l3_bytes
+    assert tight != first
