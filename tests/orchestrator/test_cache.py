@@ -193,3 +193,36 @@ def test_entry_with_valid_checksum_but_no_statistics_is_rejected_and_recomputed(
     again = run_jobs(jobs, LocalExecutor(1), Cache(tmp_path))
     assert (again.counts.corrupt, again.counts.evaluated) == (1, 1)
     assert again.stats == fresh.stats
+
+
+def test_entry_of_the_earlier_format_is_recomputed_and_replaced_without_counting_as_corrupt(jobs, tmp_path):
+    """Format 1 checksummed the result's sorted JSON; such an entry (an older fusemax's cache) is a miss, not
+    damage: the job runs again and its entry is rewritten in the current format."""
+    import hashlib
+
+    from fusemax.orchestrator.cache import FORMAT
+    cache = Cache(tmp_path)
+    fresh = run_jobs(jobs, LocalExecutor(1), cache)
+    path = cache.path(jobs[0].key)
+    entry = json.loads(path.read_text())
+    entry["format"] = 1
+    entry["checksum"] = hashlib.sha256(json.dumps(entry["result"], sort_keys=True,
+                                                  separators=(",", ":")).encode()).hexdigest()
+    path.write_text(json.dumps(entry))
+    again = run_jobs(jobs, LocalExecutor(1), Cache(tmp_path))
+    assert (again.counts.corrupt, again.counts.evaluated, again.counts.cached) == (0, 1, len(jobs) - 1)
+    assert again.stats == fresh.stats
+    assert json.loads(path.read_text())["format"] == FORMAT
+
+
+def test_entry_checksum_covers_the_stored_result_text(jobs, tmp_path):
+    """The checksum is the SHA-256 of the result exactly as stored (compact JSON, the result's key order): a
+    reader can verify an entry with nothing but the file."""
+    import hashlib
+    cache = Cache(tmp_path)
+    run_jobs(jobs, LocalExecutor(1), cache)
+    text = cache.path(jobs[0].key).read_text()
+    entry = json.loads(text)
+    stored = text[text.index('"result": ') + len('"result": '):-1]
+    assert json.loads(stored) == entry["result"]
+    assert hashlib.sha256(stored.encode()).hexdigest() == entry["checksum"]

@@ -33,13 +33,25 @@ from typing import Any
 from fusemax.errors import FusemaxError
 from fusemax.fileio import write_text_atomic
 
-FORMAT = 1
+#: 2: the checksum covers the result's JSON in its own key order, the very text the entry stores (1: sorted).
+FORMAT = 2
 #: Errors that mean "this folder is not ours to write": the cache is then used read-only.
 _READ_ONLY_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
+def _body(result: dict[str, Any]) -> str:
+    """``result``'s JSON as an entry stores it and its checksum covers: compact, in the result's own key order
+    (JSON keeps the order, so a read-back result dumps to the same text and passes)."""
+    return json.dumps(result, separators=(",", ":"))
+
+
 def _checksum(result: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(result, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_body(result).encode()).hexdigest()
+
+
+def _older(entry: Any) -> bool:
+    """True for an entry of an earlier :data:`FORMAT` (its checksum is computed differently)."""
+    return isinstance(entry, dict) and type(entry.get("format")) is int and 1 <= entry["format"] < FORMAT
 
 
 def _read_entry(path: Path) -> str:
@@ -101,6 +113,8 @@ class Cache:
         path = self.path(key)
         try:
             entry = json.loads(_read_entry(path))
+            if _older(entry):
+                return None  # written by an earlier fusemax: recomputed and overwritten, not damage
             result = entry["result"]
             ok = (entry["format"] == FORMAT and entry["key"] == key and entry["checksum"] == _checksum(result)
                   and isinstance(result[holds], dict))
@@ -124,12 +138,14 @@ class Cache:
         if self.read_only:
             return None
         path = self.path(key)
-        entry = {"format": FORMAT, "key": key, "label": label, "backend": backend,
-                 "checksum": _checksum(result), "result": result}
+        # The result keeps its keys' order (a row's per-Einsum columns are in the Einsums' order), so what a
+        # warm run reads back is what the cold run computed. It is serialised once, for the checksum and the
+        # entry both: a cold sweep stores thousands of entries.
+        body = _body(result)
+        head = json.dumps({"format": FORMAT, "key": key, "label": label, "backend": backend,
+                           "checksum": hashlib.sha256(body.encode()).hexdigest()})
         try:
-            # The result keeps its keys' order (a row's per-Einsum columns are in the Einsums' order), so what a
-            # warm run reads back is what the cold run computed; the checksum is over the sorted form.
-            return write_text_atomic(path, json.dumps(entry))
+            return write_text_atomic(path, f'{head[:-1]}, "result": {body}}}')
         except OSError as exc:
             if exc.errno in _READ_ONLY_ERRNOS:
                 self.read_only = True
