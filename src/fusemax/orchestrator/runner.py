@@ -89,23 +89,52 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
         return out
     kinds = [job_kind(job.files) for job in missing]
     progress = Progress(len(missing), stream, desc="evaluating", kinds=kinds)
+    batches = _batches(missing, getattr(executor, "jobs", 1))
     warned = False
     try:
-        for i, result in executor.run(evaluate_job, [(j.backend, j.files, j.label) for j in missing]):
-            job = missing[i]
-            if "error" in result:
-                out.errors[job.key] = result["error"]
-                counts.failed += 1
-            else:
-                if cache is not None and cache.put(job.key, result, job.label, job.backend) is None \
-                        and not warned:
-                    # A read-only (e.g. shared) cache still serves its hits; say once that nothing is stored.
-                    warned = True
-                    print(f"fusemax: warning: {cache.root}: the cache is read-only; results are computed "
-                          f"but not stored", file=stream or sys.stderr, flush=True)
-                # Cached and fresh results take the same JSON path, so a rerun reproduces them bit for bit.
-                out.add(job.key, result)
-            progress.update(kind=kinds[i])
+        for b, results in executor.run(_evaluate_batch, [([(missing[i].backend, missing[i].files, missing[i].label)
+                                                           for i in batch],) for batch in batches]):
+            for i, result in zip(batches[b], results):
+                job = missing[i]
+                if "error" in result:
+                    out.errors[job.key] = result["error"]
+                    counts.failed += 1
+                else:
+                    if cache is not None and cache.put(job.key, result, job.label, job.backend) is None \
+                            and not warned:
+                        # A read-only (e.g. shared) cache still serves its hits; say once that nothing is stored.
+                        warned = True
+                        print(f"fusemax: warning: {cache.root}: the cache is read-only; results are computed "
+                              f"but not stored", file=stream or sys.stderr, flush=True)
+                    # Cached and fresh results take the same JSON path, so a rerun reproduces them bit for bit.
+                    out.add(job.key, result)
+                progress.update(kind=kinds[i])
     finally:
         progress.close()
     return out
+
+
+#: Most evaluations (jobs with a mapping) sent to a worker in one task.
+MAX_BATCH = 32
+
+
+def _batches(missing: Sequence[Job], workers: int) -> list[list[int]]:
+    """``missing``'s indices grouped into tasks, in order: a mapper search alone (it takes up to seconds), and
+    evaluations (about a millisecond each, less than a task's round trip to a worker process) in runs of
+    consecutive ones, at most :data:`MAX_BATCH`, small enough to leave each worker about eight tasks."""
+    evaluations = sum(1 for job in missing if "mapping.yaml" in job.files)
+    size = max(1, min(MAX_BATCH, evaluations // (8 * max(workers, 1))))
+    batches: list[list[int]] = []
+    for i, job in enumerate(missing):
+        if "mapping.yaml" in job.files and batches and len(batches[-1]) < size \
+                and "mapping.yaml" in missing[batches[-1][0]].files:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def _evaluate_batch(specs: Sequence[tuple[str, dict, str]]) -> list[dict]:
+    """Worker entry point of one task: :func:`evaluate_job` of each ``(backend, files, label)``, in order
+    (each error stays its job's own, as data)."""
+    return [evaluate_job(*spec) for spec in specs]
