@@ -182,3 +182,30 @@ def test_instance_beyond_64_bit_counters_is_refused():
     files["problem.yaml"] = files["problem.yaml"].replace("    B: 64\n", f"    B: {2**64}\n")
     with pytest.raises(SpecError, match="problem.instance: .*beyond Timeloop's 64-bit counters"):
         spec_from_texts(files, source="huge")
+
+
+def test_remembered_architecture_and_problem_give_the_spec_a_fresh_parse_gives():
+    """spec_from_texts parses an arch.yaml or problem.yaml text once per process; every later spec built
+    from it must equal one built from the merged documents afresh, including when another file adds to
+    the architecture (then the remembered part is not used) or another problem comes with the same arch."""
+    rendered = render("binding", Workload(get_model("BERT"), 1024))
+    qk, av = rendered.einsums["QK"].files(), rendered.einsums["SLNV"].files()
+    assert qk["arch.yaml"] == av["arch.yaml"] and qk["problem.yaml"] != av["problem.yaml"]
+
+    def fresh(files):
+        return spec_from_dict(_merged_documents(files), source="fresh")
+
+    for files in (qk, av, qk):  # the second and third find the arch (and QK's problem) remembered
+        assert evaluate(spec_from_texts(files, source="t")).to_json() == evaluate(fresh(files)).to_json()
+    # a later file replaces the architecture's nodes (a smaller L3): the merge, not the remembered text, counts
+    assert "      depth: 32768\n" in qk["arch.yaml"]
+    overridden = {**qk, "zz-smaller-l3.yaml": qk["arch.yaml"].replace("      depth: 32768\n", "      depth: 1024\n")}
+    merged = spec_from_texts(overridden, source="t").architecture
+    assert merged == fresh(overridden).architecture != spec_from_texts(qk, source="t").architecture
+    assert [lv.size for lv in merged.storage if lv.name == "L3"] != \
+        [lv.size for lv in spec_from_texts(qk, source="t").architecture.storage if lv.name == "L3"]
+
+
+def _merged_documents(files):
+    from fusemax.engine.spec import merge_texts
+    return merge_texts(files)

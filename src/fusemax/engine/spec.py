@@ -48,9 +48,42 @@ def load_spec(*paths: str | Path) -> Spec:
 
 
 def spec_from_texts(texts: dict[str, str], source: str = "<spec>") -> Spec:
-    """Merge YAML texts (file name -> content, e.g. ``RenderedEinsum.files()``) into a :class:`Spec`."""
-    return _merged_spec(((yamlio.loads(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
-                         for name, text in texts.items()), source=source)
+    """Merge YAML texts (file name -> content, e.g. ``RenderedEinsum.files()``) into a :class:`Spec`.
+
+    A file that holds nothing but the architecture, or nothing but the problem, is parsed once per process:
+    sweeps evaluate thousands of specs that share a few arch.yaml and problem.yaml texts. The parsed parts
+    are shared between the specs built from them (nothing in fusemax changes a loaded spec)."""
+    remembered = {name: _PARTS.get(text) for name, text in texts.items()}
+    parts = {part[0]: part[1] for part in remembered.values() if part is not None}
+    if parts and len(parts) == sum(1 for part in remembered.values() if part is not None):
+        merged = _merged((yamlio.loads(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
+                         for name, text in texts.items() if remembered[name] is None)
+        if not parts.keys() & merged.keys():  # no other file adds to a remembered part
+            return _spec(merged, source, parts)
+    documents = [(yamlio.loads(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
+                 for name, text in texts.items()]
+    spec = _merged_spec(documents, source=source)
+    _remember(texts, [doc for doc, _ in documents], spec)
+    return spec
+
+
+#: text -> ("architecture" or "problem", its parsed part), for texts that hold that part alone (see
+#: :func:`spec_from_texts`); cleared when full, as a sweep's texts change from configuration to configuration.
+_PARTS: dict[str, tuple[str, Architecture | Problem]] = {}
+_PARTS_MAX = 4096
+
+
+def _remember(texts: AbcMapping[str, str], documents: list[Any], spec: Spec) -> None:
+    """Remember the parts of ``spec`` that came whole from one of ``texts`` (parsed as ``documents``)."""
+    owners = [set(doc) & set(SPEC_KEYS) if isinstance(doc, dict) else set() for doc in documents]
+    for text, keys in zip(texts.values(), owners):
+        if len(keys) != 1 or sum(1 for other in owners if keys <= other) != 1:
+            continue
+        (key,) = keys
+        if key in ("architecture", "problem"):
+            if len(_PARTS) >= _PARTS_MAX:
+                _PARTS.clear()
+            _PARTS[text] = (key, spec.architecture if key == "architecture" else spec.problem)
 
 
 def merge_texts(texts: AbcMapping[str, str], source: str = "<spec>") -> dict[str, Any]:
@@ -82,12 +115,18 @@ def _merged(documents: Iterable[tuple[Any, str]]) -> dict[str, Any]:
 
 def spec_from_dict(data: dict, source: str = "<spec>") -> Spec:
     """Build a :class:`Spec` from already-loaded YAML (either architecture format)."""
+    return _spec(data, source, {})
+
+
+def _spec(data: Any, source: str, parts: dict[str, Architecture | Problem]) -> Spec:
+    """:func:`spec_from_dict`, taking the architecture or problem from ``parts`` where it is already parsed."""
     if not isinstance(data, dict):
         raise SpecError("expected a YAML mapping at the top level", source=source)
     ctx = Source(source)
-    arch_data = ctx.need(data, "architecture", "architecture")
-    problem = _parse_problem(ctx, ctx.need(data, "problem", "problem"))
-    arch = _parse_architecture(ctx, arch_data)
+    arch_data = None if "architecture" in parts else ctx.need(data, "architecture", "architecture")
+    problem = parts.get("problem") or _parse_problem(ctx, ctx.need(data, "problem", "problem"))
+    arch = parts.get("architecture") or _parse_architecture(ctx, arch_data)
+    assert isinstance(problem, Problem) and isinstance(arch, Architecture)
     mapping = _parse_mapping(ctx, ctx.need(data, "mapping", "mapping"), arch, problem)
     return Spec(architecture=arch, problem=problem, mapping=mapping, source=source)
 
