@@ -181,3 +181,15 @@ def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch):
     truth = flat_search._exhaustive(FLAT, w, hw, flat_search.candidates(w, hw))
     monkeypatch.setattr(flat_search._Bound, "of_dataflow", lambda self, d: (1.0, 1e30))  # far too high
     assert flat_search._search(FLAT, w, hw)[0] == truth[0]
+
+
+def test_the_select_stage_sends_flats_record_to_worker_processes():
+    """Two attention groups the table lacks are two select jobs in a process pool: FLAT's record crosses to
+    the workers (by its registry name) and they choose what a search in this process chooses."""
+    from fusemax.orchestrator.executors import LocalExecutor
+    from fusemax.select import flat as flat_search
+    ws = [_workload("Pythia-14M", "256"), _workload("Pythia-14M", "512")]
+    hw = Hardware()
+    pooled = flat_search.select_dataflows(FLAT, ws, hw, LocalExecutor(2))
+    assert not pooled.errors and len(pooled.dataflows) == 2
+    assert [pooled.choice(w) for w in ws] == [flat_search.search(FLAT, w, hw)[0].dataflow for w in ws]
