@@ -40,12 +40,12 @@ makes the search evaluate every candidate (``tests/experiments/test_flat_search.
 prefill and decode shapes). The study's 121 searches evaluate 3,138 of their 44,352 candidates (18.9 CPU-s
 against 53.8 for all of them, each search in a fresh process: ``benchmarks/bench_flat_search.py --study``).
 
-The select stage (:func:`select_dataflows`) runs one search per attention group as an orchestrator job and
-returns a :class:`Selected` table that render reads (:meth:`Selected.choice`). Given a job cache (as
-``fusemax run`` and ``run_all.py`` do), each search is stored like a job: one checksummed entry keyed by the
-group, the hardware, the builtin engine's version and a hash of fusemax's code and templates
-(:func:`search_key`). The candidates are not cached one by one, so a warm rerun skips the whole search or
-nothing.
+The select stage (:func:`select_dataflows`, given FLAT's record, which every candidate is rendered from) runs
+one search per attention group as an orchestrator job and returns a :class:`Selected` table that render reads
+(:meth:`Selected.choice`). Given a job cache (as ``fusemax run`` and ``run_all.py`` do), each search is
+stored like a job: one checksummed entry keyed by the group, the hardware, the builtin engine's version and a
+hash of fusemax's code and templates (:func:`search_key`). The candidates are not cached one by one, so a warm
+rerun skips the whole search or nothing.
 
 Which workloads search: :meth:`Selected.choice` returns None (use the table) for the paper's models, prefill, at
 a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
@@ -202,7 +202,7 @@ class _Bound:
     order, so the bound holds in floating point too).
     """
 
-    config: Configuration
+    config: Configuration  # FLAT's record, as its candidates were rendered
     compute: dict[tuple, float]
     busy: float
     words: dict[str, dict[str, int]]
