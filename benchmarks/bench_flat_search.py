@@ -13,10 +13,12 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from fusemax.configs import REGISTRY
 from fusemax.render.flat_dataflow import flat_dataflow
 from fusemax.select import flat
 from fusemax.workload import Hardware, Workload, get_model, parse_seq_len
 
+FLAT = REGISTRY["flat"]
 POINTS = [("BERT", "1K"), ("BERT", "64K"), ("XLM", "64K"), ("T5", "1M"), ("Llama-2-7B", "16K"),
           ("Llama-3-8B", "4K"), ("Falcon-7B", "4K")]  # the last two: grouped-query, the search also tries
           # a K/V group per tile (twice the candidates)
@@ -41,7 +43,7 @@ def _timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, fla
     flat._evaluate = counting  # type: ignore[assignment]
     try:
         start = time.process_time()
-        best, _ = flat._search(group, hardware, prune=prune)
+        best, _ = flat._search(FLAT, group, hardware, prune=prune)
         return time.process_time() - start, best, evaluated
     finally:
         flat._evaluate = real  # type: ignore[assignment]
@@ -63,7 +65,7 @@ def main() -> None:
         pruned, best, n = timed(group, hardware, True)
         every, truth, total = timed(group, hardware, False)
         # the search's latency is its attention group's (one sequence, one KV group): compare like with like
-        (paper,) = flat.evaluate_dataflows(group, hardware, [flat_dataflow(group.model.E, group.M)])
+        (paper,) = flat.evaluate_dataflows(FLAT, group, hardware, [flat_dataflow(group.model.E, group.M)])
         print(f"{model + ' ' + length:<18} {pruned:>9.2f} {every:>8.2f} {f'{n}/{total}':>13} "
               f"{best == truth!s:>5} {best.latency / paper.latency:>9.4f}")
     if "--study" in sys.argv[1:]:

@@ -18,7 +18,7 @@ from fusemax.workload import Hardware, Workload, get_model
 
 def spelled_out(config: str) -> Hardware:
     """The default hardware of ``config`` with every default written explicitly."""
-    hw = resolve_hardware(config)
+    hw = resolve_hardware(REGISTRY[config])
     return Hardware(pe_dim=hw.pe_dim, pe_1d=hw.pe_1d, l3_bytes=hw.l3_bytes, dram_bandwidth=400 * 2**30,
                     clock_hz=940e6, word_bytes=2, pe_reg_depth=hw.pe_reg_depth,
                     row_buffer_depth=hw.row_buffer_depth, pe_1d_reg_depth=hw.pe_1d_reg_depth)
@@ -52,13 +52,13 @@ def test_cascade_l3_default_spelled_on_the_command_line_changes_nothing(tmp_path
 
 def test_priced_sizes_scale_with_the_real_ones():
     # The published pricing at the defaults (energy design sizes), scaled when the user changes a buffer.
-    cascade = resolve_hardware("cascade")
+    cascade = resolve_hardware(REGISTRY["cascade"])
     assert (cascade.l3_bytes, cascade.energy_l3_bytes) == (16 * 2**20, 32 * 2**20)
-    assert resolve_hardware("cascade", Hardware(l3_bytes=8 * 2**20)).energy_l3_bytes == 16 * 2**20
-    binding = resolve_hardware("binding")
+    assert resolve_hardware(REGISTRY["cascade"], Hardware(l3_bytes=8 * 2**20)).energy_l3_bytes == 16 * 2**20
+    binding = resolve_hardware(REGISTRY["binding"])
     assert (binding.pe_reg_depth, binding.energy_reg_2d) == (16, 12)
-    assert resolve_hardware("binding", Hardware(pe_reg_depth=32)).energy_reg_2d == 24
-    assert resolve_hardware("flat", Hardware(l3_bytes=64 * 2**20)).energy_l3_bytes == 64 * 2**20
+    assert resolve_hardware(REGISTRY["binding"], Hardware(pe_reg_depth=32)).energy_reg_2d == 24
+    assert resolve_hardware(REGISTRY["flat"], Hardware(l3_bytes=64 * 2**20)).energy_l3_bytes == 64 * 2**20
 
 
 @pytest.mark.parametrize("config", CONFIGS)

@@ -134,6 +134,20 @@ class Configuration:
     #: it reproduces the published rows bit for bit.
     post_order: tuple[str, ...] = ()
 
+    def __hash__(self) -> int:
+        # the generated hash would hash every field, and the Einsums' cost dicts are not hashable; a
+        # record's name identifies it (equal records have equal names), so a ResolvedHardware that carries
+        # one stays hashable
+        return hash(self.name)
+
+    def __reduce__(self) -> tuple[Callable[[str], "Configuration"], tuple[str]]:
+        # A record crosses to worker processes (and Dask) by its name and arrives as the registry's own
+        # record: its register rules are lambdas, which pickle cannot send. Only registry records pickle,
+        # so a modified copy can never come back as the registry's record under its name.
+        if REGISTRY.get(self.name) is not self:
+            raise TypeError(f"configuration {self.name!r} is not the registry's record: only those pickle")
+        return _registered, (self.name,)
+
     def einsum(self, name: str) -> Einsum:
         for e in self.einsums:
             if e.name == name:
@@ -349,12 +363,21 @@ PLATFORMS: dict[str, Hardware] = {
 
 
 def get_config(name: str, source: str = "--config") -> Configuration:
-    """The record of ``name``; an unknown name is one error listing the known ones."""
+    """The record of ``name``; an unknown name is one error listing the known ones.
+
+    Called only at the edges, where a name comes in (the CLI's flags, the drivers' point lists, the public
+    :func:`fusemax.render.render`); everything below them takes the record (``tests/test_config_edges.py``).
+    """
     try:
         return REGISTRY[name]
     except KeyError:
         raise WorkloadError(f"unknown configuration {name!r}; use one of {', '.join(CONFIGS)}",
                             source=source) from None
+
+
+def _registered(name: str) -> Configuration:
+    """The registry's record of ``name``, as an unpickled :class:`Configuration` arrives."""
+    return REGISTRY[name]
 
 
 # --- the hardware resolver -------------------------------------------------------------------------------
@@ -364,11 +387,14 @@ class ResolvedHardware:
     """The hardware of one configuration with every default applied: what the specs, the metrics and the
     energy model of a point read. Sizes in bytes and words, bandwidth in B/s.
 
+    ``config`` is the configuration's record the defaults came from, so whatever reads the hardware has
+    the configuration too (``config.name`` where a name is wanted).
+
     ``energy_l3_bytes``, ``energy_reg_2d`` and ``energy_reg_1d`` are the sizes the energy design prices
     (see the module doc), which :func:`fusemax.energy.designs.energy_arch` reads.
     """
 
-    config: str
+    config: Configuration
     pe_dim: int
     pe_1d: int
     word_bytes: int
@@ -410,9 +436,8 @@ def _scaled(priced: int, resolved: int, default: int) -> int:
     return max(1, round(priced * resolved / default))
 
 
-def resolve_hardware(config: str | Configuration, hardware: Hardware = Hardware()) -> ResolvedHardware:
-    """``hardware`` with the defaults of ``config`` applied (the one place defaults are resolved)."""
-    conf = config if isinstance(config, Configuration) else get_config(config)
+def resolve_hardware(conf: Configuration, hardware: Hardware = Hardware()) -> ResolvedHardware:
+    """``hardware`` with the defaults of ``conf`` applied (the one place defaults are resolved)."""
     pe, pe1 = hardware.pe_dim, hardware.pe_1d_count
     l3 = hardware.l3_bytes or conf.l3_bytes
     if l3 < pe * hardware.word_bytes:
@@ -423,7 +448,7 @@ def resolve_hardware(config: str | Configuration, hardware: Hardware = Hardware(
     design = ENERGY_DESIGNS[conf.energy_design]
     priced = {"l3_bytes": design.l3_bytes, "reg_2d": design.reg_2d, "reg_1d": design.reg_1d, **conf.energy_sizes}
     return ResolvedHardware(
-        config=conf.name, pe_dim=pe, pe_1d=pe1, word_bytes=hardware.word_bytes, clock_hz=hardware.clock_hz,
+        config=conf, pe_dim=pe, pe_1d=pe1, word_bytes=hardware.word_bytes, clock_hz=hardware.clock_hz,
         cycle_seconds=cycle_seconds(hardware.clock_hz), dram_bandwidth=hardware.dram_bandwidth, l3_bytes=l3,
         pe_reg_depth=pe_reg, row_buffer_depth=row_buffer, pe_1d_reg_depth=pe_1d_reg,
         energy_design=design.name, energy_l3_bytes=priced["l3_bytes"] * l3 // conf.l3_bytes,

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from fusemax import yamlio
-from fusemax.configs import resolve_hardware
+from fusemax.configs import REGISTRY, resolve_hardware
 from fusemax.energy.designs import design_erts, energy_arch, render_energy_arch
 from fusemax.energy.estimator import estimate_ert, flatten_architecture
 from fusemax.energy.tables import load_ert
@@ -17,7 +17,7 @@ from .conftest import rel_err
 
 MiB = 2**20
 #: A configuration priced on each design, at the paper's hardware (its priced sizes are the design's own).
-PRICED_ON = {"fusemax": resolve_hardware("binding"), "flat": resolve_hardware("flat")}
+PRICED_ON = {"fusemax": resolve_hardware(REGISTRY["binding"]), "flat": resolve_hardware(REGISTRY["flat"])}
 
 
 @pytest.mark.parametrize("design", ["fusemax", "flat"])
@@ -58,7 +58,7 @@ def test_l3_rows_come_from_cacti_at_45nm():
 
 
 def test_hardware_parameters_reach_the_description():
-    hw = replace(resolve_hardware("binding", Hardware(pe_dim=128, pe_1d=64)), energy_l3_bytes=8 * MiB,
+    hw = replace(resolve_hardware(REGISTRY["binding"], Hardware(pe_dim=128, pe_1d=64)), energy_l3_bytes=8 * MiB,
                  energy_reg_2d=8, energy_reg_1d=24)
     params = energy_arch(hw)
     # 128 words of 16 bits per row; 8 MiB / 256 B = 32768 rows.

@@ -10,7 +10,7 @@ import pytest
 from fusemax.combine.metrics import dram_traffic, einsum_metrics
 from fusemax.combine.roles import roles
 from fusemax.combine.schedule import combine, total_latency
-from fusemax.configs import get_config, resolve_hardware
+from fusemax.configs import REGISTRY, get_config, resolve_hardware
 from fusemax.paper import CLOCK_HZ, PE_DIM, WORD_BYTES
 from fusemax.render.flat_dataflow import FlatDataflow, softmax_spill
 from fusemax.workload import PREFILL, Hardware
@@ -21,7 +21,7 @@ from .helpers import make_stats
 PAPER = {"phase": PREFILL, "pe_dim": PE_DIM, "clock_hz": CLOCK_HZ}
 
 B, H, E, F, M, P, N = 64, 12, 64, 64, 1024, 1024, 256
-HW = resolve_hardware("binding")   # the paper's clock (940 MHz), bandwidth (400 GiB/s) and 2-byte words
+HW = resolve_hardware(REGISTRY["binding"])   # the paper's clock (940 MHz), bandwidth (400 GiB/s) and 2-byte words
 M1 = M // N
 PE2, PE1 = 65536, 256
 WORDS_QKV = B * H * P * E          # one of Q, K, V or AV
@@ -57,14 +57,14 @@ def cascade_metrics(config: str):
     ("cascade", 3145728 * 4 + 12288 * 3 + 24576 + 2 * 786432 + 196608, 0.015333855319148937),
 ])
 def test_waterfall_reproduces_published_bert_1k(config, cycles, published):
-    result = combine(config, "BERT", "1K", cascade_metrics(config), **PAPER)
+    result = combine(REGISTRY[config], "BERT", "1K", cascade_metrics(config), **PAPER)
     assert result.latency == pytest.approx(cycles / 940e6, rel=1e-12)
     assert result.latency == pytest.approx(published, rel=1e-9)
     assert result.traffic == 4 * WORDS_QKV * 2 == 402653184
 
 
 def test_binding_utilization_bert_1k():
-    result = combine("binding", "BERT", "1K", cascade_metrics("binding"), **PAPER)
+    result = combine(REGISTRY["binding"], "BERT", "1K", cascade_metrics("binding"), **PAPER)
     assert list(result.einsum_util) == ["QK", "LM", "SLN", "SLD", "SLNV"]
     assert result.einsum_util["QK"] == pytest.approx(0.4155844155844156, rel=1e-12)
     assert result.einsum_util["SLN"] == pytest.approx(0.045454545454545456, rel=1e-12)
@@ -76,7 +76,7 @@ def test_memory_bound_when_traffic_dominates():
     ms = cascade_metrics("binding")
     for m in ms:
         m.mem_latency *= 1000
-    lat, mem, comp = total_latency("binding", {m.einsum: m for m in ms}, PE_DIM)
+    lat, mem, comp = total_latency(REGISTRY["binding"], {m.einsum: m for m in ms}, PE_DIM)
     assert lat == mem > comp
 
 
@@ -136,7 +136,7 @@ def test_flat_bert_1k_latency_is_the_softmax_passes():
              **softmax_stats(True)}
     cost = {"QK": {"mac": 1}, "AV": {"mac": 1}, **SOFTMAX_COST}
     ms = [einsum_metrics(stats[n], r, cost[n], HW) for n, r in plan.items()]
-    result = combine("flat", "BERT", "1K", ms, **PAPER)
+    result = combine(REGISTRY["flat"], "BERT", "1K", ms, **PAPER)
     assert result.latency == pytest.approx(0.013386076595744681, rel=1e-12)
     assert result.traffic == 1308622848
     assert result.util_1d == pytest.approx(1.0)
@@ -158,7 +158,7 @@ def test_unfused_sums_phases_bert_1k():
              **softmax_stats(False)}
     cost = {"QK": {"mac": 1}, "AV": {"mac": 1}, **SOFTMAX_COST}
     ms = [einsum_metrics(stats[n], r, cost[n], HW) for n, r in plan.items()]
-    result = combine("unfused", "BERT", "1K", ms, **PAPER)
+    result = combine(REGISTRY["unfused"], "BERT", "1K", ms, **PAPER)
     assert result.traffic == 6845104128
     assert result.latency == pytest.approx(0.02182357659574468, rel=1e-12)
     assert result.util_2d == pytest.approx(0.0766721058359586, rel=1e-12)
@@ -174,7 +174,7 @@ def test_softmax_spill_fraction():
 def test_timing_is_configurable():
     role = roles(get_config("binding"))["QK"]
     m = einsum_metrics(make_stats(940, 1, dram={"Q": (2**30, 0)}), role, {"mac": 1},
-                       resolve_hardware("binding", Hardware(clock_hz=470.0, dram_bandwidth=2**31)))
+                       resolve_hardware(REGISTRY["binding"], Hardware(clock_hz=470.0, dram_bandwidth=2**31)))
     assert m.comp_latency == pytest.approx(2.0)
     assert m.mem_latency == pytest.approx(1.0)
     assert m.flops == 2 * 940

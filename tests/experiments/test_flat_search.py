@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from fusemax.configs import REGISTRY
 from fusemax.experiments.sweep import Point, plan_point
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
 from fusemax.select.flat import evaluate_dataflows, select_flat_dataflow
 from fusemax.workload import Hardware, Workload, parse_seq_len, resolve_model
 
+FLAT = REGISTRY["flat"]
 PAPER = [(m, s) for m in ("BERT", "TrXL", "T5", "XLM") for s in ("1K", "4K", "16K", "64K", "256K", "1M")]
 
 
@@ -23,8 +25,8 @@ def _workload(model: str, length: str) -> Workload:
 def test_search_is_no_slower_than_the_paper_choice(model, length):
     w, hw = _workload(model, length), Hardware()
     table = flat_dataflow(w.model.E, w.M)
-    (published,) = evaluate_dataflows(w, hw, [table])
-    chosen, latency, evaluated = select_flat_dataflow(w, hw)
+    (published,) = evaluate_dataflows(FLAT, w, hw, [table])
+    chosen, latency, evaluated = select_flat_dataflow(FLAT, w, hw)
     assert evaluated > 500
     assert latency <= published.latency * (1 + 1e-12), (chosen, latency, published.latency)
 
@@ -32,18 +34,18 @@ def test_search_is_no_slower_than_the_paper_choice(model, length):
 def test_overbooking_choices_are_legal_and_pay_for_their_spill():
     # At 64K the paper's choice overbooks the 32 MiB L3 by 1/128 (FLAT spills 1/129) and is still the fastest.
     w, hw = _workload("BERT", "64K"), Hardware()
-    (published,) = evaluate_dataflows(w, hw, [flat_dataflow(64, 65536)])
+    (published,) = evaluate_dataflows(FLAT, w, hw, [flat_dataflow(64, 65536)])
     assert published.spilled == 1 - 128 / 129
-    _, latency, _ = select_flat_dataflow(w, hw)
+    _, latency, _ = select_flat_dataflow(FLAT, w, hw)
     assert latency == published.latency
 
 
 @pytest.mark.parametrize("model, length", [("Llama-2-7B", "4K"), ("Pythia-14M", "1K"), ("OPT-66B", "64K")])
 def test_models_outside_the_table_get_a_searched_choice(model, length):
     w, hw = _workload(model, length), Hardware()
-    chosen, latency, _ = select_flat_dataflow(w, hw)
+    chosen, latency, _ = select_flat_dataflow(FLAT, w, hw)
     # the nearest table entry is what render falls back to without the search; the search must not lose to it
-    (nearest,) = evaluate_dataflows(w, hw, [flat_dataflow(w.model.E, w.M)])
+    (nearest,) = evaluate_dataflows(FLAT, w, hw, [flat_dataflow(w.model.E, w.M)])
     assert 0 < latency <= nearest.latency * (1 + 1e-12)
     rendered = plan_point(Point("flat", model, w.seq_len, mask="none")).rendered   # one dense rectangle
     assert rendered.params["flat_dataflow"]["source"].startswith("searched")
@@ -54,7 +56,7 @@ def test_blocks_timeloop_cannot_map_are_dropped():
     # A whole 64K x 64K score block per head (8 GiB) exceeds even the architecture's 1 GiB spill room.
     w = _workload("BERT", "64K")
     head = FlatDataflow(frozenset({"QK", "A"}), "output", "output", "head", w.P)
-    assert evaluate_dataflows(w, Hardware(), [head]) == [None]
+    assert evaluate_dataflows(FLAT, w, Hardware(), [head]) == [None]
 
 
 def test_paper_models_keep_the_table():
@@ -72,15 +74,15 @@ def test_the_searched_choice_is_cached_like_a_job(tmp_path, monkeypatch):
     from fusemax.select import flat as flat_search
     from fusemax.orchestrator import Cache
     w, hw = _workload("Pythia-14M", "1K"), Hardware()
-    truth = select_flat_dataflow(w, hw)[0]
+    truth = select_flat_dataflow(FLAT, w, hw)[0]
     cache = Cache(tmp_path)
-    assert flat_search.dataflow_for(w, hw, cache) == truth and cache.entries() == 1
+    assert flat_search.dataflow_for(FLAT, w, hw, cache) == truth and cache.entries() == 1
     monkeypatch.setattr(flat_search, "_evaluate", _no_search)
-    cached = flat_search.dataflow_for(w, hw, Cache(tmp_path))
+    cached = flat_search.dataflow_for(FLAT, w, hw, Cache(tmp_path))
     assert (cached, cached.source, cached.spilled) == (truth, truth.source, truth.spilled)
     # another L3 is another search: a miss, so the search runs (here: refuses to)
     with pytest.raises(AssertionError, match="search ran"):
-        flat_search.dataflow_for(w, Hardware(l3_bytes=16 * 2**20), Cache(tmp_path))
+        flat_search.dataflow_for(FLAT, w, Hardware(l3_bytes=16 * 2**20), Cache(tmp_path))
 
 
 def test_a_cached_choice_that_is_not_a_dataflow_is_rejected_and_searched_again(tmp_path):
@@ -90,7 +92,7 @@ def test_a_cached_choice_that_is_not_a_dataflow_is_rejected_and_searched_again(t
     key = flat_search.search_key(w, hw)
     Cache(tmp_path).put(key, {"flat_dataflow": {"onchip": ["Q"], "QK": "sideways"}})  # valid checksum
     cache = Cache(tmp_path)
-    assert flat_search.dataflow_for(w, hw, cache) == select_flat_dataflow(w, hw)[0]
+    assert flat_search.dataflow_for(FLAT, w, hw, cache) == select_flat_dataflow(FLAT, w, hw)[0]
     assert cache.rejected == [cache.path(key)] and cache.get(key, holds="flat_dataflow") is not None
 
 
@@ -118,8 +120,8 @@ def test_searching_one_attention_group_picks_what_searching_the_whole_workload_p
     w = Workload(resolve_model(model, None), parse_seq_len(length), phase, batch)
     hw = Hardware()
     group = flat_search.per_group(w)
-    best_group, n = flat_search.search(w, hw)
-    whole, n_whole = flat_search._search(w, hw)  # the search as it was, on the whole workload
+    best_group, n = flat_search.search(FLAT, w, hw)
+    whole, n_whole = flat_search._search(FLAT, w, hw)  # the search as it was, on the whole workload
     assert (n, whole.dataflow.as_dict() | {"source": ""}) == (n_whole, best_group.dataflow.as_dict() | {"source": ""})
     copies = batch * w.model.KV
     assert whole.traffic == best_group.traffic * copies
@@ -159,11 +161,11 @@ def test_the_pruned_search_picks_what_evaluating_every_candidate_picks(model, le
     hw = Hardware()
     w = flat_search.per_group(Workload(resolve_model(model, None), length, phase, 1, span=span))
     dataflows = flat_search.candidates(w, hw)
-    pruned, _ = flat_search._search(w, hw)
-    every = flat_search.evaluate_dataflows(w, hw, dataflows)
+    pruned, _ = flat_search._search(FLAT, w, hw)
+    every = flat_search.evaluate_dataflows(FLAT, w, hw, dataflows)
     best = min((c for c in every if c is not None), key=lambda c: (c.latency, c.traffic))
     assert (pruned.dataflow, pruned.latency, pruned.traffic) == (best.dataflow, best.latency, best.traffic)
-    bound = flat_search._Bound.of([(d, found) for d, found in zip(dataflows, flat_search._evaluate(w, hw, dataflows))
+    bound = flat_search._Bound.of([(d, found) for d, found in zip(dataflows, flat_search._evaluate(FLAT, w, hw, dataflows))
                                    if not d.onchip])
     for dataflow, found in zip(dataflows, every):
         latency, traffic = bound.of_dataflow(dataflow)
@@ -176,6 +178,18 @@ def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch):
     from fusemax.select import flat as flat_search
     hw = Hardware()
     w = flat_search.per_group(Workload(resolve_model("Llama-3-8B", None), 4096, "decode", 1))
-    truth = flat_search._exhaustive(w, hw, flat_search.candidates(w, hw))
+    truth = flat_search._exhaustive(FLAT, w, hw, flat_search.candidates(w, hw))
     monkeypatch.setattr(flat_search._Bound, "of_dataflow", lambda self, d: (1.0, 1e30))  # far too high
-    assert flat_search._search(w, hw)[0] == truth[0]
+    assert flat_search._search(FLAT, w, hw)[0] == truth[0]
+
+
+def test_the_select_stage_sends_flats_record_to_worker_processes():
+    """Two attention groups the table lacks are two select jobs in a process pool: FLAT's record crosses to
+    the workers (by its registry name) and they choose what a search in this process chooses."""
+    from fusemax.orchestrator.executors import LocalExecutor
+    from fusemax.select import flat as flat_search
+    ws = [_workload("Pythia-14M", "256"), _workload("Pythia-14M", "512")]
+    hw = Hardware()
+    pooled = flat_search.select_dataflows(FLAT, ws, hw, LocalExecutor(2))
+    assert not pooled.errors and len(pooled.dataflows) == 2
+    assert [pooled.choice(w) for w in ws] == [flat_search.search(FLAT, w, hw)[0].dataflow for w in ws]

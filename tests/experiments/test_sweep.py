@@ -9,7 +9,7 @@ from fusemax.combine.flat import flat_softmax_spill
 from fusemax.combine.point import combine_point
 from fusemax.combine.roofline import einsum_roofline, phase_roofline, roofs
 from fusemax.combine.schedule import combine
-from fusemax.configs import resolve_hardware
+from fusemax.configs import REGISTRY, resolve_hardware
 from fusemax.experiments import sweep
 from fusemax.experiments.headline import format_headline, headline
 from fusemax.render.flat_dataflow import FlatDataflow
@@ -26,7 +26,7 @@ def test_combine_point_binding_matches_hand_waterfall():
     on_2d = {"QK", "LM", "SLN", "SLD", "SLNV"}
     stats = {n: make_stats(COMPUTES[n], PE2 if n in on_2d else PE1, dram=DRAM.get(n, {})) for n in COMPUTES}
     energy = lambda name, st, cost, m, from_traffic: (1.0, {"mac": 1.0})
-    r = combine_point("binding", BERT_1K, resolve_hardware("binding", Hardware()), FUSEMAX_COST, {"p1": 4},
+    r = combine_point(REGISTRY["binding"], BERT_1K, resolve_hardware(REGISTRY["binding"], Hardware()), FUSEMAX_COST, {"p1": 4},
                       stats, energy)
     assert r.latency == pytest.approx(0.002013140425531915, rel=1e-12)
     assert r.energy == 12.0
@@ -36,7 +36,7 @@ def test_combine_point_binding_matches_hand_waterfall():
 def test_missing_einsum_is_one_clear_error():
     from fusemax.errors import FusemaxError
     with pytest.raises(FusemaxError, match="no statistics for Einsum"):
-        combine_point("binding", BERT_1K, resolve_hardware("binding", Hardware()), FUSEMAX_COST, {}, {}, None)
+        combine_point(REGISTRY["binding"], BERT_1K, resolve_hardware(REGISTRY["binding"], Hardware()), FUSEMAX_COST, {}, {}, None)
 
 
 ROW = {"Q_loc": "onchip", "K_loc": "offchip", "QK_loc": "offchip", "A_loc": "offchip", "V_loc": "offchip",
@@ -63,9 +63,9 @@ def test_flat_softmax_gets_the_l3_left_by_qk_and_av():
 
 
 def test_headline_means_over_common_points():
-    ours = combine("binding", "BERT", "1K", cascade_metrics("binding"), **PAPER)
+    ours = combine(REGISTRY["binding"], "BERT", "1K", cascade_metrics("binding"), **PAPER)
     ours.energy = 1.0
-    base = combine("cascade", "BERT", "1K", cascade_metrics("cascade"), **PAPER)
+    base = combine(REGISTRY["cascade"], "BERT", "1K", cascade_metrics("cascade"), **PAPER)
     base.config, base.energy = "flat", 2.0
     [h] = headline([ours, base])
     assert h.points == 1 and h.baseline == "flat"
@@ -78,7 +78,7 @@ def test_roofline_from_einsums():
     r = roofs(Hardware())
     assert r["2d"].peak_flops == pytest.approx(123.2e12, rel=1e-3)
     assert r["1d"].peak_flops == pytest.approx(481.28e9, rel=1e-3)
-    result = combine("binding", "BERT", "1K", cascade_metrics("binding"), **PAPER)
+    result = combine(REGISTRY["binding"], "BERT", "1K", cascade_metrics("binding"), **PAPER)
     frame = einsum_frame([result])
     per_einsum = einsum_roofline(frame)
     qk = per_einsum[per_einsum.einsum == "QK"].iloc[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fusemax import yamlio
+from fusemax.configs import REGISTRY
 from fusemax.render import render, render_template
 from fusemax.render.plan import plan
 from fusemax.render.flat_dataflow import FlatDataflow
@@ -32,7 +33,7 @@ def _flat_av_mapping() -> str:
     # The artifact's placeholder lists AV's L3 loops as [P, M, F, H, B]; its weight-stationary rewrite
     # (and our render) writes [P, F, M, H, B]. F's L3 factor is 1 there, so both orders are the same
     # loop nest; the test renders the template with the placeholder's order to compare the rest exactly.
-    item = next(e for e in plan("flat", PLACEHOLDER, Hardware(), PLACEHOLDER_FLAT).einsums if e.name == "AV")
+    item = next(e for e in plan(REGISTRY["flat"], PLACEHOLDER, Hardware(), PLACEHOLDER_FLAT).einsums if e.name == "AV")
     assert item.context["l3"]["F"] == 1
     return render_template(item.mapping_template, **{**item.context, "l3_perm": list("PMFHB")})
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fusemax import paper
 from fusemax.backends.timeloop_input import MODEL_RERUN_INPUT, SPELLINGS, timeloop_files
+from fusemax.configs import Configuration, get_config, resolve_hardware
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.fileio import write_text_atomic
 from fusemax.render import CONFIGS, RenderedConfig, render, write_rendered
@@ -67,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
     given = {name: [getattr(args, name)] for name in PARSERS if getattr(args, name) is not None}
     [variant] = hardware_variants(given, source="hardware flags")
     hardware = variant.hardware
+    conf = get_config(args.config)  # the flag's name, resolved once: render takes the record
     if is_masked(workload):
-        return _render_rectangles(args, workload, hardware)
-    rendered = _render_dense(args.config, workload, hardware)
+        return _render_rectangles(args, conf, workload, hardware)
+    rendered = _render_dense(conf, workload, hardware)
     folders = write_rendered(rendered, args.out)
     params = rendered.params
     tiling = ", ".join(f"{key}={params[key]}" for key in ("p2", "p1", "p0", "m1", "n") if key in params)
@@ -83,26 +85,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render_dense(config: str, workload: Workload, hardware: Hardware) -> RenderedConfig:
+def _render_dense(conf: Configuration, workload: Workload, hardware: Hardware) -> RenderedConfig:
     searched = None
-    if config == "flat":
+    if conf.tiling == "flat":
         # the same choice `fusemax run` evaluates: the paper's table for its models, FLAT's search otherwise
         from fusemax.select.flat import dataflow_for
-        searched = dataflow_for(workload, hardware)
-    return render(config, workload, hardware, flat_dataflow=searched)
+        searched = dataflow_for(conf, workload, hardware)
+    return render(conf, workload, hardware, flat_dataflow=searched)
 
 
-def _render_rectangles(args: argparse.Namespace, workload: Workload, hardware: Hardware) -> int:
+def _render_rectangles(args: argparse.Namespace, conf: Configuration, workload: Workload, hardware: Hardware) -> int:
     """A masked prefill: every dense rectangle (:mod:`fusemax.render.mask`) in a folder of its own; the point
     is the sum of each rectangle's statistics times its count (``rectangles.yaml``)."""
     from fusemax import yamlio
-    from fusemax.configs import get_config, resolve_hardware
-    block = resolve_hardware(get_config(args.config), hardware).pe_dim
+    block = resolve_hardware(conf, hardware).pe_dim
     out = Path(args.out)
     listing = []
     for piece in pieces(workload, block):
         name = f"rect-{piece.queries}x{piece.keys}"
-        rendered = _render_dense(args.config, replace(workload, span=(piece.queries, piece.keys)), hardware)
+        rendered = _render_dense(conf, replace(workload, span=(piece.queries, piece.keys)), hardware)
         write_rendered(rendered, out / name)
         if args.for_timeloop:
             _write_for_timeloop(rendered, Path(args.for_timeloop) / name, args.timeloop_keys)

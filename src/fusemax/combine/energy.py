@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping
 
-from fusemax.configs import ResolvedHardware, get_config
+from fusemax.configs import ResolvedHardware
 from fusemax.energy import actions
 from fusemax.energy.tables import ERT
 from fusemax.stats import LevelStats, Stats
@@ -52,12 +52,13 @@ def _with_defaults(kept: dict[str, list[str]], on_2d: bool, design: str) -> dict
 def einsum_energy(hardware: ResolvedHardware, name: str, stats: Stats, cost: Mapping[str, int],
                   metrics: EinsumMetrics, dram_from_traffic: bool, kept: dict[str, list[str]],
                   erts: Mapping[str, ERT]) -> tuple[float, dict[str, float]]:
-    """(pJ, pJ per ``component_array``) of one Einsum of ``hardware.config``; ``erts`` (:func:`design_erts`)
+    """(pJ, pJ per ``component_array``) of one Einsum of the configuration ``hardware`` was resolved for
+    (``hardware.config``, whose ``uncharged_units`` it leaves out); ``erts`` (:func:`design_erts`)
     holds ``"2d"`` and ``"1d"``."""
     design = hardware.energy_design
     on_2d = metrics.array == "2d"
     stats, kept = _merge_split_registers(stats, kept)
-    uncharged = get_config(hardware.config).uncharged_units
+    uncharged = hardware.config.uncharged_units
     charged = {fu: n for fu, n in cost.items() if fu not in uncharged}
     activity = actions.EinsumActivity(name, stats, _with_defaults(kept, on_2d, design), charged, on_2d)
     totals = actions.aggregate([activity], design)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from fusemax.configs import ResolvedHardware, get_config
+from fusemax.configs import Configuration, ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.render.flat_dataflow import FlatDataflow
 from fusemax.stats import Stats
@@ -26,14 +26,13 @@ if TYPE_CHECKING:  # pragma: no cover
 EnergyFn = Callable[[str, Stats, Mapping[str, int], EinsumMetrics, bool], "tuple[float, dict[str, float]]"]
 
 
-def point_roles(config: str, workload: Workload, hardware: ResolvedHardware, params: Mapping[str, Any],
+def point_roles(conf: Configuration, workload: Workload, hardware: ResolvedHardware, params: Mapping[str, Any],
                 stats: Mapping[str, Stats], dataflow: FlatDataflow | None = None) -> dict[str, EinsumRole]:
     """The traffic/latency roles of one rendered point; FLAT's depend on its ``dataflow`` (as rendered, with
     its spilled proportion) and its QK/AV tiles, the baselines' softmax on what a row leaves of the L3."""
-    conf = get_config(config)
     if conf.tiling == "flat":
         if dataflow is None:
-            raise FusemaxError("FLAT's statistics need the dataflow they were rendered with", source=config)
+            raise FusemaxError("FLAT's statistics need the dataflow they were rendered with", source=conf.name)
         spill = flat_softmax_spill(dataflow, stats["QK"], stats["AV"], hardware.l3_bytes, workload.M,
                                    hardware.word_bytes)
         return roles(conf, spill, dataflow)
@@ -41,25 +40,25 @@ def point_roles(config: str, workload: Workload, hardware: ResolvedHardware, par
     return roles(conf, spill)
 
 
-def combine_point(config: str, workload: Workload, hardware: ResolvedHardware,
+def combine_point(conf: Configuration, workload: Workload, hardware: ResolvedHardware,
                   compute_costs: Mapping[str, Mapping[str, int]], params: Mapping[str, Any],
                   stats: Mapping[str, Stats], energy_fn: EnergyFn | None = None,
                   flat_dataflow: FlatDataflow | None = None) -> ConfigResult:
     """Pure: one result row from the engine's per-Einsum statistics of one rendered configuration (FLAT's
     with the ``flat_dataflow`` it was rendered with)."""
-    where = f"{config} {workload.label}"
-    missing = [e.name for e in get_config(config).einsums if e.name not in stats]
+    where = f"{conf.name} {workload.label}"
+    missing = [e.name for e in conf.einsums if e.name not in stats]
     if missing:
         raise FusemaxError(f"no statistics for Einsum {missing[0]}", source=where)
     metrics = []
-    for name, role in point_roles(config, workload, hardware, params, stats, flat_dataflow).items():
+    for name, role in point_roles(conf, workload, hardware, params, stats, flat_dataflow).items():
         m = einsum_metrics(stats[name], role, compute_costs[name], hardware, source=where)
         if energy_fn is not None:
             m.energy_pj, m.energy_breakdown = energy_fn(name, stats[name], compute_costs[name], m,
                                                         role.dram_energy_from_traffic)
         metrics.append(m)
     scalars = {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool))}
-    return combine(config, workload.model.name, format_seq_len(workload.seq_len), metrics,
+    return combine(conf, workload.model.name, format_seq_len(workload.seq_len), metrics,
                    phase=workload.phase, pe_dim=hardware.pe_dim, pe_1d=hardware.pe_1d,
                    clock_hz=hardware.clock_hz, params=scalars)
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Sequence
 
-from fusemax.configs import get_config
+from fusemax.configs import Configuration
 
 from .metrics import EinsumMetrics
 
@@ -120,7 +120,7 @@ def pipelined(stages: list[EinsumMetrics], row_blocks: int) -> float:
     return max(comp_2d, comp_1d) + min(comp_2d, comp_1d) / row_blocks
 
 
-def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int,
+def total_latency(conf: Configuration, m: dict[str, EinsumMetrics], pe_dim: int,
                   row_blocks: int = 1) -> tuple[float, float, float]:
     """(total, memory, compute) latency of one configuration in seconds on a ``pe_dim`` x ``pe_dim`` array.
 
@@ -129,7 +129,6 @@ def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int,
     another, each bound by its memory time or its :func:`pipelined` compute over ``row_blocks``; the other
     schedules overlap memory with all compute.
     """
-    conf = get_config(config)
     mem = sum(e.mem_latency for e in m.values())
     if conf.schedule == "fused":
         fused: dict[str, list[EinsumMetrics]] = {}
@@ -150,21 +149,20 @@ def total_latency(config: str, m: dict[str, EinsumMetrics], pe_dim: int,
         return total, mem, comp
     missing = [n for n in conf.names if n not in m]
     if missing:
-        raise KeyError(f"{config} needs the Einsums {', '.join(missing)}")
+        raise KeyError(f"{conf.name} needs the Einsums {', '.join(missing)}")
     comp = SCHEDULES[conf.schedule](m, pe_dim)
     return max(comp, mem), mem, comp
 
 
-def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics], *,
+def combine(conf: Configuration, model: str, seq_len: str, metrics: list[EinsumMetrics], *,
             phase: str, pe_dim: int, pe_1d: int | None = None, clock_hz: float,
             params: dict[str, Any] | None = None) -> ConfigResult:
-    """One configuration at one workload point from its per-Einsum metrics (``pe_1d`` defaults to
+    """Configuration ``conf`` at one workload point from its per-Einsum metrics (``pe_1d`` defaults to
     ``pe_dim``; ``pe_dim``, ``pe_1d`` and ``clock_hz``, the point's resolved hardware, size the PE
-    utilizations)."""
+    utilizations); the row names it ``conf.name``."""
     by_name = {e.einsum: e for e in metrics}
-    latency, mem, comp = total_latency(config, by_name, pe_dim, (params or {}).get("row_blocks", 1))
+    latency, mem, comp = total_latency(conf, by_name, pe_dim, (params or {}).get("row_blocks", 1))
     comp_2d, comp_1d = _split(by_name)
-    conf = get_config(config)
     weighted = conf.occupancy_weighted
     einsum_util = {} if not conf.einsum_columns else {
         e.einsum: e.comp_latency * (e.occupancy if weighted else 1.0) / latency
@@ -172,7 +170,7 @@ def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics],
     util_2d = sum(einsum_util.values()) if weighted else comp_2d / latency
     energies = [e.energy_pj for e in metrics]
     return ConfigResult(
-        config=config, model=model, seq_len=seq_len, phase=phase,
+        config=conf.name, model=model, seq_len=seq_len, phase=phase,
         traffic=sum(e.traffic for e in metrics),
         latency=latency,
         energy=math.fsum(energies) if energies else float("nan"),
@@ -186,7 +184,7 @@ def combine(config: str, model: str, seq_len: str, metrics: list[EinsumMetrics],
     )
 
 
-def merge_rectangles(config: str, parts: Sequence[tuple[float, int, ConfigResult]], live_pairs: int, *,
+def merge_rectangles(conf: Configuration, parts: Sequence[tuple[float, int, ConfigResult]], live_pairs: int, *,
                      pe_dim: int, pe_1d: int | None, clock_hz: float, params: dict[str, Any]) -> ConfigResult:
     """One masked point from the dense rectangles it is made of (:mod:`fusemax.render.mask`).
 
@@ -196,7 +194,7 @@ def merge_rectangles(config: str, parts: Sequence[tuple[float, int, ConfigResult
     on every query-key pair count only the ``live_pairs`` the mask leaves (per sequence and head); their
     ``ops`` keep what the rectangles compute, partly masked key blocks in full.
     """
-    per_pair = {e.name for e in get_config(config).einsums if e.per_pair}
+    per_pair = {e.name for e in conf.einsums if e.per_pair}
     first = parts[0][2]
     merged = []
     for i, base in enumerate(first.einsums):
@@ -218,5 +216,5 @@ def merge_rectangles(config: str, parts: Sequence[tuple[float, int, ConfigResult
             flops=flops, ops=round(total("ops")), group=base.group, energy_pj=total("energy_pj"),
             energy_breakdown={k: math.fsum(w * e.energy_breakdown.get(k, 0.0) for w, _, e in items)
                               for k in dict.fromkeys(k for _, _, e in items for k in e.energy_breakdown)}))
-    return combine(config, first.model, first.seq_len, merged, phase=first.phase, pe_dim=pe_dim, pe_1d=pe_1d,
+    return combine(conf, first.model, first.seq_len, merged, phase=first.phase, pe_dim=pe_dim, pe_1d=pe_1d,
                    clock_hz=clock_hz, params=params)

@@ -21,7 +21,7 @@ from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine.metrics import EinsumMetrics, einsum_metrics
 from fusemax.combine.point import energy_fn_for, kept_levels
 from fusemax.combine.roles import roles
-from fusemax.configs import MATMULS, PLATFORMS, get_config
+from fusemax.configs import MATMULS, PLATFORMS
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, get_executor
 from fusemax.orchestrator.rendered import Evaluated, configuration_jobs, evaluate_rendered
@@ -48,7 +48,7 @@ def _row(model: str, evaluated: Evaluated, stands_for: dict[str, str]) -> End2En
     hardware = rendered.hardware
     energy = energy_fn_for(hardware, kept_levels(evaluated))
     searched = {}
-    for name, role in roles(get_config(CONFIG)).items():
+    for name, role in roles(rendered.config).items():
         if name not in evaluated.stats:
             continue
         cost = rendered.einsums[name].compute_cost

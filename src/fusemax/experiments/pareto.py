@@ -20,11 +20,11 @@ from typing import Iterable
 from fusemax import paper
 from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine.point import combine_rendered
-from fusemax.configs import resolve_hardware
+from fusemax.configs import ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, get_executor
 from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
-from fusemax.workload import Hardware, Workload, resolve_model
+from fusemax.workload import Workload, resolve_model
 
 PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
 #: Above this L3 the sweep stops growing the array for the model (the artifact's rule, see above).
@@ -45,13 +45,13 @@ class ParetoRow:
     area: float           # um^2
 
 
-def area_of(hardware: Hardware) -> tuple[float, float]:
-    """(2D array area, total area) in um^2 of the FuseMax design on the Pareto ``hardware``."""
+def area_of(resolved: ResolvedHardware) -> tuple[float, float]:
+    """(2D array area, total area) in um^2 of the FuseMax design on the Pareto hardware, as render resolved
+    it for the binding."""
     from fusemax import yamlio
     from fusemax.energy.actions import area_summary
     from fusemax.energy.designs import energy_arch, render_energy_arch
     from fusemax.energy.estimator import estimate_art
-    resolved = resolve_hardware("binding", hardware)
     min_tiles = resolved.pe_reg_depth - 4  # pareto_hardware gives Timeloop 4 + min_tiles registers
     params = energy_arch(replace(resolved, energy_reg_2d=2 * min_tiles))
     arts = {a: estimate_art(yamlio.loads(render_energy_arch(params, a)), apply_shares=False) for a in ("2d", "1d")}
@@ -84,7 +84,7 @@ def pareto_point(model: str, pe_dim: int, seq_len: int = paper.PARETO_SEQ_LEN, m
         if r.mem_latency <= r.comp_1d or l3_bytes >= MAX_L3_BYTES:
             break
         multiplier *= 2
-    array_2d, area = area_of(hardware)
+    array_2d, area = area_of(rendered.hardware)
     return ParetoRow(model.split(":")[0], pe_dim, l3_bytes, r.traffic, r.mem_latency, r.comp_2d,
                      r.comp_1d, r.latency, array_2d, area)
 

@@ -1,7 +1,9 @@
 """The sweep driver: configurations x models x lengths through the pipeline's stages (:mod:`fusemax.pipeline`).
 
 :func:`run_points` runs them in order for a list of points: :func:`resolve` (each point's workload, its dense
-rectangles under a mask, its configuration's resolved hardware); the points whose whole result the cache holds
+rectangles under a mask, its configuration's resolved hardware, which carries the configuration's record: a
+point names its configuration, resolve looks the name up once and render and the combination take the
+record); the points whose whole result the cache holds
 are served as they are; :func:`select` (FLAT's dataflows, one search job per attention group); render
 (:func:`render_point`, one job per Einsum spec; a point that cannot be rendered stops the sweep before any job
 runs); evaluate (all jobs at once through :mod:`fusemax.orchestrator`: content-addressed cache, local or dask
@@ -21,7 +23,7 @@ from fusemax import paper
 from fusemax.backends.names import DEFAULT_BACKEND
 from fusemax.combine.point import combine_rendered
 from fusemax.combine.schedule import ConfigResult, merge_rectangles
-from fusemax.configs import ATTENTION_CONFIGS, ResolvedHardware, resolve_hardware
+from fusemax.configs import ATTENTION_CONFIGS, ResolvedHardware, get_config, resolve_hardware
 from fusemax.errors import FusemaxError, ToolNotFoundError
 from fusemax.orchestrator import Cache, Executor, JobResults, Progress, RunCounts, get_executor
 from fusemax.orchestrator.keys import result_key
@@ -139,11 +141,11 @@ class Resolved:
 
 def resolve(point: Point, hardware: Hardware, models_file: str | None = None) -> Resolved:
     """Resolve stage: ``point``'s workload (model from the zoo, ``models_file`` or inline, under its mask),
-    its configuration's hardware (every default applied, once: render and the combination read it) and its
-    dense rectangles; errors are captured, not raised."""
+    its configuration's hardware (every default applied, once: render and the combination read it, and the
+    configuration's record with it) and its dense rectangles; errors are captured, not raised."""
     try:
         workload = point.workload(models_file)
-        resolved = resolve_hardware(point.config, hardware)
+        resolved = resolve_hardware(get_config(point.config), hardware)
         return Resolved(point, workload, attention_workloads(workload, resolved), hardware=resolved)
     except FusemaxError as exc:
         return Resolved(point, error=str(exc))
@@ -153,8 +155,12 @@ def select(resolved: Iterable[Resolved], hardware: Hardware, executor: Executor 
            cache: Cache | None = None) -> Selected:
     """Select stage: FLAT's dataflow for every FLAT point's dense workloads (:func:`.select.flat.select_dataflows`,
     one job per attention group on ``executor``, kept in ``cache``)."""
-    return select_dataflows([dense for r in resolved if r.point.config == "flat" for _, dense in r.dense],
-                            hardware, executor, cache)
+    flat = [(r.hardware.config, r.dense) for r in resolved
+            if r.hardware is not None and r.hardware.config.tiling == "flat"]
+    if not flat:
+        return Selected()
+    return select_dataflows(flat[0][0], [dense for _, rectangles in flat for _, dense in rectangles], hardware,
+                            executor, cache)
 
 
 def render_point(resolved: Resolved, selected: Selected, backend: str = DEFAULT_BACKEND) -> PlannedPoint:
@@ -169,8 +175,9 @@ def render_point(resolved: Resolved, selected: Selected, backend: str = DEFAULT_
             raise FusemaxError(resolved.error or "internal: a resolved point without its hardware")
         rectangles = []
         for weight, dense in resolved.dense:
-            flat = selected.choice(dense) if point.config == "flat" else None
-            rendered = render(point.config, dense, resolved.hardware, flat_dataflow=flat)
+            conf = resolved.hardware.config
+            flat = selected.choice(dense) if conf.tiling == "flat" else None
+            rendered = render(conf, dense, resolved.hardware, flat_dataflow=flat)
             label = point.label if dense.span is None else f"{point.label} [{dense.P} x {dense.M}]"
             rectangles.append(Rectangle(weight, rendered, configuration_jobs(rendered, backend, label)))
         largest = rectangles[-1]
@@ -253,7 +260,7 @@ def _combine_rectangles(planned: PlannedPoint, results: JobResults, with_energy:
     assert workload is not None
     params = {**parts[-1][2].params, "P": workload.P, "M": workload.M,
               "rectangles": len(pieces(workload, hw.pe_dim)), "rectangles_evaluated": len(planned.rectangles)}
-    return merge_rectangles(planned.point.config, parts, live_pairs(workload), pe_dim=hw.pe_dim, pe_1d=hw.pe_1d,
+    return merge_rectangles(planned.rendered.config, parts, live_pairs(workload), pe_dim=hw.pe_dim, pe_1d=hw.pe_1d,
                             clock_hz=hw.clock_hz, params=params)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fusemax import paper, yamlio
-from fusemax.configs import CONFIGS, ResolvedHardware
+from fusemax.configs import CONFIGS, Configuration, ResolvedHardware, get_config
 from fusemax.errors import FusemaxError
 from fusemax.fileio import write_text_atomic
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
@@ -73,7 +73,8 @@ class RenderedEinsum:
 class RenderedConfig:
     """All Einsums of a configuration (in cascade order) and the parameters derived while rendering.
 
-    ``params`` holds what the experiments need next to the specs: always ``config, model, seq_len, phase,
+    ``config`` is the configuration's record (``params["config"]`` its name). ``params`` holds what the
+    experiments need next to the specs: always ``config, model, seq_len, phase,
     batch, P, M, l3_bytes, dram_bandwidth, clock_hz, word_bytes, arch`` (the architecture templates'
     variables); for the FuseMax
     configurations the tiling ``p0 p1 p2 m1 n p0_1d p1_1d bytes_per_query tiles_that_fit``; for flat
@@ -81,7 +82,7 @@ class RenderedConfig:
     ``qk_a_onchip, softmax_spilled``; for end2end ``same_as`` (Einsums identical to Q).
     """
 
-    config: str
+    config: Configuration
     workload: Workload
     hardware: ResolvedHardware
     einsums: dict[str, RenderedEinsum]
@@ -115,17 +116,20 @@ _EINSUMS: dict[tuple, tuple[str, str, str | None, str | None, str | None]] = {}
 _EINSUMS_MAX = 65536
 
 
-def render(config: str, workload: Workload, hardware: Hardware | ResolvedHardware = Hardware(), *,
+def render(config: str | Configuration, workload: Workload, hardware: Hardware | ResolvedHardware = Hardware(), *,
            flat_dataflow: FlatDataflow | None = None) -> RenderedConfig:
-    """Render ``config`` (one of :data:`CONFIGS`) for ``workload`` on ``hardware`` (the flags' hardware, or
-    the configuration's as :func:`fusemax.configs.resolve_hardware` resolved it).
+    """Render ``config`` (a registry record, or for convenience its name, one of :data:`CONFIGS`) for
+    ``workload`` on ``hardware`` (the flags' hardware, or the configuration's as
+    :func:`fusemax.configs.resolve_hardware` resolved it). The result carries the record on to the
+    combination (:attr:`RenderedConfig.config`).
 
     ``flat_dataflow`` replaces FLAT's published dataflow choice (``flat`` only), e.g. to study another one.
     Raises :class:`~fusemax.errors.WorkloadError` when the hardware cannot tile the workload.
     """
-    result: Plan = plan(config, workload, hardware, flat_dataflow)
+    conf = get_config(config) if isinstance(config, str) else config
+    result: Plan = plan(conf, workload, hardware, flat_dataflow)
     einsums = {item.name: _render_einsum(item) for item in result.einsums}
-    return RenderedConfig(config=config, workload=workload, hardware=result.hardware, einsums=einsums,
+    return RenderedConfig(config=conf, workload=workload, hardware=result.hardware, einsums=einsums,
                           params=result.params, flat_dataflow=result.flat_dataflow)
 
 

@@ -2,14 +2,15 @@
 
 The configurations, their Einsums, templates and default hardware are in :mod:`fusemax.configs`; the
 factors come from :mod:`fusemax.render.tiling`. This module joins them: one :class:`EinsumPlan` per Einsum
-(template paths + the Jinja variables) and the derived parameters the experiments read back.
+(template paths + the Jinja variables) and the derived parameters the experiments read back. It takes the
+configuration's record (:class:`~fusemax.configs.Configuration`), resolved from a name at the edge.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 
-from fusemax.configs import Configuration, ResolvedHardware, get_config, resolve_hardware
+from fusemax.configs import Configuration, ResolvedHardware, resolve_hardware
 from fusemax.errors import WorkloadError
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow, softmax_spill, spilled_proportion
 from fusemax.render.tiling import Spread, cascade_tiling, flat_tiling, spatial_factor, spread
@@ -178,14 +179,13 @@ def _layer(conf: Configuration, workload: Workload, hw: ResolvedHardware) -> tup
     return contexts, params
 
 
-def plan(config: str, workload: Workload, hardware: Hardware | ResolvedHardware,
+def plan(conf: Configuration, workload: Workload, hardware: Hardware | ResolvedHardware,
          flat_dataflow_override: FlatDataflow | None = None) -> Plan:
-    """The Einsums, template variables and derived parameters of ``config`` for ``workload`` (on ``hardware``
-    as given, or as the resolve stage resolved it for ``config``)."""
-    conf = get_config(config)
+    """The Einsums, template variables and derived parameters of ``conf`` for ``workload`` (on ``hardware``
+    as given, or as the resolve stage resolved it for ``conf``)."""
     if isinstance(hardware, ResolvedHardware):
-        if hardware.config != conf.name:
-            raise WorkloadError(f"hardware resolved for {hardware.config}, not {conf.name}", source="render")
+        if hardware.config != conf:
+            raise WorkloadError(f"hardware resolved for {hardware.config.name}, not {conf.name}", source="render")
         hw = hardware
     else:
         hw = resolve_hardware(conf, hardware)
@@ -202,7 +202,7 @@ def plan(config: str, workload: Workload, hardware: Hardware | ResolvedHardware,
         contexts, params = _lm_head(conf, workload, hw)
     else:
         contexts, params = _matmul(conf, workload, hw)
-    common = {"config": config, "model": workload.model.name, "seq_len": format_seq_len(workload.seq_len),
+    common = {"config": conf.name, "model": workload.model.name, "seq_len": format_seq_len(workload.seq_len),
               "phase": workload.phase, "batch": workload.batch, "mask": mask_label(workload.model),
               "P": workload.P, "M": workload.M,
               "l3_bytes": hw.l3_bytes, "dram_bandwidth": hw.dram_bandwidth, "clock_hz": hw.clock_hz,

@@ -40,12 +40,12 @@ makes the search evaluate every candidate (``tests/experiments/test_flat_search.
 prefill and decode shapes). The study's 121 searches evaluate 3,138 of their 44,352 candidates (18.9 CPU-s
 against 53.8 for all of them, each search in a fresh process: ``benchmarks/bench_flat_search.py --study``).
 
-The select stage (:func:`select_dataflows`) runs one search per attention group as an orchestrator job and
-returns a :class:`Selected` table that render reads (:meth:`Selected.choice`). Given a job cache (as
-``fusemax run`` and ``run_all.py`` do), each search is stored like a job: one checksummed entry keyed by the
-group, the hardware, the builtin engine's version and a hash of fusemax's code and templates
-(:func:`search_key`). The candidates are not cached one by one, so a warm rerun skips the whole search or
-nothing.
+The select stage (:func:`select_dataflows`, given FLAT's record, which every candidate is rendered from) runs
+one search per attention group as an orchestrator job and returns a :class:`Selected` table that render reads
+(:meth:`Selected.choice`). Given a job cache (as ``fusemax run`` and ``run_all.py`` do), each search is
+stored like a job: one checksummed entry keyed by the group, the hardware, the builtin engine's version and a
+hash of fusemax's code and templates (:func:`search_key`). The candidates are not cached one by one, so a warm
+rerun skips the whole search or nothing.
 
 Which workloads search: :meth:`Selected.choice` returns None (use the table) for the paper's models, prefill, at
 a tabulated length, and a searched choice otherwise (other models, other lengths, decode steps).
@@ -70,7 +70,7 @@ from fusemax.combine.metrics import DRAM_LEVEL, compute_unit
 from fusemax.combine.point import combine_rendered
 from fusemax.combine.roles import roles
 from fusemax.combine.schedule import ConfigResult
-from fusemax.configs import get_config
+from fusemax.configs import Configuration
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import JobResults, RunCounts
 from fusemax.orchestrator.keys import result_key
@@ -147,24 +147,25 @@ def _placements() -> list[frozenset[str]]:
     return placements
 
 
-def evaluate_dataflows(workload: Workload, hardware: Hardware,
+def evaluate_dataflows(flat: Configuration, workload: Workload, hardware: Hardware,
                        dataflows: list[FlatDataflow]) -> list[Candidate | None]:
-    """Evaluate FLAT under each dataflow through render -> builtin engine -> flat combination (no energy).
+    """Evaluate FLAT (its record ``flat``) under each dataflow through render -> builtin engine -> flat
+    combination (no energy).
 
     None marks a dataflow whose tiles Timeloop cannot map (a block larger than even the architecture's spill
     room). Einsum specs shared between dataflows (same tiling and placement of their operands) run once.
     """
-    return [None if done is None else done[0] for done in _evaluate(workload, hardware, dataflows)]
+    return [None if done is None else done[0] for done in _evaluate(flat, workload, hardware, dataflows)]
 
 
-def _evaluate(workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow],
+def _evaluate(flat: Configuration, workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow],
               known: JobResults | None = None) -> list[tuple[Candidate, Evaluated, ConfigResult] | None]:
     """:func:`evaluate_dataflows` with each candidate's statistics and row (what the bound is built from);
     ``known`` keeps the Einsum jobs' results between calls of one search."""
     label = f"flat {workload.label}"
     items = []
     for dataflow in dataflows:
-        rendered = render("flat", workload, hardware, flat_dataflow=dataflow)
+        rendered = render(flat, workload, hardware, flat_dataflow=dataflow)
         items.append((rendered, configuration_jobs(rendered, BACKEND, label)))
     out: list[tuple[Candidate, Evaluated, ConfigResult] | None] = []
     for dataflow, evaluated in zip(dataflows, evaluate_rendered(items, known=known)[0]):
@@ -201,6 +202,7 @@ class _Bound:
     order, so the bound holds in floating point too).
     """
 
+    config: Configuration  # FLAT's record, as its candidates were rendered
     compute: dict[tuple, float]
     busy: float
     words: dict[str, dict[str, int]]
@@ -211,12 +213,13 @@ class _Bound:
     def of(cls, offchip: list[tuple[FlatDataflow, tuple[Candidate, Evaluated, ConfigResult] | None]]) -> "_Bound | None":
         """The bound from the evaluations of the all-in-DRAM candidates; None when they cannot give one
         (then the search evaluates every candidate)."""
-        conf = get_config("flat")
         mapped = [found for _, found in offchip if found is not None]
-        if conf.schedule != "parallel" or not mapped:
+        if not mapped:
             return None
         _, evaluated, result = mapped[0]
-        hardware = evaluated.rendered.hardware
+        conf, hardware = evaluated.rendered.config, evaluated.rendered.hardware
+        if conf.schedule != "parallel":
+            return None
         by_array: dict[str, float] = {}
         words: dict[str, dict[str, int]] = {}
         for e in result.einsums:
@@ -229,7 +232,7 @@ class _Bound:
             dram = evaluated.stats[e.einsum].levels.get(DRAM_LEVEL)
             words[e.einsum] = {t: ds.utilized_capacity for t, ds in dram.dataspaces.items()} if dram else {}
         compute = {_loops(d): found[2].comp_latency for d, found in offchip if found is not None}
-        return cls(compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
+        return cls(conf, compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
 
     #: placement -> (memory latency, traffic) bound: what goes to DRAM depends on the placement alone
     moved: dict[frozenset[str], tuple[float, float] | None] = field(default_factory=dict, compare=False)
@@ -246,7 +249,7 @@ class _Bound:
 
     def _moved(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
         mem = traffic = 0.0
-        for name, role in roles(get_config("flat"), 0.0, dataflow).items():
+        for name, role in roles(self.config, 0.0, dataflow).items():
             sizes = self.words.get(name, {})
             if not role.traffic.dram <= sizes.keys():
                 return None
@@ -262,10 +265,11 @@ class _Bound:
 _FIRST_BATCH = 8
 
 
-def search(workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
-    """The fastest candidate for ``workload``'s attention group (:func:`per_group`; its latency and
-    traffic are the group's) and how many candidates it was chosen from (see the module doc)."""
-    return _search(per_group(workload), hardware)
+def search(flat: Configuration, workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
+    """The fastest candidate of FLAT (its record ``flat``) for ``workload``'s attention group
+    (:func:`per_group`; its latency and traffic are the group's) and how many candidates it was chosen
+    from (see the module doc)."""
+    return _search(flat, per_group(workload), hardware)
 
 
 def candidates(workload: Workload, hardware: Hardware) -> list[FlatDataflow]:
@@ -277,7 +281,7 @@ def candidates(workload: Workload, hardware: Hardware) -> list[FlatDataflow]:
             for qk in STATIONARITIES for av in STATIONARITIES for fusion, p1 in blocks]
 
 
-def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple[Candidate, int]:
+def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: bool = True) -> tuple[Candidate, int]:
     """The lowest (latency, traffic, enumeration index) of :func:`candidates`, and how many were ruled on.
 
     With ``prune``, candidates are evaluated in order of their lower bound (:class:`_Bound`) and the search
@@ -287,15 +291,15 @@ def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple
     """
     dataflows = candidates(workload, hardware)
     if not prune:
-        return _exhaustive(workload, hardware, dataflows)
+        return _exhaustive(flat, workload, hardware, dataflows)
     known = JobResults({}, {}, {}, RunCounts())
     # the candidates that keep every tensor in DRAM, one per loop nest: the bound is read off them
     offchip = [i for i, d in enumerate(dataflows) if not d.onchip]
-    done = dict(zip(offchip, _evaluate(workload, hardware, [dataflows[i] for i in offchip], known)))
+    done = dict(zip(offchip, _evaluate(flat, workload, hardware, [dataflows[i] for i in offchip], known)))
     bound = _Bound.of([(dataflows[i], done[i]) for i in offchip])
     bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
     if bound is None or any(b is None for b in bounds):
-        return _exhaustive(workload, hardware, dataflows)
+        return _exhaustive(flat, workload, hardware, dataflows)
     order = sorted((*b, i) for i, b in enumerate(bounds) if b is not None)
     best: tuple[float, float, int] | None = None
     chosen: Candidate | None = None
@@ -308,7 +312,7 @@ def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple
             pos += 1
         size *= 2
         todo = [i for i in chunk if i not in done]
-        done.update(zip(todo, _evaluate(workload, hardware, [dataflows[i] for i in todo], known)))
+        done.update(zip(todo, _evaluate(flat, workload, hardware, [dataflows[i] for i in todo], known)))
         for i in chunk:
             found = done[i]
             if found is None:
@@ -317,29 +321,31 @@ def _search(workload: Workload, hardware: Hardware, prune: bool = True) -> tuple
             candidate = found[0]
             latency_bound, traffic_bound = bounds[i]  # type: ignore[misc]
             if latency_bound > candidate.latency or traffic_bound > candidate.traffic:
-                return _exhaustive(workload, hardware, dataflows)
+                return _exhaustive(flat, workload, hardware, dataflows)
             key = (candidate.latency, candidate.traffic, i)
             if best is None or key < best:
                 best, chosen = key, candidate
     if chosen is None:
-        return _exhaustive(workload, hardware, dataflows)
+        return _exhaustive(flat, workload, hardware, dataflows)
     return chosen, len(dataflows) - unmappable
 
 
-def _exhaustive(workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow]) -> tuple[Candidate, int]:
+def _exhaustive(flat: Configuration, workload: Workload, hardware: Hardware,
+                dataflows: list[FlatDataflow]) -> tuple[Candidate, int]:
     """Every candidate evaluated; the lowest (latency, traffic), ties to the enumeration order."""
-    found = [c for c in evaluate_dataflows(workload, hardware, dataflows) if c is not None]
+    found = [c for c in evaluate_dataflows(flat, workload, hardware, dataflows) if c is not None]
     if not found:
         raise FusemaxError("Timeloop cannot map any FLAT dataflow", source=workload.label)
     # min() keeps the first of equal keys: remaining ties go to the enumeration order
     return min(found, key=lambda c: (c.latency, c.traffic)), len(found)
 
 
-def _search_job(workload: Workload, hardware: Hardware) -> tuple[Candidate, int] | None:
-    """One select job (run by an executor's worker): the search's result, or None when it fails (the
-    planner then repeats it in its own process, which raises the error where a serial run would)."""
+def _search_job(flat: Configuration, workload: Workload, hardware: Hardware) -> tuple[Candidate, int] | None:
+    """One select job (run by an executor's worker; ``flat`` travels there by its registry name): the
+    search's result, or None when it fails (the planner then repeats it in its own process, which raises
+    the error where a serial run would)."""
     try:
-        return search(workload, hardware)
+        return search(flat, workload, hardware)
     except FusemaxError:
         return None
 
@@ -363,10 +369,10 @@ class Selected:
         return self.dataflows[group]
 
 
-def select_dataflows(workloads: Iterable[Workload], hardware: Hardware, executor: "Executor | None" = None,
-                     cache: "Cache | None" = None) -> Selected:
-    """The select stage: FLAT's choice for every attention group of ``workloads`` the paper's table does not
-    cover, one orchestrator job per group (on ``executor``; None: in this process), each served from and
+def select_dataflows(flat: Configuration, workloads: Iterable[Workload], hardware: Hardware,
+                     executor: "Executor | None" = None, cache: "Cache | None" = None) -> Selected:
+    """The select stage: FLAT's (its record ``flat``) choice for every attention group of ``workloads`` the
+    paper's table does not cover, one orchestrator job per group (on ``executor``; None: in this process), each served from and
     stored in ``cache`` like a job."""
     selected = Selected()
     todo = []
@@ -381,12 +387,12 @@ def select_dataflows(workloads: Iterable[Workload], hardware: Hardware, executor
     todo.sort(key=lambda w: -len(p1_options(w.P, hardware.pe_dim)))
     found: dict[int, tuple[Candidate, int] | None] = {}
     if executor is not None and len(todo) > 1:
-        found = dict(executor.run(_search_job, [(w, hardware) for w in todo]))
+        found = dict(executor.run(_search_job, [(flat, w, hardware) for w in todo]))
     for i, group in enumerate(todo):
         result = found.get(i)
         if result is None:  # in this process: a failure raises here, with its reason
             try:
-                result = search(group, hardware)
+                result = search(flat, group, hardware)
             except FusemaxError as exc:
                 selected.errors[group] = exc
                 continue
@@ -396,11 +402,12 @@ def select_dataflows(workloads: Iterable[Workload], hardware: Hardware, executor
     return selected
 
 
-def select_flat_dataflow(workload: Workload, hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
-    """FLAT's own choice for ``workload``: (dataflow, its latency in s on ``workload``, candidates it was
-    chosen from)."""
-    best, evaluated = search(workload, hardware)
-    (whole,) = evaluate_dataflows(workload, hardware, [best.dataflow])
+def select_flat_dataflow(flat: Configuration, workload: Workload,
+                         hardware: Hardware = Hardware()) -> tuple[FlatDataflow, float, int]:
+    """FLAT's (its record ``flat``) own choice for ``workload``: (dataflow, its latency in s on
+    ``workload``, candidates it was chosen from)."""
+    best, evaluated = search(flat, workload, hardware)
+    (whole,) = evaluate_dataflows(flat, workload, hardware, [best.dataflow])
     if whole is None:  # the group's tiles are the workload's, so this would be a bug: say so
         raise FusemaxError("internal: FLAT's choice for one attention group does not map the whole workload",
                            source=workload.label)
@@ -432,7 +439,9 @@ def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[
               f"flat search {workload.label}", BACKEND)
 
 
-def dataflow_for(workload: Workload, hardware: Hardware = Hardware(), cache: "Cache | None" = None) -> FlatDataflow | None:
-    """None when the paper's table covers ``workload`` (render then uses it), else the searched dataflow
-    (from ``cache`` when it holds this search, and stored there when not): :func:`select_dataflows` for one."""
-    return select_dataflows([workload], hardware, cache=cache).choice(workload)
+def dataflow_for(flat: Configuration, workload: Workload, hardware: Hardware = Hardware(),
+                 cache: "Cache | None" = None) -> FlatDataflow | None:
+    """None when the paper's table covers ``workload`` (render then uses it), else FLAT's (its record
+    ``flat``) searched dataflow (from ``cache`` when it holds this search, and stored there when not):
+    :func:`select_dataflows` for one."""
+    return select_dataflows(flat, [workload], hardware, cache=cache).choice(workload)
