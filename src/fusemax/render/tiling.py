@@ -52,7 +52,7 @@ Where the artifact's rule leaves PEs idle (it only ran P = M >= 256, multiples o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from fusemax.configs import ResolvedHardware
@@ -230,10 +230,20 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     SLN rows on chip) instead of the binding's (see the module doc for the P1 rule and the spreads)."""
     # The tiling reads the hardware's numbers, not which configuration resolved them: binding and arch (same
     # specs) share one search, which costs milliseconds where the artifact's rule leaves PEs idle.
-    return _cascade_tiling(workload, replace(hardware, config=""), cascade_buffers)
+    key = (workload, tuple(getattr(hardware, f.name) for f in fields(hardware) if f.name != "config"),
+           cascade_buffers)
+    found = _TILINGS.get(key)
+    if found is None:
+        if len(_TILINGS) >= _TILINGS_MAX:
+            _TILINGS.clear()
+        found = _TILINGS[key] = _cascade_tiling(workload, hardware, cascade_buffers)
+    return found
 
 
-@lru_cache(maxsize=4096)
+_TILINGS: dict[tuple, "CascadeTiling"] = {}
+_TILINGS_MAX = 4096
+
+
 def _cascade_tiling(workload: Workload, hardware: ResolvedHardware, cascade_buffers: bool) -> CascadeTiling:
     model, w, l3_bytes, pe = workload.model, hardware.word_bytes, hardware.l3_bytes, hardware.pe_dim
     G, B, KV = model.H // model.KV, workload.batch, model.KV
