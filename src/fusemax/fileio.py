@@ -66,18 +66,22 @@ def write_bytes_atomic(path: str | Path, data: bytes, mode: int = FILE_MODE) -> 
 
     Raises :class:`OSError` like ``open`` would; the temporary file is removed on failure.
     """
-    path = Path(path)
-    make_dirs(path.parent)
-    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # Plain strings, not pathlib: a cold sweep writes thousands of cache entries through here.
+    target = os.fspath(path)
+    folder, name = os.path.split(target)
+    if not os.path.isdir(folder or "."):
+        make_dirs(folder)
+    tmp = os.path.join(folder, f".{name[:200]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _safe(mode))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
-    return path
+    return Path(target)
 
 
 def save_figure(fig: "Figure", path: str | Path, **kwargs: Any) -> Path:

@@ -209,3 +209,16 @@ def test_cascade_tiling_memo_keys_on_every_number_of_the_hardware_but_not_the_co
     # the query tile's bytes times its count must fit the smaller L3 (the rule's own bound)
     assert tight.bytes_per_query * tight.P0 * tight.x.pairs * tight.y.pairs * tight.G0 * tight.P1 <= small.l3_bytes
     assert tight != first
+
+
+def test_cascade_tiling_memo_key_names_every_hardware_field_the_tiling_reads():
+    """The memo keys on :data:`_TILING_READS`; a field read by the tiling but missing from the key would
+    hand one hardware's tiling to another."""
+    import inspect
+    import re
+
+    from fusemax.render import tiling
+    read = set()
+    for function in (tiling._cascade_tiling, tiling._best_spread):
+        read |= set(re.findall(r"\bhardware\.([a-z_0-9]+)", inspect.getsource(function)))
+    assert read and read <= set(tiling._TILING_READS), read - set(tiling._TILING_READS)

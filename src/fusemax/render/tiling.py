@@ -52,7 +52,7 @@ Where the artifact's rule leaves PEs idle (it only ran P = M >= 256, multiples o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 from fusemax.configs import ResolvedHardware
@@ -68,7 +68,8 @@ FLAT_LOOP_ORDERS = {
 }
 
 
-def _prime_factors(n: int) -> dict[int, int]:
+@lru_cache(maxsize=65536)
+def _prime_factors(n: int) -> tuple[tuple[int, int], ...]:
     """``n``'s prime factorisation. Dividing each factor out as it is found makes smooth sizes instant
     (2**88: 88 divisions); only a large prime part costs up to its square root, and the 64-bit bound of
     :class:`~fusemax.workload.Workload` (P * M <= 2**63) keeps a length's below 2**16 steps."""
@@ -81,15 +82,17 @@ def _prime_factors(n: int) -> dict[int, int]:
         p += 1 if p == 2 else 2
     if n > 1:
         factors[n] = factors.get(n, 0) + 1
-    return factors
+    return tuple(factors.items())
 
 
-def _divisors(n: int, limit: int) -> list[int]:
-    """The divisors of ``n`` up to ``limit`` (1 always), built from its prime powers."""
+@lru_cache(maxsize=65536)
+def _divisors(n: int, limit: int) -> tuple[int, ...]:
+    """The divisors of ``n`` up to ``limit`` (1 always), built from its prime powers (memoised: the spread
+    searches ask for the same few sizes thousands of times)."""
     divisors = [1]
-    for prime, power in _prime_factors(n).items():
+    for prime, power in _prime_factors(n):
         divisors = [d * prime ** k for d in divisors for k in range(power + 1) if d * prime ** k <= max(limit, 1)]
-    return divisors
+    return tuple(divisors)
 
 
 def largest_divisor_at_most(n: int, limit: int) -> int:
@@ -230,8 +233,7 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     SLN rows on chip) instead of the binding's (see the module doc for the P1 rule and the spreads)."""
     # The tiling reads the hardware's numbers, not which configuration resolved them: binding and arch (same
     # specs) share one search, which costs milliseconds where the artifact's rule leaves PEs idle.
-    key = (workload, tuple(getattr(hardware, f.name) for f in fields(hardware) if f.name != "config"),
-           cascade_buffers)
+    key = (workload, tuple(getattr(hardware, name) for name in _TILING_READS), cascade_buffers)
     found = _TILINGS.get(key)
     if found is None:
         if len(_TILINGS) >= _TILINGS_MAX:
@@ -240,6 +242,8 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     return found
 
 
+#: The hardware fields :func:`_cascade_tiling` reads (binding and arch differ in others: their energy designs).
+_TILING_READS = ("pe_dim", "pe_1d", "word_bytes", "l3_bytes", "row_buffer_depth", "clock_hz", "dram_bandwidth")
 _TILINGS: dict[tuple, "CascadeTiling"] = {}
 _TILINGS_MAX = 4096
 
