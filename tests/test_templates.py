@@ -13,6 +13,7 @@ def printing_template(monkeypatch):
     env = jinja2.Environment(loader=jinja2.DictLoader({"t": "{{ x }}"}), undefined=jinja2.StrictUndefined)
     monkeypatch.setattr(templates, "environment", lambda: env)
     monkeypatch.setattr(templates, "_RENDERED", {})
+    templates._variables.cache_clear()
     rendered = []
     render = templates._render
     monkeypatch.setattr(templates, "_render", lambda name, ctx: rendered.append(ctx) or render(name, ctx))
@@ -38,3 +39,43 @@ def test_an_equal_context_is_rendered_once(printing_template):
         assert templates.render_template("t", x=3, y=[1, {"a": 2.5}], z=None) == "3"
         assert templates.render_template("t", x=1.5, y="s") == "1.5"
     assert len(printing_template) == 2
+
+
+@pytest.fixture
+def template_set(monkeypatch):
+    """Templates that include, import with context and choose a template at render time; returns the
+    contexts actually rendered (memo misses)."""
+    env = jinja2.Environment(loader=jinja2.DictLoader({
+        "page": "{{ x }}-{% include 'part' %}",
+        "part": "{{ y }}",
+        "macros": "{% macro m() %}{{ G }}{% endmacro %}",
+        "user": "{% from 'macros' import m with context %}{{ m() }}",
+        "dynamic": "{% include which %}",
+    }), undefined=jinja2.StrictUndefined)
+    monkeypatch.setattr(templates, "environment", lambda: env)
+    monkeypatch.setattr(templates, "_RENDERED", {})
+    templates._variables.cache_clear()
+    rendered = []
+    render = templates._render
+    monkeypatch.setattr(templates, "_render", lambda name, ctx: rendered.append(ctx) or render(name, ctx))
+    yield rendered
+    templates._variables.cache_clear()
+
+
+def test_the_memo_keys_on_the_variables_a_template_and_what_it_includes_or_imports_read(template_set):
+    # a variable nobody reads does not cost a render ...
+    assert templates.render_template("page", x=1, y=2, unused="a") == "1-2"
+    assert templates.render_template("page", x=1, y=2, unused="b") == "1-2"
+    assert len(template_set) == 1
+    # ... but one read only by the included template, or by an imported macro, does
+    assert templates.render_template("page", x=1, y=3, unused="a") == "1-3"
+    assert [templates.render_template("user", G=g, unused=0) for g in (1, 2, 1)] == ["1", "2", "1"]
+    assert len(template_set) == 4  # page twice, user for G = 1 and 2
+    assert templates._variables("page") == ("x", "y") and templates._variables("user") == ("G",)
+
+
+def test_a_template_chosen_at_render_time_keys_on_the_whole_context(template_set):
+    assert templates._variables("dynamic") is None
+    assert templates.render_template("dynamic", which="part", y=1) == "1"
+    assert templates.render_template("dynamic", which="part", y=1, other=1) == "1"
+    assert len(template_set) == 2

@@ -107,7 +107,8 @@ def render_template(name: str, **context: Any) -> str:
     A missing template or an undefined variable raises :class:`~fusemax.errors.FusemaxError` naming it.
     Renders are memoised per process (a FLAT search renders the same Einsum for hundreds of candidates).
     """
-    key = (name, context_key(context))
+    names = _variables(name)
+    key = (name, context_key(context if names is None else {k: context[k] for k in names if k in context}))
     text = _RENDERED.get(key)
     if text is None:
         if len(_RENDERED) >= _RENDERED_MAX:  # bounded: a long sweep renders far more than it repeats
@@ -118,6 +119,35 @@ def render_template(name: str, **context: Any) -> str:
 
 _RENDERED: dict[tuple[str, Hashable], str] = {}
 _RENDERED_MAX = 65536
+
+
+@lru_cache(maxsize=None)
+def _variables(name: str) -> tuple[str, ...] | None:
+    """The context variables template ``name`` can read, through the templates it includes or imports (which
+    may see its context): the render memo keys on these alone, so the Einsums of a configuration, whose
+    contexts differ in variables the architecture does not use, share its arch.yaml. None when a template is
+    chosen at render time (the whole context is the key) or a template cannot be read (rendering says why)."""
+    import jinja2
+    import jinja2.meta
+    env = environment()
+    found: set[str] = set()
+    todo, seen = [name], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+            tree = env.parse(source)
+        except jinja2.TemplateError:
+            return None
+        found |= jinja2.meta.find_undeclared_variables(tree)
+        for referenced in jinja2.meta.find_referenced_templates(tree):
+            if referenced is None:
+                return None
+            todo.append(referenced)
+    return tuple(sorted(found))
 
 
 def _render(name: str, context: dict[str, Any]) -> str:
