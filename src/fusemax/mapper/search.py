@@ -11,13 +11,22 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from fusemax.energy.tables import ERT
 from fusemax.engine import evaluate
-from fusemax.engine.model import Architecture, LevelMapping, Loop, Mapping, Spec
+from fusemax.engine.evaluate import (
+    Tiling,
+    access_energies,
+    access_energy,
+    build_tiling,
+    compute_energy,
+    tensor_counts,
+    throttled_cycles,
+)
+from fusemax.engine.model import DataSpace, LevelMapping, Loop, Mapping, Spec
 from fusemax.errors import MappingError
 from fusemax.stats import Stats
 
@@ -76,13 +85,15 @@ def _tensor_accesses(d) -> int:
 
 class _Nest:
     """The loops of one factor choice, built once and shared by every loop order and keep choice tried
-    with it (the engine only reads them): spatial loops per level, temporal loops per level and order."""
+    with it (the engine only reads them): spatial loops per level, temporal loops per level and order, and
+    the engine's order-independent analysis of them (:class:`~fusemax.engine.evaluate.Tiling`)."""
 
     def __init__(self, space: MapSpace, factors: Factors):
-        self.factors = factors
+        self.space, self.factors = space, factors
         self.spatial = [[Loop(r, factors.spatial[ls.index].get(r, 1), ls.spatial_axis[r]) for r in ls.spatial_order]
                         for ls in space.levels]
         self._temporal: dict[tuple[int, int], list[Loop]] = {}
+        self._tiling: Tiling | None = None
 
     def temporal(self, level: int, order: list[str]) -> list[Loop]:
         key = (level, id(order))  # orders are the mapspace's shared lists: one object per distinct order
@@ -95,6 +106,19 @@ class _Nest:
     def mapping(self, keeps: tuple, orders: tuple) -> Mapping:
         return Mapping(levels=[LevelMapping(temporal=self.temporal(i, order), spatial=sp, keep=set(keep))
                                for i, (sp, keep, order) in enumerate(zip(self.spatial, keeps, orders))])
+
+    def levels(self, orders: tuple) -> list[LevelMapping]:
+        """The loops of ``orders`` with nothing kept (keeps are priced per tensor, see :class:`_Family`)."""
+        return [LevelMapping(temporal=self.temporal(i, order), spatial=sp)
+                for i, (sp, order) in enumerate(zip(self.spatial, orders))]
+
+    def tiling(self, levels: list[LevelMapping]) -> Tiling:
+        """The engine's :class:`~fusemax.engine.evaluate.Tiling` of ``levels`` (this choice's loops in some
+        order): worked out for the first order, re-ordered for the others."""
+        if self._tiling is None:
+            self._tiling = build_tiling(self.space.architecture, self.space.problem, levels)
+            return self._tiling
+        return self._tiling.with_order(levels)
 
 
 def _mapping(space: MapSpace, factors: Factors, keeps: tuple, orders: tuple) -> Mapping:
@@ -117,11 +141,12 @@ class _Family:
 
     Timeloop analyses each tensor on its own: a tensor's accesses and energy at every level depend on the
     loops and on which levels keep *that* tensor, never on the other tensors' keep choices (capacity aside,
-    which :meth:`MapSpace.keep_choices` has already checked). So one engine evaluation per pattern of
-    "free tensors kept / bypassed" per level (on the architecture without capacity limits) prices every
-    tensor under every keep choice, and a keep choice's totals are sums of per-tensor numbers: 2 engine
-    evaluations instead of 8 for one level with three free tensors. Levels with bandwidth limits couple
-    the tensors through throttling, so then every keep choice is evaluated in full.
+    which :meth:`MapSpace.keep_choices` has already checked). So the engine prices each tensor once per
+    chain of levels that keeps it (:func:`~fusemax.engine.evaluate.tensor_counts`), and a keep choice's
+    totals are sums of per-tensor numbers: 2 chains per tensor instead of 8 evaluations for one level with
+    three free tensors. ``evaluations`` counts the keep patterns so priced (kept / bypassed free tensors
+    per level: one engine evaluation's worth each). Levels with bandwidth limits couple the tensors through
+    throttling, so then every keep choice is evaluated in full.
     """
 
     def __init__(self, spec: Spec, space: MapSpace, ert: ERT | None):
@@ -129,59 +154,72 @@ class _Family:
         arch = spec.architecture
         self.decomposable = all(lv.read_bandwidth is None and lv.write_bandwidth is None
                                 and lv.shared_bandwidth is None for lv in arch.storage)
-        self.unbounded = Architecture([replace(lv, size=None) for lv in arch.storage], arch.arithmetic)
         self.free = [ls.index for ls in space.levels if ls.keep_free]
-        self.names = [lv.name for lv in arch.storage]
-        self.tensors = [ds.name for ds in spec.problem.data_spaces]
+        self.spaces = spec.problem.data_spaces
+        self.energies = [access_energies(ert, lv.name) for lv in arch.storage]
+        self.blocks = [lv.block_size for lv in arch.storage]
+        self.mac_energy = spec.problem.computes * compute_energy(ert, arch.arithmetic.name)
         self.evaluations = 0
-
-    def _eval(self, arch: Architecture, mapping: Mapping) -> Stats:
-        self.evaluations += 1
-        return evaluate(Spec(arch, self.spec.problem, mapping, self.spec.source), self.ert)
 
     def scores(self, nest: _Nest, order: tuple, keep_sets: list, metrics: tuple[str, ...],
                outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
         """(score, keeps) of every keep choice in ``keep_sets`` (one list of sets per level)."""
-        space = self.space
+        levels = nest.levels(order)
+        tiling = nest.tiling(levels)
         if not self.decomposable:
             out = []
             for keeps in itertools.product(*keep_sets):
-                stats = self._eval(self.spec.architecture, nest.mapping(keeps, order))
+                self.evaluations += 1
+                stats = evaluate(Spec(self.spec.architecture, self.spec.problem, nest.mapping(keeps, order),
+                                      self.spec.source), self.ert, tiling=tiling)
                 if not stats.valid:
                     failures[_failed_level(stats)] += 1
                     continue
                 acc = {n: _accesses(stats, n) for n in outer_first}
                 out.append((_score(stats.energy_pj, stats.cycles, acc, metrics, outer_first), keeps))
             return out
-        # per[bits][tensor] = (energy, accesses per level) with the free tensors of level free[j] kept iff bits[j]
-        per: dict[tuple, dict[str, tuple[float, list[int]]]] = {}
-        cycles, compute_energy = 0, 0.0
-        for bits in itertools.product((False, True), repeat=len(self.free)):
-            bit_keeps = [ls.keep_fixed for ls in space.levels]
-            for j, i in enumerate(self.free):
-                if bits[j]:
-                    bit_keeps[i] = bit_keeps[i] | frozenset(space.levels[i].keep_free)
-            stats = self._eval(self.unbounded, nest.mapping(tuple(bit_keeps), order))
-            if not stats.valid:  # fan-out: the same for every keep choice
-                failures[_failed_level(stats)] += 1
-                return []
-            cycles = stats.cycles
-            compute_energy = sum(a.energy_pj for a in stats.arithmetic.values())
-            per[bits] = {t: (sum(stats.levels[n].dataspaces[t].energy_pj for n in self.names
-                                 if t in stats.levels[n].dataspaces),
-                             [_tensor_accesses(stats.levels[n].dataspaces[t]) if t in stats.levels[n].dataspaces
-                              else 0 for n in outer_first])
-                         for t in self.tensors}
+        if tiling.fanout_error is not None:  # fan-out: the same for every keep choice
+            self.evaluations += 1
+            failures[tiling.fanout_error[0]] += 1
+            return []
+        self.evaluations += 2 ** len(self.free)
+        compute_cycles = tiling.info.compute_cycles
+        cycles = max(compute_cycles, throttled_cycles(compute_cycles, 1.0))  # no level has a bandwidth limit
+        names = [lv.name for lv in self.spec.architecture.storage]
+        position = {names.index(n): p for p, n in enumerate(outer_first)}
+        # priced[tensor, levels keeping it] = (energy, accesses per level of outer_first)
+        priced: dict[tuple[int, tuple[int, ...]], tuple[float, list[int]]] = {}
         out = []
         for keeps in itertools.product(*keep_sets):
-            energy = compute_energy
+            energy = self.mac_energy
             level_accesses = [0] * len(outer_first)
-            for t in self.tensors:
-                e, a = per[tuple(t in keeps[i] for i in self.free)][t]
+            for t, ds in enumerate(self.spaces):
+                kept = tuple(i for i, keep in enumerate(keeps) if ds.name in keep)
+                got = priced.get((t, kept))
+                if got is None:
+                    got = priced[t, kept] = self._price(ds, kept, levels, tiling, position, len(outer_first))
+                e, a = got
                 energy += e
                 level_accesses = [x + y for x, y in zip(level_accesses, a)]
             out.append((_score(energy, cycles, dict(zip(outer_first, level_accesses)), metrics, outer_first), keeps))
         return out
+
+    def _price(self, ds: DataSpace, kept: tuple[int, ...], levels: list[LevelMapping], tiling: Tiling,
+               position: dict[int, int], n_outer: int) -> tuple[float, list[int]]:
+        """Energy of ``ds`` over the levels in ``kept`` (summed innermost first, as the engine's level
+        statistics are) and its word accesses at each level of ``position`` (level -> place outermost first)."""
+        energy = 0.0
+        accesses = [0] * n_outer
+        if not kept:
+            return energy, accesses
+        for c in tensor_counts(ds, list(kept), self.spec.architecture, levels, tiling):
+            k = c.level
+            instances = tiling.above[k + 1]
+            e_read, e_write = self.energies[k]
+            energy += access_energy(instances, c.reads, c.fills, c.updates, self.blocks[k], e_read, e_write)
+            if k in position:
+                accesses[position[k]] = (c.reads + c.fills + c.updates) * instances
+        return energy, accesses
 
 
 def _failed_level(stats: Stats) -> str:
