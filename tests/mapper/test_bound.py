@@ -69,8 +69,8 @@ def _every_candidate_respects_the_bound(spec: Spec, cons, ert, metric: str) -> i
     checked = 0
     for k in range(space.count_factor_choices()):
         factors = space.factors_at(k)
-        tiles = space.tile_sizes(factors)
-        keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+        nest = _Nest(space, factors)
+        keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
         # the first pass's fan-out and capacity checks are the scalar ones
         fits = all(_fanout(factors, i) <= ls.fanout for i, ls in enumerate(space.levels))
         assert bool(first_pass.fits[k]) == fits
@@ -80,7 +80,6 @@ def _every_candidate_respects_the_bound(spec: Spec, cons, ert, metric: str) -> i
         if not all(keep_sets):
             continue
         low = first_pass.bound[k]
-        nest = _Nest(space, factors)
         orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
         for order in itertools.product(*orders):
             for keeps in itertools.product(*keep_sets):

@@ -44,14 +44,13 @@ def _check_every_candidate(spec: Spec, cons, ert, most: int) -> int:
     compared = tried = 0
     for k in range(space.count_factor_choices()):
         factors = space.factors_at(k)
-        tiles = space.tile_sizes(factors)
-        keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+        nest = _Nest(space, factors)
+        keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
         if not all(keep_sets):
             continue
         tried += 1
         if tried > most:
             break
-        nest = _Nest(space, factors)
         for order in itertools.product(*(space.orders(ls, factors.temporal[ls.index]) for ls in space.levels)):
             failures: Counter = Counter()
             got = family.scores(nest, order, keep_sets, METRICS, outer_first, failures)

@@ -85,40 +85,41 @@ def _tensor_accesses(d) -> int:
 
 class _Nest:
     """The loops of one factor choice, built once and shared by every loop order and keep choice tried
-    with it (the engine only reads them): spatial loops per level, temporal loops per level and order, and
-    the engine's order-independent analysis of them (:class:`~fusemax.engine.evaluate.Tiling`)."""
+    with it (the engine only reads them): spatial loops per level, each level's loops per order, and the
+    engine's order-independent analysis of them (:attr:`base`, a :class:`~fusemax.engine.evaluate.Tiling`
+    whose tile sizes the keep choices are checked against)."""
 
     def __init__(self, space: MapSpace, factors: Factors):
-        self.space, self.factors = space, factors
+        self.factors = factors
         self.spatial = [[Loop(r, factors.spatial[ls.index].get(r, 1), ls.spatial_axis[r]) for r in ls.spatial_order]
                         for ls in space.levels]
-        self._temporal: dict[tuple[int, int], list[Loop]] = {}
-        self._tiling: Tiling | None = None
+        self._levels: dict[tuple[int, int], LevelMapping] = {}
+        # the loops in any one order (the factors' own): each order tried re-orders it (:meth:`tiling`)
+        self.base = build_tiling(space.architecture, space.problem, [
+            LevelMapping(temporal=[Loop(r, f) for r, f in factors.temporal[i].items()], spatial=sp)
+            for i, sp in enumerate(self.spatial)])
 
-    def temporal(self, level: int, order: list[str]) -> list[Loop]:
+    def level(self, level: int, order: list[str]) -> LevelMapping:
+        """The loops of ``level`` in ``order`` (innermost first), nothing kept: keeps are priced per tensor."""
         key = (level, id(order))  # orders are the mapspace's shared lists: one object per distinct order
-        loops = self._temporal.get(key)
-        if loops is None:
+        lm = self._levels.get(key)
+        if lm is None:
             bounds = self.factors.temporal[level]
-            loops = self._temporal[key] = [Loop(r, bounds.get(r, 1)) for r in order]
-        return loops
-
-    def mapping(self, keeps: tuple, orders: tuple) -> Mapping:
-        return Mapping(levels=[LevelMapping(temporal=self.temporal(i, order), spatial=sp, keep=set(keep))
-                               for i, (sp, keep, order) in enumerate(zip(self.spatial, keeps, orders))])
+            lm = self._levels[key] = LevelMapping(temporal=[Loop(r, bounds.get(r, 1)) for r in order],
+                                                  spatial=self.spatial[level])
+        return lm
 
     def levels(self, orders: tuple) -> list[LevelMapping]:
-        """The loops of ``orders`` with nothing kept (keeps are priced per tensor, see :class:`_Family`)."""
-        return [LevelMapping(temporal=self.temporal(i, order), spatial=sp)
-                for i, (sp, order) in enumerate(zip(self.spatial, orders))]
+        return [self.level(i, order) for i, order in enumerate(orders)]
+
+    def mapping(self, keeps: tuple, orders: tuple) -> Mapping:
+        return Mapping(levels=[LevelMapping(temporal=lm.temporal, spatial=lm.spatial, keep=set(keep))
+                               for lm, keep in zip(self.levels(orders), keeps)])
 
     def tiling(self, levels: list[LevelMapping]) -> Tiling:
         """The engine's :class:`~fusemax.engine.evaluate.Tiling` of ``levels`` (this choice's loops in some
-        order): worked out for the first order, re-ordered for the others."""
-        if self._tiling is None:
-            self._tiling = build_tiling(self.space.architecture, self.space.problem, levels)
-            return self._tiling
-        return self._tiling.with_order(levels)
+        order)."""
+        return self.base.with_order(levels)
 
 
 def _mapping(space: MapSpace, factors: Factors, keeps: tuple, orders: tuple) -> Mapping:
@@ -282,13 +283,12 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                 break
             pos = int(ks[c])
             factors = space.factors_at(pos)
-            tiles = space.tile_sizes(factors)
-            keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+            nest = _Nest(space, factors)
+            keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
             if not all(keep_sets):  # the two capacity checks disagree: a bug, say so
                 raise MappingError(f"internal: factor choice {pos} passed the capacity check, yet a level has "
                                    "no keep choice that fits")
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
-            nest = _Nest(space, factors)
             for j, order in enumerate(itertools.product(*orders)):
                 for k, (score, keeps) in enumerate(family.scores(nest, order, keep_sets, metrics, outer_first,
                                                                  failures)):
