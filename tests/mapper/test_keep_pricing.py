@@ -53,7 +53,7 @@ def _check_every_candidate(spec: Spec, cons, ert, most: int) -> int:
             break
         for order in itertools.product(*(space.orders(ls, factors.temporal[ls.index]) for ls in space.levels)):
             failures: Counter = Counter()
-            got = family.scores(nest, order, keep_sets, METRICS, outer_first, failures)
+            got = family.scores(nest, order, family.keep_choices(keep_sets), METRICS, outer_first, failures)
             want = []
             for keeps in itertools.product(*keep_sets):
                 stats = evaluate(Spec(spec.architecture, spec.problem, nest.mapping(keeps, order)), ert)

@@ -88,6 +88,9 @@ class Tiling:
     info: NestInfo
     sizes: list[dict[str, int]]            # sizes[i][tensor]: words of the tensor's tile at level i
     partitions: dict[str, list[int]]       # partitions[tensor][i]: Timeloop's partition size at level i
+    #: spreads[tensor][i]: level i's fan-out over the children that share no word of the tensor (the others
+    #: are served by one multicast read): its spatial loops over the tensor's ranks.
+    spreads: dict[str, list[int]]
     above: list[int]                       # above[i]: product of the fan-outs of levels >= i
     fanout_error: tuple[str, str] | None   # (level, reason) of the first fan-out exceeded, or None
 
@@ -121,7 +124,9 @@ def build_tiling(arch: Architecture, problem: Problem, levels: list[LevelMapping
             # (e.g. the softmax at 1M tokens); a wrapped partition of 0 disables first-read elision.
             partition[k] = (partition[k + 1] * sizes[k][ds.name]) % _SIZE_T // denom
         partitions[ds.name] = partition
-    return Tiling(info, sizes, partitions, above, _fanout_check(arch, above, above_x, above_y))
+    # multicast divides the fan-out (both multiply the level's spatial loops), so this is exact
+    spreads = {ds.name: [f // multicast(ds, lm) for f, lm in zip(info.fanout, levels)] for ds in spaces}
+    return Tiling(info, sizes, partitions, spreads, above, _fanout_check(arch, above, above_x, above_y))
 
 
 def _fanout_check(arch: Architecture, above: list[int], above_x: list[int],
@@ -164,7 +169,7 @@ def tensor_counts(ds: DataSpace, kept: list[int], arch: Architecture, levels: li
     first) under the loops of ``levels``. Timeloop analyses every tensor on its own: these depend on the
     loops and on which levels keep this tensor, never on what the levels keep of the others."""
     info = tiling.info
-    partition = tiling.partitions[ds.name]
+    partition, spread = tiling.partitions[ds.name], tiling.spreads[ds.name]
     top = kept[-1]
     out = []
     # Accesses arriving from below: computes, then each kept child's delta, scaled up through the
@@ -176,8 +181,8 @@ def tensor_counts(ds: DataSpace, kept: list[int], arch: Architecture, levels: li
             if j == 0 and info.fanout[0] > 1:
                 # PEs right under the innermost level may pass operands to neighbours (link transfers).
                 content = innermost_spatial_accesses(ds, levels, info, *_physical_fanout(arch, 0))
-            elif info.fanout[j] > 1:
-                content = content * info.fanout[j] // multicast(ds, levels[j])
+            else:
+                content *= spread[j]
         delta = temporal_delta(ds, k, info, tiling.sizes[k][ds.name])
         part = partition[k]
         if ds.read_write:

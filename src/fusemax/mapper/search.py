@@ -162,14 +162,21 @@ class _Family:
         self.mac_energy = spec.problem.computes * compute_energy(ert, arch.arithmetic.name)
         self.evaluations = 0
 
-    def scores(self, nest: _Nest, order: tuple, keep_sets: list, metrics: tuple[str, ...],
+    def keep_choices(self, keep_sets: list[list[frozenset[str]]]) -> list[tuple[tuple, tuple]]:
+        """Every keep choice of ``keep_sets`` (one list of sets per level), in enumeration order, with the
+        levels that keep each tensor (innermost first): what :meth:`scores` prices them by. One list per
+        factor choice, shared by its loop orders."""
+        return [(keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
+                for keeps in itertools.product(*keep_sets)]
+
+    def scores(self, nest: _Nest, order: tuple, choices: list[tuple[tuple, tuple]], metrics: tuple[str, ...],
                outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
-        """(score, keeps) of every keep choice in ``keep_sets`` (one list of sets per level)."""
+        """(score, keeps) of every keep choice in ``choices`` (from :meth:`keep_choices`)."""
         levels = nest.levels(order)
         tiling = nest.tiling(levels)
         if not self.decomposable:
             out = []
-            for keeps in itertools.product(*keep_sets):
+            for keeps, _ in choices:
                 self.evaluations += 1
                 stats = evaluate(Spec(self.spec.architecture, self.spec.problem, nest.mapping(keeps, order),
                                       self.spec.source), self.ert, tiling=tiling)
@@ -191,14 +198,14 @@ class _Family:
         # priced[tensor, levels keeping it] = (energy, accesses per level of outer_first)
         priced: dict[tuple[int, tuple[int, ...]], tuple[float, list[int]]] = {}
         out = []
-        for keeps in itertools.product(*keep_sets):
+        for keeps, chains in choices:
             energy = self.mac_energy
             level_accesses = [0] * len(outer_first)
-            for t, ds in enumerate(self.spaces):
-                kept = tuple(i for i, keep in enumerate(keeps) if ds.name in keep)
+            for t, kept in enumerate(chains):
                 got = priced.get((t, kept))
                 if got is None:
-                    got = priced[t, kept] = self._price(ds, kept, levels, tiling, position, len(outer_first))
+                    got = priced[t, kept] = self._price(self.spaces[t], kept, levels, tiling, position,
+                                                        len(outer_first))
                 e, a = got
                 energy += e
                 level_accesses = [x + y for x, y in zip(level_accesses, a)]
@@ -289,8 +296,9 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                 raise MappingError(f"internal: factor choice {pos} passed the capacity check, yet a level has "
                                    "no keep choice that fits")
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
+            choices = family.keep_choices(keep_sets)
             for j, order in enumerate(itertools.product(*orders)):
-                for k, (score, keeps) in enumerate(family.scores(nest, order, keep_sets, metrics, outer_first,
+                for k, (score, keeps) in enumerate(family.scores(nest, order, choices, metrics, outer_first,
                                                                  failures)):
                     scored += 1
                     # Ties go to the first candidate in mapspace order, whatever order they were tried in.
