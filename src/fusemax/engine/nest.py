@@ -140,16 +140,16 @@ def temporal_delta(ds: DataSpace, level: int, info: NestInfo,
         return _sliding_delta(ds, level, info)
     if size is None:
         size = box_size(ds, info.ext[level])
-    start = info.loops_above[level]
-    return size * delta_multiplier(ds.ranks, ((rank, bound) for _, rank, _, bound in info.loops[start:]))
+    return size * delta_multiplier(ds.ranks, info.loops[info.loops_above[level]:])
 
 
-def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[str, int]]) -> int:
-    """How many times a tile over ``ranks`` is filled by ``(rank, bound)`` loops above it, innermost first:
-    the product of the bounds from the innermost non-trivial loop over one of ``ranks`` outwards (1 if
-    there is none; the loops inside it re-use the tile). Non-overlapping tiles only."""
+def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[int, str, int, int]]) -> int:
+    """How many times a tile over ``ranks`` is filled by the loops above it (:attr:`NestInfo.loops`
+    entries, innermost first): the product of the bounds from the innermost non-trivial loop over one of
+    ``ranks`` outwards (1 if there is none; the loops inside it re-use the tile). Non-overlapping tiles
+    only."""
     total = 0
-    for rank, bound in loops:
+    for _, rank, _, bound in loops:
         if total:
             total *= bound
         elif bound > 1 and rank in ranks:
