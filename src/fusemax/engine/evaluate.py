@@ -8,7 +8,7 @@ fan-out checks, bandwidth throttling and ERT energies. Pure: no file I/O.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from fusemax.energy.tables import ART, ERT
@@ -96,7 +96,8 @@ class Tiling:
 
     def with_order(self, levels: list[LevelMapping]) -> Tiling:
         """The same tiling for ``levels``: the same loop bounds per level and rank, in any temporal order."""
-        return replace(self, info=self.info.with_order(levels))
+        return Tiling(self.info.with_order(levels), self.sizes, self.partitions, self.spreads, self.above,
+                      self.fanout_error)
 
 
 def build_tiling(arch: Architecture, problem: Problem, levels: list[LevelMapping]) -> Tiling:
@@ -125,7 +126,8 @@ def build_tiling(arch: Architecture, problem: Problem, levels: list[LevelMapping
             partition[k] = (partition[k + 1] * sizes[k][ds.name]) % _SIZE_T // denom
         partitions[ds.name] = partition
     # multicast divides the fan-out (both multiply the level's spatial loops), so this is exact
-    spreads = {ds.name: [f // multicast(ds, lm) for f, lm in zip(info.fanout, levels)] for ds in spaces}
+    spreads = {ds.name: [f // multicast(ds, lm) if f > 1 else 1 for f, lm in zip(info.fanout, levels)]
+               for ds in spaces}
     return Tiling(info, sizes, partitions, spreads, above, _fanout_check(arch, above, above_x, above_y))
 
 
