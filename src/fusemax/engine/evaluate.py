@@ -185,15 +185,15 @@ def tensor_counts(ds: DataSpace, kept: list[int], arch: Architecture, levels: li
                 content = innermost_spatial_accesses(ds, levels, info, *_physical_fanout(arch, 0))
             else:
                 content *= spread[j]
-        delta = temporal_delta(ds, k, info, tiling.sizes[k][ds.name])
+        # what enters the level: nothing enters the outermost one (so its delta is not worked out)
+        delta = 0 if k == top else temporal_delta(ds, k, info, tiling.sizes[k][ds.name])
         part = partition[k]
         if ds.read_write:
             reads = content - part
             fills = 0 if k == top else delta - part
             out.append(TensorCounts(k, reads, fills, content, reads, content + fills))
         else:
-            fills = 0 if k == top else delta
-            out.append(TensorCounts(k, content, fills, 0, 0, content + fills))
+            out.append(TensorCounts(k, content, delta, 0, 0, content + delta))
         content = delta
         child = k
     return out
