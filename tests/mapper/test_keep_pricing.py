@@ -51,9 +51,9 @@ def _check_every_candidate(spec: Spec, cons, ert, most: int) -> int:
         tried += 1
         if tried > most:
             break
-        for order in itertools.product(*(space.orders(ls, factors.temporal[ls.index]) for ls in space.levels)):
+        for order, levels in nest.orders([space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]):
             failures: Counter = Counter()
-            got = family.scores(nest, order, family.keep_choices(keep_sets), METRICS, outer_first, failures)
+            got = family.scores(nest, order, levels, family.keep_choices(keep_sets), METRICS, outer_first, failures)
             want = []
             for keeps in itertools.product(*keep_sets):
                 stats = evaluate(Spec(spec.architecture, spec.problem, nest.mapping(keeps, order)), ert)

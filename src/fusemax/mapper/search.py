@@ -12,6 +12,7 @@ import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -109,12 +110,15 @@ class _Nest:
                                                   spatial=self.spatial[level])
         return lm
 
-    def levels(self, orders: tuple) -> list[LevelMapping]:
-        return [self.level(i, order) for i, order in enumerate(orders)]
+    def orders(self, orders: list[list[list[str]]]) -> Iterator[tuple[tuple, list[LevelMapping]]]:
+        """Every combination of the levels' ``orders`` (``itertools.product`` order) with its loops."""
+        per_level = [[self.level(i, order) for order in level_orders] for i, level_orders in enumerate(orders)]
+        for order, levels in zip(itertools.product(*orders), itertools.product(*per_level)):
+            yield order, list(levels)
 
     def mapping(self, keeps: tuple, orders: tuple) -> Mapping:
         return Mapping(levels=[LevelMapping(temporal=lm.temporal, spatial=lm.spatial, keep=set(keep))
-                               for lm, keep in zip(self.levels(orders), keeps)])
+                               for lm, keep in zip((self.level(i, o) for i, o in enumerate(orders)), keeps)])
 
     def tiling(self, levels: list[LevelMapping]) -> Tiling:
         """The engine's :class:`~fusemax.engine.evaluate.Tiling` of ``levels`` (this choice's loops in some
@@ -169,10 +173,10 @@ class _Family:
         return [(keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
                 for keeps in itertools.product(*keep_sets)]
 
-    def scores(self, nest: _Nest, order: tuple, choices: list[tuple[tuple, tuple]], metrics: tuple[str, ...],
-               outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
-        """(score, keeps) of every keep choice in ``choices`` (from :meth:`keep_choices`)."""
-        levels = nest.levels(order)
+    def scores(self, nest: _Nest, order: tuple, levels: list[LevelMapping], choices: list[tuple[tuple, tuple]],
+               metrics: tuple[str, ...], outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
+        """(score, keeps) of every keep choice in ``choices`` (from :meth:`keep_choices`) with the loop
+        orders ``order`` (``levels``: their loops, from :meth:`_Nest.orders`)."""
         tiling = nest.tiling(levels)
         if not self.decomposable:
             out = []
@@ -297,8 +301,8 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                                    "no keep choice that fits")
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
             choices = family.keep_choices(keep_sets)
-            for j, order in enumerate(itertools.product(*orders)):
-                for k, (score, keeps) in enumerate(family.scores(nest, order, choices, metrics, outer_first,
+            for j, (order, levels) in enumerate(nest.orders(orders)):
+                for k, (score, keeps) in enumerate(family.scores(nest, order, levels, choices, metrics, outer_first,
                                                                  failures)):
                     scored += 1
                     # Ties go to the first candidate in mapspace order, whatever order they were tried in.
