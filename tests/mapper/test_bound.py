@@ -69,8 +69,8 @@ def _every_candidate_respects_the_bound(spec: Spec, cons, ert, metric: str) -> i
     checked = 0
     for k in range(space.count_factor_choices()):
         factors = space.factors_at(k)
-        tiles = space.tile_sizes(factors)
-        keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+        nest = _Nest(space, factors)
+        keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
         # the first pass's fan-out and capacity checks are the scalar ones
         fits = all(_fanout(factors, i) <= ls.fanout for i, ls in enumerate(space.levels))
         assert bool(first_pass.fits[k]) == fits
@@ -80,7 +80,6 @@ def _every_candidate_respects_the_bound(spec: Spec, cons, ert, metric: str) -> i
         if not all(keep_sets):
             continue
         low = first_pass.bound[k]
-        nest = _Nest(space, factors)
         orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
         for order in itertools.product(*orders):
             for keeps in itertools.product(*keep_sets):
@@ -159,3 +158,24 @@ def test_factor_numbers_past_int64_decode_like_small_ones():
         # the mixed radix wraps at n: choice k is choice k mod n
         expected = space.factors_at(int(k) % n)
         assert [[expected.temporal[i].get(r, 1) for r in ranks] for i in range(len(space.levels))] == row.tolist()
+
+
+def test_the_bound_of_a_single_candidate_is_its_energy():
+    # One factor choice, one order, Z accumulated in the Buffer: every count the bound takes is exact, so
+    # the bound is the candidate's energy (independent truth: the full evaluation), the Buffer's reads of Z
+    # back for accumulation and its refills of Z from DRAM included. By hand: 24 MACs update Z's Buffer
+    # tile (2x2); its partition is all of Z (8 words), so 24 - 8 = 16 reads; DRAM's K loop outside its M
+    # loop refills the tile 2 x 3 times, 4 x 6 - 8 = 16 fills.
+    spec = tiny(64, 4, 2, 3)
+    order = ["M", "N", "K"]  # innermost first
+    fixed = [KEEP_ALL, {"target": "Buffer", "type": "temporal", "factors": ["M=2", "N=2", "K=1"], "permutation": order},
+             {"target": "DRAM", "type": "temporal", "factors": ["M=2", "N=1", "K=3"], "permutation": order}]
+    c = constraints(spec, fixed, metrics=("energy",))
+    ert, _ = reference_tables(yamlio.loads(TINY_ARCH.format(capacity=64)))
+    space = build_mapspace(spec.architecture, spec.problem, c)
+    assert space.count_factor_choices() == 1
+    result = search(spec, c, ert=ert)
+    assert result.candidates_evaluated == 1
+    z = result.stats.levels["Buffer"].dataspaces["Z"]
+    assert (z.updates_per_instance, z.reads_per_instance, z.fills_per_instance) == (24, 16, 16)
+    assert Bound(space, ert, "energy")(np.arange(1)).bound[0] == pytest.approx(result.stats.energy_pj, rel=1e-12)

@@ -46,13 +46,20 @@ class NestInfo:
         start = self.loops_above[level] if level >= 0 else 0
         return [(rank, stride, bound) for _, rank, stride, bound in reversed(self.loops[start:])]
 
+    def with_order(self, levels: list[LevelMapping]) -> "NestInfo":
+        """This nest with the temporal loops of ``levels`` (the same bounds per level and rank, perhaps in
+        another order): the extents, fan-outs and cycles do not depend on the order, only :attr:`loops`
+        does. A mapper trying every order of one factor choice builds the rest once."""
+        loops, above = _temporal_loops(levels, self.spatial_ext)
+        return NestInfo(self.ext, self.spatial_ext, self.fanout, self.fanout_x, self.fanout_y,
+                        self.compute_cycles, loops, above)
+
 
 def nest_info(problem: Problem, levels: list[LevelMapping]) -> NestInfo:
     ext, spatial_ext, fanout, fx, fy = [], [], [], [], []
     cur = {r: 1 for r in problem.ranks}
     cycles = 1
-    loops: list[tuple[int, str, int, int]] = []
-    for li, lm in enumerate(levels):
+    for lm in levels:
         f = x = y = 1
         for loop in lm.spatial:
             cur[loop.rank] *= loop.bound
@@ -63,20 +70,32 @@ def nest_info(problem: Problem, levels: list[LevelMapping]) -> NestInfo:
                 x *= loop.bound
         spatial_ext.append(dict(cur))
         for loop in lm.temporal:
-            if loop.bound > 1:
-                loops.append((li, loop.rank, cur[loop.rank], loop.bound))
             cur[loop.rank] *= loop.bound
             cycles *= loop.bound
         ext.append(dict(cur))
         fanout.append(f)
         fx.append(x)
         fy.append(y)
-    above, k = [], 0
-    for li in range(len(levels)):
-        while k < len(loops) and loops[k][0] <= li:
-            k += 1
-        above.append(k)
+    loops, above = _temporal_loops(levels, spatial_ext)
     return NestInfo(ext, spatial_ext, fanout, fx, fy, cycles, loops, above)
+
+
+def _temporal_loops(levels: list[LevelMapping],
+                    spatial_ext: list[dict[str, int]]) -> tuple[list[tuple[int, str, int, int]], list[int]]:
+    """:attr:`NestInfo.loops` and :attr:`NestInfo.loops_above`: a loop's stride is its rank's extent below
+    it, i.e. the level's spatial extent times the level's temporal loops inside it."""
+    loops: list[tuple[int, str, int, int]] = []
+    above = []
+    for li, lm in enumerate(levels):
+        cur = None
+        for loop in lm.temporal:
+            if loop.bound > 1:
+                if cur is None:
+                    cur = dict(spatial_ext[li])
+                loops.append((li, loop.rank, cur[loop.rank], loop.bound))
+                cur[loop.rank] *= loop.bound
+        above.append(len(loops))
+    return loops, above
 
 
 def box_extents(ds: DataSpace, ext: dict[str, int]) -> list[int]:
@@ -121,16 +140,16 @@ def temporal_delta(ds: DataSpace, level: int, info: NestInfo,
         return _sliding_delta(ds, level, info)
     if size is None:
         size = box_size(ds, info.ext[level])
-    start = info.loops_above[level]
-    return size * delta_multiplier(ds.ranks, ((rank, bound) for _, rank, _, bound in info.loops[start:]))
+    return size * delta_multiplier(ds.ranks, info.loops[info.loops_above[level]:])
 
 
-def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[str, int]]) -> int:
-    """How many times a tile over ``ranks`` is filled by ``(rank, bound)`` loops above it, innermost first:
-    the product of the bounds from the innermost non-trivial loop over one of ``ranks`` outwards (1 if
-    there is none; the loops inside it re-use the tile). Non-overlapping tiles only."""
+def delta_multiplier(ranks: frozenset[str], loops: Iterable[tuple[int, str, int, int]]) -> int:
+    """How many times a tile over ``ranks`` is filled by the loops above it (:attr:`NestInfo.loops`
+    entries, innermost first): the product of the bounds from the innermost non-trivial loop over one of
+    ``ranks`` outwards (1 if there is none; the loops inside it re-use the tile). Non-overlapping tiles
+    only."""
     total = 0
-    for rank, bound in loops:
+    for _, rank, _, bound in loops:
         if total:
             total *= bound
         elif bound > 1 and rank in ranks:

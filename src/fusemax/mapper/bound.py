@@ -7,8 +7,9 @@ each tensor's accesses as :func:`fusemax.engine.evaluate` does (first-read elisi
 every tile's delta at its minimum over the loop orders for that tensor alone: at each level the loops
 over ranks the tensor ignores go innermost, where they re-use its tile (pinned permutations stay as
 pinned). The engine prices each tensor on its own, so a tensor whose keeps are free counts its cheapest
-keep chain. Reads and fills of an output below the outermost level are left out (they are not
-negative). Cycles are at least the product of the temporal loop bounds. The bound applies only where the
+keep chain. Below the outermost level an output is read back and filled but for its partition: those
+counts take the partition at its largest (the engine's recurrence in real numbers, without its 64-bit
+wrap or floor). Cycles are at least the product of the temporal loop bounds. The bound applies only where the
 engine's counts follow this closed form (no sliding windows, no fan-out right under the innermost level:
 :attr:`MapSpace.merge_orders`); elsewhere it is 0 and nothing is cut. Counts are float64: exact below
 2**53 (every capacity check), and the search cuts only past a relative margin far above rounding.
@@ -75,7 +76,7 @@ class Bound:
         ext = np.cumprod(t * s, axis=1)                              # [choice, level, rank]
         tiles = np.stack([self._box(ds, ext) for ds in self.spaces], axis=2)  # [choice, level, tensor]
         overflow, need = self._capacity(tiles)
-        bound = self._bound(t, s, tiles) if with_bound and self.applies else np.zeros(len(ks))
+        bound = self._bound(t, s, ext, tiles) if with_bound and self.applies else np.zeros(len(ks))
         return FirstPass(fits, overflow, need, bound)
 
     def _box(self, ds: DataSpace, ext: np.ndarray) -> np.ndarray:
@@ -97,7 +98,7 @@ class Bound:
             need = np.where(over, words, need)
         return overflow, need
 
-    def _bound(self, t: np.ndarray, s: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    def _bound(self, t: np.ndarray, s: np.ndarray, ext: np.ndarray, tiles: np.ndarray) -> np.ndarray:
         n = len(self.space.levels)
         cycles = np.prod(t, axis=(1, 2))
         if self.metric == "delay":
@@ -112,8 +113,11 @@ class Bound:
         energy = np.full(len(t), self.mac_energy)
         top_accesses = np.zeros(len(t))
         zero = np.zeros(len(t))
+        # the box of each level's fan-out (its spatial loops and every loop below), levels 1 and up
+        spatial_ext = ext[:, :-1, :] * s[:, 1:, :]
         for ds, chains in zip(self.spaces, self.chains):
             own = [self.rank_index[r] for r in ds.ranks]
+            part = self._most_partition(ds, tiles, fanout, spatial_ext) if ds.read_write else tiles[:, :, 0] * 0
             # children sharing a word are served by one multicast read: scale by the fan-out over ds's ranks
             spread = np.prod(s[:, :, own], axis=2)                    # [choice, level]
             fewest: dict[int, np.ndarray] = {}
@@ -128,9 +132,11 @@ class Bound:
                     if k not in fewest:
                         fewest[k] = tiles[:, k, self.index[ds.name]] * self._fewest_fills(ds, t, k, outside)
                     delta = fewest[k]
-                    if ds.read_write:
-                        reads = content - tiles[:, k, self.index[ds.name]] if k == self.top else zero
-                        fills, updates = zero, content
+                    if ds.read_write and k == self.top:
+                        reads, fills, updates = content - tiles[:, k, self.index[ds.name]], zero, content
+                    elif ds.read_write:  # read back and filled but what the partition holds
+                        reads = np.maximum(content - part[:, k], 0)
+                        fills, updates = np.maximum(delta - part[:, k], 0), content
                     else:
                         reads, fills, updates = content, zero if k == self.top else delta, zero
                     e_read, e_write = self.energies[k]
@@ -147,6 +153,20 @@ class Bound:
         if self.metric == "edp":
             return energy * cycles
         return energy if self.metric == "energy" else top_accesses
+
+    def _most_partition(self, ds: DataSpace, tiles: np.ndarray, fanout: np.ndarray,
+                        spatial_ext: np.ndarray) -> np.ndarray:
+        """An upper bound on the engine's partition size of ``ds`` per choice and level
+        (:func:`~fusemax.engine.evaluate.build_tiling`): the same recurrence in real numbers, without the
+        64-bit wrap or the floor (each only makes it smaller)."""
+        t = self.index[ds.name]
+        spatial_box = self._box(ds, spatial_ext)  # [choice, level - 1]
+        part = np.empty(tiles.shape[:2])
+        part[:, -1] = tiles[:, -1, t]
+        for k in reversed(range(tiles.shape[1] - 1)):
+            denom = np.where(fanout[:, k + 1] > 1, spatial_box[:, k], tiles[:, k, t])
+            part[:, k] = part[:, k + 1] * tiles[:, k, t] / denom
+        return part
 
     def _fewest_fills(self, ds: DataSpace, t: np.ndarray, level: int, outside: np.ndarray) -> np.ndarray:
         """:func:`~fusemax.engine.nest.delta_multiplier` of ``ds``'s tile at ``level`` for the loop orders

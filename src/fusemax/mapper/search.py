@@ -11,13 +11,23 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
 from fusemax.energy.tables import ERT
 from fusemax.engine import evaluate
-from fusemax.engine.model import Architecture, LevelMapping, Loop, Mapping, Spec
+from fusemax.engine.evaluate import (
+    Tiling,
+    access_energies,
+    access_energy,
+    build_tiling,
+    compute_energy,
+    tensor_counts,
+    throttled_cycles,
+)
+from fusemax.engine.model import DataSpace, LevelMapping, Loop, Mapping, Spec
 from fusemax.errors import MappingError
 from fusemax.stats import Stats
 
@@ -76,25 +86,44 @@ def _tensor_accesses(d) -> int:
 
 class _Nest:
     """The loops of one factor choice, built once and shared by every loop order and keep choice tried
-    with it (the engine only reads them): spatial loops per level, temporal loops per level and order."""
+    with it (the engine only reads them): spatial loops per level, each level's loops per order, and the
+    engine's order-independent analysis of them (:attr:`base`, a :class:`~fusemax.engine.evaluate.Tiling`
+    whose tile sizes the keep choices are checked against)."""
 
     def __init__(self, space: MapSpace, factors: Factors):
         self.factors = factors
         self.spatial = [[Loop(r, factors.spatial[ls.index].get(r, 1), ls.spatial_axis[r]) for r in ls.spatial_order]
                         for ls in space.levels]
-        self._temporal: dict[tuple[int, int], list[Loop]] = {}
+        self._levels: dict[tuple[int, int], LevelMapping] = {}
+        # the loops in any one order (the factors' own): each order tried re-orders it (:meth:`tiling`)
+        self.base = build_tiling(space.architecture, space.problem, [
+            LevelMapping(temporal=[Loop(r, f) for r, f in factors.temporal[i].items()], spatial=sp)
+            for i, sp in enumerate(self.spatial)])
 
-    def temporal(self, level: int, order: list[str]) -> list[Loop]:
+    def level(self, level: int, order: list[str]) -> LevelMapping:
+        """The loops of ``level`` in ``order`` (innermost first), nothing kept: keeps are priced per tensor."""
         key = (level, id(order))  # orders are the mapspace's shared lists: one object per distinct order
-        loops = self._temporal.get(key)
-        if loops is None:
+        lm = self._levels.get(key)
+        if lm is None:
             bounds = self.factors.temporal[level]
-            loops = self._temporal[key] = [Loop(r, bounds.get(r, 1)) for r in order]
-        return loops
+            lm = self._levels[key] = LevelMapping(temporal=[Loop(r, bounds.get(r, 1)) for r in order],
+                                                  spatial=self.spatial[level])
+        return lm
+
+    def orders(self, orders: list[list[list[str]]]) -> Iterator[tuple[tuple, list[LevelMapping]]]:
+        """Every combination of the levels' ``orders`` (``itertools.product`` order) with its loops."""
+        per_level = [[self.level(i, order) for order in level_orders] for i, level_orders in enumerate(orders)]
+        for order, levels in zip(itertools.product(*orders), itertools.product(*per_level)):
+            yield order, list(levels)
 
     def mapping(self, keeps: tuple, orders: tuple) -> Mapping:
-        return Mapping(levels=[LevelMapping(temporal=self.temporal(i, order), spatial=sp, keep=set(keep))
-                               for i, (sp, keep, order) in enumerate(zip(self.spatial, keeps, orders))])
+        return Mapping(levels=[LevelMapping(temporal=lm.temporal, spatial=lm.spatial, keep=set(keep))
+                               for lm, keep in zip((self.level(i, o) for i, o in enumerate(orders)), keeps)])
+
+    def tiling(self, levels: list[LevelMapping]) -> Tiling:
+        """The engine's :class:`~fusemax.engine.evaluate.Tiling` of ``levels`` (this choice's loops in some
+        order)."""
+        return self.base.with_order(levels)
 
 
 def _mapping(space: MapSpace, factors: Factors, keeps: tuple, orders: tuple) -> Mapping:
@@ -117,11 +146,12 @@ class _Family:
 
     Timeloop analyses each tensor on its own: a tensor's accesses and energy at every level depend on the
     loops and on which levels keep *that* tensor, never on the other tensors' keep choices (capacity aside,
-    which :meth:`MapSpace.keep_choices` has already checked). So one engine evaluation per pattern of
-    "free tensors kept / bypassed" per level (on the architecture without capacity limits) prices every
-    tensor under every keep choice, and a keep choice's totals are sums of per-tensor numbers: 2 engine
-    evaluations instead of 8 for one level with three free tensors. Levels with bandwidth limits couple
-    the tensors through throttling, so then every keep choice is evaluated in full.
+    which :meth:`MapSpace.keep_choices` has already checked). So the engine prices each tensor once per
+    chain of levels that keeps it (:func:`~fusemax.engine.evaluate.tensor_counts`), and a keep choice's
+    totals are sums of per-tensor numbers: 2 chains per tensor instead of 8 evaluations for one level with
+    three free tensors. ``evaluations`` counts the keep patterns so priced (kept / bypassed free tensors
+    per level: one engine evaluation's worth each). Levels with bandwidth limits couple the tensors through
+    throttling, so then every keep choice is evaluated in full.
     """
 
     def __init__(self, spec: Spec, space: MapSpace, ert: ERT | None):
@@ -129,59 +159,79 @@ class _Family:
         arch = spec.architecture
         self.decomposable = all(lv.read_bandwidth is None and lv.write_bandwidth is None
                                 and lv.shared_bandwidth is None for lv in arch.storage)
-        self.unbounded = Architecture([replace(lv, size=None) for lv in arch.storage], arch.arithmetic)
         self.free = [ls.index for ls in space.levels if ls.keep_free]
-        self.names = [lv.name for lv in arch.storage]
-        self.tensors = [ds.name for ds in spec.problem.data_spaces]
+        self.spaces = spec.problem.data_spaces
+        self.energies = [access_energies(ert, lv.name) for lv in arch.storage]
+        self.blocks = [lv.block_size for lv in arch.storage]
+        self.mac_energy = spec.problem.computes * compute_energy(ert, arch.arithmetic.name)
         self.evaluations = 0
 
-    def _eval(self, arch: Architecture, mapping: Mapping) -> Stats:
-        self.evaluations += 1
-        return evaluate(Spec(arch, self.spec.problem, mapping, self.spec.source), self.ert)
+    def keep_choices(self, keep_sets: list[list[frozenset[str]]]) -> list[tuple[tuple, tuple]]:
+        """Every keep choice of ``keep_sets`` (one list of sets per level), in enumeration order, with the
+        levels that keep each tensor (innermost first): what :meth:`scores` prices them by. One list per
+        factor choice, shared by its loop orders."""
+        return [(keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
+                for keeps in itertools.product(*keep_sets)]
 
-    def scores(self, nest: _Nest, order: tuple, keep_sets: list, metrics: tuple[str, ...],
-               outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
-        """(score, keeps) of every keep choice in ``keep_sets`` (one list of sets per level)."""
-        space = self.space
+    def scores(self, nest: _Nest, order: tuple, levels: list[LevelMapping], choices: list[tuple[tuple, tuple]],
+               metrics: tuple[str, ...], outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
+        """(score, keeps) of every keep choice in ``choices`` (from :meth:`keep_choices`) with the loop
+        orders ``order`` (``levels``: their loops, from :meth:`_Nest.orders`)."""
+        tiling = nest.tiling(levels)
         if not self.decomposable:
             out = []
-            for keeps in itertools.product(*keep_sets):
-                stats = self._eval(self.spec.architecture, nest.mapping(keeps, order))
+            for keeps, _ in choices:
+                self.evaluations += 1
+                stats = evaluate(Spec(self.spec.architecture, self.spec.problem, nest.mapping(keeps, order),
+                                      self.spec.source), self.ert, tiling=tiling)
                 if not stats.valid:
                     failures[_failed_level(stats)] += 1
                     continue
                 acc = {n: _accesses(stats, n) for n in outer_first}
                 out.append((_score(stats.energy_pj, stats.cycles, acc, metrics, outer_first), keeps))
             return out
-        # per[bits][tensor] = (energy, accesses per level) with the free tensors of level free[j] kept iff bits[j]
-        per: dict[tuple, dict[str, tuple[float, list[int]]]] = {}
-        cycles, compute_energy = 0, 0.0
-        for bits in itertools.product((False, True), repeat=len(self.free)):
-            bit_keeps = [ls.keep_fixed for ls in space.levels]
-            for j, i in enumerate(self.free):
-                if bits[j]:
-                    bit_keeps[i] = bit_keeps[i] | frozenset(space.levels[i].keep_free)
-            stats = self._eval(self.unbounded, nest.mapping(tuple(bit_keeps), order))
-            if not stats.valid:  # fan-out: the same for every keep choice
-                failures[_failed_level(stats)] += 1
-                return []
-            cycles = stats.cycles
-            compute_energy = sum(a.energy_pj for a in stats.arithmetic.values())
-            per[bits] = {t: (sum(stats.levels[n].dataspaces[t].energy_pj for n in self.names
-                                 if t in stats.levels[n].dataspaces),
-                             [_tensor_accesses(stats.levels[n].dataspaces[t]) if t in stats.levels[n].dataspaces
-                              else 0 for n in outer_first])
-                         for t in self.tensors}
+        if tiling.fanout_error is not None:  # fan-out: the same for every keep choice
+            self.evaluations += 1
+            failures[tiling.fanout_error[0]] += 1
+            return []
+        self.evaluations += 2 ** len(self.free)
+        compute_cycles = tiling.info.compute_cycles
+        cycles = max(compute_cycles, throttled_cycles(compute_cycles, 1.0))  # no level has a bandwidth limit
+        names = [lv.name for lv in self.spec.architecture.storage]
+        position = {names.index(n): p for p, n in enumerate(outer_first)}
+        # priced[tensor, levels keeping it] = (energy, accesses per level of outer_first)
+        priced: dict[tuple[int, tuple[int, ...]], tuple[float, list[int]]] = {}
         out = []
-        for keeps in itertools.product(*keep_sets):
-            energy = compute_energy
+        for keeps, chains in choices:
+            energy = self.mac_energy
             level_accesses = [0] * len(outer_first)
-            for t in self.tensors:
-                e, a = per[tuple(t in keeps[i] for i in self.free)][t]
+            for t, kept in enumerate(chains):
+                got = priced.get((t, kept))
+                if got is None:
+                    got = priced[t, kept] = self._price(self.spaces[t], kept, levels, tiling, position,
+                                                        len(outer_first))
+                e, a = got
                 energy += e
                 level_accesses = [x + y for x, y in zip(level_accesses, a)]
             out.append((_score(energy, cycles, dict(zip(outer_first, level_accesses)), metrics, outer_first), keeps))
         return out
+
+    def _price(self, ds: DataSpace, kept: tuple[int, ...], levels: list[LevelMapping], tiling: Tiling,
+               position: dict[int, int], n_outer: int) -> tuple[float, list[int]]:
+        """Energy of ``ds`` over the levels in ``kept`` (summed innermost first, as the engine's level
+        statistics are) and its word accesses at each level of ``position`` (level -> place outermost first)."""
+        energy = 0.0
+        accesses = [0] * n_outer
+        if not kept:
+            return energy, accesses
+        for c in tensor_counts(ds, list(kept), self.spec.architecture, levels, tiling):
+            k = c.level
+            instances = tiling.above[k + 1]
+            e_read, e_write = self.energies[k]
+            energy += access_energy(instances, c.reads, c.fills, c.updates, self.blocks[k], e_read, e_write)
+            if k in position:
+                accesses[position[k]] = (c.reads + c.fills + c.updates) * instances
+        return energy, accesses
 
 
 def _failed_level(stats: Stats) -> str:
@@ -244,15 +294,15 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                 break
             pos = int(ks[c])
             factors = space.factors_at(pos)
-            tiles = space.tile_sizes(factors)
-            keep_sets = [space.keep_choices(ls, tiles[ls.index]) for ls in space.levels]
+            nest = _Nest(space, factors)
+            keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
             if not all(keep_sets):  # the two capacity checks disagree: a bug, say so
                 raise MappingError(f"internal: factor choice {pos} passed the capacity check, yet a level has "
                                    "no keep choice that fits")
             orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
-            nest = _Nest(space, factors)
-            for j, order in enumerate(itertools.product(*orders)):
-                for k, (score, keeps) in enumerate(family.scores(nest, order, keep_sets, metrics, outer_first,
+            choices = family.keep_choices(keep_sets)
+            for j, (order, levels) in enumerate(nest.orders(orders)):
+                for k, (score, keeps) in enumerate(family.scores(nest, order, levels, choices, metrics, outer_first,
                                                                  failures)):
                     scored += 1
                     # Ties go to the first candidate in mapspace order, whatever order they were tried in.

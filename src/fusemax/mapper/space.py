@@ -28,7 +28,6 @@ from typing import Iterator
 import numpy as np
 
 from fusemax.engine.model import Architecture, Problem
-from fusemax.engine.nest import box_size
 from fusemax.errors import MappingError
 
 from .constraints import Constraints, TargetConstraint
@@ -151,18 +150,6 @@ class MapSpace:
 
     def count_factor_choices(self) -> int:
         return _product(len(r.choices) for r in self.ranks)
-
-    def tile_sizes(self, factors: Factors) -> list[dict[str, int]]:
-        """Words of each tensor's tile at each level (loops at or below the level, its spatial loops too)."""
-        cur = {r: 1 for r in self.problem.ranks}
-        out = []
-        for i in range(len(self.levels)):
-            for r, f in factors.spatial[i].items():
-                cur[r] *= f
-            for r, f in factors.temporal[i].items():
-                cur[r] *= f
-            out.append({ds.name: box_size(ds, cur) for ds in self.problem.data_spaces})
-        return out
 
     # --- keep sets -----------------------------------------------------------------------------------
     def keep_choices(self, level: LevelSpace, tiles: dict[str, int]) -> list[frozenset[str]]:
