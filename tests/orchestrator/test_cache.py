@@ -182,14 +182,11 @@ def test_read_only_cache_serves_hits_and_computes_the_rest_with_one_warning(jobs
 
 
 def test_entry_with_valid_checksum_but_no_statistics_is_rejected_and_recomputed(jobs, tmp_path):
-    from fusemax.orchestrator.cache import _checksum
+    from fusemax.orchestrator.cache import entry_text
     cache = Cache(tmp_path)
     fresh = run_jobs(jobs, LocalExecutor(1), cache)
     path = cache.path(jobs[1].key)
-    entry = json.loads(path.read_text())
-    entry["result"] = {"stats": {"hello": 1}}
-    entry["checksum"] = _checksum(entry["result"])
-    path.write_text(json.dumps(entry))
+    path.write_text(entry_text(jobs[1].key, {"stats": {"hello": 1}}))  # a checksum that matches
     again = run_jobs(jobs, LocalExecutor(1), Cache(tmp_path))
     assert (again.counts.corrupt, again.counts.evaluated) == (1, 1)
     assert again.stats == fresh.stats
@@ -226,3 +223,15 @@ def test_entry_checksum_covers_the_stored_result_text(jobs, tmp_path):
     stored = text[text.index('"result": ') + len('"result": '):-1]
     assert json.loads(stored) == entry["result"]
     assert hashlib.sha256(stored.encode()).hexdigest() == entry["checksum"]
+
+
+def test_an_entry_reformatted_by_hand_counts_as_corrupt_even_with_its_content_unchanged(jobs, tmp_path):
+    """The checksum covers the stored text; an entry written again in another layout (indented, keys moved)
+    cannot be checked and is recomputed, never trusted."""
+    cache = Cache(tmp_path)
+    fresh = run_jobs(jobs, LocalExecutor(1), cache)
+    path = cache.path(jobs[0].key)
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=1))
+    again = run_jobs(jobs, LocalExecutor(1), Cache(tmp_path))
+    assert (again.counts.corrupt, again.counts.evaluated) == (1, 1)
+    assert again.stats == fresh.stats

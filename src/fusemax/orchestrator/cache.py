@@ -1,7 +1,7 @@
 """Content-addressed cache of statistics: ``<root>/<key[:2]>/<key>.json``, one file per job.
 
 Each entry holds the job's key, its label and backend, the job's result (the stats JSON, and for a mapper
-search the best mapping) and a SHA-256 checksum of that result.
+search the best mapping) and a SHA-256 checksum of that result's stored text (:func:`entry_text`).
 An entry is used only when it parses, names the key it is filed under and its checksum matches; anything
 else (a truncated file, a bit flip, a hand edit, an entry copied under the wrong name) counts as corrupt, is
 removed when possible and the job is recomputed. The checksum guards against damage, not against a
@@ -39,14 +39,28 @@ FORMAT = 2
 _READ_ONLY_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
-def _body(result: dict[str, Any]) -> str:
-    """``result``'s JSON as an entry stores it and its checksum covers: compact, in the result's own key order
-    (JSON keeps the order, so a read-back result dumps to the same text and passes)."""
-    return json.dumps(result, separators=(",", ":"))
+#: What separates an entry's header from its result: the result's JSON is the rest of the entry but its last
+#: ``}``. Inside the header's strings a quote is escaped, so the first occurrence is always the separator.
+_RESULT = ', "result": '
 
 
-def _checksum(result: dict[str, Any]) -> str:
-    return hashlib.sha256(_body(result).encode()).hexdigest()
+def entry_text(key: str, result: dict[str, Any], label: str = "", backend: str = "") -> str:
+    """The text of ``key``'s entry: a header (format, key, label, backend and the SHA-256 of the result's
+    text) and the result as compact JSON in its own key order, serialised once for both (a cold sweep
+    stores thousands of entries; a warm one checks the stored text without serialising it again)."""
+    body = json.dumps(result, separators=(",", ":"))
+    head = json.dumps({"format": FORMAT, "key": key, "label": label, "backend": backend,
+                       "checksum": hashlib.sha256(body.encode()).hexdigest()})
+    return f"{head[:-1]}{_RESULT}{body}}}"
+
+
+def _parse_entry(text: str) -> tuple[dict[str, Any], str | None]:
+    """(header, the result's text) of an entry; the text is None when the entry is not laid out as
+    :func:`entry_text` writes (then it cannot be checked, and counts as corrupt)."""
+    head, separator, rest = text.partition(_RESULT)
+    if not separator or not rest.endswith("}"):
+        return json.loads(text), None
+    return json.loads(head + "}"), rest[:-1]
 
 
 def _older(entry: Any) -> bool:
@@ -111,13 +125,16 @@ class Cache:
         """The cached result of ``key`` (a job's ``{"stats": ..., ["mapping": ...]}``; another kind of
         entry names the mapping it ``holds``), or None when absent or corrupt."""
         path = self.path(key)
+        result: Any = None
         try:
-            entry = json.loads(_read_entry(path))
+            entry, body = _parse_entry(_read_entry(path))
             if _older(entry):
                 return None  # written by an earlier fusemax: recomputed and overwritten, not damage
-            result = entry["result"]
-            ok = (entry["format"] == FORMAT and entry["key"] == key and entry["checksum"] == _checksum(result)
-                  and isinstance(result[holds], dict))
+            ok = (body is not None and entry["format"] == FORMAT and entry["key"] == key
+                  and entry["checksum"] == hashlib.sha256(body.encode()).hexdigest())
+            if ok and body is not None:
+                result = json.loads(body)
+                ok = isinstance(result[holds], dict)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError):  # UnicodeDecodeError is a ValueError
@@ -139,13 +156,9 @@ class Cache:
             return None
         path = self.path(key)
         # The result keeps its keys' order (a row's per-Einsum columns are in the Einsums' order), so what a
-        # warm run reads back is what the cold run computed. It is serialised once, for the checksum and the
-        # entry both: a cold sweep stores thousands of entries.
-        body = _body(result)
-        head = json.dumps({"format": FORMAT, "key": key, "label": label, "backend": backend,
-                           "checksum": hashlib.sha256(body.encode()).hexdigest()})
+        # warm run reads back is what the cold run computed.
         try:
-            return write_text_atomic(path, f'{head[:-1]}, "result": {body}}}')
+            return write_text_atomic(path, entry_text(key, result, label, backend))
         except OSError as exc:
             if exc.errno in _READ_ONLY_ERRNOS:
                 self.read_only = True
