@@ -247,12 +247,18 @@ def write(out_dir: str | Path, results: list["ConfigResult"], run_info: dict[str
 
 def layer_frame(rows: Iterable["LayerRow"]) -> pd.DataFrame:
     """``layer.csv``: one row per configuration x model x length x phase x batch (the whole layer)."""
-    return LAYER.frame([{**dataclasses.asdict(r), "intensity": r.intensity} for r in rows])
+    return LAYER.frame([{**_fields(r), "intensity": r.intensity} for r in rows])
 
 
 def model_frame(rows: Iterable["ModelRow"]) -> pd.DataFrame:
     """``model.csv``: one row per configuration x model x length x batch (the whole model)."""
-    return MODEL.frame([dataclasses.asdict(r) for r in rows])
+    return MODEL.frame([_fields(r) for r in rows])
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    """A row dataclass's fields by name, without :func:`dataclasses.asdict`'s deep copy (the rows hold
+    numbers and strings; a frame copies what it keeps)."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
 
 
 def _fill_from_earlier(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
