@@ -23,6 +23,7 @@ from fusemax.workload import parse_seq_len
 
 from . import interactive
 from .current import SavedFigure, style_version
+from .fonts import memoized_subsets
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -129,7 +130,8 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
             engine.execute(fig)
             fig.set_layout_engine(None)   # RC turns autolayout off: None is no engine at all
         save_figure(fig, saved.png, dpi=DPI)
-        save_figure(fig, saved.pdf)
+        with memoized_subsets():   # fonts subset once per glyph set: half of a PDF's time otherwise
+            save_figure(fig, saved.pdf)
     return saved
 
 
