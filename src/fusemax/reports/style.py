@@ -15,6 +15,8 @@ from typing import Any, Callable, TypeVar
 
 import matplotlib
 import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
@@ -125,6 +127,11 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
         # "none" placeholder) costs savefig a whole draw with rendering off before each format's own draw,
         # so four draws where two render (the solve is a third of a figure's time, the silent draws a fifth).
         # The PDF has the PNG's size, so one layout serves both.
+        # One Agg canvas for the layout and the PNG: the layout then measures text with the renderer the PNG
+        # draws with, so the PNG finds every string's size in that renderer's cache (a figure on the bare
+        # base canvas would get a new renderer for each, and measure every label again).
+        if type(fig.canvas) is FigureCanvasBase:
+            FigureCanvasAgg(fig)
         engine = fig.get_layout_engine()
         if engine is not None:
             engine.execute(fig)
