@@ -2,6 +2,8 @@
 what records when and by which code a file was written, which no reader sees: a PDF's ``/CreationDate``, the
 stamp comment ending ``index.html`` (:func:`fusemax.reports.current.page_stamp`: file times, the code's hash)
 and the ``*.inputs.sha256`` stamps (the code's hash is part of each key), whose presence is still compared.
+The page names the experiment folder it was drawn from (the report folder's parent), so that path is compared
+as ``OUT``: two copies of one experiment's tables make the same report.
 
 Run as ``python benchmarks/compare_reports.py A B`` (e.g. a baseline's ``OUT/report`` and a new run's); prints
 one line per difference and exits 1 when there is any, 0 when the reports are the same. A change meant to make
@@ -20,16 +22,16 @@ CREATION_DATE = re.compile(rb"/CreationDate \(D:[^)]*\)")
 PAGE_STAMP = re.compile(rb"\n<!-- fusemax report stamp: [^\n]* -->\n")
 
 
-def comparable(path: Path) -> bytes:
-    """``path``'s bytes as compared: a PDF without its creation date, the page without its stamp, a figure's
-    inputs stamp as nothing."""
+def comparable(path: Path, report: Path) -> bytes:
+    """``path``'s bytes as compared (``path`` is in the folder ``report``): a PDF without its creation date, the
+    page without its stamp and with ``report``'s parent folder as ``OUT``, a figure's inputs stamp as nothing."""
     if path.name.endswith(".inputs.sha256"):
         return b""
     data = path.read_bytes()
     if path.suffix == ".pdf":
         return CREATION_DATE.sub(b"/CreationDate ()", data)
     if path.suffix == ".html":
-        return PAGE_STAMP.sub(b"\n", data)
+        return PAGE_STAMP.sub(b"\n", data).replace(str(report.resolve().parent).encode(), b"OUT")
     return data
 
 
@@ -40,7 +42,7 @@ def differences(a: Path, b: Path) -> list[str]:
     files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
     out = [f"only in {a}: {p}" for p in sorted(files_a - files_b)]
     out += [f"only in {b}: {p}" for p in sorted(files_b - files_a)]
-    out += [f"differs: {p}" for p in sorted(files_a & files_b) if comparable(a / p) != comparable(b / p)]
+    out += [f"differs: {p}" for p in sorted(files_a & files_b) if comparable(a / p, a) != comparable(b / p, b)]
     return out
 
 
