@@ -15,6 +15,8 @@ from typing import Any, Callable, TypeVar
 
 import matplotlib
 import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
@@ -23,6 +25,7 @@ from fusemax.workload import parse_seq_len
 
 from . import interactive
 from .current import SavedFigure, style_version
+from .fonts import memoized_subsets
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -124,12 +127,18 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
         # "none" placeholder) costs savefig a whole draw with rendering off before each format's own draw,
         # so four draws where two render (the solve is a third of a figure's time, the silent draws a fifth).
         # The PDF has the PNG's size, so one layout serves both.
+        # One Agg canvas for the layout and the PNG: the layout then measures text with the renderer the PNG
+        # draws with, so the PNG finds every string's size in that renderer's cache (a figure on the bare
+        # base canvas would get a new renderer for each, and measure every label again).
+        if type(fig.canvas) is FigureCanvasBase:
+            FigureCanvasAgg(fig)
         engine = fig.get_layout_engine()
         if engine is not None:
             engine.execute(fig)
             fig.set_layout_engine(None)   # RC turns autolayout off: None is no engine at all
         save_figure(fig, saved.png, dpi=DPI)
-        save_figure(fig, saved.pdf)
+        with memoized_subsets():   # fonts subset once per glyph set: half of a PDF's time otherwise
+            save_figure(fig, saved.pdf)
     return saved
 
 
