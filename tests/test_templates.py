@@ -7,17 +7,24 @@ import pytest
 from fusemax import templates
 
 
-@pytest.fixture
-def printing_template(monkeypatch):
-    """Template ``t`` prints ``x``; returns the list of contexts actually rendered (memo misses)."""
-    env = jinja2.Environment(loader=jinja2.DictLoader({"t": "{{ x }}"}), undefined=jinja2.StrictUndefined)
+def _memo_over(monkeypatch, sources: dict[str, str]) -> list:
+    """render_template over the templates ``sources`` (name -> text) with an empty memo; returns the list of
+    contexts actually rendered (memo misses)."""
+    env = jinja2.Environment(loader=jinja2.DictLoader(sources), undefined=jinja2.StrictUndefined)
     monkeypatch.setattr(templates, "environment", lambda: env)
     monkeypatch.setattr(templates, "_RENDERED", {})
     templates._variables.cache_clear()
-    rendered = []
+    rendered: list = []
     render = templates._render
     monkeypatch.setattr(templates, "_render", lambda name, ctx: rendered.append(ctx) or render(name, ctx))
     return rendered
+
+
+@pytest.fixture
+def printing_template(monkeypatch):
+    """Template ``t`` prints ``x``; returns the list of contexts actually rendered (memo misses)."""
+    yield _memo_over(monkeypatch, {"t": "{{ x }}"})
+    templates._variables.cache_clear()
 
 
 # Each group: values equal in Python (or as JSON) whose renderings differ.
@@ -45,20 +52,13 @@ def test_an_equal_context_is_rendered_once(printing_template):
 def template_set(monkeypatch):
     """Templates that include, import with context and choose a template at render time; returns the
     contexts actually rendered (memo misses)."""
-    env = jinja2.Environment(loader=jinja2.DictLoader({
+    yield _memo_over(monkeypatch, {
         "page": "{{ x }}-{% include 'part' %}",
         "part": "{{ y }}",
         "macros": "{% macro m() %}{{ G }}{% endmacro %}",
         "user": "{% from 'macros' import m with context %}{{ m() }}",
         "dynamic": "{% include which %}",
-    }), undefined=jinja2.StrictUndefined)
-    monkeypatch.setattr(templates, "environment", lambda: env)
-    monkeypatch.setattr(templates, "_RENDERED", {})
-    templates._variables.cache_clear()
-    rendered = []
-    render = templates._render
-    monkeypatch.setattr(templates, "_render", lambda name, ctx: rendered.append(ctx) or render(name, ctx))
-    yield rendered
+    })
     templates._variables.cache_clear()
 
 
