@@ -2,7 +2,6 @@
 ``timeloop-mapper`` takes them: documents are merged; ``constraints: targets:`` lists are concatenated."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,20 @@ from .search import DEFAULT_MAX_CANDIDATES, MapperResult, search
 MAPPER_KEYS = ("architecture", "problem", "constraints", "mapper")
 
 
-@lru_cache(maxsize=32)
 def _estimated_ert(arch_text: str, source: str) -> ERT:
-    from fusemax.energy import reference_tables
-    ert, _ = reference_tables(yamlio.loads(arch_text, source=source))
+    """The builtin estimator's ERT of the architecture ``arch_text``, once per text in a process (every search
+    of a sweep's configuration has the same architecture); ``source`` only labels an error, never kept."""
+    ert = _ERTS.get(arch_text)
+    if ert is None:
+        from fusemax.energy import reference_tables
+        if len(_ERTS) >= _ERTS_MAX:
+            _ERTS.clear()
+        ert = _ERTS[arch_text] = reference_tables(yamlio.loads(arch_text, source=source))[0]
     return ert
+
+
+_ERTS: dict[str, ERT] = {}
+_ERTS_MAX = 32
 
 
 def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any = None, ert: ERT | None = None,
