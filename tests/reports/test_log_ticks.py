@@ -7,13 +7,14 @@ import warnings
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from fusemax.reports import study
 from fusemax.reports.style import new_figure, save, styled
 
 
 @styled
-def _log_panel(lo: float, hi: float, base: float = 10) -> object:
+def _log_panel(lo: float, hi: float, base: float = 10) -> Figure:
     """A figure as a report builder draws one: a line from ``lo`` to ``hi`` on log axes of ``base``."""
     fig, ax = new_figure((4.0, 3.0))
     ax.plot([lo, hi], [lo, hi])
