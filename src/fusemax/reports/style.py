@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -18,6 +19,8 @@ import pandas as pd
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.scale import LogTransform
+from matplotlib.ticker import LogFormatterSciNotation
 
 from fusemax.configs import ATTENTION_CONFIGS, REGISTRY
 from fusemax.fileio import save_figure, write_text_atomic
@@ -53,7 +56,8 @@ RC = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "axes
       "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.grid": True,
       "grid.color": "#d9d9d9", "grid.linewidth": 0.6, "axes.axisbelow": True, "axes.spines.top": False,
       "axes.spines.right": False, "savefig.dpi": DPI, "figure.dpi": DPI, "pdf.fonttype": 42,
-      # text is drawn as written: a model named "$\\foo$" is a label, not TeX for mathtext to parse (and fail on)
+      # text is drawn as written: a model named "$\\foo$" is a label, not TeX for mathtext to parse (and fail on);
+      # log axes are labelled in plain text too (:class:`PowerFormatter`)
       "text.parse_math": False,
       # figures are laid out by their builders (:func:`new_figure`) and :func:`save`, never by a user's rc
       "figure.autolayout": False, "figure.constrained_layout.use": False}
@@ -95,16 +99,53 @@ def ordered_lengths(lengths) -> list[str]:
     return sorted(set(lengths), key=parse_seq_len)
 
 
+#: An exponent's characters as superscripts (DejaVu Sans has each glyph).
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+#: How matplotlib's log formatter writes a label in mathtext: ``$\mathdefault{...}$``.
+_MATHDEFAULT = re.compile(r"\$\\mathdefault\{(.*)\}\$")
+
+
+class PowerFormatter(LogFormatterSciNotation):
+    """matplotlib's log-axis tick labels (the same ticks labelled: ``10¹²``, ``2¹⁰``, ``2 times 10⁻³``) written in
+    plain Unicode rather than mathtext, which the report's text does not parse (``text.parse_math`` off).
+    Plain text also keeps the PDFs' fonts TrueType (``pdf.fonttype`` 42)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        label = super().__call__(x, pos)
+        math = _MATHDEFAULT.fullmatch(label)
+        if math is None:
+            return label   # an unlabelled tick ("")
+        return re.sub(r"\^\{(-?\d+)\}", lambda power: power[1].translate(_SUPERSCRIPTS),
+                      math[1].replace(r"\times", "×"))
+
+
+def plain_log_labels(fig: Figure) -> Figure:
+    """``fig`` with every log axis that matplotlib's default formatter labels labelled by :class:`PowerFormatter`
+    instead (an axis with labels of its builder's own, e.g. ``set_xticks(ticks, labels)``, keeps them)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            transform = axis.get_transform()
+            if not isinstance(transform, LogTransform):   # a linear (or symlog) axis
+                continue
+            for old, use in ((axis.get_major_formatter(), axis.set_major_formatter),
+                             (axis.get_minor_formatter(), axis.set_minor_formatter)):
+                if type(old) is LogFormatterSciNotation:   # matplotlib's default (shared axes share it)
+                    use(PowerFormatter(transform.base, labelOnlyBase=old.labelOnlyBase,
+                                       minor_thresholds=old.minor_thresholds))
+    return fig
+
+
 F = TypeVar("F", bound=Callable)
 
 
 def styled(fn: F) -> F:
     """Decorate a figure builder: everything it draws uses the report style (fonts are fixed when text is
-    created, so the style must be active while drawing, not only when saving)."""
+    created, so the style must be active while drawing, not only when saving), and its log axes read as powers
+    (:func:`plain_log_labels`)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with matplotlib.rc_context(RC):
-            return fn(*args, **kwargs)
+            return plain_log_labels(fn(*args, **kwargs))
     return wrapper  # type: ignore[return-value]
 
 
