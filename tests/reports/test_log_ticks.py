@@ -95,3 +95,20 @@ def test_whole_model_figure_keeps_its_layout(tmp_path):
     tpot_a = [t.get_text() for t in fig.axes[6].yaxis.get_ticklabels(which="both")]   # model A's TPOT panel
     assert any(text.endswith("×10⁻³") for text in tpot_a), tpot_a   # the long labels are there, and fit
     assert min(ax.get_position().width for ax in fig.axes) > 0.05
+
+
+def test_interactive_log_axes_use_si_prefixes_not_billions():
+    """plotly writes 1e11 on a log axis as "100B" by default (B = billion), which on a FLOP/s or bytes axis reads
+    as a unit; the interactive spec asks for SI prefixes ("100G") on log axes, and leaves linear axes alone."""
+    from matplotlib.figure import Figure
+
+    from fusemax.reports.interactive import spec
+    fig = Figure()
+    log_ax, lin_ax = fig.subplots(1, 2)
+    log_ax.loglog([1e9, 1e13], [1e10, 1e14])
+    lin_ax.plot([1, 2], [3, 4])
+    layout = spec(fig, "t")["layout"]
+    log_axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis")) and v.get("type") == "log"]
+    linear = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis")) and v.get("type") == "linear"]
+    assert len(log_axes) == 2 and all(a["exponentformat"] == "SI" for a in log_axes)
+    assert len(linear) == 2 and all("exponentformat" not in a for a in linear)

@@ -117,6 +117,8 @@ def _axis(ax: Axes, which: str, axis: int, domain: list[float]) -> dict[str, Any
                             "type": "log" if scale == "log" else "linear",
                             "title": {"text": label, "font": {"size": 10}},
                             "showgrid": True, "zeroline": False}
+    if scale == "log":  # SI prefixes: plotly's default writes 1e11 as "100B" (billion), a FLOP/s axis then reads as bytes
+        spec["exponentformat"] = "SI"
     if scale != "log" and any(t and not _is_number(t) for t in tick_labels):   # category ticks (bar charts)
         spec.update(tickmode="array", tickvals=_numbers(ticks), ticktext=tick_labels)
     return spec
