@@ -5,6 +5,7 @@ import jinja2
 import pytest
 
 from fusemax import templates
+from fusemax.memo import BoundedMemo
 
 
 def _memo_over(monkeypatch, sources: dict[str, str]) -> list:
@@ -12,7 +13,7 @@ def _memo_over(monkeypatch, sources: dict[str, str]) -> list:
     contexts actually rendered (memo misses)."""
     env = jinja2.Environment(loader=jinja2.DictLoader(sources), undefined=jinja2.StrictUndefined)
     monkeypatch.setattr(templates, "environment", lambda: env)
-    monkeypatch.setattr(templates, "_RENDERED", {})
+    monkeypatch.setattr(templates, "_RENDERED", BoundedMemo(64))
     templates._variables.cache_clear()
     rendered: list = []
     render = templates._render

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping
 
 from fusemax.errors import FusemaxError
+from fusemax.memo import BoundedMemo
 
 if TYPE_CHECKING:  # jinja2 is imported on the first render: `fusemax model` and friends never need it
     import jinja2
@@ -111,14 +112,11 @@ def render_template(name: str, **context: Any) -> str:
     key = (name, context_key(context if names is None else {k: context[k] for k in names if k in context}))
     text = _RENDERED.get(key)
     if text is None:
-        if len(_RENDERED) >= _RENDERED_MAX:  # bounded: a long sweep renders far more than it repeats
-            _RENDERED.clear()
-        text = _RENDERED[key] = _render(name, context)
+        text = _RENDERED.keep(key, _render(name, context))
     return text
 
 
-_RENDERED: dict[tuple[str, Hashable], str] = {}
-_RENDERED_MAX = 65536
+_RENDERED: BoundedMemo[tuple[str, Hashable], str] = BoundedMemo(65536)
 
 
 @lru_cache(maxsize=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fusemax import yamlio
 from fusemax.engine.spec import SPEC_KEYS
+from fusemax.memo import BoundedMemo
 
 
 def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> dict[str, list[str]]:
@@ -13,17 +14,14 @@ def kept_from_mapping(mapping_yaml: str | None, source: str = "<mapping>") -> di
         return {}
     found = _KEPT.get(mapping_yaml)
     if found is None:
-        if len(_KEPT) >= _KEPT_MAX:
-            _KEPT.clear()
-        found = _KEPT[mapping_yaml] = _parse_kept(mapping_yaml, source)
+        found = _KEPT.keep(mapping_yaml, _parse_kept(mapping_yaml, source))
     return {level: list(tensors) for level, tensors in found}
 
 
 # Every job's worker asks, and many jobs share a mapping text: answers are kept by text (``source`` only
 # labels a parse error, and errors are not kept), as tuples, so a caller changing its dict cannot change
 # another's.
-_KEPT: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
-_KEPT_MAX = 8192
+_KEPT: BoundedMemo[str, tuple[tuple[str, tuple[str, ...]], ...]] = BoundedMemo(8192)
 
 
 def _parse_kept(mapping_yaml: str, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

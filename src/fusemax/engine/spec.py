@@ -25,6 +25,7 @@ from fusemax import archtree, yamlio
 from fusemax.archtree import Component, Source
 from fusemax.engine.model import Architecture, ArithmeticLevel, DataSpace, LevelMapping, Loop, Mapping, Problem, Spec, StorageLevel
 from fusemax.errors import SpecError
+from fusemax.memo import BoundedMemo
 from fusemax.stats import MAX_COUNT
 
 _GLUED_FACTOR = re.compile(r"^(?P<rank>[A-Za-z_]+)(?P<num>\d+)$")   # Timeloop's own spelling: B64
@@ -68,9 +69,8 @@ def spec_from_texts(texts: dict[str, str], source: str = "<spec>") -> Spec:
 
 
 #: text -> ("architecture" or "problem", its parsed part), for texts that hold that part alone (see
-#: :func:`spec_from_texts`); cleared when full, as a sweep's texts change from configuration to configuration.
-_PARTS: dict[str, tuple[str, Architecture | Problem]] = {}
-_PARTS_MAX = 4096
+#: :func:`spec_from_texts`); emptied when full, as a sweep's texts change from configuration to configuration.
+_PARTS: BoundedMemo[str, tuple[str, Architecture | Problem]] = BoundedMemo(4096)
 
 
 def _remember(texts: AbcMapping[str, str], documents: list[Any], spec: Spec) -> None:
@@ -81,9 +81,7 @@ def _remember(texts: AbcMapping[str, str], documents: list[Any], spec: Spec) -> 
             continue
         (key,) = keys
         if key in ("architecture", "problem"):
-            if len(_PARTS) >= _PARTS_MAX:
-                _PARTS.clear()
-            _PARTS[text] = (key, spec.architecture if key == "architecture" else spec.problem)
+            _PARTS.keep(text, (key, spec.architecture if key == "architecture" else spec.problem))
 
 
 def merge_texts(texts: AbcMapping[str, str], source: str = "<spec>") -> dict[str, Any]:

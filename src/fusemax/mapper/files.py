@@ -9,6 +9,7 @@ from fusemax import yamlio
 from fusemax.energy.tables import ERT
 from fusemax.engine.spec import spec_from_documents
 from fusemax.errors import SpecError
+from fusemax.memo import BoundedMemo
 
 from .constraints import constraints_from_dict
 from .search import DEFAULT_MAX_CANDIDATES, MapperResult, search
@@ -23,14 +24,11 @@ def _estimated_ert(arch_text: str, source: str) -> ERT:
     ert = _ERTS.get(arch_text)
     if ert is None:
         from fusemax.energy import reference_tables
-        if len(_ERTS) >= _ERTS_MAX:
-            _ERTS.clear()
-        ert = _ERTS[arch_text] = reference_tables(yamlio.loads(arch_text, source=source))[0]
+        ert = _ERTS.keep(arch_text, reference_tables(yamlio.loads(arch_text, source=source))[0])
     return ert
 
 
-_ERTS: dict[str, ERT] = {}
-_ERTS_MAX = 32
+_ERTS: BoundedMemo[str, ERT] = BoundedMemo(32)
 
 
 def search_texts(texts: dict[str, str], source: str = "<spec>", *, metric: Any = None, ert: ERT | None = None,

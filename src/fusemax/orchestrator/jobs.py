@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from fusemax.memo import BoundedMemo
+
 
 @dataclass(frozen=True)
 class Job:
@@ -26,16 +28,13 @@ def job_key(files: Mapping[str, str], backend: str, version: str) -> str:
     memo = (backend, version, tuple(sorted(files.items())))
     key = _KEYS.get(memo)
     if key is None:
-        if len(_KEYS) >= _KEYS_MAX:
-            _KEYS.clear()
         canonical = json.dumps({"backend": backend, "version": version, "files": dict(memo[2])},
                                sort_keys=True, separators=(",", ":"))
-        key = _KEYS[memo] = hashlib.sha256(canonical.encode()).hexdigest()
+        key = _KEYS.keep(memo, hashlib.sha256(canonical.encode()).hexdigest())
     return key
 
 
-_KEYS: dict[tuple, str] = {}
-_KEYS_MAX = 65536
+_KEYS: BoundedMemo[tuple, str] = BoundedMemo(65536)
 
 
 def make_job(files: Mapping[str, str], backend: str, version: str, label: str) -> Job:

@@ -28,6 +28,7 @@ from fusemax import paper, yamlio
 from fusemax.configs import CONFIGS, Configuration, ResolvedHardware, get_config
 from fusemax.errors import FusemaxError
 from fusemax.fileio import write_text_atomic
+from fusemax.memo import BoundedMemo
 from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
 from fusemax.render.plan import EinsumPlan, Plan, plan
 from fusemax.templates import context_key, render_template
@@ -99,21 +100,18 @@ def _render_einsum(item: EinsumPlan) -> RenderedEinsum:
            context_key(ctx))
     texts = _EINSUMS.get(key)
     if texts is None:
-        if len(_EINSUMS) >= _EINSUMS_MAX:  # bounded: a long sweep renders far more than it repeats
-            _EINSUMS.clear()
         constraints = render_template(item.constraints_template, **ctx) if item.constraints_template else None
-        texts = _EINSUMS[key] = (
+        texts = _EINSUMS.keep(key, (
             render_template(item.arch_template, **ctx), render_template(item.problem_template, **ctx),
             render_template(item.mapping_template, **ctx) if item.mapping_template else None, constraints,
-            render_template(MAPPER_TEMPLATE) if constraints is not None else None)
+            render_template(MAPPER_TEMPLATE) if constraints is not None else None))
     arch, problem, mapping, constraints, mapper = texts
     return RenderedEinsum(name=item.name, array=item.array, arch_yaml=arch, problem_yaml=problem,
                           mapping_yaml=mapping, compute_cost=dict(item.compute_cost), constraints_yaml=constraints,
                           mapper_yaml=mapper)
 
 
-_EINSUMS: dict[tuple, tuple[str, str, str | None, str | None, str | None]] = {}
-_EINSUMS_MAX = 65536
+_EINSUMS: BoundedMemo[tuple, tuple[str, str, str | None, str | None, str | None]] = BoundedMemo(65536)
 
 
 def render(config: str | Configuration, workload: Workload, hardware: Hardware | ResolvedHardware = Hardware(), *,

@@ -57,6 +57,7 @@ from functools import lru_cache
 
 from fusemax.configs import ResolvedHardware
 from fusemax.errors import WorkloadError
+from fusemax.memo import BoundedMemo
 from fusemax.render.flat_dataflow import FlatDataflow
 from fusemax.workload import Workload
 
@@ -236,16 +237,13 @@ def cascade_tiling(workload: Workload, hardware: ResolvedHardware, *, cascade_bu
     key = (workload, tuple(getattr(hardware, name) for name in _TILING_READS), cascade_buffers)
     found = _TILINGS.get(key)
     if found is None:
-        if len(_TILINGS) >= _TILINGS_MAX:
-            _TILINGS.clear()
-        found = _TILINGS[key] = _cascade_tiling(workload, hardware, cascade_buffers)
+        found = _TILINGS.keep(key, _cascade_tiling(workload, hardware, cascade_buffers))
     return found
 
 
 #: The hardware fields :func:`_cascade_tiling` reads (binding and arch differ in others: their energy designs).
 _TILING_READS = ("pe_dim", "pe_1d", "word_bytes", "l3_bytes", "row_buffer_depth", "clock_hz", "dram_bandwidth")
-_TILINGS: dict[tuple, "CascadeTiling"] = {}
-_TILINGS_MAX = 4096
+_TILINGS: BoundedMemo[tuple, "CascadeTiling"] = BoundedMemo(4096)
 
 
 def _cascade_tiling(workload: Workload, hardware: ResolvedHardware, cascade_buffers: bool) -> CascadeTiling:
