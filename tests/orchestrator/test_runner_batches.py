@@ -1,6 +1,7 @@
 """Evaluations travel to the workers in batches, mapper searches alone; each job keeps its own result."""
 from __future__ import annotations
 
+from fusemax.backends import job_kind
 from fusemax.orchestrator.jobs import Job
 from fusemax.orchestrator.runner import MAX_BATCH, _batches, _evaluate_batch
 
@@ -13,7 +14,7 @@ def _job(i: int, search: bool) -> Job:
 def test_searches_go_alone_and_evaluations_in_order_in_bounded_runs():
     kinds = [True] * 3 + [False] * 1000 + [True] + [False] * 5
     jobs = [_job(i, search) for i, search in enumerate(kinds)]
-    batches = _batches(jobs, workers=2)
+    batches = _batches([job_kind(job.files) for job in jobs], workers=2)
     assert [i for b in batches for i in b] == list(range(len(jobs)))  # every job once, in order
     for batch in batches:
         if kinds[batch[0]]:
@@ -25,9 +26,9 @@ def test_searches_go_alone_and_evaluations_in_order_in_bounded_runs():
 
 
 def test_few_evaluations_still_leave_every_worker_several_tasks():
-    jobs = [_job(i, False) for i in range(40)]
-    assert all(len(b) == 1 for b in _batches(jobs, workers=8))   # 40 // 64 = 0 -> one job per task
-    assert {len(b) for b in _batches(jobs, workers=1)} == {5}    # 40 // 8 = 5
+    kinds = [job_kind(_job(i, False).files) for i in range(40)]
+    assert all(len(b) == 1 for b in _batches(kinds, workers=8))   # 40 // 64 = 0 -> one job per task
+    assert {len(b) for b in _batches(kinds, workers=1)} == {5}    # 40 // 8 = 5
 
 
 def test_a_failing_job_in_a_batch_fails_alone_and_the_others_match_their_own_evaluation():

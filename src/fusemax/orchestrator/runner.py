@@ -89,7 +89,7 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
         return out
     kinds = [job_kind(job.files) for job in missing]
     progress = Progress(len(missing), stream, desc="evaluating", kinds=kinds)
-    batches = _batches(missing, getattr(executor, "jobs", 1))
+    batches = _batches(kinds, getattr(executor, "jobs", 1))
     warned = False
     try:
         for b, results in executor.run(_evaluate_batch, [([(missing[i].backend, missing[i].files, missing[i].label)
@@ -118,16 +118,15 @@ def run_jobs(jobs: Sequence[Job], executor: Executor, cache: Cache | None = None
 MAX_BATCH = 32
 
 
-def _batches(missing: Sequence[Job], workers: int) -> list[list[int]]:
-    """``missing``'s indices grouped into tasks, in order: a mapper search alone (it takes up to seconds), and
-    evaluations (about a millisecond each, less than a task's round trip to a worker process) in runs of
-    consecutive ones, at most :data:`MAX_BATCH`, small enough to leave each worker about eight tasks."""
-    evaluations = sum(1 for job in missing if "mapping.yaml" in job.files)
-    size = max(1, min(MAX_BATCH, evaluations // (8 * max(workers, 1))))
+def _batches(kinds: Sequence[str], workers: int) -> list[list[int]]:
+    """The indices of jobs of ``kinds`` (:func:`~fusemax.backends.job_kind`) grouped into tasks, in order: a
+    mapper search alone (it takes up to seconds), and evaluations ("model": about a millisecond each, less than
+    a task's round trip to a worker process) in runs of consecutive ones, at most :data:`MAX_BATCH`, small
+    enough to leave each worker about eight tasks."""
+    size = max(1, min(MAX_BATCH, kinds.count("model") // (8 * max(workers, 1))))
     batches: list[list[int]] = []
-    for i, job in enumerate(missing):
-        if "mapping.yaml" in job.files and batches and len(batches[-1]) < size \
-                and "mapping.yaml" in missing[batches[-1][0]].files:
+    for i, kind in enumerate(kinds):
+        if kind == "model" and batches and len(batches[-1]) < size and kinds[batches[-1][0]] == "model":
             batches[-1].append(i)
         else:
             batches.append([i])
