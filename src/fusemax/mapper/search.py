@@ -77,11 +77,14 @@ def _accesses(stats: Stats, level: str) -> int:
     ls = stats.levels.get(level)
     if ls is None:
         return 0
-    return sum(_tensor_accesses(d) for d in ls.dataspaces.values())
+    return sum(_word_accesses(d.reads_per_instance, d.fills_per_instance, d.updates_per_instance,
+                              d.utilized_instances) for d in ls.dataspaces.values())
 
 
-def _tensor_accesses(d) -> int:
-    return (d.reads_per_instance + d.fills_per_instance + d.updates_per_instance) * d.utilized_instances
+def _word_accesses(reads: int, fills: int, updates: int, instances: int) -> int:
+    """A tensor's word accesses at a level, over all its instances: what the access metrics count (the
+    same from a full evaluation's statistics and from the per-tensor pricing)."""
+    return (reads + fills + updates) * instances
 
 
 class _Nest:
@@ -230,7 +233,7 @@ class _Family:
             e_read, e_write = self.energies[k]
             energy += access_energy(instances, c.reads, c.fills, c.updates, self.blocks[k], e_read, e_write)
             if k in position:
-                accesses[position[k]] = (c.reads + c.fills + c.updates) * instances
+                accesses[position[k]] = _word_accesses(c.reads, c.fills, c.updates, instances)
         return energy, accesses
 
 
