@@ -59,6 +59,7 @@ KV group: its query heads, head dims and lengths) and serves every batch and eve
 """
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -180,19 +181,28 @@ def _evaluate(flat: Configuration, workload: Workload, hardware: Hardware, dataf
     return out
 
 
-def _loops(dataflow: FlatDataflow) -> tuple:
+def _nest(dataflow: FlatDataflow) -> tuple:
     """What fixes a candidate's loop nests: its placement only keeps or bypasses tensors at a level
-    (``mappings/flat``), while the factors come from :func:`fusemax.render.tiling.flat_tiling` of these, so
-    candidates that share them share every Einsum's compute cycles."""
+    (``mappings/flat``), while the factors come from :func:`fusemax.render.tiling.flat_tiling` of these."""
     return dataflow.group_heads, dataflow.qk_stationarity, dataflow.av_stationarity, dataflow.fusion, dataflow.p1
 
 
-@dataclass(frozen=True)
+def _loops(einsum: str, dataflow: FlatDataflow) -> tuple:
+    """What of :func:`_nest` fixes one Einsum's loop nest: QK's factors follow QK's stationarity and AV's
+    AV's (:func:`fusemax.render.tiling.flat_tiling`), the softmax passes' neither, so candidates that share
+    these share that Einsum's compute cycles."""
+    own = {"QK": dataflow.qk_stationarity, "AV": dataflow.av_stationarity}.get(einsum)
+    return einsum, own, dataflow.group_heads, dataflow.fusion, dataflow.p1
+
+
+@dataclass
 class _Bound:
-    """What bounds every candidate of one search from below, read off the evaluated candidates that keep
-    every tensor in DRAM (one per loop nest, :func:`_loops`): each loop nest's compute latency (the same for
-    every placement), or where that candidate is not mappable, the compute latency with every PE busy on
-    every cycle (the problem's computes do not depend on the dataflow); and each Einsum's tensors' words.
+    """What bounds every candidate of one search from below, read off one evaluated candidate that keeps
+    every tensor in DRAM: each Einsum's compute latency with every PE busy on every cycle (the problem's
+    computes do not depend on the dataflow), raised to that Einsum's own compute latency under a loop nest
+    (:func:`_loops`) once any candidate with that nest is evaluated; the configuration's schedule combines
+    them into a compute latency (the same sums in the same order as the combination); and each Einsum's
+    tensors' words.
 
     A candidate's DRAM traffic is at least, per Einsum, each tensor its roles move to DRAM once in full:
     an input is read and an output written at least once where it is kept, and a tensor kept in DRAM and in
@@ -203,24 +213,26 @@ class _Bound:
     """
 
     config: Configuration  # FLAT's record, as its candidates were rendered
-    compute: dict[tuple, float]
-    busy: float
+    floor: dict[str, float]  # Einsum -> its compute latency with every PE busy, in the combination's order
+    arrays: dict[str, str]   # Einsum -> the array it runs on
     words: dict[str, dict[str, int]]
     word_bytes: int
     bandwidth: float
+    #: (Einsum, its loop nest) -> its compute latency, from the evaluated candidates (:meth:`learn`)
+    compute: dict[tuple, float] = field(default_factory=dict)
+    #: placement -> (memory latency, traffic) bound: what goes to DRAM depends on the placement alone
+    moved: dict[frozenset[str], tuple[float, float] | None] = field(default_factory=dict)
+    #: the candidates' loop nests -> their compute latency bound from what is known now (:meth:`_compute`)
+    nests: dict[tuple, float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, offchip: list[tuple[FlatDataflow, tuple[Candidate, Evaluated, ConfigResult] | None]]) -> "_Bound | None":
-        """The bound from the evaluations of the all-in-DRAM candidates; None when they cannot give one
-        (then the search evaluates every candidate)."""
-        mapped = [found for _, found in offchip if found is not None]
-        if not mapped:
-            return None
-        _, evaluated, result = mapped[0]
+    def of(cls, evaluated: Evaluated, result: ConfigResult) -> "_Bound | None":
+        """The bound from the evaluation (statistics and row) of a candidate that keeps every tensor in
+        DRAM; None when it cannot give one (then the search evaluates every candidate)."""
         conf, hardware = evaluated.rendered.config, evaluated.rendered.hardware
         if conf.schedule != "parallel":
             return None
-        by_array: dict[str, float] = {}
+        floor: dict[str, float] = {}
         words: dict[str, dict[str, int]] = {}
         for e in result.einsums:
             unit = compute_unit(evaluated.stats[e.einsum])
@@ -228,24 +240,47 @@ class _Bound:
                 return None
             cycles = -(-e.computes // unit.instances)
             scale = e.cost if conf.einsum(e.einsum).cost_scales_latency else 1
-            by_array[e.array] = by_array.get(e.array, 0.0) + cycles * scale / hardware.clock_hz
+            floor[e.einsum] = cycles * scale / hardware.clock_hz
             dram = evaluated.stats[e.einsum].levels.get(DRAM_LEVEL)
             words[e.einsum] = {t: ds.utilized_capacity for t, ds in dram.dataspaces.items()} if dram else {}
-        compute = {_loops(d): found[2].comp_latency for d, found in offchip if found is not None}
-        return cls(conf, compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
+        return cls(conf, floor, {e.einsum: e.array for e in result.einsums}, words, hardware.word_bytes,
+                   hardware.dram_bandwidth)
 
-    #: placement -> (memory latency, traffic) bound: what goes to DRAM depends on the placement alone
-    moved: dict[frozenset[str], tuple[float, float] | None] = field(default_factory=dict, compare=False)
+    def learn(self, dataflow: FlatDataflow, result: ConfigResult) -> bool:
+        """Record each Einsum's compute latency under an evaluated candidate's loop nests; False when one
+        contradicts what the bound assumes (below every PE busy, or unlike another candidate's of the
+        same nest)."""
+        holds = True
+        for e in result.einsums:
+            loops = _loops(e.einsum, dataflow)
+            if loops not in self.compute:
+                self.compute[loops] = e.comp_latency
+                self.nests.clear()  # a nest's compute may rise
+            holds = holds and self.compute[loops] == e.comp_latency and e.comp_latency >= self.floor[e.einsum]
+        return holds
+
+    def _compute(self, dataflow: FlatDataflow) -> float:
+        """The parallel schedule's compute latency (:func:`fusemax.combine.schedule.parallel_compute`: the
+        busier array) of what is known of each Einsum's, its floor where nothing is."""
+        by_array: dict[str, float] = {}
+        for einsum, floor in self.floor.items():
+            array = self.arrays[einsum]
+            by_array[array] = by_array.get(array, 0) + self.compute.get(_loops(einsum, dataflow), floor)
+        return max(by_array.values())
 
     def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
-        """(latency, traffic) no candidate under ``dataflow`` beats; None when a tensor's size is unknown."""
+        """(latency, traffic) no candidate under ``dataflow`` beats, with what is known so far of its loop
+        nest; None when a tensor's size is unknown."""
         if dataflow.onchip not in self.moved:
             self.moved[dataflow.onchip] = self._moved(dataflow)
         found = self.moved[dataflow.onchip]
         if found is None:
             return None
         mem, traffic = found
-        return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
+        nest = _nest(dataflow)
+        if nest not in self.nests:
+            self.nests[nest] = self._compute(dataflow)
+        return max(self.nests[nest], mem), traffic
 
     def _moved(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
         mem = traffic = 0.0
@@ -257,12 +292,6 @@ class _Bound:
             traffic += moved
             mem += moved / self.bandwidth
         return mem, traffic
-
-
-#: Candidates evaluated before the first look at the bound; each later batch doubles (their Einsum jobs'
-#: results are kept across batches): where the bound prunes, the search stops within a few small batches;
-#: where it does not, few batches keep the cost of looking small.
-_FIRST_BATCH = 8
 
 
 def search(flat: Configuration, workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
@@ -284,47 +313,60 @@ def candidates(workload: Workload, hardware: Hardware) -> list[FlatDataflow]:
 def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: bool = True) -> tuple[Candidate, int]:
     """The lowest (latency, traffic, enumeration index) of :func:`candidates`, and how many were ruled on.
 
-    With ``prune``, candidates are evaluated in order of their lower bound (:class:`_Bound`) and the search
-    stops at the first whose bound already loses to the best found, as Timeloop's mapper prunes; every
-    evaluated candidate is checked against its bound, and a violated bound (a model change the bound does
-    not know of) falls back to evaluating all of them, so the choice is always the exhaustive one.
+    With ``prune``, a best-first search as Timeloop's mapper prunes: candidates are evaluated one at a time
+    in order of their lower bound (:class:`_Bound`), each bound raised to its loop nest's compute latency
+    once a candidate of that nest is evaluated, and the search stops when the lowest bound left already
+    loses to the best found. Every evaluated candidate is checked against its bound, and a bound that does
+    not hold (a model change the bound does not know of) falls back to evaluating all of them, so the choice
+    is always the exhaustive one.
     """
     dataflows = candidates(workload, hardware)
     if not prune:
         return _exhaustive(flat, workload, hardware, dataflows)
     known = JobResults({}, {}, {}, RunCounts())
-    # the candidates that keep every tensor in DRAM, one per loop nest: the bound is read off them
-    offchip = [i for i, d in enumerate(dataflows) if not d.onchip]
-    done = dict(zip(offchip, _evaluate(flat, workload, hardware, [dataflows[i] for i in offchip], known)))
-    bound = _Bound.of([(dataflows[i], done[i]) for i in offchip])
+    done: dict[int, tuple[Candidate, Evaluated, ConfigResult] | None] = {}
+
+    def evaluate(i: int) -> tuple[Candidate, Evaluated, ConfigResult] | None:
+        if i not in done:
+            (done[i],) = _evaluate(flat, workload, hardware, [dataflows[i]], known)
+        return done[i]
+
+    # the bound is read off the first candidate that keeps every tensor in DRAM and maps
+    bound = None
+    for i, dataflow in enumerate(dataflows):
+        found = None if dataflow.onchip else evaluate(i)
+        if found is not None:
+            bound = _Bound.of(found[1], found[2])
+            if bound is not None and not bound.learn(dataflow, found[2]):
+                bound = None
+            break
     bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
     if bound is None or any(b is None for b in bounds):
         return _exhaustive(flat, workload, hardware, dataflows)
-    order = sorted((*b, i) for i, b in enumerate(bounds) if b is not None)
+    heap = [(*b, i) for i, b in enumerate(bounds)]  # type: ignore[misc]
+    heapq.heapify(heap)
     best: tuple[float, float, int] | None = None
     chosen: Candidate | None = None
     unmappable = 0
-    pos, size = 0, _FIRST_BATCH
-    while pos < len(order) and (best is None or order[pos] <= best):
-        chunk: list[int] = []
-        while pos < len(order) and len(chunk) < size and (best is None or order[pos] <= best):
-            chunk.append(order[pos][2])
-            pos += 1
-        size *= 2
-        todo = [i for i in chunk if i not in done]
-        done.update(zip(todo, _evaluate(flat, workload, hardware, [dataflows[i] for i in todo], known)))
-        for i in chunk:
-            found = done[i]
-            if found is None:
-                unmappable += 1
-                continue
-            candidate = found[0]
-            latency_bound, traffic_bound = bounds[i]  # type: ignore[misc]
-            if latency_bound > candidate.latency or traffic_bound > candidate.traffic:
-                return _exhaustive(flat, workload, hardware, dataflows)
-            key = (candidate.latency, candidate.traffic, i)
-            if best is None or key < best:
-                best, chosen = key, candidate
+    # a queued bound is never above the candidate's current one (learning only raises them), so the search
+    # stops only when every candidate left loses to the best found
+    while heap and (best is None or heap[0] <= best):
+        latency_bound, traffic_bound, i = heapq.heappop(heap)
+        current = bound.of_dataflow(dataflows[i])
+        if current != (latency_bound, traffic_bound):  # its loop nest's compute became known: queue it again
+            heapq.heappush(heap, (*current, i))  # type: ignore[misc]
+            continue
+        found = evaluate(i)
+        if found is None:
+            unmappable += 1
+            continue
+        candidate, _, result = found
+        if (latency_bound > candidate.latency or traffic_bound > candidate.traffic
+                or not bound.learn(dataflows[i], result)):
+            return _exhaustive(flat, workload, hardware, dataflows)
+        key = (candidate.latency, candidate.traffic, i)
+        if best is None or key < best:
+            best, chosen = key, candidate
     if chosen is None:
         return _exhaustive(flat, workload, hardware, dataflows)
     return chosen, len(dataflows) - unmappable
