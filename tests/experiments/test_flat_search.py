@@ -150,37 +150,102 @@ def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
 
 
 PRUNED = [("Llama-3-8B", 1024, "prefill", (256, 1024)), ("Llama-3-8B", 4096, "decode", None),
-          ("BERT", 4096, "prefill", None), ("Pythia-14M", 16, "prefill", None), ("OPT-66B", 256, "decode", None)]
+          ("Llama-3-8B", 65536, "decode", None), ("BERT", 4096, "prefill", None),
+          ("Pythia-14M", 16, "prefill", None), ("OPT-66B", 256, "decode", None)]
 
 
 @pytest.mark.parametrize("model, length, phase, span", PRUNED, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in PRUNED])
 def test_the_pruned_search_picks_what_evaluating_every_candidate_picks(model, length, phase, span):
-    """The search stops at the first candidate whose lower bound loses to the best found; evaluating every
-    candidate (the search as it was) picks the same dataflow, and no candidate beats its bound."""
+    """The best-first search stops when the lowest bound left loses to the best found; evaluating every
+    candidate (the search as it was) picks the same dataflow. The bound's premises hold on every candidate:
+    none beats the bound read off the first all-in-DRAM candidate, and each Einsum's compute latency is the
+    same for every candidate sharing its loop nest (so learning it from any of them, in any order, keeps a
+    bound), which then still holds for every candidate."""
     from fusemax.select import flat as flat_search
     hw = Hardware()
     w = flat_search.per_group(Workload(resolve_model(model, None), length, phase, 1, span=span))
     dataflows = flat_search.candidates(w, hw)
     pruned, _ = flat_search._search(FLAT, w, hw)
-    every = flat_search.evaluate_dataflows(FLAT, w, hw, dataflows)
-    best = min((c for c in every if c is not None), key=lambda c: (c.latency, c.traffic))
+    found = flat_search._evaluate(FLAT, w, hw, dataflows)
+    best = min((f[0] for f in found if f is not None), key=lambda c: (c.latency, c.traffic))
     assert (pruned.dataflow, pruned.latency, pruned.traffic) == (best.dataflow, best.latency, best.traffic)
-    bound = flat_search._Bound.of([(d, found) for d, found in zip(dataflows, flat_search._evaluate(FLAT, w, hw, dataflows))
-                                   if not d.onchip])
-    for dataflow, found in zip(dataflows, every):
+    _, evaluated, result = next(f for d, f in zip(dataflows, found) if not d.onchip and f is not None)
+    bound = flat_search._Bound.of(evaluated, result)
+    assert all(bound.learn(d, f[2]) for d, f in zip(dataflows, found) if f is not None)
+    for dataflow, f in zip(dataflows, found):
         latency, traffic = bound.of_dataflow(dataflow)
-        assert found is None or (latency <= found.latency and traffic <= found.traffic), dataflow
+        assert f is None or (latency <= f[0].latency and traffic <= f[0].traffic), dataflow
 
 
-def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch):
-    """A bound above a candidate's true cost (a model change the bound does not know of) must not prune the
-    true best: the search notices and evaluates every candidate."""
+def _evaluations(monkeypatch) -> list[int]:
+    """Counts the candidates the search evaluates (one list entry per candidate)."""
+    from fusemax.select import flat as flat_search
+    evaluated: list[int] = []
+    real = flat_search._evaluate
+
+    def counting(flat, workload, hardware, dataflows, known=None):
+        evaluated.extend([1] * len(dataflows))
+        return real(flat, workload, hardware, dataflows, known)
+
+    monkeypatch.setattr(flat_search, "_evaluate", counting)
+    return evaluated
+
+
+def test_a_search_whose_softmax_bounds_every_candidate_evaluates_two(monkeypatch):
+    """Pythia-14M at 16 tokens: its four softmax passes on the 1D array take longer than QK and AV on the
+    2D array and run the same loops under every dataflow (their mappings take none of it). Once the
+    all-in-DRAM candidate that gives the bound is evaluated, every candidate's latency bound is that
+    softmax time, and the least traffic bound is that of QK/A on chip, whose first candidate in the
+    enumeration meets it: the search evaluates those two candidates of 288 (the batched search evaluated
+    9 + 8)."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(_workload("Pythia-14M", "16"))
+    evaluated = _evaluations(monkeypatch)
+    best, ruled = flat_search._search(FLAT, w, hw)
+    assert (len(evaluated), ruled) == (2, 288)
+    assert best.dataflow.onchip == {"QK", "A"} and flat_search.candidates(w, hw).index(best.dataflow) == 36
+    row = flat_search._evaluate(FLAT, w, hw, [best.dataflow])[0][2]
+    assert best.latency == row.comp_1d > row.comp_2d
+
+
+@pytest.fixture(scope="module")
+def decode_truth():
+    """Llama-3-8B decoding at 4K (its loop nests' compute latencies differ), every candidate evaluated."""
     from fusemax.select import flat as flat_search
     hw = Hardware()
     w = flat_search.per_group(Workload(resolve_model("Llama-3-8B", None), 4096, "decode", 1))
-    truth = flat_search._exhaustive(FLAT, w, hw, flat_search.candidates(w, hw))
+    return w, flat_search._exhaustive(FLAT, w, hw, flat_search.candidates(w, hw))
+
+
+def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch, decode_truth):
+    """A bound above a candidate's true cost (a model change the bound does not know of) must not prune the
+    true best: the search notices and evaluates every candidate."""
+    from fusemax.select import flat as flat_search
+    w, truth = decode_truth
     monkeypatch.setattr(flat_search._Bound, "of_dataflow", lambda self, d: (1.0, 1e30))  # far too high
-    assert flat_search._search(FLAT, w, hw)[0] == truth[0]
+    assert flat_search._search(FLAT, w, Hardware()) == truth
+
+
+def test_compute_that_differs_within_a_loop_nest_falls_back_to_every_candidate(monkeypatch, decode_truth):
+    """Were an Einsum's compute cycles to depend on more of the dataflow than :func:`_loops` names (a
+    template change the bound does not know of), two evaluated candidates it takes for one loop nest
+    disagree: the search notices and evaluates every candidate, and still picks the true best."""
+    from fusemax.select import flat as flat_search
+    w, truth = decode_truth
+    monkeypatch.setattr(flat_search, "_loops", lambda einsum, dataflow: (einsum,))  # one nest for all
+    every = []
+    real = flat_search._exhaustive
+    monkeypatch.setattr(flat_search, "_exhaustive", lambda *args: every.append(1) or real(*args))
+    assert flat_search._search(FLAT, w, Hardware()) == truth and every == [1]
+    # the check that notices: QK's and AV's compute under input and under weight stationarity differ
+    dataflows = flat_search.candidates(w, Hardware())
+    inputs, weights = (next(d for d in dataflows if not d.onchip and d.qk_stationarity == d.av_stationarity == s)
+                       for s in ("input", "weight"))
+    a, b = flat_search._evaluate(FLAT, w, Hardware(), [inputs, weights])
+    assert a[2].comp_latency != b[2].comp_latency
+    bound = flat_search._Bound.of(a[1], a[2])
+    assert bound.learn(inputs, a[2]) and not bound.learn(weights, b[2])
 
 
 def test_the_select_stage_sends_flats_record_to_worker_processes():
