@@ -171,7 +171,7 @@ def test_the_pruned_search_picks_what_evaluating_every_candidate_picks(model, le
     assert (pruned.dataflow, pruned.latency, pruned.traffic) == (best.dataflow, best.latency, best.traffic)
     _, evaluated, result = next(f for d, f in zip(dataflows, found) if not d.onchip and f is not None)
     bound = flat_search._Bound.of(evaluated, result)
-    assert all(bound.learn(d, f[2]) for d, f in zip(dataflows, found) if f is not None)
+    assert all(bound.learn(d, f[1], f[2]) for d, f in zip(dataflows, found) if f is not None)
     for dataflow, f in zip(dataflows, found):
         latency, traffic = bound.of_dataflow(dataflow)
         assert f is None or (latency <= f[0].latency and traffic <= f[0].traffic), dataflow
@@ -227,25 +227,59 @@ def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch, d
     assert flat_search._search(FLAT, w, Hardware()) == truth
 
 
-def test_compute_that_differs_within_a_loop_nest_falls_back_to_every_candidate(monkeypatch, decode_truth):
-    """Were an Einsum's compute cycles to depend on more of the dataflow than :func:`_loops` names (a
-    template change the bound does not know of), two evaluated candidates it takes for one loop nest
-    disagree: the search notices and evaluates every candidate, and still picks the true best."""
+def test_a_candidate_that_contradicts_what_the_bound_learned_falls_back_to_every_candidate(monkeypatch,
+                                                                                        decode_truth):
+    """An evaluated candidate whose compute or off-chip traffic contradicts what the bound learned from
+    another (:meth:`_Bound.learn` refuses it) makes the search evaluate every candidate."""
     from fusemax.select import flat as flat_search
     w, truth = decode_truth
-    monkeypatch.setattr(flat_search, "_loops", lambda einsum, dataflow: (einsum,))  # one nest for all
+    real = flat_search._Bound.learn
+    learned: list[bool] = []
+
+    def once(self, *args):  # the first candidate teaches the bound, the next one contradicts it
+        learned.append(real(self, *args))
+        return len(learned) == 1
+
+    monkeypatch.setattr(flat_search._Bound, "learn", once)
     every = []
-    real = flat_search._exhaustive
-    monkeypatch.setattr(flat_search, "_exhaustive", lambda *args: every.append(1) or real(*args))
-    assert flat_search._search(FLAT, w, Hardware()) == truth and every == [1]
-    # the check that notices: QK's and AV's compute under input and under weight stationarity differ
+    exhaustive = flat_search._exhaustive
+    monkeypatch.setattr(flat_search, "_exhaustive", lambda *args: every.append(1) or exhaustive(*args))
+    assert flat_search._search(FLAT, w, Hardware()) == truth and len(learned) == 2 and every == [1]
+
+
+def test_learning_refuses_a_compute_that_differs_within_a_loop_nest(monkeypatch, decode_truth):
+    """Were an Einsum's compute cycles to depend on more of the dataflow than :func:`_loops` names (a
+    template change the bound does not know of), two evaluated candidates it takes for one loop nest
+    disagree, and learning the second is refused. Here: one nest claimed for all, and QK's and AV's
+    compute under input and under weight stationarity differ."""
+    from fusemax.select import flat as flat_search
+    w, _ = decode_truth
+    monkeypatch.setattr(flat_search, "_loops", lambda einsum, dataflow: (einsum,))
     dataflows = flat_search.candidates(w, Hardware())
     inputs, weights = (next(d for d in dataflows if not d.onchip and d.qk_stationarity == d.av_stationarity == s)
                        for s in ("input", "weight"))
     a, b = flat_search._evaluate(FLAT, w, Hardware(), [inputs, weights])
     assert a[2].comp_latency != b[2].comp_latency
     bound = flat_search._Bound.of(a[1], a[2])
-    assert bound.learn(inputs, a[2]) and not bound.learn(weights, b[2])
+    assert bound.learn(inputs, a[1], a[2]) and not bound.learn(weights, b[1], b[2])
+
+
+def test_learning_refuses_off_chip_traffic_that_differs_within_a_loop_nest(monkeypatch):
+    """Likewise for the DRAM bytes of a tensor kept off chip: Llama-2-7B's 256 x 1024 prefill rectangle
+    takes the same compute under AV's weight and output stationarities, while the off-chip V and AV move
+    more under the first; with one nest claimed for all, learning the second is refused."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(Workload(resolve_model("Llama-2-7B", None), 1024, "prefill", 1, span=(256, 1024)))
+    monkeypatch.setattr(flat_search, "_loops", lambda einsum, dataflow: (einsum,))
+    dataflows = flat_search.candidates(w, hw)
+    pair = [next(d for d in dataflows if d.onchip == {"QK", "A"} and d.qk_stationarity == "input"
+                 and d.av_stationarity == s) for s in ("weight", "output")]
+    a, b = flat_search._evaluate(FLAT, w, hw, pair)
+    assert [e.comp_latency for e in a[2].einsums] == [e.comp_latency for e in b[2].einsums]
+    assert a[0].traffic > b[0].traffic
+    bound = flat_search._Bound.of(a[1], a[2])
+    assert bound.learn(pair[0], a[1], a[2]) and not bound.learn(pair[1], b[1], b[2])
 
 
 def test_the_select_stage_sends_flats_record_to_worker_processes():

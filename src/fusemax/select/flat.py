@@ -67,9 +67,9 @@ from typing import TYPE_CHECKING, Iterable
 
 from fusemax import paper
 from fusemax.backends.names import BUILTIN
-from fusemax.combine.metrics import DRAM_LEVEL, compute_unit
+from fusemax.combine.metrics import DRAM_LEVEL, compute_unit, dram_traffic
 from fusemax.combine.point import combine_rendered
-from fusemax.combine.roles import roles
+from fusemax.combine.roles import TrafficRule, roles
 from fusemax.combine.schedule import ConfigResult
 from fusemax.configs import Configuration
 from fusemax.errors import FusemaxError
@@ -191,7 +191,7 @@ def _loops(einsum: str, dataflow: FlatDataflow) -> tuple:
     """What of :func:`_nest` fixes one Einsum's loop nest: QK's factors follow QK's stationarity and AV's
     AV's (:func:`fusemax.render.tiling.flat_tiling`), the softmax passes' neither, so candidates that share
     these share that Einsum's compute cycles."""
-    own = {"QK": dataflow.qk_stationarity, "AV": dataflow.av_stationarity}.get(einsum)
+    own = dataflow.qk_stationarity if einsum == "QK" else dataflow.av_stationarity if einsum == "AV" else None
     return einsum, own, dataflow.group_heads, dataflow.fusion, dataflow.p1
 
 
@@ -220,10 +220,16 @@ class _Bound:
     bandwidth: float
     #: (Einsum, its loop nest) -> its compute latency, from the evaluated candidates (:meth:`learn`)
     compute: dict[tuple, float] = field(default_factory=dict)
-    #: placement -> (memory latency, traffic) bound: what goes to DRAM depends on the placement alone
-    moved: dict[frozenset[str], tuple[float, float] | None] = field(default_factory=dict)
+    #: (Einsum, tensor, the Einsum's loop nest) -> the bytes the tensor moves to and from DRAM where the
+    #: placement keeps it off chip (it bypasses the L3, so nothing else of the placement changes them)
+    offchip: dict[tuple, float] = field(default_factory=dict)
+    #: placement -> per Einsum (in the combination's order): the bytes of its DRAM tensors, and its off-chip
+    #: tensors with theirs
+    dram: dict[frozenset[str], list[tuple[str, float, tuple[tuple[str, float], ...]]]] = field(default_factory=dict)
     #: the candidates' loop nests -> their compute latency bound from what is known now (:meth:`_compute`)
     nests: dict[tuple, float] = field(default_factory=dict)
+    #: (placement, loop nest) -> (memory latency, traffic) bound from what is known now (:meth:`_moved`)
+    moved: dict[tuple, tuple[float, float] | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, evaluated: Evaluated, result: ConfigResult) -> "_Bound | None":
@@ -246,10 +252,10 @@ class _Bound:
         return cls(conf, floor, {e.einsum: e.array for e in result.einsums}, words, hardware.word_bytes,
                    hardware.dram_bandwidth)
 
-    def learn(self, dataflow: FlatDataflow, result: ConfigResult) -> bool:
-        """Record each Einsum's compute latency under an evaluated candidate's loop nests; False when one
-        contradicts what the bound assumes (below every PE busy, or unlike another candidate's of the
-        same nest)."""
+    def learn(self, dataflow: FlatDataflow, evaluated: Evaluated, result: ConfigResult) -> bool:
+        """Record each Einsum's compute latency and its off-chip tensors' DRAM bytes under an evaluated
+        candidate's loop nests; False when one contradicts what the bound assumes (a compute below every PE
+        busy, or either unlike another candidate's of the same nests)."""
         holds = True
         for e in result.einsums:
             loops = _loops(e.einsum, dataflow)
@@ -257,6 +263,15 @@ class _Bound:
                 self.compute[loops] = e.comp_latency
                 self.nests.clear()  # a nest's compute may rise
             holds = holds and self.compute[loops] == e.comp_latency and e.comp_latency >= self.floor[e.einsum]
+        for einsum, _, offchip in self._dram(dataflow) or ():
+            for tensor, size in offchip:
+                key = (einsum, tensor, _loops(einsum, dataflow))
+                moved = sum(dram_traffic(evaluated.stats[einsum], TrafficRule(dram=frozenset({tensor})),
+                                         word_bytes=self.word_bytes))
+                if key not in self.offchip:
+                    self.offchip[key] = moved
+                    self.moved.clear()  # a candidate's traffic may rise
+                holds = holds and self.offchip[key] == moved and moved >= size
         return holds
 
     def _compute(self, dataflow: FlatDataflow) -> float:
@@ -271,24 +286,46 @@ class _Bound:
     def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
         """(latency, traffic) no candidate under ``dataflow`` beats, with what is known so far of its loop
         nest; None when a tensor's size is unknown."""
-        if dataflow.onchip not in self.moved:
-            self.moved[dataflow.onchip] = self._moved(dataflow)
-        found = self.moved[dataflow.onchip]
+        nest = _nest(dataflow)
+        if (dataflow.onchip, nest) not in self.moved:
+            self.moved[dataflow.onchip, nest] = self._moved(dataflow)
+        found = self.moved[dataflow.onchip, nest]
         if found is None:
             return None
         mem, traffic = found
-        nest = _nest(dataflow)
         if nest not in self.nests:
             self.nests[nest] = self._compute(dataflow)
         return max(self.nests[nest], mem), traffic
 
+    def _dram(self, dataflow: FlatDataflow) -> list[tuple[str, float, tuple[tuple[str, float], ...]]] | None:
+        """Per Einsum, the bytes of the tensors ``dataflow``'s placement sends to DRAM (each once), and
+        those of them it keeps off chip (not spillable) with theirs; None when a tensor's size is unknown."""
+        if dataflow.onchip not in self.dram:
+            plan = []
+            for name, role in roles(self.config, 0.0, dataflow).items():
+                sizes = self.words.get(name, {})
+                if not role.traffic.dram <= sizes.keys():
+                    return None
+                offchip = tuple((t, float(sizes[t] * self.word_bytes))
+                                for t in sorted(role.traffic.dram - role.traffic.spillable))
+                plan.append((name, float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes, offchip))
+            self.dram[dataflow.onchip] = plan
+        return self.dram[dataflow.onchip]
+
     def _moved(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
+        """(memory latency, traffic): every DRAM tensor moved once, an off-chip one as its loop nest moves
+        it where a candidate with that nest was evaluated (whole numbers of bytes: exact in floating point)."""
+        plan = self._dram(dataflow)
+        if plan is None:
+            return None
         mem = traffic = 0.0
-        for name, role in roles(self.config, 0.0, dataflow).items():
-            sizes = self.words.get(name, {})
-            if not role.traffic.dram <= sizes.keys():
-                return None
-            moved = float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes
+        for name, moved, offchip in plan:
+            if offchip:
+                loops = _loops(name, dataflow)
+                for tensor, size in offchip:
+                    learned = self.offchip.get((name, tensor, loops))
+                    if learned is not None:
+                        moved += learned - size
             traffic += moved
             mem += moved / self.bandwidth
         return mem, traffic
@@ -332,18 +369,17 @@ def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: 
         return done[i]
 
     # the bound is read off the first candidate that keeps every tensor in DRAM and maps
-    bound = None
-    for i, dataflow in enumerate(dataflows):
-        found = None if dataflow.onchip else evaluate(i)
-        if found is not None:
-            bound = _Bound.of(found[1], found[2])
-            if bound is not None and not bound.learn(dataflow, found[2]):
-                bound = None
-            break
-    bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
-    if bound is None or any(b is None for b in bounds):
+    first = next((i for i, d in enumerate(dataflows) if not d.onchip and evaluate(i) is not None), None)
+    found = done[first] if first is not None else None
+    bound = _Bound.of(found[1], found[2]) if found is not None else None
+    if bound is None or found is None or first is None:
         return _exhaustive(flat, workload, hardware, dataflows)
-    heap = [(*b, i) for i, b in enumerate(bounds)]  # type: ignore[misc]
+    # Queued first with what it knows before learning anything (every PE busy, every DRAM tensor moved
+    # once: the same for every loop nest, so one per placement); each is raised when it comes up.
+    placed = {d.onchip: bound.of_dataflow(d) for d in {d.onchip: d for d in dataflows}.values()}
+    if any(b is None for b in placed.values()) or not bound.learn(dataflows[first], found[1], found[2]):
+        return _exhaustive(flat, workload, hardware, dataflows)
+    heap = [(*placed[d.onchip], i) for i, d in enumerate(dataflows)]  # type: ignore[misc]
     heapq.heapify(heap)
     best: tuple[float, float, int] | None = None
     chosen: Candidate | None = None
@@ -353,16 +389,16 @@ def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: 
     while heap and (best is None or heap[0] <= best):
         latency_bound, traffic_bound, i = heapq.heappop(heap)
         current = bound.of_dataflow(dataflows[i])
-        if current != (latency_bound, traffic_bound):  # its loop nest's compute became known: queue it again
+        if current != (latency_bound, traffic_bound):  # raised by what was learned since: queue it again
             heapq.heappush(heap, (*current, i))  # type: ignore[misc]
             continue
         found = evaluate(i)
         if found is None:
             unmappable += 1
             continue
-        candidate, _, result = found
+        candidate, evaluated, result = found
         if (latency_bound > candidate.latency or traffic_bound > candidate.traffic
-                or not bound.learn(dataflows[i], result)):
+                or not bound.learn(dataflows[i], evaluated, result)):
             return _exhaustive(flat, workload, hardware, dataflows)
         key = (candidate.latency, candidate.traffic, i)
         if best is None or key < best:
