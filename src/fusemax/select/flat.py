@@ -30,15 +30,24 @@ Selection: lowest latency; ties go to lower DRAM traffic, then to the first cand
 would pick for one head; then placements in binary order of Q, K, QK/A, V, AV with off first;
 stationarities input, weight, output; ascending blocks). Energy is not computed while searching.
 
-Pruning, as Timeloop's mapper prunes: the candidates that keep every tensor in DRAM (one per loop nest)
-are evaluated first; every other candidate then gets a lower bound on its (latency, traffic) before it is
-rendered (:class:`_Bound`: its loop nest's compute latency, which its placement does not change, and each
-tensor its placement sends to DRAM moved once); candidates are evaluated in the order of their bounds, in
-batches that double from 8, and the search stops at the first whose bound already loses to the best found. The choice is the
-exhaustive search's: each evaluated candidate is checked against its bound, and a bound that does not hold
-makes the search evaluate every candidate (``tests/experiments/test_flat_search.py`` compares both on
-prefill and decode shapes). The study's 121 searches evaluate 3,138 of their 44,352 candidates (18.9 CPU-s
-against 53.8 for all of them, each search in a fresh process: ``benchmarks/bench_flat_search.py --study``).
+Pruning, as Timeloop's mapper prunes: a best-first search on a lower bound of each candidate's (latency,
+traffic) known before it is rendered (:class:`_Bound`). The first candidate that keeps every tensor in DRAM
+gives each Einsum's compute latency with every PE busy and each tensor's size; from then on every evaluated
+candidate teaches the bound each Einsum's compute latency under that Einsum's loop nest (:func:`_loops`: QK's
+factors follow QK's stationarity, AV's AV's, the softmax passes' neither, whatever the placement) and the
+DRAM bytes of each tensor it keeps off chip under that nest (such a tensor bypasses the L3, so the rest of
+the placement does not change them). A candidate's latency bound is its schedule's compute of what is known
+(floors elsewhere) against the memory time of its traffic bound: every DRAM tensor moved once, an off-chip
+one as learned. Candidates are evaluated one at a time, lowest bound first (a bound is raised when it comes
+up and more is known), and the search stops when the lowest bound left loses to the best found. The choice
+is the exhaustive search's: each evaluated candidate is checked against its bound and against what was
+learned from the others (the same compute and off-chip bytes for the same nest), and a contradiction makes
+the search evaluate every candidate; ``tests/experiments/test_flat_search.py`` compares both on prefill
+and decode shapes, grouped-query and not, short and long, and checks on every candidate of each that what
+the bound learns holds. The study's 121 searches evaluate 290 of their 44,352 candidates (3,138 when the
+bound was read off one all-in-DRAM candidate per loop nest, by placement only, and evaluated in batches):
+one after another in one process, as a select worker runs them, 1.8 CPU-s instead of 5.0
+(``benchmarks/bench_flat_search.py --run``).
 
 The select stage (:func:`select_dataflows`, given FLAT's record, which every candidate is rendered from) runs
 one search per attention group as an orchestrator job and returns a :class:`Selected` table that render reads
@@ -351,11 +360,10 @@ def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: 
     """The lowest (latency, traffic, enumeration index) of :func:`candidates`, and how many were ruled on.
 
     With ``prune``, a best-first search as Timeloop's mapper prunes: candidates are evaluated one at a time
-    in order of their lower bound (:class:`_Bound`), each bound raised to its loop nest's compute latency
-    once a candidate of that nest is evaluated, and the search stops when the lowest bound left already
-    loses to the best found. Every evaluated candidate is checked against its bound, and a bound that does
-    not hold (a model change the bound does not know of) falls back to evaluating all of them, so the choice
-    is always the exhaustive one.
+    in order of their lower bound (:class:`_Bound`), each bound raised by what the evaluated candidates teach
+    it of their loop nests, and the search stops when the lowest bound left already loses to the best found.
+    Every evaluated candidate is checked against its bound and what was learned, and a contradiction (a
+    model change the bound does not know of) falls back to evaluating all of them.
     """
     dataflows = candidates(workload, hardware)
     if not prune:
@@ -509,12 +517,16 @@ def _cached(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataf
     return None
 
 
-def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
+def cache_entry(found: tuple[Candidate, int]) -> dict:
+    """What the job cache stores of one search (:func:`search`'s result): the chosen dataflow with its
+    spilled proportion, its latency and traffic, and how many candidates it was chosen from."""
     best, evaluated = found
-    cache.put(search_key(workload, hardware),
-              {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
-               "latency": best.latency, "traffic": best.traffic, "candidates": evaluated},
-              f"flat search {workload.label}", BACKEND)
+    return {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
+            "latency": best.latency, "traffic": best.traffic, "candidates": evaluated}
+
+
+def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
+    cache.put(search_key(workload, hardware), cache_entry(found), f"flat search {workload.label}", BACKEND)
 
 
 def dataflow_for(flat: Configuration, workload: Workload, hardware: Hardware = Hardware(),
