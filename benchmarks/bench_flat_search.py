@@ -57,11 +57,11 @@ def _counted() -> Iterator[list[None]]:
         evaluated.extend([None] * len(dataflows))
         return real(flat_, workload, hardware, dataflows, known)
 
-    setattr(flat, "_evaluate", counting)
+    flat._evaluate = counting
     try:
         yield evaluated
     finally:
-        setattr(flat, "_evaluate", real)
+        flat._evaluate = real
 
 
 def run_searches(hardware: Hardware) -> None:
