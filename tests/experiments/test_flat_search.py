@@ -282,6 +282,32 @@ def test_learning_refuses_off_chip_traffic_that_differs_within_a_loop_nest(monke
     assert bound.learn(pair[0], a[1], a[2]) and not bound.learn(pair[1], b[1], b[2])
 
 
+def test_a_search_takes_the_einsum_jobs_an_earlier_search_ran(monkeypatch):
+    """Two attention groups of one shape (the 256 x 256 prefill rectangle of a 512- and of a 1K-token
+    sequence) name the same Einsum specs: in one process the second search runs no engine job and picks
+    what it picks alone; a full memo is emptied first, and then the search runs its jobs again."""
+    from fusemax.orchestrator import JobResults, RunCounts, rendered
+    from fusemax.select import flat as flat_search
+    hw, model = Hardware(), resolve_model("Llama-2-7B", None)
+    a, b = (flat_search.per_group(Workload(model, n, "prefill", 1, span=(256, 256))) for n in (512, 1024))
+    ran: list[int] = []
+    real = rendered.run_jobs
+    monkeypatch.setattr(rendered, "run_jobs", lambda jobs, *args: ran.append(len(jobs)) or real(jobs, *args))
+    monkeypatch.setattr(flat_search, "_SEEN", JobResults({}, {}, {}, RunCounts()))
+    alone = flat_search.search(FLAT, b, hw)
+    monkeypatch.setattr(flat_search, "_SEEN", JobResults({}, {}, {}, RunCounts()))
+    flat_search.search(FLAT, a, hw)
+    ran.clear()
+    after = flat_search.search(FLAT, b, hw)
+    assert sum(ran) == 0 and len(ran) > 0
+    assert (after[0].dataflow.as_dict(), after[0].latency, after[0].traffic, after[1]) == \
+        (alone[0].dataflow.as_dict(), alone[0].latency, alone[0].traffic, alone[1])
+    held = len(flat_search._SEEN.stats)
+    monkeypatch.setattr(flat_search, "_SEEN_JOBS", held)  # full
+    flat_search.search(FLAT, b, hw)
+    assert sum(ran) == held == len(flat_search._SEEN.stats)  # every job of the search ran again
+
+
 def test_the_select_stage_sends_flats_record_to_worker_processes():
     """Two attention groups the table lacks are two select jobs in a process pool: FLAT's record crosses to
     the workers (by its registry name) and they choose what a search in this process chooses."""

@@ -45,8 +45,10 @@ learned from the others (the same compute and off-chip bytes for the same nest),
 the search evaluate every candidate; ``tests/experiments/test_flat_search.py`` compares both on prefill
 and decode shapes, grouped-query and not, short and long, and checks on every candidate of each that what
 the bound learns holds. The study's 121 searches evaluate 290 of their 44,352 candidates (3,138 when the
-bound was read off one all-in-DRAM candidate per loop nest, by placement only, and evaluated in batches):
-one after another in one process, as a select worker runs them, 1.8 CPU-s instead of 5.0
+bound was read off one all-in-DRAM candidate per loop nest, by placement only, and evaluated in batches).
+The searches of one process share their Einsum jobs' statistics (:data:`_SEEN`): groups of one shape at
+several lengths, and the softmax passes of groups with the same lengths, name the same specs. One after
+another in one process, as a select worker runs them, the study's searches take 1.8 CPU-s instead of 4.5
 (``benchmarks/bench_flat_search.py --run``).
 
 The select stage (:func:`select_dataflows`, given FLAT's record, which every candidate is rendered from) runs
@@ -91,6 +93,13 @@ from fusemax.workload import PREFILL, Hardware, Model, Workload, resolve_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.orchestrator import Cache, Executor
+
+#: The Einsum jobs' statistics of this process's earlier searches, which a search takes as its own: a job's
+#: key names everything that decides its statistics (as the job cache relies on), and searches of groups
+#: of one shape at several lengths, or with the same softmax passes, name the same specs. Emptied when it
+#: holds :data:`_SEEN_JOBS` (a BoundedMemo's rule); errors stay with the search that met them.
+_SEEN = JobResults({}, {}, {}, RunCounts())
+_SEEN_JOBS = 8192
 
 #: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
 _PLACED = ("Q", "K", "QK", "V", "AV")
@@ -368,7 +377,10 @@ def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: 
     dataflows = candidates(workload, hardware)
     if not prune:
         return _exhaustive(flat, workload, hardware, dataflows)
-    known = JobResults({}, {}, {}, RunCounts())
+    if len(_SEEN.stats) >= _SEEN_JOBS:
+        for seen in (_SEEN.stats, _SEEN.mappings, _SEEN.kept):
+            seen.clear()
+    known = JobResults(_SEEN.stats, _SEEN.mappings, {}, RunCounts(), _SEEN.kept)
     done: dict[int, tuple[Candidate, Evaluated, ConfigResult] | None] = {}
 
     def evaluate(i: int) -> tuple[Candidate, Evaluated, ConfigResult] | None:
