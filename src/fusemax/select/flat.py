@@ -99,7 +99,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: of one shape at several lengths, or with the same softmax passes, name the same specs. Emptied when it
 #: holds :data:`_SEEN_JOBS` (a BoundedMemo's rule); errors stay with the search that met them.
 _SEEN = JobResults({}, {}, {}, RunCounts())
-_SEEN_JOBS = 8192
+_SEEN_JOBS = 4096  # the study's 121 searches name about 1,300 (each some kB of statistics)
 
 #: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
 _PLACED = ("Q", "K", "QK", "V", "AV")
@@ -225,9 +225,10 @@ class _Bound:
     A candidate's DRAM traffic is at least, per Einsum, each tensor its roles move to DRAM once in full:
     an input is read and an output written at least once where it is kept, and a tensor kept in DRAM and in
     a spillable L3 moves ``1 - spilled`` of its DRAM traffic plus ``spilled`` of its L3 traffic, each at
-    least its size. Spilled traffic of tensors kept only on chip is bounded by zero. Memory and total
-    latency follow from the traffic exactly as the combination computes them (the same sums in the same
-    order, so the bound holds in floating point too).
+    least its size. A tensor kept off chip (in DRAM only, bypassing the L3) moves exactly what its Einsum's
+    loop nest moves, learned once a candidate with that nest is evaluated. Spilled traffic of tensors kept
+    only on chip is bounded by zero. Memory and total latency follow from the traffic exactly as the
+    combination computes them (the same sums in the same order, so the bound holds in floating point too).
     """
 
     config: Configuration  # FLAT's record, as its candidates were rendered
