@@ -1,20 +1,28 @@
 """Speed and outcome of FLAT's own dataflow search: pruned against every candidate evaluated, and against
 the paper's published choice.
 
-Run as ``python benchmarks/bench_flat_search.py [--study]``. Per point: CPU seconds of one search pruned by
-its lower bound (as every run does) and of one evaluating every candidate, how many candidates the pruned
-one evaluated of all, whether both pick the same dataflow, and the searched latency over the latency of the
-paper's choice (``mappings/flat_dataflows.yaml``) through the same pipeline (at most 1.0: no slower).
+Run as ``python benchmarks/bench_flat_search.py [--study | --run]``. Per point: CPU seconds of one search
+pruned by its lower bound (as every run does) and of one evaluating every candidate, how many candidates the
+pruned one evaluated of all, whether both pick the same dataflow, and the searched latency over the latency
+of the paper's choice (``mappings/flat_dataflows.yaml``) through the same pipeline (at most 1.0: no slower).
 ``--study``: the same totals over every search of ``run_all.py``'s study (121 attention groups).
+``--run``: only the study's searches as the run does them, one after another in one process (as a select
+job's worker runs them, its memos shared): CPU seconds, candidates evaluated and a digest of every selection
+(what the job cache stores of each search), to compare a change of the search before and after it.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Iterator
 
-from fusemax.configs import REGISTRY
-from fusemax.render.flat_dataflow import flat_dataflow
+from fusemax.configs import REGISTRY, Configuration
+from fusemax.orchestrator import JobResults
+from fusemax.render.flat_dataflow import FlatDataflow, flat_dataflow
 from fusemax.select import flat
 from fusemax.workload import Hardware, Workload, get_model, parse_seq_len
 
@@ -32,21 +40,43 @@ def timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, flat
 
 
 def _timed(group: Workload, hardware: Hardware, prune: bool) -> tuple[float, flat.Candidate, int]:
-    evaluated = 0
-    real = flat._evaluate
-
-    def counting(*args):  # type: ignore[no-untyped-def]
-        nonlocal evaluated
-        evaluated += len(args[2])
-        return real(*args)
-
-    flat._evaluate = counting  # type: ignore[assignment]
-    try:
+    with _counted() as evaluated:
         start = time.process_time()
         best, _ = flat._search(FLAT, group, hardware, prune=prune)
-        return time.process_time() - start, best, evaluated
+        return time.process_time() - start, best, len(evaluated)
+
+
+@contextlib.contextmanager
+def _counted() -> Iterator[list[None]]:
+    """A list that grows by one for every candidate the searches evaluate while the context is open."""
+    evaluated: list[None] = []
+    real = flat._evaluate
+
+    def counting(flat_: Configuration, workload: Workload, hardware: Hardware, dataflows: list[FlatDataflow],
+                 known: JobResults | None = None) -> list:
+        evaluated.extend([None] * len(dataflows))
+        return real(flat_, workload, hardware, dataflows, known)
+
+    flat._evaluate = counting
+    try:
+        yield evaluated
     finally:
-        flat._evaluate = real  # type: ignore[assignment]
+        flat._evaluate = real
+
+
+def run_searches(hardware: Hardware) -> None:
+    """The study's searches in this process, in the select stage's order (longest first): CPU seconds,
+    candidates evaluated, and a digest of what the job cache stores of each (:func:`flat.cache_entry`)."""
+    groups = sorted(study_groups(hardware), key=lambda w: -len(flat.p1_options(w.P, hardware.pe_dim)))
+    digest = hashlib.sha256()
+    with _counted() as evaluated:
+        start = time.process_time()
+        for group in groups:
+            entry = flat.cache_entry(flat.search(FLAT, group, hardware))
+            digest.update(json.dumps([group.label, entry], sort_keys=True).encode())
+        seconds = time.process_time() - start
+    print(f"the study's {len(groups)} searches in one process: {seconds:.2f} CPU-s, {len(evaluated)} candidates "
+          f"evaluated; selections' digest {digest.hexdigest()[:16]}")
 
 
 def study_groups(hardware: Hardware) -> list[Workload]:
@@ -59,6 +89,9 @@ def study_groups(hardware: Hardware) -> list[Workload]:
 
 def main() -> None:
     hardware = Hardware()
+    if "--run" in sys.argv[1:]:
+        run_searches(hardware)
+        return
     print(f"{'point':<18} {'pruned s':>9} {'every s':>8} {'evaluated':>13} {'same':>5} {'vs paper':>9}")
     for model, length in POINTS:
         group = flat.per_group(Workload(get_model(model), parse_seq_len(length)))

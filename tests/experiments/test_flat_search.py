@@ -150,37 +150,162 @@ def test_search_key_changes_with_the_templates(tmp_path, monkeypatch):
 
 
 PRUNED = [("Llama-3-8B", 1024, "prefill", (256, 1024)), ("Llama-3-8B", 4096, "decode", None),
-          ("BERT", 4096, "prefill", None), ("Pythia-14M", 16, "prefill", None), ("OPT-66B", 256, "decode", None)]
+          ("Llama-3-8B", 65536, "decode", None), ("BERT", 4096, "prefill", None),
+          ("Pythia-14M", 16, "prefill", None), ("OPT-66B", 256, "decode", None)]
 
 
 @pytest.mark.parametrize("model, length, phase, span", PRUNED, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in PRUNED])
 def test_the_pruned_search_picks_what_evaluating_every_candidate_picks(model, length, phase, span):
-    """The search stops at the first candidate whose lower bound loses to the best found; evaluating every
-    candidate (the search as it was) picks the same dataflow, and no candidate beats its bound."""
+    """The best-first search stops when the lowest bound left loses to the best found; evaluating every
+    candidate (the search as it was) picks the same dataflow. The bound's premises hold on every candidate:
+    none beats the bound read off the first all-in-DRAM candidate, and each Einsum's compute latency is the
+    same for every candidate sharing its loop nest (so learning it from any of them, in any order, keeps a
+    bound), which then still holds for every candidate."""
     from fusemax.select import flat as flat_search
     hw = Hardware()
     w = flat_search.per_group(Workload(resolve_model(model, None), length, phase, 1, span=span))
     dataflows = flat_search.candidates(w, hw)
     pruned, _ = flat_search._search(FLAT, w, hw)
-    every = flat_search.evaluate_dataflows(FLAT, w, hw, dataflows)
-    best = min((c for c in every if c is not None), key=lambda c: (c.latency, c.traffic))
+    found = flat_search._evaluate(FLAT, w, hw, dataflows)
+    best = min((f[0] for f in found if f is not None), key=lambda c: (c.latency, c.traffic))
     assert (pruned.dataflow, pruned.latency, pruned.traffic) == (best.dataflow, best.latency, best.traffic)
-    bound = flat_search._Bound.of([(d, found) for d, found in zip(dataflows, flat_search._evaluate(FLAT, w, hw, dataflows))
-                                   if not d.onchip])
-    for dataflow, found in zip(dataflows, every):
+    _, evaluated, result = next(f for d, f in zip(dataflows, found) if not d.onchip and f is not None)
+    bound = flat_search._Bound.of(evaluated, result)
+    assert all(bound.learn(d, f[1], f[2]) for d, f in zip(dataflows, found) if f is not None)
+    for dataflow, f in zip(dataflows, found):
         latency, traffic = bound.of_dataflow(dataflow)
-        assert found is None or (latency <= found.latency and traffic <= found.traffic), dataflow
+        assert f is None or (latency <= f[0].latency and traffic <= f[0].traffic), dataflow
 
 
-def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch):
-    """A bound above a candidate's true cost (a model change the bound does not know of) must not prune the
-    true best: the search notices and evaluates every candidate."""
+def _evaluations(monkeypatch) -> list[int]:
+    """Counts the candidates the search evaluates (one list entry per candidate)."""
+    from fusemax.select import flat as flat_search
+    evaluated: list[int] = []
+    real = flat_search._evaluate
+
+    def counting(flat, workload, hardware, dataflows, known=None):
+        evaluated.extend([1] * len(dataflows))
+        return real(flat, workload, hardware, dataflows, known)
+
+    monkeypatch.setattr(flat_search, "_evaluate", counting)
+    return evaluated
+
+
+def test_a_search_whose_softmax_bounds_every_candidate_evaluates_two(monkeypatch):
+    """Pythia-14M at 16 tokens: its four softmax passes on the 1D array take longer than QK and AV on the
+    2D array and run the same loops under every dataflow (their mappings take none of it). Once the
+    all-in-DRAM candidate that gives the bound is evaluated, every candidate's latency bound is that
+    softmax time, and the least traffic bound is that of QK/A on chip, whose first candidate in the
+    enumeration meets it: the search evaluates those two candidates of 288 (the batched search evaluated
+    9 + 8)."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(_workload("Pythia-14M", "16"))
+    evaluated = _evaluations(monkeypatch)
+    best, ruled = flat_search._search(FLAT, w, hw)
+    assert (len(evaluated), ruled) == (2, 288)
+    assert best.dataflow.onchip == {"QK", "A"} and flat_search.candidates(w, hw).index(best.dataflow) == 36
+    row = flat_search._evaluate(FLAT, w, hw, [best.dataflow])[0][2]
+    assert best.latency == row.comp_1d > row.comp_2d
+
+
+@pytest.fixture(scope="module")
+def decode_truth():
+    """Llama-3-8B decoding at 4K (its loop nests' compute latencies differ), every candidate evaluated."""
     from fusemax.select import flat as flat_search
     hw = Hardware()
     w = flat_search.per_group(Workload(resolve_model("Llama-3-8B", None), 4096, "decode", 1))
-    truth = flat_search._exhaustive(FLAT, w, hw, flat_search.candidates(w, hw))
+    return w, flat_search._exhaustive(FLAT, w, hw, flat_search.candidates(w, hw))
+
+
+def test_a_bound_that_does_not_hold_falls_back_to_every_candidate(monkeypatch, decode_truth):
+    """A bound above a candidate's true cost (a model change the bound does not know of) must not prune the
+    true best: the search notices and evaluates every candidate."""
+    from fusemax.select import flat as flat_search
+    w, truth = decode_truth
     monkeypatch.setattr(flat_search._Bound, "of_dataflow", lambda self, d: (1.0, 1e30))  # far too high
-    assert flat_search._search(FLAT, w, hw)[0] == truth[0]
+    assert flat_search._search(FLAT, w, Hardware()) == truth
+
+
+def test_a_candidate_that_contradicts_what_the_bound_learned_falls_back_to_every_candidate(monkeypatch,
+                                                                                        decode_truth):
+    """An evaluated candidate whose compute or off-chip traffic contradicts what the bound learned from
+    another (:meth:`_Bound.learn` refuses it) makes the search evaluate every candidate."""
+    from fusemax.select import flat as flat_search
+    w, truth = decode_truth
+    real = flat_search._Bound.learn
+    learned: list[bool] = []
+
+    def once(self, *args):  # the first candidate teaches the bound, the next one contradicts it
+        learned.append(real(self, *args))
+        return len(learned) == 1
+
+    monkeypatch.setattr(flat_search._Bound, "learn", once)
+    every = []
+    exhaustive = flat_search._exhaustive
+    monkeypatch.setattr(flat_search, "_exhaustive", lambda *args: every.append(1) or exhaustive(*args))
+    assert flat_search._search(FLAT, w, Hardware()) == truth and len(learned) == 2 and every == [1]
+
+
+def test_learning_refuses_a_compute_that_differs_within_a_loop_nest(monkeypatch, decode_truth):
+    """Were an Einsum's compute cycles to depend on more of the dataflow than :func:`_loops` names (a
+    template change the bound does not know of), two evaluated candidates it takes for one loop nest
+    disagree, and learning the second is refused. Here: one nest claimed for all, and QK's and AV's
+    compute under input and under weight stationarity differ."""
+    from fusemax.select import flat as flat_search
+    w, _ = decode_truth
+    monkeypatch.setattr(flat_search, "_loops", lambda einsum, dataflow: (einsum,))
+    dataflows = flat_search.candidates(w, Hardware())
+    inputs, weights = (next(d for d in dataflows if not d.onchip and d.qk_stationarity == d.av_stationarity == s)
+                       for s in ("input", "weight"))
+    a, b = flat_search._evaluate(FLAT, w, Hardware(), [inputs, weights])
+    assert a[2].comp_latency != b[2].comp_latency
+    bound = flat_search._Bound.of(a[1], a[2])
+    assert bound.learn(inputs, a[1], a[2]) and not bound.learn(weights, b[1], b[2])
+
+
+def test_learning_refuses_off_chip_traffic_that_differs_within_a_loop_nest(monkeypatch):
+    """Likewise for the DRAM bytes of a tensor kept off chip: Llama-2-7B's 256 x 1024 prefill rectangle
+    takes the same compute under AV's weight and output stationarities, while the off-chip V and AV move
+    more under the first; with one nest claimed for all, learning the second is refused."""
+    from fusemax.select import flat as flat_search
+    hw = Hardware()
+    w = flat_search.per_group(Workload(resolve_model("Llama-2-7B", None), 1024, "prefill", 1, span=(256, 1024)))
+    monkeypatch.setattr(flat_search, "_loops", lambda einsum, dataflow: (einsum,))
+    dataflows = flat_search.candidates(w, hw)
+    pair = [next(d for d in dataflows if d.onchip == {"QK", "A"} and d.qk_stationarity == "input"
+                 and d.av_stationarity == s) for s in ("weight", "output")]
+    a, b = flat_search._evaluate(FLAT, w, hw, pair)
+    assert [e.comp_latency for e in a[2].einsums] == [e.comp_latency for e in b[2].einsums]
+    assert a[0].traffic > b[0].traffic
+    bound = flat_search._Bound.of(a[1], a[2])
+    assert bound.learn(pair[0], a[1], a[2]) and not bound.learn(pair[1], b[1], b[2])
+
+
+def test_a_search_takes_the_einsum_jobs_an_earlier_search_ran(monkeypatch):
+    """Two attention groups of one shape (the 256 x 256 prefill rectangle of a 512- and of a 1K-token
+    sequence) name the same Einsum specs: in one process the second search runs no engine job and picks
+    what it picks alone; a full memo is emptied first, and then the search runs its jobs again."""
+    from fusemax.orchestrator import JobResults, RunCounts, rendered
+    from fusemax.select import flat as flat_search
+    hw, model = Hardware(), resolve_model("Llama-2-7B", None)
+    a, b = (flat_search.per_group(Workload(model, n, "prefill", 1, span=(256, 256))) for n in (512, 1024))
+    ran: list[int] = []
+    real = rendered.run_jobs
+    monkeypatch.setattr(rendered, "run_jobs", lambda jobs, *args: ran.append(len(jobs)) or real(jobs, *args))
+    monkeypatch.setattr(flat_search, "_SEEN", JobResults({}, {}, {}, RunCounts()))
+    alone = flat_search.search(FLAT, b, hw)
+    monkeypatch.setattr(flat_search, "_SEEN", JobResults({}, {}, {}, RunCounts()))
+    flat_search.search(FLAT, a, hw)
+    ran.clear()
+    after = flat_search.search(FLAT, b, hw)
+    assert sum(ran) == 0 and len(ran) > 0
+    assert (after[0].dataflow.as_dict(), after[0].latency, after[0].traffic, after[1]) == \
+        (alone[0].dataflow.as_dict(), alone[0].latency, alone[0].traffic, alone[1])
+    held = len(flat_search._SEEN.stats)
+    monkeypatch.setattr(flat_search, "_SEEN_JOBS", held)  # full
+    flat_search.search(FLAT, b, hw)
+    assert sum(ran) == held == len(flat_search._SEEN.stats)  # every job of the search ran again
 
 
 def test_the_select_stage_sends_flats_record_to_worker_processes():

@@ -30,15 +30,26 @@ Selection: lowest latency; ties go to lower DRAM traffic, then to the first cand
 would pick for one head; then placements in binary order of Q, K, QK/A, V, AV with off first;
 stationarities input, weight, output; ascending blocks). Energy is not computed while searching.
 
-Pruning, as Timeloop's mapper prunes: the candidates that keep every tensor in DRAM (one per loop nest)
-are evaluated first; every other candidate then gets a lower bound on its (latency, traffic) before it is
-rendered (:class:`_Bound`: its loop nest's compute latency, which its placement does not change, and each
-tensor its placement sends to DRAM moved once); candidates are evaluated in the order of their bounds, in
-batches that double from 8, and the search stops at the first whose bound already loses to the best found. The choice is the
-exhaustive search's: each evaluated candidate is checked against its bound, and a bound that does not hold
-makes the search evaluate every candidate (``tests/experiments/test_flat_search.py`` compares both on
-prefill and decode shapes). The study's 121 searches evaluate 3,138 of their 44,352 candidates (18.9 CPU-s
-against 53.8 for all of them, each search in a fresh process: ``benchmarks/bench_flat_search.py --study``).
+Pruning, as Timeloop's mapper prunes: a best-first search on a lower bound of each candidate's (latency,
+traffic) known before it is rendered (:class:`_Bound`). The first candidate that keeps every tensor in DRAM
+gives each Einsum's compute latency with every PE busy and each tensor's size; from then on every evaluated
+candidate teaches the bound each Einsum's compute latency under that Einsum's loop nest (:func:`_loops`: QK's
+factors follow QK's stationarity, AV's AV's, the softmax passes' neither, whatever the placement) and the
+DRAM bytes of each tensor it keeps off chip under that nest (such a tensor bypasses the L3, so the rest of
+the placement does not change them). A candidate's latency bound is its schedule's compute of what is known
+(floors elsewhere) against the memory time of its traffic bound: every DRAM tensor moved once, an off-chip
+one as learned. Candidates are evaluated one at a time, lowest bound first (a bound is raised when it comes
+up and more is known), and the search stops when the lowest bound left loses to the best found. The choice
+is the exhaustive search's: each evaluated candidate is checked against its bound and against what was
+learned from the others (the same compute and off-chip bytes for the same nest), and a contradiction makes
+the search evaluate every candidate; ``tests/experiments/test_flat_search.py`` compares both on prefill
+and decode shapes, grouped-query and not, short and long, and checks on every candidate of each that what
+the bound learns holds. The study's 121 searches evaluate 290 of their 44,352 candidates (3,138 when the
+bound was read off one all-in-DRAM candidate per loop nest, by placement only, and evaluated in batches).
+The searches of one process share their Einsum jobs' statistics (:data:`_SEEN`): groups of one shape at
+several lengths, and the softmax passes of groups with the same lengths, name the same specs. One after
+another in one process, as a select worker runs them, the study's searches take 1.8 CPU-s instead of 4.5
+(``benchmarks/bench_flat_search.py --run``).
 
 The select stage (:func:`select_dataflows`, given FLAT's record, which every candidate is rendered from) runs
 one search per attention group as an orchestrator job and returns a :class:`Selected` table that render reads
@@ -59,6 +70,7 @@ KV group: its query heads, head dims and lengths) and serves every batch and eve
 """
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -66,9 +78,9 @@ from typing import TYPE_CHECKING, Iterable
 
 from fusemax import paper
 from fusemax.backends.names import BUILTIN
-from fusemax.combine.metrics import DRAM_LEVEL, compute_unit
+from fusemax.combine.metrics import DRAM_LEVEL, compute_unit, dram_traffic
 from fusemax.combine.point import combine_rendered
-from fusemax.combine.roles import roles
+from fusemax.combine.roles import TrafficRule, roles
 from fusemax.combine.schedule import ConfigResult
 from fusemax.configs import Configuration
 from fusemax.errors import FusemaxError
@@ -81,6 +93,13 @@ from fusemax.workload import PREFILL, Hardware, Model, Workload, resolve_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from fusemax.orchestrator import Cache, Executor
+
+#: The Einsum jobs' statistics of this process's earlier searches, which a search takes as its own: a job's
+#: key names everything that decides its statistics (as the job cache relies on), and searches of groups
+#: of one shape at several lengths, or with the same softmax passes, name the same specs. Emptied when it
+#: holds :data:`_SEEN_JOBS` (a BoundedMemo's rule); errors stay with the search that met them.
+_SEEN = JobResults({}, {}, {}, RunCounts())
+_SEEN_JOBS = 4096  # the study's 121 searches name about 1,300 (each some kB of statistics)
 
 #: Placement switches in enumeration order; "QK" stands for the score matrix QK and the probabilities A.
 _PLACED = ("Q", "K", "QK", "V", "AV")
@@ -180,47 +199,65 @@ def _evaluate(flat: Configuration, workload: Workload, hardware: Hardware, dataf
     return out
 
 
-def _loops(dataflow: FlatDataflow) -> tuple:
+def _nest(dataflow: FlatDataflow) -> tuple:
     """What fixes a candidate's loop nests: its placement only keeps or bypasses tensors at a level
-    (``mappings/flat``), while the factors come from :func:`fusemax.render.tiling.flat_tiling` of these, so
-    candidates that share them share every Einsum's compute cycles."""
+    (``mappings/flat``), while the factors come from :func:`fusemax.render.tiling.flat_tiling` of these."""
     return dataflow.group_heads, dataflow.qk_stationarity, dataflow.av_stationarity, dataflow.fusion, dataflow.p1
 
 
-@dataclass(frozen=True)
+def _loops(einsum: str, dataflow: FlatDataflow) -> tuple:
+    """What of :func:`_nest` fixes one Einsum's loop nest: QK's factors follow QK's stationarity and AV's
+    AV's (:func:`fusemax.render.tiling.flat_tiling`), the softmax passes' neither, so candidates that share
+    these share that Einsum's compute cycles."""
+    own = dataflow.qk_stationarity if einsum == "QK" else dataflow.av_stationarity if einsum == "AV" else None
+    return einsum, own, dataflow.group_heads, dataflow.fusion, dataflow.p1
+
+
+@dataclass
 class _Bound:
-    """What bounds every candidate of one search from below, read off the evaluated candidates that keep
-    every tensor in DRAM (one per loop nest, :func:`_loops`): each loop nest's compute latency (the same for
-    every placement), or where that candidate is not mappable, the compute latency with every PE busy on
-    every cycle (the problem's computes do not depend on the dataflow); and each Einsum's tensors' words.
+    """What bounds every candidate of one search from below, read off one evaluated candidate that keeps
+    every tensor in DRAM: each Einsum's compute latency with every PE busy on every cycle (the problem's
+    computes do not depend on the dataflow), raised to that Einsum's own compute latency under a loop nest
+    (:func:`_loops`) once any candidate with that nest is evaluated; the configuration's schedule combines
+    them into a compute latency (the same sums in the same order as the combination); and each Einsum's
+    tensors' words.
 
     A candidate's DRAM traffic is at least, per Einsum, each tensor its roles move to DRAM once in full:
     an input is read and an output written at least once where it is kept, and a tensor kept in DRAM and in
     a spillable L3 moves ``1 - spilled`` of its DRAM traffic plus ``spilled`` of its L3 traffic, each at
-    least its size. Spilled traffic of tensors kept only on chip is bounded by zero. Memory and total
-    latency follow from the traffic exactly as the combination computes them (the same sums in the same
-    order, so the bound holds in floating point too).
+    least its size. A tensor kept off chip (in DRAM only, bypassing the L3) moves exactly what its Einsum's
+    loop nest moves, learned once a candidate with that nest is evaluated. Spilled traffic of tensors kept
+    only on chip is bounded by zero. Memory and total latency follow from the traffic exactly as the
+    combination computes them (the same sums in the same order, so the bound holds in floating point too).
     """
 
     config: Configuration  # FLAT's record, as its candidates were rendered
-    compute: dict[tuple, float]
-    busy: float
+    floor: dict[str, float]  # Einsum -> its compute latency with every PE busy, in the combination's order
+    arrays: dict[str, str]   # Einsum -> the array it runs on
     words: dict[str, dict[str, int]]
     word_bytes: int
     bandwidth: float
+    #: (Einsum, its loop nest) -> its compute latency, from the evaluated candidates (:meth:`learn`)
+    compute: dict[tuple, float] = field(default_factory=dict)
+    #: (Einsum, tensor, the Einsum's loop nest) -> the bytes the tensor moves to and from DRAM where the
+    #: placement keeps it off chip (it bypasses the L3, so nothing else of the placement changes them)
+    offchip: dict[tuple, float] = field(default_factory=dict)
+    #: placement -> per Einsum (in the combination's order): the bytes of its DRAM tensors, and its off-chip
+    #: tensors with theirs
+    dram: dict[frozenset[str], list[tuple[str, float, tuple[tuple[str, float], ...]]]] = field(default_factory=dict)
+    #: the candidates' loop nests -> their compute latency bound from what is known now (:meth:`_compute`)
+    nests: dict[tuple, float] = field(default_factory=dict)
+    #: (placement, loop nest) -> (memory latency, traffic) bound from what is known now (:meth:`_moved`)
+    moved: dict[tuple, tuple[float, float] | None] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, offchip: list[tuple[FlatDataflow, tuple[Candidate, Evaluated, ConfigResult] | None]]) -> "_Bound | None":
-        """The bound from the evaluations of the all-in-DRAM candidates; None when they cannot give one
-        (then the search evaluates every candidate)."""
-        mapped = [found for _, found in offchip if found is not None]
-        if not mapped:
-            return None
-        _, evaluated, result = mapped[0]
+    def of(cls, evaluated: Evaluated, result: ConfigResult) -> "_Bound | None":
+        """The bound from the evaluation (statistics and row) of a candidate that keeps every tensor in
+        DRAM; None when it cannot give one (then the search evaluates every candidate)."""
         conf, hardware = evaluated.rendered.config, evaluated.rendered.hardware
         if conf.schedule != "parallel":
             return None
-        by_array: dict[str, float] = {}
+        floor: dict[str, float] = {}
         words: dict[str, dict[str, int]] = {}
         for e in result.einsums:
             unit = compute_unit(evaluated.stats[e.einsum])
@@ -228,41 +265,89 @@ class _Bound:
                 return None
             cycles = -(-e.computes // unit.instances)
             scale = e.cost if conf.einsum(e.einsum).cost_scales_latency else 1
-            by_array[e.array] = by_array.get(e.array, 0.0) + cycles * scale / hardware.clock_hz
+            floor[e.einsum] = cycles * scale / hardware.clock_hz
             dram = evaluated.stats[e.einsum].levels.get(DRAM_LEVEL)
             words[e.einsum] = {t: ds.utilized_capacity for t, ds in dram.dataspaces.items()} if dram else {}
-        compute = {_loops(d): found[2].comp_latency for d, found in offchip if found is not None}
-        return cls(conf, compute, max(by_array.values()), words, hardware.word_bytes, hardware.dram_bandwidth)
+        return cls(conf, floor, {e.einsum: e.array for e in result.einsums}, words, hardware.word_bytes,
+                   hardware.dram_bandwidth)
 
-    #: placement -> (memory latency, traffic) bound: what goes to DRAM depends on the placement alone
-    moved: dict[frozenset[str], tuple[float, float] | None] = field(default_factory=dict, compare=False)
+    def learn(self, dataflow: FlatDataflow, evaluated: Evaluated, result: ConfigResult) -> bool:
+        """Record each Einsum's compute latency and its off-chip tensors' DRAM bytes under an evaluated
+        candidate's loop nests; False when one contradicts what the bound assumes (a compute below every PE
+        busy, or either unlike another candidate's of the same nests)."""
+        holds = True
+        for e in result.einsums:
+            loops = _loops(e.einsum, dataflow)
+            if loops not in self.compute:
+                self.compute[loops] = e.comp_latency
+                self.nests.clear()  # a nest's compute may rise
+            holds = holds and self.compute[loops] == e.comp_latency and e.comp_latency >= self.floor[e.einsum]
+        for einsum, _, offchip in self._dram(dataflow) or ():
+            for tensor, size in offchip:
+                key = (einsum, tensor, _loops(einsum, dataflow))
+                moved = sum(dram_traffic(evaluated.stats[einsum], TrafficRule(dram=frozenset({tensor})),
+                                         word_bytes=self.word_bytes))
+                if key not in self.offchip:
+                    self.offchip[key] = moved
+                    self.moved.clear()  # a candidate's traffic may rise
+                holds = holds and self.offchip[key] == moved and moved >= size
+        return holds
+
+    def _compute(self, dataflow: FlatDataflow) -> float:
+        """The parallel schedule's compute latency (:func:`fusemax.combine.schedule.parallel_compute`: the
+        busier array) of what is known of each Einsum's, its floor where nothing is."""
+        by_array: dict[str, float] = {}
+        for einsum, floor in self.floor.items():
+            array = self.arrays[einsum]
+            by_array[array] = by_array.get(array, 0) + self.compute.get(_loops(einsum, dataflow), floor)
+        return max(by_array.values())
 
     def of_dataflow(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
-        """(latency, traffic) no candidate under ``dataflow`` beats; None when a tensor's size is unknown."""
-        if dataflow.onchip not in self.moved:
-            self.moved[dataflow.onchip] = self._moved(dataflow)
-        found = self.moved[dataflow.onchip]
+        """(latency, traffic) no candidate under ``dataflow`` beats, with what is known so far of its loop
+        nest; None when a tensor's size is unknown."""
+        nest = _nest(dataflow)
+        if (dataflow.onchip, nest) not in self.moved:
+            self.moved[dataflow.onchip, nest] = self._moved(dataflow)
+        found = self.moved[dataflow.onchip, nest]
         if found is None:
             return None
         mem, traffic = found
-        return max(self.compute.get(_loops(dataflow), self.busy), mem), traffic
+        if nest not in self.nests:
+            self.nests[nest] = self._compute(dataflow)
+        return max(self.nests[nest], mem), traffic
+
+    def _dram(self, dataflow: FlatDataflow) -> list[tuple[str, float, tuple[tuple[str, float], ...]]] | None:
+        """Per Einsum, the bytes of the tensors ``dataflow``'s placement sends to DRAM (each once), and
+        those of them it keeps off chip (not spillable) with theirs; None when a tensor's size is unknown."""
+        if dataflow.onchip not in self.dram:
+            plan = []
+            for name, role in roles(self.config, 0.0, dataflow).items():
+                sizes = self.words.get(name, {})
+                if not role.traffic.dram <= sizes.keys():
+                    return None
+                offchip = tuple((t, float(sizes[t] * self.word_bytes))
+                                for t in sorted(role.traffic.dram - role.traffic.spillable))
+                plan.append((name, float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes, offchip))
+            self.dram[dataflow.onchip] = plan
+        return self.dram[dataflow.onchip]
 
     def _moved(self, dataflow: FlatDataflow) -> tuple[float, float] | None:
+        """(memory latency, traffic): every DRAM tensor moved once, an off-chip one as its loop nest moves
+        it where a candidate with that nest was evaluated (whole numbers of bytes: exact in floating point)."""
+        plan = self._dram(dataflow)
+        if plan is None:
+            return None
         mem = traffic = 0.0
-        for name, role in roles(self.config, 0.0, dataflow).items():
-            sizes = self.words.get(name, {})
-            if not role.traffic.dram <= sizes.keys():
-                return None
-            moved = float(sum(sizes[t] for t in role.traffic.dram)) * self.word_bytes
+        for name, moved, offchip in plan:
+            if offchip:
+                loops = _loops(name, dataflow)
+                for tensor, size in offchip:
+                    learned = self.offchip.get((name, tensor, loops))
+                    if learned is not None:
+                        moved += learned - size
             traffic += moved
             mem += moved / self.bandwidth
         return mem, traffic
-
-
-#: Candidates evaluated before the first look at the bound; each later batch doubles (their Einsum jobs'
-#: results are kept across batches): where the bound prunes, the search stops within a few small batches;
-#: where it does not, few batches keep the cost of looking small.
-_FIRST_BATCH = 8
 
 
 def search(flat: Configuration, workload: Workload, hardware: Hardware = Hardware()) -> tuple[Candidate, int]:
@@ -284,47 +369,61 @@ def candidates(workload: Workload, hardware: Hardware) -> list[FlatDataflow]:
 def _search(flat: Configuration, workload: Workload, hardware: Hardware, prune: bool = True) -> tuple[Candidate, int]:
     """The lowest (latency, traffic, enumeration index) of :func:`candidates`, and how many were ruled on.
 
-    With ``prune``, candidates are evaluated in order of their lower bound (:class:`_Bound`) and the search
-    stops at the first whose bound already loses to the best found, as Timeloop's mapper prunes; every
-    evaluated candidate is checked against its bound, and a violated bound (a model change the bound does
-    not know of) falls back to evaluating all of them, so the choice is always the exhaustive one.
+    With ``prune``, a best-first search as Timeloop's mapper prunes: candidates are evaluated one at a time
+    in order of their lower bound (:class:`_Bound`), each bound raised by what the evaluated candidates teach
+    it of their loop nests, and the search stops when the lowest bound left already loses to the best found.
+    Every evaluated candidate is checked against its bound and what was learned, and a contradiction (a
+    model change the bound does not know of) falls back to evaluating all of them.
     """
     dataflows = candidates(workload, hardware)
     if not prune:
         return _exhaustive(flat, workload, hardware, dataflows)
-    known = JobResults({}, {}, {}, RunCounts())
-    # the candidates that keep every tensor in DRAM, one per loop nest: the bound is read off them
-    offchip = [i for i, d in enumerate(dataflows) if not d.onchip]
-    done = dict(zip(offchip, _evaluate(flat, workload, hardware, [dataflows[i] for i in offchip], known)))
-    bound = _Bound.of([(dataflows[i], done[i]) for i in offchip])
-    bounds = [bound.of_dataflow(d) for d in dataflows] if bound is not None else []
-    if bound is None or any(b is None for b in bounds):
+    if len(_SEEN.stats) >= _SEEN_JOBS:
+        for seen in (_SEEN.stats, _SEEN.mappings, _SEEN.kept):
+            seen.clear()
+    known = JobResults(_SEEN.stats, _SEEN.mappings, {}, RunCounts(), _SEEN.kept)
+    done: dict[int, tuple[Candidate, Evaluated, ConfigResult] | None] = {}
+
+    def evaluate(i: int) -> tuple[Candidate, Evaluated, ConfigResult] | None:
+        if i not in done:
+            (done[i],) = _evaluate(flat, workload, hardware, [dataflows[i]], known)
+        return done[i]
+
+    # the bound is read off the first candidate that keeps every tensor in DRAM and maps
+    first = next((i for i, d in enumerate(dataflows) if not d.onchip and evaluate(i) is not None), None)
+    found = done[first] if first is not None else None
+    bound = _Bound.of(found[1], found[2]) if found is not None else None
+    if bound is None or found is None or first is None:
         return _exhaustive(flat, workload, hardware, dataflows)
-    order = sorted((*b, i) for i, b in enumerate(bounds) if b is not None)
+    # Queued first with what it knows before learning anything (every PE busy, every DRAM tensor moved
+    # once: the same for every loop nest, so one per placement); each is raised when it comes up.
+    placed = {d.onchip: bound.of_dataflow(d) for d in {d.onchip: d for d in dataflows}.values()}
+    if any(b is None for b in placed.values()) or not bound.learn(dataflows[first], found[1], found[2]):
+        return _exhaustive(flat, workload, hardware, dataflows)
+    heap = [(*placed[d.onchip], i) for i, d in enumerate(dataflows)]  # type: ignore[misc]
+    heapq.heapify(heap)
     best: tuple[float, float, int] | None = None
     chosen: Candidate | None = None
     unmappable = 0
-    pos, size = 0, _FIRST_BATCH
-    while pos < len(order) and (best is None or order[pos] <= best):
-        chunk: list[int] = []
-        while pos < len(order) and len(chunk) < size and (best is None or order[pos] <= best):
-            chunk.append(order[pos][2])
-            pos += 1
-        size *= 2
-        todo = [i for i in chunk if i not in done]
-        done.update(zip(todo, _evaluate(flat, workload, hardware, [dataflows[i] for i in todo], known)))
-        for i in chunk:
-            found = done[i]
-            if found is None:
-                unmappable += 1
-                continue
-            candidate = found[0]
-            latency_bound, traffic_bound = bounds[i]  # type: ignore[misc]
-            if latency_bound > candidate.latency or traffic_bound > candidate.traffic:
-                return _exhaustive(flat, workload, hardware, dataflows)
-            key = (candidate.latency, candidate.traffic, i)
-            if best is None or key < best:
-                best, chosen = key, candidate
+    # a queued bound is never above the candidate's current one (learning only raises them), so the search
+    # stops only when every candidate left loses to the best found
+    while heap and (best is None or heap[0] <= best):
+        latency_bound, traffic_bound, i = heapq.heappop(heap)
+        current = bound.of_dataflow(dataflows[i])
+        if current != (latency_bound, traffic_bound):  # raised by what was learned since: queue it again
+            heapq.heappush(heap, (*current, i))  # type: ignore[misc]
+            continue
+        found = evaluate(i)
+        if found is None:
+            unmappable += 1
+            continue
+        candidate, evaluated, result = found
+        if (latency_bound > candidate.latency or traffic_bound > candidate.traffic
+                or not bound.learn(dataflows[i], evaluated, result)):
+            return _exhaustive(flat, workload, hardware, dataflows)
+        key = (candidate.latency, candidate.traffic, i)
+        if best is None or key < best:
+            best, chosen = key, candidate
     if chosen is None:
         return _exhaustive(flat, workload, hardware, dataflows)
     return chosen, len(dataflows) - unmappable
@@ -431,12 +530,16 @@ def _cached(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataf
     return None
 
 
-def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
+def cache_entry(found: tuple[Candidate, int]) -> dict:
+    """What the job cache stores of one search (:func:`search`'s result): the chosen dataflow with its
+    spilled proportion, its latency and traffic, and how many candidates it was chosen from."""
     best, evaluated = found
-    cache.put(search_key(workload, hardware),
-              {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
-               "latency": best.latency, "traffic": best.traffic, "candidates": evaluated},
-              f"flat search {workload.label}", BACKEND)
+    return {"flat_dataflow": {**best.dataflow.as_dict(), "spilled": best.dataflow.spilled},
+            "latency": best.latency, "traffic": best.traffic, "candidates": evaluated}
+
+
+def _store(workload: Workload, hardware: Hardware, cache: "Cache", found: tuple[Candidate, int]) -> None:
+    cache.put(search_key(workload, hardware), cache_entry(found), f"flat search {workload.label}", BACKEND)
 
 
 def dataflow_for(flat: Configuration, workload: Workload, hardware: Hardware = Hardware(),
