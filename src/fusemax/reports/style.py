@@ -178,7 +178,7 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
             engine.execute(fig)
             fig.set_layout_engine(None)   # RC turns autolayout off: None is no engine at all
         save_figure(fig, saved.png, dpi=DPI)
-        with memoized_subsets():   # fonts subset once per glyph set: about 40 % of a PDF's time otherwise
+        with memoized_subsets():   # one font subset per font file and process: cut per figure, 40 % of a PDF's time
             save_figure(fig, saved.pdf)
     return saved
 
