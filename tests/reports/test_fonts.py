@@ -118,3 +118,55 @@ def test_fixed_sets_cover_the_reports_characters():
     superscripts = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"   # every log-axis exponent (style.PowerFormatter)
     covered = "".join(fonts.SUPERSETS)
     assert all(c in covered for c in superscripts + "×−" + "".join(map(chr, range(0x20, 0x7F))))
+
+
+def png(title: str) -> bytes:
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(3, 2))
+        ax = fig.subplots()
+        ax.plot([1, 10, 100], [3, 1, 2])
+        ax.set_title(title)
+        ax.legend(["two\nlines"])
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def table_reads(monkeypatch) -> list[str]:
+    """The name of every font table matplotlib's text layout reads from FreeType, from a clean memo."""
+    reads: list[str] = []
+
+    class Counted:
+        def __init__(self, font):
+            self.font = font
+
+        def get_sfnt_table(self, name):
+            reads.append(name)
+            return self.font.get_sfnt_table(name)
+
+        def __getattr__(self, name):
+            return getattr(self.font, name)
+    real, counted = fonts._GET_FONT, {}
+
+    def get_font(*args, **kwargs):   # one per font, as matplotlib's get_font keeps one per font file
+        font = real(*args, **kwargs)
+        return counted.setdefault(font, Counted(font))
+    monkeypatch.setattr(fonts, "_GET_FONT", get_font)
+    monkeypatch.setattr(fonts._TEXT, "get_font", get_font)
+    fonts._tables_read_once.cache_clear()
+    yield reads
+    fonts._tables_read_once.cache_clear()
+
+
+@pytest.mark.skipif(fonts._GET_FONT is None, reason="a matplotlib whose text module reads no font tables")
+def test_font_tables_are_read_once_and_draw_the_same(table_reads):
+    plain = png("Latency (s)")
+    assert len(table_reads) > 10   # matplotlib reads them for every string
+    table_reads.clear()
+    with fonts.font_tables_read_once():
+        memo = png("Latency (s)")
+        png("Energy (J)")
+    assert memo == plain
+    assert sorted(table_reads) == sorted(set(table_reads))   # each table once
+    assert fonts._TEXT.get_font is fonts._GET_FONT           # scoped: matplotlib's own again
