@@ -164,9 +164,33 @@ def test_font_tables_are_read_once_and_draw_the_same(table_reads):
     plain = png("Latency (s)")
     assert len(table_reads) > 10   # matplotlib reads them for every string
     table_reads.clear()
-    with fonts.font_tables_read_once():
+    with fonts.font_lookups_memoized():
         memo = png("Latency (s)")
         png("Energy (J)")
     assert memo == plain
     assert sorted(table_reads) == sorted(set(table_reads))   # each table once
     assert fonts._TEXT.get_font is fonts._GET_FONT           # scoped: matplotlib's own again
+
+
+def test_font_files_are_looked_up_once_per_properties(monkeypatch):
+    from matplotlib.font_manager import FontManager, FontProperties, fontManager
+    lookups: list[str] = []
+    original = FontManager._find_fonts_by_props
+
+    def counted(self, prop, *args, **kwargs):
+        lookups.append(str(prop))
+        return original(self, prop, *args, **kwargs)
+    monkeypatch.setattr(FontManager, "_find_fonts_by_props", counted)
+    plain = png("Latency (s)")
+    assert len(lookups) > 10   # every string looks its font up
+    lookups.clear()
+    with fonts.font_lookups_memoized():
+        assert png("Latency (s)") == plain
+        assert sorted(lookups) == sorted(set(lookups))   # each font properties once
+        # properties changed after a look-up are looked up again (the memo keeps a copy of what it looked up)
+        prop = FontProperties(family="DejaVu Sans", size=9)
+        sans = fontManager._find_fonts_by_props(prop)
+        prop.set_family("DejaVu Serif")
+        assert fontManager._find_fonts_by_props(prop) != sans
+        assert "DejaVuSerif" in str(fontManager._find_fonts_by_props(prop)[0])
+    assert "_find_fonts_by_props" not in vars(fontManager)   # scoped: the manager's own method again

@@ -11,9 +11,10 @@ the font file and the glyphs, so a PDF's bytes never depend on what the process 
 subsets make a PDF about 12 KB larger; viewers draw and extract the same text from it (matplotlib writes
 the same glyph widths and Unicode map, and draws only the glyphs the text uses).
 
-Laying text out, matplotlib reads two of the font's tables (``OS/2`` or ``hhea``, and ``head``) for every
-string it measures or draws: 15,000 reads for the 29 figures, 46 µs each through FreeType, 0.7 s in all.
-:func:`font_tables_read_once` serves the tables (constants of the font file) from a memo instead.
+For every string it measures or draws, matplotlib looks up the font files of the text's font properties (24 µs
+through its font manager's caches) and reads two of the font's tables (``OS/2`` or ``hhea``, and ``head``: 46
+µs through FreeType): 15,000 strings, 1.5 s for the 29 figures. :func:`font_lookups_memoized` serves both from
+memos while a figure is saved.
 
 This module also imports matplotlib's PDF backend (and fontTools with it) with the figure modules: a drawing
 pool's workers, forked after, find it imported rather than each importing it for its first PDF.
@@ -26,6 +27,7 @@ import io
 from typing import Any, Iterable, Iterator
 
 import matplotlib.backends.backend_pdf  # imported once, before a pool forks (see above)
+import matplotlib.font_manager
 import matplotlib.text
 from fontTools.ttLib import TTFont
 from matplotlib.backends import _backend_pdf_ps
@@ -130,15 +132,29 @@ _GET_FONT: Any = getattr(_TEXT, "get_font", None)
 
 
 @contextlib.contextmanager
-def font_tables_read_once() -> Iterator[None]:
-    """While active (around a figure's layout and saves), matplotlib's text layout reads each font table from
-    this process's memo: the same values, read from FreeType once. Not for threads that lay text out
-    concurrently: it swaps a matplotlib module attribute."""
-    if _GET_FONT is None or _TEXT.get_font is not _GET_FONT:
-        yield   # a matplotlib that lays text out otherwise, or already active
+def font_lookups_memoized() -> Iterator[None]:
+    """While active (around a figure's layout and saves), matplotlib finds the font files of each set of font
+    properties once (in a memo of this block: font rc parameters are fixed while a figure is saved), and its
+    text layout reads each font table from this process's memo: the same values, looked up once. Not for
+    threads that lay text out concurrently: it swaps attributes of matplotlib's text module and font
+    manager."""
+    manager: Any = matplotlib.font_manager.fontManager
+    if (_GET_FONT is None or _TEXT.get_font is not _GET_FONT
+            or "_find_fonts_by_props" in vars(manager) or not hasattr(manager, "_find_fonts_by_props")):
+        yield   # a matplotlib that looks fonts up otherwise, or already active
         return
+    find = manager._find_fonts_by_props
+    found: dict[tuple, Any] = {}
+
+    def find_once(prop: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (prop, args, tuple(sorted(kwargs.items())))
+        if key not in found:   # keyed by a copy: a caller may change its properties later
+            found[(prop.copy(), *key[1:])] = find(prop, *args, **kwargs)
+        return found[key]
+    manager._find_fonts_by_props = find_once
     _TEXT.get_font = _get_font
     try:
         yield
     finally:
         _TEXT.get_font = _GET_FONT
+        del manager._find_fonts_by_props
