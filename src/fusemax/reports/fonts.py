@@ -8,13 +8,13 @@ PDF uses (all the report's own text needs), and each fixed set is cut once per f
 figure whose text needs a glyph outside them (a model named in another script) embeds its exact subset, as
 matplotlib would. Which subset a PDF embeds depends only on its own text, and a subset is a pure function of
 the font file and the glyphs, so a PDF's bytes never depend on what the process drew before. The bigger
-subsets make a PDF about 12 KB larger; viewers draw and extract the same text from it (matplotlib writes
-the same glyph widths and Unicode map, and draws only the glyphs the text uses).
+subsets make a PDF about 8 KB larger (31 KB on average before); viewers draw and extract the same text from
+it (matplotlib writes the same glyph widths and Unicode map, and draws only the glyphs the text uses).
 
 For every string it measures or draws, matplotlib looks up the font files of the text's font properties (24 µs
-through its font manager's caches) and reads two of the font's tables (``OS/2`` or ``hhea``, and ``head``: 46
-µs through FreeType): 15,000 strings, 1.5 s for the 29 figures. :func:`font_lookups_memoized` serves both from
-memos while a figure is saved.
+through its font manager's caches, and its renderers look them up again) and reads two of the font's tables
+(``OS/2`` or ``hhea``, and ``head``: 46 µs through FreeType): 15,000 strings, 1.5 s for the 29 figures.
+:func:`font_lookups_memoized` serves both from memos while a figure is saved.
 
 This module also imports matplotlib's PDF backend (and fontTools with it) with the figure modules: a drawing
 pool's workers, forked after, find it imported rather than each importing it for its first PDF.
