@@ -147,6 +147,8 @@ def font_lookups_memoized() -> Iterator[None]:
     found: dict[tuple, Any] = {}
 
     def find_once(prop: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(prop, matplotlib.font_manager.FontProperties):
+            return find(prop, *args, **kwargs)   # a pattern or a path: looked up as matplotlib would
         key = (prop, args, tuple(sorted(kwargs.items())))
         if key not in found:   # keyed by a copy: a caller may change its properties later
             found[(prop.copy(), *key[1:])] = find(prop, *args, **kwargs)
