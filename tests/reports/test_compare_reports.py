@@ -40,5 +40,44 @@ def test_content_and_missing_files_count(tmp_path):
     a = report(tmp_path / "one", "20261207035000Z", "aaa", fig2_png=b"\x89PNG one")
     b = report(tmp_path / "two", "20261207035000Z", "aaa", fig2_png=b"\x89PNG two", extra_json=b"{}")
     (b / "fig.pdf").write_bytes((b / "fig.pdf").read_bytes() + b"1 0 0 RG\n")
-    assert compare_reports.differences(a, b) == [f"only in {b}: extra.json", "differs: fig.pdf", "differs: fig2.png"]
+    assert compare_reports.differences(a, b, drawn=False) == [f"only in {b}: extra.json", "differs: fig.pdf",
+                                                              "differs: fig2.png"]
+    # drawn, a PDF that is no PDF cannot be the same
+    assert compare_reports.differences(a, b)[1].startswith("differs: fig.pdf (not a readable PDF: ")
     assert compare_reports.main([str(a), str(b)]) == 1
+
+
+def figure_pdf(title: str, fonttype: int = 42, subsets: bool = False, color: str = "black") -> bytes:
+    """A small figure as PDF (its fonts of ``fonttype``, its title in ``color``), with ``subsets``: its fonts cut
+    to the report's fixed glyph sets (other bytes, drawn the same)."""
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from fusemax.reports.fonts import memoized_subsets
+    with matplotlib.rc_context({"pdf.fonttype": fonttype}):
+        fig = Figure(figsize=(3, 2))
+        fig.subplots().set_title(title, color=color)
+        buffer = io.BytesIO()
+        if subsets:
+            with memoized_subsets():
+                fig.savefig(buffer, format="pdf")
+        else:
+            fig.savefig(buffer, format="pdf")
+    return buffer.getvalue()
+
+
+def test_pdfs_are_compared_as_drawn(tmp_path):
+    a = report(tmp_path / "one", "20261207035000Z", "aaa", same_pdf=figure_pdf("Speedup"),
+               typo_pdf=figure_pdf("Speedup"), red_pdf=figure_pdf("Speedup"), type3_pdf=figure_pdf("Speedup"))
+    b = report(tmp_path / "two", "20261207035000Z", "aaa", same_pdf=figure_pdf("Speedup", subsets=True),
+               typo_pdf=figure_pdf("Speedop"), red_pdf=figure_pdf("Speedup", color="red"),
+               type3_pdf=figure_pdf("Speedup", fonttype=3))
+    assert (a / "same.pdf").read_bytes() != (b / "same.pdf").read_bytes()   # other font subsets
+    assert compare_reports.differences(a, b) == ["differs: red.pdf (pixels at 100 dpi)",
+                                                 "differs: type3.pdf (fonts not TrueType: Type3)",
+                                                 "differs: typo.pdf (extracted text)"]
+    assert compare_reports.differences(a, b, drawn=False) == ["differs: red.pdf", "differs: same.pdf",
+                                                              "differs: type3.pdf", "differs: typo.pdf"]
+    assert compare_reports.main([str(a), str(b), "--bytes"]) == 1

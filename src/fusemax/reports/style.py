@@ -28,7 +28,7 @@ from fusemax.workload import parse_seq_len
 
 from . import interactive
 from .current import SavedFigure, style_version
-from .fonts import memoized_subsets
+from .fonts import font_lookups_memoized, memoized_subsets
 
 #: Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -163,7 +163,8 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
     """Write ``folder/stem.png`` and ``.pdf`` at the figure's own size (Agg renders the PNG), through
     :func:`fusemax.fileio.save_figure` (atomic, never through a link)."""
     saved = SavedFigure.at(folder, stem, title, caption)
-    with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # RC is a plain dict of valid rc keys
+    # fonts and their tables from memos: matplotlib looks them up for every string it lays out (fonts.py)
+    with matplotlib.rc_context(RC), font_lookups_memoized():  # type: ignore[arg-type]  # RC: valid rc keys
         # Solve the constrained layout once, here, and fix it: a figure with a layout engine (even the
         # "none" placeholder) costs savefig a whole draw with rendering off before each format's own draw,
         # so four draws where two render (the solve is a third of a figure's time, the silent draws a fifth).
@@ -178,7 +179,7 @@ def save(fig: Figure, folder: Path, stem: str, title: str, caption: str = "") ->
             engine.execute(fig)
             fig.set_layout_engine(None)   # RC turns autolayout off: None is no engine at all
         save_figure(fig, saved.png, dpi=DPI)
-        with memoized_subsets():   # fonts subset once per glyph set: about 40 % of a PDF's time otherwise
+        with memoized_subsets():   # one font subset per font file and process: cut per figure, 40 % of a PDF's time
             save_figure(fig, saved.pdf)
     return saved
 
