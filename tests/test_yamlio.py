@@ -250,3 +250,15 @@ def test_without_libyaml_dumps_writes_the_same(monkeypatch):
     monkeypatch.setattr(yamlio, "_CSpecDumper", None)
     assert (yamlio.dumps(MAPPING_DOC), yamlio.dumps(tagged)) == fast
     assert fast[1] == "architecture:\n  nodes:\n  - !Component {name: mac, class: intmac}\n"
+
+
+def test_shared_documents_are_the_memoised_ones_and_loads_copies_them():
+    """loads_shared hands every caller of a text the same document (read-only by contract); loads hands
+    each a copy of its own, so changing one changes no other caller's."""
+    text = "a: {b: [1, 2]}\n"
+    assert yamlio.loads_shared(text) is yamlio.loads_shared(text)
+    mine = yamlio.loads(text)
+    mine["a"]["b"].append(3)
+    assert yamlio.loads_shared(text) == {"a": {"b": [1, 2]}} == yamlio.loads(text)
+    with pytest.raises(SpecError, match="shared.yaml: line 2: malformed YAML"):
+        yamlio.loads_shared("a: [1", source="shared.yaml")

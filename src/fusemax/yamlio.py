@@ -59,6 +59,12 @@ MAX_ALIAS_NODES = 100_000
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s]", re.MULTILINE)
 
 
+def _may_anchor(text: str) -> bool:
+    """Whether ``text`` may hold an anchor (:data:`_ANCHOR`). Most texts have no ``&`` at all, and looking
+    for the character costs a hundredth of the pattern's search (which every memoised parse makes)."""
+    return "&" in text and _ANCHOR.search(text) is not None
+
+
 def _line(mark: Any) -> str | None:
     return f"line {mark.line + 1}" if mark is not None else None
 
@@ -199,13 +205,33 @@ def loads(text: str, source: str = "<string>", keys: Collection[str] | None = No
     a big text, a fresh build), so a caller may change it freely.
     """
     keys_tuple = None if keys is None else tuple(keys)
-    try:
+    with _spec_errors(source):
         if len(text) > MEMO_MAX_CHARS:
             return _build(text, keys_tuple)
         document, shared = _parse(text, keys_tuple)
         # Without anchors the document is a tree (nothing shared), which _copy_tree copies ~10x faster
         # than deepcopy; aliases share nodes, and deepcopy keeps that sharing.
         return copy.deepcopy(document) if shared else _copy_tree(document)
+
+
+def loads_shared(text: str, source: str = "<string>", keys: Collection[str] | None = None) -> Any:
+    """:func:`loads` without the copy: the memoised document itself, the same object for every caller of
+    the same text and keys. Read it, never change it (nor anything in it).
+
+    For readers that only look: an evaluation job reads each of its texts once, and copying them cost a
+    quarter of their parse (see :func:`fusemax.engine.spec.spec_from_texts`)."""
+    keys_tuple = None if keys is None else tuple(keys)
+    with _spec_errors(source):
+        if len(text) > MEMO_MAX_CHARS:
+            return _build(text, keys_tuple)
+        return _parse(text, keys_tuple)[0]
+
+
+@contextmanager
+def _spec_errors(source: str) -> Iterator[None]:
+    """Turn what parsing (or copying) a document of ``source`` raises into one :class:`SpecError`."""
+    try:
+        yield
     except yaml.constructor.ConstructorError as exc:
         problem = exc.problem or ""
         if problem.startswith(("duplicate key", "aliases expand")):
@@ -378,7 +404,7 @@ def _build_nodes(loader: Any, text: str, keys: tuple[str, ...] | None) -> Any:
         _check_tags(root)
     if keys is not None and isinstance(root, yaml.MappingNode):
         root.value = [(k, v) for k, v in root.value if not isinstance(k, yaml.ScalarNode) or k.value in keys]
-    if _ANCHOR.search(text):
+    if _may_anchor(text):
         _check_aliases(root)
     return loader.construct_document(root)
 
@@ -427,7 +453,7 @@ MEMO_MAX_CHARS = 1 << 20
 def _parse(text: str, keys: tuple[str, ...] | None) -> tuple[Any, bool]:
     """:func:`_build` of ``text`` and whether it may share nodes (has an anchor), memoised together: a
     memo hit then costs no search of the text."""
-    return _build(text, keys), _ANCHOR.search(text) is not None
+    return _build(text, keys), _may_anchor(text)
 
 
 def read_text(path: str | Path) -> str:
