@@ -27,6 +27,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from fusemax.errors import SpecError
+from fusemax.memo import BoundedMemo
 
 #: The architecture node tags that timeloopfe defines for the v0.4 format.
 TIMELOOP_TAGS = ("Container", "Component", "Parallel", "Hierarchical", "Pipelined", "Nothing")
@@ -395,6 +396,166 @@ class _PlainBuilder:
         return document
 
 
+# The block subset: what fusemax's templates write (rendered problems, mappings, architectures without
+# tags), read line by line without libyaml's events, which cost most of an evaluation job's parse.
+#: Printable ASCII lines only (no tab, carriage return, byte-order mark or other character to reason about).
+_BLOCK_TEXT = re.compile(r"[ -~\n]*")
+#: ``key:`` or ``key: value`` (a plain key; the value is checked by :func:`_block_scalar`).
+_BLOCK_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?")
+#: A plain scalar that means the same in block and flow context: no indicator, colon, comma, bracket,
+#: quote or '#'; a leading '-' only before a digit (else it could be a sequence entry).
+_BLOCK_PLAIN = re.compile(r"(?:[A-Za-z0-9_]|-[0-9])[A-Za-z0-9_.=+ -]*")
+#: A single-quoted scalar without quotes, escapes or '#' inside (its text is its value).
+_BLOCK_QUOTED = re.compile(r"'[A-Za-z0-9_.=+ -]*'")
+#: The line of a sequence entry's dash (its content, if any, follows as a line of its own).
+_DASH = "-"
+
+
+def _block_document(text: str, keys: tuple[str, ...] | None) -> Any:
+    """The document of a text in the block subset, as the event builder builds it; :class:`_NotPlain` for
+    anything else (which the event builder then reads, with every check and error of its own).
+
+    The subset: block mappings of plain keys, block sequences (also ``- - x`` and a sequence at its key's
+    indentation), one-line flow sequences, plain scalars of :data:`_BLOCK_PLAIN`'s letters and quoted ones of
+    :data:`_BLOCK_QUOTED`'s, full-line and trailing comments. Scalars resolve through the loader's own
+    resolver and constructors, so ``64`` is an int and ``True`` a bool exactly as there. Anything that might
+    read differently is refused, not guessed: a scalar continued on the next line, a duplicate key, a
+    ``#`` that is not a comment, tags, anchors, aliases, flow mappings, block scalars, directives and
+    document markers."""
+    if not _BLOCK_TEXT.fullmatch(text):
+        raise _NotPlain
+    lines: list[tuple[int, str]] = []  # (column, content): each sequence dash, then its content, a line of its own
+    for line in text.split("\n"):
+        comment = line.find("#")
+        if comment >= 0:
+            if comment and line[comment - 1] != " ":
+                raise _NotPlain  # part of a scalar, or in quotes
+            line = line[:comment]
+        content = line.lstrip(" ")
+        column = len(line) - len(content)
+        content = content.rstrip(" ")
+        while content[:1] == _DASH and (len(content) == 1 or content[1] == " "):
+            lines.append((column, _DASH))
+            rest = content[1:].lstrip(" ")
+            column += len(content) - len(rest)
+            content = rest
+        if content:
+            lines.append((column, content))
+    if not lines:
+        return None
+    lines.append(_END)
+    document, end = _BlockReader(lines).node(0, keys)
+    if end != len(lines) - 1:
+        raise _NotPlain  # a line outside the document's indentation
+    return document
+
+
+#: The line after the last: its column ends every node.
+_END = (-1, "")
+
+
+class _BlockReader:
+    """Reads the lines of :func:`_block_document` (ending with :data:`_END`): each ``node(i)`` gives the
+    node that starts at line ``i`` and the index of the first line after it."""
+
+    def __init__(self, lines: list[tuple[int, str]]):
+        self.lines = lines
+
+    def node(self, i: int, keys: tuple[str, ...] | None = None) -> tuple[Any, int]:
+        column, content = self.lines[i]
+        if content == _DASH:
+            return self.sequence(i, column)
+        return self.mapping(i, column, keys)  # which refuses a scalar on a line of its own (it may go on)
+
+    def sequence(self, i: int, column: int) -> tuple[list, int]:
+        lines = self.lines
+        items: list = []
+        dash = (column, _DASH)
+        while lines[i] == dash:
+            i += 1
+            below, content = lines[i]
+            if below <= column:
+                items.append(None)  # "-" with nothing below it
+                continue
+            if content == _DASH or ":" in content:  # no value of the subset has a colon: a mapping
+                item, i = self.node(i)
+            else:
+                item, i = _block_value(content), i + 1
+            if lines[i][0] > column:
+                raise _NotPlain  # more after the entry, indented: a continued scalar or an error
+            items.append(item)
+        return items, i
+
+    def mapping(self, i: int, column: int, keys: tuple[str, ...] | None) -> tuple[dict, int]:
+        lines = self.lines
+        result: dict = {}
+        dash = (column, _DASH)
+        while lines[i][0] == column:
+            match = _BLOCK_KEY.fullmatch(lines[i][1])
+            if match is None:
+                raise _NotPlain  # not a key: a scalar or an entry among the keys, which the builder judges
+            text, inline = match.groups()
+            key = _block_value(text)
+            if key in result:
+                raise _NotPlain  # a duplicate: the event builder refuses it with its line
+            i += 1
+            if inline is not None:
+                value: Any = _block_value(inline)
+            elif lines[i][0] > column:
+                value, i = self.node(i)
+            elif lines[i] == dash:
+                value, i = self.sequence(i, column)  # a sequence may sit at its key's indentation
+            else:
+                value = None
+            if lines[i][0] > column:
+                raise _NotPlain  # more after the value, indented: a continued scalar or an error
+            if keys is None or text in keys:  # the event builder's rule: by the key's text, unbuilt
+                result[key] = value
+        return result, i
+
+
+def _block_value(text: str) -> Any:
+    """The value of a key, a sequence entry or a key itself: a one-line flow sequence or a scalar."""
+    hit = _BLOCK_VALUES.get(text)
+    if hit is None:
+        if text[:1] == "[":
+            if text[-1] != "]":
+                raise _NotPlain
+            inner = text[1:-1].strip(" ")
+            hit = [_block_scalar(item.strip(" ")) for item in inner.split(",")] if inner else []
+        else:
+            hit = (_block_scalar(text),)
+        _BLOCK_VALUES.keep(text, hit)
+    return hit.copy() if type(hit) is list else hit[0]
+
+
+#: value text -> (its scalar,) or its flow sequence's list (which each caller gets a copy of): texts repeat
+#: across a sweep's specs (names, small numbers, factor lists) and within one (permutations)
+_BLOCK_VALUES: BoundedMemo[str, Any] = BoundedMemo(16384)
+
+
+def _block_scalar(text: str) -> Any:
+    """The value of a scalar of the block subset (a key, a value or a flow sequence's item)."""
+    if _BLOCK_QUOTED.fullmatch(text):
+        return text[1:-1]
+    if not _BLOCK_PLAIN.fullmatch(text):
+        raise _NotPlain
+    loader = _block_loader()
+    tag = loader.resolve(yaml.ScalarNode, text, (True, False))
+    if tag == _STR:
+        return text
+    if tag in loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
+        # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
+        return loader.yaml_constructors[tag](loader, yaml.ScalarNode(tag, text))
+    raise _NotPlain  # e.g. '=' (YAML's "value" type, which the safe loader cannot build)
+
+
+@lru_cache(maxsize=1)
+def _block_loader() -> Any:
+    """A loader for its resolver and constructors only (both read nothing of its input)."""
+    return _SpecLoader("")
+
+
 def _build_nodes(loader: Any, text: str, keys: tuple[str, ...] | None) -> Any:
     """The document through PyYAML's node graph, checking its tags and aliases before construction."""
     root = loader.get_single_node()
@@ -423,9 +584,19 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: Texts up to this many characters first try :func:`_block_document` (rendered specs are about a kilobyte;
+#: a big file that is not block YAML would be read twice).
+BLOCK_MAX_CHARS = 1 << 16
+
+
 def _build(text: str, keys: tuple[str, ...] | None) -> Any:
     """A fresh document of ``text`` (only its top-level ``keys`` when given); raises PyYAML's errors."""
     with gc_paused():
+        if len(text) <= BLOCK_MAX_CHARS:
+            try:
+                return _block_document(text, keys)
+            except (_NotPlain, RecursionError):
+                pass
         loader = _SpecLoader(text)
         try:
             return _PlainBuilder(loader).document(keys)
