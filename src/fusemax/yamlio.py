@@ -407,8 +407,6 @@ _BLOCK_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?")
 _BLOCK_PLAIN = re.compile(r"(?:[A-Za-z0-9_]|-[0-9])[A-Za-z0-9_.=+ -]*")
 #: A single-quoted scalar without quotes, escapes or '#' inside (its text is its value).
 _BLOCK_QUOTED = re.compile(r"'[A-Za-z0-9_.=+ -]*'")
-#: The line of a sequence entry's dash (its content, if any, follows as a line of its own).
-_DASH = "-"
 
 
 def _block_document(text: str, keys: tuple[str, ...] | None) -> Any:
@@ -424,90 +422,113 @@ def _block_document(text: str, keys: tuple[str, ...] | None) -> Any:
     document markers."""
     if not _BLOCK_TEXT.fullmatch(text):
         raise _NotPlain
-    lines: list[tuple[int, str]] = []  # (column, content): each sequence dash, then its content, a line of its own
+    tokens: list[_Token] = []
     for line in text.split("\n"):
-        comment = line.find("#")
-        if comment >= 0:
-            if comment and line[comment - 1] != " ":
-                raise _NotPlain  # part of a scalar, or in quotes
-            line = line[:comment]
-        content = line.lstrip(" ")
-        column = len(line) - len(content)
-        content = content.rstrip(" ")
-        while content[:1] == _DASH and (len(content) == 1 or content[1] == " "):
-            lines.append((column, _DASH))
-            rest = content[1:].lstrip(" ")
-            column += len(content) - len(rest)
-            content = rest
-        if content:
-            lines.append((column, content))
-    if not lines:
+        known = _BLOCK_LINES.get(line)
+        tokens.extend(known if known is not None else _BLOCK_LINES.keep(line, _line_tokens(line)))
+    if not tokens:
         return None
-    lines.append(_END)
-    document, end = _BlockReader(lines).node(0, keys)
-    if end != len(lines) - 1:
+    tokens.append(_END)
+    document, end = _BlockReader(tokens).node(0, keys)
+    if end != len(tokens) - 1:
         raise _NotPlain  # a line outside the document's indentation
     return document
 
 
-#: The line after the last: its column ends every node.
-_END = (-1, "")
+#: A line's part: (column, kind, key text, key, value). Kinds: a sequence entry's dash (its content follows
+#: as a token of its own), ``key:`` (value :data:`_NO_VALUE`: the value is on the lines below) and a value
+#: alone. A flow sequence's value is a tuple, made a list of its own where it is used.
+_Token = tuple[int, str, Any, Any, Any]
+_DASH, _KEY, _VALUE = "-", ":", "v"
+_NO_VALUE = object()
+#: The token after the last: its column ends every node.
+_END: _Token = (-1, "", None, None, None)
+
+
+def _line_tokens(line: str) -> tuple[_Token, ...]:
+    """The tokens of one line (none for a blank or comment line); :class:`_NotPlain` outside the subset."""
+    comment = line.find("#")
+    if comment >= 0:
+        if comment and line[comment - 1] != " ":
+            raise _NotPlain  # part of a scalar, or in quotes
+        line = line[:comment]
+    content = line.lstrip(" ")
+    column = len(line) - len(content)
+    content = content.rstrip(" ")
+    tokens: list[_Token] = []
+    while content[:1] == _DASH and (len(content) == 1 or content[1] == " "):
+        tokens.append((column, _DASH, None, None, None))
+        rest = content[1:].lstrip(" ")
+        column += len(content) - len(rest)
+        content = rest
+    if content:
+        match = _BLOCK_KEY.fullmatch(content)
+        if match is None:
+            tokens.append((column, _VALUE, None, None, _block_value(content)))
+        else:
+            text, inline = match.groups()
+            tokens.append((column, _KEY, text, _block_value(text),
+                           _NO_VALUE if inline is None else _block_value(inline)))
+    return tuple(tokens)
+
+
+#: raw line -> its tokens: most lines of a sweep's specs repeat from spec to spec (``- target: DRAM``)
+_BLOCK_LINES: BoundedMemo[str, tuple[_Token, ...]] = BoundedMemo(32768)
 
 
 class _BlockReader:
-    """Reads the lines of :func:`_block_document` (ending with :data:`_END`): each ``node(i)`` gives the
-    node that starts at line ``i`` and the index of the first line after it."""
+    """Reads the tokens of :func:`_block_document` (ending with :data:`_END`): each ``node(i)`` gives the
+    node that starts at token ``i`` and the index of the first token after it."""
 
-    def __init__(self, lines: list[tuple[int, str]]):
-        self.lines = lines
+    def __init__(self, tokens: list[_Token]):
+        self.tokens = tokens
 
     def node(self, i: int, keys: tuple[str, ...] | None = None) -> tuple[Any, int]:
-        column, content = self.lines[i]
-        if content == _DASH:
+        column, kind = self.tokens[i][:2]
+        if kind == _DASH:
             return self.sequence(i, column)
-        return self.mapping(i, column, keys)  # which refuses a scalar on a line of its own (it may go on)
+        if kind == _KEY:
+            return self.mapping(i, column, keys)
+        raise _NotPlain  # a scalar on a line of its own (it might go on over the next lines)
 
     def sequence(self, i: int, column: int) -> tuple[list, int]:
-        lines = self.lines
+        tokens = self.tokens
         items: list = []
-        dash = (column, _DASH)
-        while lines[i] == dash:
+        while tokens[i][0] == column and tokens[i][1] == _DASH:
             i += 1
-            below, content = lines[i]
+            below, kind, _, _, value = tokens[i]
             if below <= column:
                 items.append(None)  # "-" with nothing below it
                 continue
-            if content == _DASH or ":" in content:  # no value of the subset has a colon: a mapping
-                item, i = self.node(i)
+            if kind == _VALUE:
+                item, i = (list(value) if type(value) is tuple else value), i + 1
             else:
-                item, i = _block_value(content), i + 1
-            if lines[i][0] > column:
+                item, i = self.node(i)
+            if tokens[i][0] > column:
                 raise _NotPlain  # more after the entry, indented: a continued scalar or an error
             items.append(item)
         return items, i
 
     def mapping(self, i: int, column: int, keys: tuple[str, ...] | None) -> tuple[dict, int]:
-        lines = self.lines
+        tokens = self.tokens
         result: dict = {}
-        dash = (column, _DASH)
-        while lines[i][0] == column:
-            match = _BLOCK_KEY.fullmatch(lines[i][1])
-            if match is None:
-                raise _NotPlain  # not a key: a scalar or an entry among the keys, which the builder judges
-            text, inline = match.groups()
-            key = _block_value(text)
+        while tokens[i][0] == column:
+            _, kind, text, key, value = tokens[i]
+            if kind != _KEY:
+                raise _NotPlain  # a scalar or an entry among the keys: the event builder judges it
             if key in result:
                 raise _NotPlain  # a duplicate: the event builder refuses it with its line
             i += 1
-            if inline is not None:
-                value: Any = _block_value(inline)
-            elif lines[i][0] > column:
+            if value is not _NO_VALUE:
+                if type(value) is tuple:
+                    value = list(value)
+            elif tokens[i][0] > column:
                 value, i = self.node(i)
-            elif lines[i] == dash:
+            elif tokens[i][1] == _DASH and tokens[i][0] == column:
                 value, i = self.sequence(i, column)  # a sequence may sit at its key's indentation
             else:
                 value = None
-            if lines[i][0] > column:
+            if tokens[i][0] > column:
                 raise _NotPlain  # more after the value, indented: a continued scalar or an error
             if keys is None or text in keys:  # the event builder's rule: by the key's text, unbuilt
                 result[key] = value
@@ -515,23 +536,14 @@ class _BlockReader:
 
 
 def _block_value(text: str) -> Any:
-    """The value of a key, a sequence entry or a key itself: a one-line flow sequence or a scalar."""
-    hit = _BLOCK_VALUES.get(text)
-    if hit is None:
-        if text[:1] == "[":
-            if text[-1] != "]":
-                raise _NotPlain
-            inner = text[1:-1].strip(" ")
-            hit = [_block_scalar(item.strip(" ")) for item in inner.split(",")] if inner else []
-        else:
-            hit = (_block_scalar(text),)
-        _BLOCK_VALUES.keep(text, hit)
-    return hit.copy() if type(hit) is list else hit[0]
-
-
-#: value text -> (its scalar,) or its flow sequence's list (which each caller gets a copy of): texts repeat
-#: across a sweep's specs (names, small numbers, factor lists) and within one (permutations)
-_BLOCK_VALUES: BoundedMemo[str, Any] = BoundedMemo(16384)
+    """The value of a key, of a sequence entry or of a key itself: a scalar, or a one-line flow sequence's
+    items as a tuple."""
+    if text[:1] != "[":
+        return _block_scalar(text)
+    if text[-1] != "]":
+        raise _NotPlain
+    inner = text[1:-1].strip(" ")
+    return tuple(_block_scalar(item.strip(" ")) for item in inner.split(",")) if inner else ()
 
 
 def _block_scalar(text: str) -> Any:
