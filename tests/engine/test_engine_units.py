@@ -224,3 +224,15 @@ def test_building_a_spec_leaves_the_shared_documents_as_they_were():
     assert yamlio.loads_shared(problem_text, keys=("architecture", "problem", "mapping")) == \
         yamlio.loads(problem_text)
     assert "instance" not in yamlio.loads_shared(problem_text, keys=("architecture", "problem", "mapping"))["problem"]
+
+
+def test_a_remembered_factor_list_is_still_checked_against_each_problems_ranks():
+    """_parse_mapping remembers parsed factor lists and permutations per process; the same text must still
+    be refused for a problem without its rank, and each spec gets loops of its own."""
+    first = spec_from_dict(yamlio.loads(CONV1D))
+    again = spec_from_dict(yamlio.loads(CONV1D))
+    assert first.mapping == again.mapping and first.mapping.levels[0].temporal[0] is not again.mapping.levels[0].temporal[0]
+    renamed = yamlio.loads(CONV1D.replace("[R, P]", "[S, P]").replace("[[[R]]]", "[[[S]]]")
+                           .replace("[[[R], [P]]]", "[[[S], [P]]]").replace("{R: 3, P: 16}", "{S: 3, P: 16}"))
+    with pytest.raises(SpecError, match=r"mapping\[0\] \(Buffer temporal\)\.factors: unknown rank 'R'"):
+        spec_from_dict(renamed)

@@ -354,6 +354,25 @@ def parse_permutation(value: Any, key: str, source: str, problem: Problem) -> li
     return perm
 
 
+def _remembered(parse: Any, value: Any, key: str, source: str, problem: Problem) -> Any:
+    """``parse(value, key, source, problem)`` (:func:`parse_factors` or :func:`parse_permutation`), a copy of
+    the answer remembered per process: a sweep's mappings repeat the same few factor lists and permutations
+    (``[B=1, H=1, M=1, P=1]``, ``[M, P, H, B]``) thousands of times. The answer depends on the value and the
+    problem's ranks only (``key`` and ``source`` label an error, and errors are not remembered)."""
+    try:
+        memo_key = (parse, tuple(value) if type(value) is list else value, tuple(problem.ranks))
+        found = _PARSED.get(memo_key)
+    except TypeError:  # an unhashable value (a mapping of factors): parsed each time
+        return parse(value, key, source, problem)
+    if found is None:
+        found = _PARSED.keep(memo_key, parse(value, key, source, problem))
+    return found.copy()
+
+
+#: (parser, value, problem ranks) -> what :func:`_remembered` parsed (never handed out uncopied)
+_PARSED: BoundedMemo[tuple, Any] = BoundedMemo(8192)
+
+
 def _order(perm: list[str], problem: Problem) -> list[str]:
     """Ranks innermost first; ranks the permutation leaves out go innermost (they are usually 1)."""
     return [r for r in problem.ranks if r not in perm] + perm
@@ -387,11 +406,11 @@ def _parse_mapping(ctx: Source, data: Any, arch: Architecture, problem: Problem)
         kind = str(directive.get("type", "temporal"))
         key = f"mapping[{i}] ({target} {kind})"
         if kind == "temporal":
-            temporal[lv] = parse_factors(directive.get("factors"), key + ".factors", ctx.source, problem)
-            t_perm[lv] = parse_permutation(directive.get("permutation"), key + ".permutation", ctx.source, problem)
+            temporal[lv] = _remembered(parse_factors, directive.get("factors"), key + ".factors", ctx.source, problem)
+            t_perm[lv] = _remembered(parse_permutation, directive.get("permutation"), key + ".permutation", ctx.source, problem)
         elif kind == "spatial":
-            spatial[lv] = parse_factors(directive.get("factors"), key + ".factors", ctx.source, problem)
-            s_perm[lv] = parse_permutation(directive.get("permutation"), key + ".permutation", ctx.source, problem)
+            spatial[lv] = _remembered(parse_factors, directive.get("factors"), key + ".factors", ctx.source, problem)
+            s_perm[lv] = _remembered(parse_permutation, directive.get("permutation"), key + ".permutation", ctx.source, problem)
             if directive.get("split") is not None:
                 split[lv] = ctx.integer(directive["split"], key + ".split")
         elif kind in ("dataspace", "bypass", "datatype"):
