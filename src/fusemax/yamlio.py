@@ -278,6 +278,19 @@ class _NotPlain(Exception):
 _STR = "tag:yaml.org,2002:str"
 
 
+def _plain_scalar(loader: Any, node: yaml.ScalarNode, implicit: tuple[bool, bool]) -> tuple[str, Any]:
+    """The resolved tag and the value of an untagged scalar ``node`` (its tag is set here), as the node path
+    builds it; :class:`_NotPlain` for a type the safe loader builds only from a node graph or not at all
+    (a merge key, YAML's ``=`` "value" type)."""
+    node.tag = tag = loader.resolve(yaml.ScalarNode, node.value, implicit)
+    if tag == _STR:
+        return tag, node.value
+    if tag in loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
+        # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
+        return tag, loader.yaml_constructors[tag](loader, node)
+    raise _NotPlain
+
+
 class _PlainBuilder:
     """Builds a plain document straight from libyaml's events, keeping no node graph.
 
@@ -311,15 +324,8 @@ class _PlainBuilder:
         hit = self.scalars.get(text)  # a plain scalar's type depends on its text alone
         if hit is not None:
             return hit
-        tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
-        if tag == _STR:
-            value: Any = text
-        elif tag in self.loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
-            # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
-            value = self.loader.yaml_constructors[tag](
-                self.loader, yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style))
-        else:
-            raise _NotPlain
+        tag, value = _plain_scalar(self.loader, yaml.ScalarNode(None, text, event.start_mark, event.end_mark,
+                                                                event.style), event.implicit)
         if len(self.scalars) < self.MEMO_SIZE:
             self.scalars[text] = (tag, value)
         return tag, value
@@ -552,14 +558,7 @@ def _block_scalar(text: str) -> Any:
         return text[1:-1]
     if not _BLOCK_PLAIN.fullmatch(text):
         raise _NotPlain
-    loader = _block_loader()
-    tag = loader.resolve(yaml.ScalarNode, text, (True, False))
-    if tag == _STR:
-        return text
-    if tag in loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
-        # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
-        return loader.yaml_constructors[tag](loader, yaml.ScalarNode(tag, text))
-    raise _NotPlain  # e.g. '=' (YAML's "value" type, which the safe loader cannot build)
+    return _plain_scalar(_block_loader(), yaml.ScalarNode(None, text), (True, False))[1]
 
 
 @lru_cache(maxsize=1)
