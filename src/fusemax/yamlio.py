@@ -542,8 +542,8 @@ class _BlockReader:
 
 
 def _block_value(text: str) -> Any:
-    """The value of a key, of a sequence entry or of a key itself: a scalar, or a one-line flow sequence's
-    items as a tuple."""
+    """What a line holds after ``key:`` or a dash, or a key's own text: a scalar, or a one-line flow
+    sequence's items as a tuple."""
     if text[:1] != "[":
         return _block_scalar(text)
     if text[-1] != "]":

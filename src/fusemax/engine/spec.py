@@ -358,9 +358,11 @@ def _remembered(parse: Any, value: Any, key: str, source: str, problem: Problem)
     """``parse(value, key, source, problem)`` (:func:`parse_factors` or :func:`parse_permutation`), a copy of
     the answer remembered per process: a sweep's mappings repeat the same few factor lists and permutations
     (``[B=1, H=1, M=1, P=1]``, ``[M, P, H, B]``) thousands of times. The answer depends on the value and the
-    problem's ranks only (``key`` and ``source`` label an error, and errors are not remembered)."""
+    problem's ranks only (``key`` and ``source`` label an error, and errors are not remembered). A list is
+    remembered by its items' texts, which is all both parsers read of them (so ``1`` and ``1.0`` stay apart)."""
     try:
-        memo_key = (parse, tuple(value) if type(value) is list else value, tuple(problem.ranks))
+        memo_key = (parse, type(value), tuple(str(v) for v in value) if type(value) is list else value,
+                    tuple(problem.ranks))
         found = _PARSED.get(memo_key)
     except TypeError:  # an unhashable value (a mapping of factors): parsed each time
         return parse(value, key, source, problem)
