@@ -250,3 +250,137 @@ def test_without_libyaml_dumps_writes_the_same(monkeypatch):
     monkeypatch.setattr(yamlio, "_CSpecDumper", None)
     assert (yamlio.dumps(MAPPING_DOC), yamlio.dumps(tagged)) == fast
     assert fast[1] == "architecture:\n  nodes:\n  - !Component {name: mac, class: intmac}\n"
+
+
+def test_shared_documents_are_the_memoised_ones_and_loads_copies_them():
+    """loads_shared hands every caller of a text the same document (read-only by contract); loads hands
+    each a copy of its own, so changing one changes no other caller's."""
+    text = "a: {b: [1, 2]}\n"
+    assert yamlio.loads_shared(text) is yamlio.loads_shared(text)
+    mine = yamlio.loads(text)
+    mine["a"]["b"].append(3)
+    assert yamlio.loads_shared(text) == {"a": {"b": [1, 2]}} == yamlio.loads(text)
+    with pytest.raises(SpecError, match=r"shared\.yaml: line 2: malformed YAML"):
+        yamlio.loads_shared("a: [1", source="shared.yaml")
+
+
+# --- the block subset: rendered specs read line by line, exactly as the event builder (and PyYAML) reads them
+
+def _pyyaml(text):
+    """PyYAML's own reading, with the parser yamlio builds on (libyaml's where installed)."""
+    import yaml
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+BLOCK_TEXT = """# a problem as the templates write it
+problem:
+  version: '0.4'
+  shape:
+    name: M   # trailing comment
+    dimensions: [B, H, M, P]
+    data_spaces:
+    - name: QK
+      projection:
+      - - - B
+      - - - H
+      -   - [M, 2]
+    - name: M
+      projection: []
+      read_write: True
+  instance:
+    B: 64
+    H: 12
+    ratio: 0.5
+    neg: -3
+    hex: 0x10
+    off: off
+    none:
+    nothing: null
+    day: 2001-12-14
+    spaced: a  b
+    factors: [B=64, H=12 , 'M=1' ,P=1024]
+1: one
+mapping:
+- target: DRAM
+  type: temporal
+  factors: B=1 H=1
+- target: PE
+  keep:
+  - QK
+  bypass:
+-
+- - x
+  - y
+"""
+
+
+def test_block_subset_documents_are_what_pyyaml_reads():
+    """Texts of the block subset (rendered specs) skip libyaml's events; what they give must be PyYAML's
+    own document, types included (64 an int, True a bool, '0.4' a string, 0x10 sixteen, a date a date)."""
+    assert yamlio._block_document(BLOCK_TEXT, None) is not None  # read by the block reader, not the builder
+    got, want = yamlio.loads(BLOCK_TEXT), _pyyaml(BLOCK_TEXT)
+    assert repr(got) == repr(want)
+    assert got["problem"]["shape"]["data_spaces"][0]["projection"] == [[["B"]], [["H"]], [["M", 2]]]
+    assert yamlio.loads(BLOCK_TEXT, keys=("problem",)) == {"problem": want["problem"]}
+    assert yamlio.loads("# nothing\n\n") is None
+
+
+@pytest.mark.parametrize("text", [
+    "a: one\n  two\n",              # a plain scalar continued on the next line: "one two"
+    "a:\n  one\n",                  # a scalar on a line of its own
+    "- a\n  b\n",
+    "a: [x,\n  y]\n",               # a flow sequence over two lines
+    "a: b#c\n", "a: 'b #c'\n",      # '#' that is not a comment
+    "a: {b: 1}\n", "a: b: c\n", "a: 'it''s'\n", "a: \"q\"\n", "a: =\n", "a: .5\n", "a: ~\n",
+    "a: x, y\n", "a: [x, y,]\n", "a:\tb\n", "a: 1\r\nb: 2\r\n", "a: caf\u00e9\n",
+    "--- \na: 1\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: |\n  text\n",
+    "a:\n- x\n b: 1\n", "  a: 1\nb: 2\n", "a: 1\n- x\n", "- x\na: 1\n", "5\n",
+    "1: a\n01: b\n",                # one int twice: PyYAML keeps the last
+])
+def test_texts_outside_the_block_subset_are_left_to_the_event_builder(text):
+    import yaml
+    with pytest.raises(yamlio._NotPlain):
+        yamlio._block_document(text, None)
+    try:
+        want = _pyyaml(text)
+    except yaml.YAMLError:
+        with pytest.raises(SpecError):
+            yamlio.loads(text)
+    else:
+        assert repr(yamlio.loads(text)) == repr(want)
+
+
+def test_a_duplicate_key_in_a_block_text_is_still_refused_with_its_line():
+    with pytest.raises(SpecError, match="line 4: duplicate key"):
+        yamlio.loads("problem:\n  instance:\n    B: 64\n    B: 1\n")
+
+
+def test_block_reader_agrees_with_pyyaml_on_mutated_specs():
+    """Seeded random edits (characters that matter to YAML, indentation, repeated and cut lines) of spec
+    texts: whatever the block reader accepts, PyYAML must read the same, and it must accept a good share."""
+    import random
+
+    base = [BLOCK_TEXT, MAPPING_TEXT]
+    chars = list(" -:#[],'\n\tx0=.!&*{}|>\"?~%@1") + ["  ", "- ", ": ", "\n  ", "\n- ", " #", "yes", "1.5"]
+    rng = random.Random(26)
+    accepted = 0
+    for _ in range(3000):
+        text = rng.choice(base)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(text) + 1)
+            edit = rng.random()
+            if edit < 0.4:
+                text = text[:i] + rng.choice(chars) + text[i:]
+            elif edit < 0.7:
+                text = text[:i] + text[i + rng.randint(1, 3):]
+            else:
+                lines = text.split("\n")
+                j = rng.randrange(len(lines))
+                lines.insert(j, lines[j]) if edit < 0.85 else lines.__setitem__(j, " " + lines[j])
+                text = "\n".join(lines)
+        try:
+            got = yamlio._block_document(text, None)
+        except yamlio._NotPlain:
+            continue
+        accepted += 1
+        assert repr(got) == repr(_pyyaml(text)), text
+    assert accepted > 300

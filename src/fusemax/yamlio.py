@@ -27,6 +27,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from fusemax.errors import SpecError
+from fusemax.memo import BoundedMemo
 
 #: The architecture node tags that timeloopfe defines for the v0.4 format.
 TIMELOOP_TAGS = ("Container", "Component", "Parallel", "Hierarchical", "Pipelined", "Nothing")
@@ -57,6 +58,12 @@ MAX_BYTES = 256 * 2**20
 MAX_ALIAS_NODES = 100_000
 #: Something that may be an anchor (``&name``); documents without one skip the alias walk.
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s]", re.MULTILINE)
+
+
+def _may_anchor(text: str) -> bool:
+    """Whether ``text`` may hold an anchor (:data:`_ANCHOR`). Most texts have no ``&`` at all, and looking
+    for the character costs a hundredth of the pattern's search (which every memoised parse makes)."""
+    return "&" in text and _ANCHOR.search(text) is not None
 
 
 def _line(mark: Any) -> str | None:
@@ -199,13 +206,33 @@ def loads(text: str, source: str = "<string>", keys: Collection[str] | None = No
     a big text, a fresh build), so a caller may change it freely.
     """
     keys_tuple = None if keys is None else tuple(keys)
-    try:
+    with _spec_errors(source):
         if len(text) > MEMO_MAX_CHARS:
             return _build(text, keys_tuple)
         document, shared = _parse(text, keys_tuple)
         # Without anchors the document is a tree (nothing shared), which _copy_tree copies ~10x faster
         # than deepcopy; aliases share nodes, and deepcopy keeps that sharing.
         return copy.deepcopy(document) if shared else _copy_tree(document)
+
+
+def loads_shared(text: str, source: str = "<string>", keys: Collection[str] | None = None) -> Any:
+    """:func:`loads` without the copy: the memoised document itself, the same object for every caller of
+    the same text and keys. Read it, never change it (nor anything in it).
+
+    For readers that only look: an evaluation job reads each of its texts once, and copying them cost a
+    quarter of their parse (see :func:`fusemax.engine.spec.spec_from_texts`)."""
+    keys_tuple = None if keys is None else tuple(keys)
+    with _spec_errors(source):
+        if len(text) > MEMO_MAX_CHARS:
+            return _build(text, keys_tuple)
+        return _parse(text, keys_tuple)[0]
+
+
+@contextmanager
+def _spec_errors(source: str) -> Iterator[None]:
+    """Turn what parsing (or copying) a document of ``source`` raises into one :class:`SpecError`."""
+    try:
+        yield
     except yaml.constructor.ConstructorError as exc:
         problem = exc.problem or ""
         if problem.startswith(("duplicate key", "aliases expand")):
@@ -251,6 +278,19 @@ class _NotPlain(Exception):
 _STR = "tag:yaml.org,2002:str"
 
 
+def _plain_scalar(loader: Any, node: yaml.ScalarNode, implicit: tuple[bool, bool]) -> tuple[str, Any]:
+    """The resolved tag and the value of an untagged scalar ``node`` (its tag is set here), as the node path
+    builds it; :class:`_NotPlain` for a type the safe loader builds only from a node graph or not at all
+    (a merge key, YAML's ``=`` "value" type)."""
+    node.tag = tag = loader.resolve(yaml.ScalarNode, node.value, implicit)
+    if tag == _STR:
+        return tag, node.value
+    if tag in loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
+        # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
+        return tag, loader.yaml_constructors[tag](loader, node)
+    raise _NotPlain
+
+
 class _PlainBuilder:
     """Builds a plain document straight from libyaml's events, keeping no node graph.
 
@@ -284,15 +324,8 @@ class _PlainBuilder:
         hit = self.scalars.get(text)  # a plain scalar's type depends on its text alone
         if hit is not None:
             return hit
-        tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
-        if tag == _STR:
-            value: Any = text
-        elif tag in self.loader.yaml_constructors and tag != "tag:yaml.org,2002:merge":
-            # every implicitly resolved type (int, float, bool, null, timestamp) is immutable: shareable
-            value = self.loader.yaml_constructors[tag](
-                self.loader, yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style))
-        else:
-            raise _NotPlain
+        tag, value = _plain_scalar(self.loader, yaml.ScalarNode(None, text, event.start_mark, event.end_mark,
+                                                                event.style), event.implicit)
         if len(self.scalars) < self.MEMO_SIZE:
             self.scalars[text] = (tag, value)
         return tag, value
@@ -369,6 +402,171 @@ class _PlainBuilder:
         return document
 
 
+# The block subset: what fusemax's templates write (rendered problems, mappings, architectures without
+# tags), read line by line without libyaml's events, which cost most of an evaluation job's parse.
+#: Printable ASCII lines only (no tab, carriage return, byte-order mark or other character to reason about).
+_BLOCK_TEXT = re.compile(r"[ -~\n]*")
+#: ``key:`` or ``key: value`` (a plain key; the value is checked by :func:`_block_scalar`).
+_BLOCK_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?")
+#: A plain scalar that means the same in block and flow context: no indicator, colon, comma, bracket,
+#: quote or '#'; a leading '-' only before a digit (else it could be a sequence entry).
+_BLOCK_PLAIN = re.compile(r"(?:[A-Za-z0-9_]|-[0-9])[A-Za-z0-9_.=+ -]*")
+#: A single-quoted scalar without quotes, escapes or '#' inside (its text is its value).
+_BLOCK_QUOTED = re.compile(r"'[A-Za-z0-9_.=+ -]*'")
+
+
+def _block_document(text: str, keys: tuple[str, ...] | None) -> Any:
+    """The document of a text in the block subset, as the event builder builds it; :class:`_NotPlain` for
+    anything else (which the event builder then reads, with every check and error of its own).
+
+    The subset: block mappings of plain keys, block sequences (also ``- - x`` and a sequence at its key's
+    indentation), one-line flow sequences, plain scalars of :data:`_BLOCK_PLAIN`'s letters and quoted ones of
+    :data:`_BLOCK_QUOTED`'s, full-line and trailing comments. Scalars resolve through the loader's own
+    resolver and constructors, so ``64`` is an int and ``True`` a bool exactly as there. Anything that might
+    read differently is refused, not guessed: a scalar continued on the next line, a duplicate key, a
+    ``#`` that is not a comment, tags, anchors, aliases, flow mappings, block scalars, directives and
+    document markers."""
+    if not _BLOCK_TEXT.fullmatch(text):
+        raise _NotPlain
+    tokens: list[_Token] = []
+    for line in text.split("\n"):
+        known = _BLOCK_LINES.get(line)
+        tokens.extend(known if known is not None else _BLOCK_LINES.keep(line, _line_tokens(line)))
+    if not tokens:
+        return None
+    tokens.append(_END)
+    document, end = _BlockReader(tokens).node(0, keys)
+    if end != len(tokens) - 1:
+        raise _NotPlain  # a line outside the document's indentation
+    return document
+
+
+#: A line's part: (column, kind, key text, key, value). Kinds: a sequence entry's dash (its content follows
+#: as a token of its own), ``key:`` (value :data:`_NO_VALUE`: the value is on the lines below) and a value
+#: alone. A flow sequence's value is a tuple, made a list of its own where it is used.
+_Token = tuple[int, str, Any, Any, Any]
+_DASH, _KEY, _VALUE = "-", ":", "v"
+_NO_VALUE = object()
+#: The token after the last: its column ends every node.
+_END: _Token = (-1, "", None, None, None)
+
+
+def _line_tokens(line: str) -> tuple[_Token, ...]:
+    """The tokens of one line (none for a blank or comment line); :class:`_NotPlain` outside the subset."""
+    comment = line.find("#")
+    if comment >= 0:
+        if comment and line[comment - 1] != " ":
+            raise _NotPlain  # part of a scalar, or in quotes
+        line = line[:comment]
+    content = line.lstrip(" ")
+    column = len(line) - len(content)
+    content = content.rstrip(" ")
+    tokens: list[_Token] = []
+    while content[:1] == _DASH and (len(content) == 1 or content[1] == " "):
+        tokens.append((column, _DASH, None, None, None))
+        rest = content[1:].lstrip(" ")
+        column += len(content) - len(rest)
+        content = rest
+    if content:
+        match = _BLOCK_KEY.fullmatch(content)
+        if match is None:
+            tokens.append((column, _VALUE, None, None, _block_value(content)))
+        else:
+            text, inline = match.groups()
+            tokens.append((column, _KEY, text, _block_value(text),
+                           _NO_VALUE if inline is None else _block_value(inline)))
+    return tuple(tokens)
+
+
+#: raw line -> its tokens: most lines of a sweep's specs repeat from spec to spec (``- target: DRAM``)
+_BLOCK_LINES: BoundedMemo[str, tuple[_Token, ...]] = BoundedMemo(32768)
+
+
+class _BlockReader:
+    """Reads the tokens of :func:`_block_document` (ending with :data:`_END`): each ``node(i)`` gives the
+    node that starts at token ``i`` and the index of the first token after it."""
+
+    def __init__(self, tokens: list[_Token]):
+        self.tokens = tokens
+
+    def node(self, i: int, keys: tuple[str, ...] | None = None) -> tuple[Any, int]:
+        column, kind = self.tokens[i][:2]
+        if kind == _DASH:
+            return self.sequence(i, column)
+        if kind == _KEY:
+            return self.mapping(i, column, keys)
+        raise _NotPlain  # a scalar on a line of its own (it might go on over the next lines)
+
+    def sequence(self, i: int, column: int) -> tuple[list, int]:
+        tokens = self.tokens
+        items: list = []
+        while tokens[i][0] == column and tokens[i][1] == _DASH:
+            i += 1
+            below, kind, _, _, value = tokens[i]
+            if below <= column:
+                items.append(None)  # "-" with nothing below it
+                continue
+            if kind == _VALUE:
+                item, i = (list(value) if type(value) is tuple else value), i + 1
+            else:
+                item, i = self.node(i)
+            if tokens[i][0] > column:
+                raise _NotPlain  # more after the entry, indented: a continued scalar or an error
+            items.append(item)
+        return items, i
+
+    def mapping(self, i: int, column: int, keys: tuple[str, ...] | None) -> tuple[dict, int]:
+        tokens = self.tokens
+        result: dict = {}
+        while tokens[i][0] == column:
+            _, kind, text, key, value = tokens[i]
+            if kind != _KEY:
+                raise _NotPlain  # a scalar or an entry among the keys: the event builder judges it
+            if key in result:
+                raise _NotPlain  # a duplicate: the event builder refuses it with its line
+            i += 1
+            if value is not _NO_VALUE:
+                if type(value) is tuple:
+                    value = list(value)
+            elif tokens[i][0] > column:
+                value, i = self.node(i)
+            elif tokens[i][1] == _DASH and tokens[i][0] == column:
+                value, i = self.sequence(i, column)  # a sequence may sit at its key's indentation
+            else:
+                value = None
+            if tokens[i][0] > column:
+                raise _NotPlain  # more after the value, indented: a continued scalar or an error
+            if keys is None or text in keys:  # the event builder's rule: by the key's text, unbuilt
+                result[key] = value
+        return result, i
+
+
+def _block_value(text: str) -> Any:
+    """What a line holds after ``key:`` or a dash, or a key's own text: a scalar, or a one-line flow
+    sequence's items as a tuple."""
+    if text[:1] != "[":
+        return _block_scalar(text)
+    if text[-1] != "]":
+        raise _NotPlain
+    inner = text[1:-1].strip(" ")
+    return tuple(_block_scalar(item.strip(" ")) for item in inner.split(",")) if inner else ()
+
+
+def _block_scalar(text: str) -> Any:
+    """The value of a scalar of the block subset (a key, a value or a flow sequence's item)."""
+    if _BLOCK_QUOTED.fullmatch(text):
+        return text[1:-1]
+    if not _BLOCK_PLAIN.fullmatch(text):
+        raise _NotPlain
+    return _plain_scalar(_block_loader(), yaml.ScalarNode(None, text), (True, False))[1]
+
+
+@lru_cache(maxsize=1)
+def _block_loader() -> Any:
+    """A loader for its resolver and constructors only (both read nothing of its input)."""
+    return _SpecLoader("")
+
+
 def _build_nodes(loader: Any, text: str, keys: tuple[str, ...] | None) -> Any:
     """The document through PyYAML's node graph, checking its tags and aliases before construction."""
     root = loader.get_single_node()
@@ -378,7 +576,7 @@ def _build_nodes(loader: Any, text: str, keys: tuple[str, ...] | None) -> Any:
         _check_tags(root)
     if keys is not None and isinstance(root, yaml.MappingNode):
         root.value = [(k, v) for k, v in root.value if not isinstance(k, yaml.ScalarNode) or k.value in keys]
-    if _ANCHOR.search(text):
+    if _may_anchor(text):
         _check_aliases(root)
     return loader.construct_document(root)
 
@@ -397,9 +595,19 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: Texts up to this many characters first try :func:`_block_document` (rendered specs are about a kilobyte;
+#: a big file that is not block YAML would be read twice).
+BLOCK_MAX_CHARS = 1 << 16
+
+
 def _build(text: str, keys: tuple[str, ...] | None) -> Any:
     """A fresh document of ``text`` (only its top-level ``keys`` when given); raises PyYAML's errors."""
     with gc_paused():
+        if len(text) <= BLOCK_MAX_CHARS:
+            try:
+                return _block_document(text, keys)
+            except (_NotPlain, RecursionError):
+                pass
         loader = _SpecLoader(text)
         try:
             return _PlainBuilder(loader).document(keys)
@@ -427,7 +635,7 @@ MEMO_MAX_CHARS = 1 << 20
 def _parse(text: str, keys: tuple[str, ...] | None) -> tuple[Any, bool]:
     """:func:`_build` of ``text`` and whether it may share nodes (has an anchor), memoised together: a
     memo hit then costs no search of the text."""
-    return _build(text, keys), _ANCHOR.search(text) is not None
+    return _build(text, keys), _may_anchor(text)
 
 
 def read_text(path: str | Path) -> str:

@@ -209,3 +209,30 @@ def test_remembered_architecture_and_problem_give_the_spec_a_fresh_parse_gives()
 def _merged_documents(files):
     from fusemax.engine.spec import merge_texts
     return merge_texts(files)
+
+
+def test_building_a_spec_leaves_the_shared_documents_as_they_were():
+    """spec_from_texts reads yamlio's memoised documents uncopied (loads_shared); merging two files that
+    add to the same key (here the problem, split over two files) must copy, not change, what it merges into:
+    the next caller of either text must get the text's own document."""
+    problem_text = CONV1D[CONV1D.index("problem:"):CONV1D.index("  instance:")]
+    texts = {"arch.yaml": CONV1D[:CONV1D.index("problem:")], "problem.yaml": problem_text,
+             "instance.yaml": "problem:\n  instance: {R: 3, P: 16}\n",
+             "mapping.yaml": CONV1D[CONV1D.index("mapping:"):]}
+    assert evaluate(spec_from_texts(texts, source="split")).to_json() == \
+        evaluate(spec_from_dict(yamlio.loads(CONV1D))).to_json()
+    assert yamlio.loads_shared(problem_text, keys=("architecture", "problem", "mapping")) == \
+        yamlio.loads(problem_text)
+    assert "instance" not in yamlio.loads_shared(problem_text, keys=("architecture", "problem", "mapping"))["problem"]
+
+
+def test_a_remembered_factor_list_is_still_checked_against_each_problems_ranks():
+    """_parse_mapping remembers parsed factor lists and permutations per process; the same text must still
+    be refused for a problem without its rank, and each spec gets loops of its own."""
+    first = spec_from_dict(yamlio.loads(CONV1D))
+    again = spec_from_dict(yamlio.loads(CONV1D))
+    assert first.mapping == again.mapping and first.mapping.levels[0].temporal[0] is not again.mapping.levels[0].temporal[0]
+    renamed = yamlio.loads(CONV1D.replace("[R, P]", "[S, P]").replace("[[[R]]]", "[[[S]]]")
+                           .replace("[[[R], [P]]]", "[[[S], [P]]]").replace("{R: 3, P: 16}", "{S: 3, P: 16}"))
+    with pytest.raises(SpecError, match=r"mapping\[0\] \(Buffer temporal\)\.factors: unknown rank 'R'"):
+        spec_from_dict(renamed)

@@ -26,8 +26,8 @@ _KEPT: BoundedMemo[str, tuple[tuple[str, tuple[str, ...]], ...]] = BoundedMemo(8
 
 def _parse_kept(mapping_yaml: str, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     # Read with the spec's keys: the worker has just loaded this text so to evaluate it, and the same keys
-    # find that parse in yamlio's memo instead of parsing the text again.
-    data = yamlio.loads(mapping_yaml, source=source, keys=SPEC_KEYS) or {}
+    # find that parse in yamlio's memo instead of parsing the text again (read only, so not copied).
+    data = yamlio.loads_shared(mapping_yaml, source=source, keys=SPEC_KEYS) or {}
     kept: dict[str, tuple[str, ...]] = {}
     for entry in data.get("mapping", []):
         if entry.get("type") in ("dataspace", "datatype"):

@@ -14,6 +14,7 @@ Every malformed input raises :class:`~fusemax.errors.SpecError` naming the file 
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterable
@@ -53,15 +54,19 @@ def spec_from_texts(texts: dict[str, str], source: str = "<spec>") -> Spec:
 
     A file that holds nothing but the architecture, or nothing but the problem, is parsed once per process:
     sweeps evaluate thousands of specs that share a few arch.yaml and problem.yaml texts. The parsed parts
-    are shared between the specs built from them (nothing in fusemax changes a loaded spec)."""
+    are shared between the specs built from them (nothing in fusemax changes a loaded spec).
+
+    The texts' documents are yamlio's memoised ones, read without the copy :func:`fusemax.yamlio.loads`
+    makes (a quarter of a job's parse): building a spec only reads them, and :func:`_merge` copies what
+    it adds to."""
     remembered = {name: _PARTS.get(text) for name, text in texts.items()}
     parts = {part[0]: part[1] for part in remembered.values() if part is not None}
     if parts and len(parts) == sum(1 for part in remembered.values() if part is not None):
-        merged = _merged((yamlio.loads(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
+        merged = _merged((yamlio.loads_shared(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
                          for name, text in texts.items() if remembered[name] is None)
         if not parts.keys() & merged.keys():  # no other file adds to a remembered part
             return _spec(merged, source, parts)
-    documents = [(yamlio.loads(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
+    documents = [(yamlio.loads_shared(text, source=f"{source}/{name}", keys=SPEC_KEYS), f"{source}/{name}")
                  for name, text in texts.items()]
     spec = _merged_spec(documents, source=source)
     _remember(texts, [doc for doc, _ in documents], spec)
@@ -130,8 +135,13 @@ def _spec(data: Any, source: str, parts: dict[str, Architecture | Problem]) -> S
 
 
 def _merge(into: dict, new: dict) -> None:
+    """Add ``new``'s keys to ``into`` (dicts under the same key merge), changing neither's values: those may
+    be documents shared with yamlio's memo (:func:`fusemax.yamlio.loads_shared`), so a dict that is merged
+    into is copied first (rare: the files of a spec usually hold different top-level keys)."""
     for key, value in new.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
+        old = into.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            into[key] = copy.copy(old)  # copy.copy keeps a TaggedNode's tag
             _merge(into[key], value)
         else:
             into[key] = value
@@ -344,6 +354,27 @@ def parse_permutation(value: Any, key: str, source: str, problem: Problem) -> li
     return perm
 
 
+def _remembered(parse: Any, value: Any, key: str, source: str, problem: Problem) -> Any:
+    """``parse(value, key, source, problem)`` (:func:`parse_factors` or :func:`parse_permutation`), a copy of
+    the answer remembered per process: a sweep's mappings repeat the same few factor lists and permutations
+    (``[B=1, H=1, M=1, P=1]``, ``[M, P, H, B]``) thousands of times. The answer depends on the value and the
+    problem's ranks only (``key`` and ``source`` label an error, and errors are not remembered). A list is
+    remembered by its items' texts, which is all both parsers read of them (so ``1`` and ``1.0`` stay apart)."""
+    try:
+        memo_key = (parse, type(value), tuple(str(v) for v in value) if type(value) is list else value,
+                    tuple(problem.ranks))
+        found = _PARSED.get(memo_key)
+    except TypeError:  # an unhashable value (a mapping of factors): parsed each time
+        return parse(value, key, source, problem)
+    if found is None:
+        found = _PARSED.keep(memo_key, parse(value, key, source, problem))
+    return found.copy()
+
+
+#: (parser, value, problem ranks) -> what :func:`_remembered` parsed (never handed out uncopied)
+_PARSED: BoundedMemo[tuple, Any] = BoundedMemo(8192)
+
+
 def _order(perm: list[str], problem: Problem) -> list[str]:
     """Ranks innermost first; ranks the permutation leaves out go innermost (they are usually 1)."""
     return [r for r in problem.ranks if r not in perm] + perm
@@ -377,11 +408,11 @@ def _parse_mapping(ctx: Source, data: Any, arch: Architecture, problem: Problem)
         kind = str(directive.get("type", "temporal"))
         key = f"mapping[{i}] ({target} {kind})"
         if kind == "temporal":
-            temporal[lv] = parse_factors(directive.get("factors"), key + ".factors", ctx.source, problem)
-            t_perm[lv] = parse_permutation(directive.get("permutation"), key + ".permutation", ctx.source, problem)
+            temporal[lv] = _remembered(parse_factors, directive.get("factors"), key + ".factors", ctx.source, problem)
+            t_perm[lv] = _remembered(parse_permutation, directive.get("permutation"), key + ".permutation", ctx.source, problem)
         elif kind == "spatial":
-            spatial[lv] = parse_factors(directive.get("factors"), key + ".factors", ctx.source, problem)
-            s_perm[lv] = parse_permutation(directive.get("permutation"), key + ".permutation", ctx.source, problem)
+            spatial[lv] = _remembered(parse_factors, directive.get("factors"), key + ".factors", ctx.source, problem)
+            s_perm[lv] = _remembered(parse_permutation, directive.get("permutation"), key + ".permutation", ctx.source, problem)
             if directive.get("split") is not None:
                 split[lv] = ctx.integer(directive["split"], key + ".split")
         elif kind in ("dataspace", "bypass", "datatype"):
