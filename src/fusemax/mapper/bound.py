@@ -102,9 +102,7 @@ class Bound:
         self.exact_orders = self._exact_orders()
 
     def __call__(self, ks: np.ndarray) -> FirstPass:
-        temporal, spatial = self.space.factor_arrays(ks)
-        t = temporal.astype(np.float64)
-        s = spatial.astype(np.float64)
+        t, s = self.space.factor_arrays(ks)
         fits = np.all(np.prod(s, axis=2) <= self.fanout, axis=1)
         ext = np.cumprod(t * s, axis=1)                              # [choice, level, rank]
         tiles = np.stack([self._box(ds, ext) for ds in self.spaces], axis=2)  # [choice, level, tensor]
@@ -154,54 +152,59 @@ class Bound:
         # temporal loops and fan-out from a level up: [choice, level + 1]
         outside = np.concatenate([np.cumprod(level_t[:, ::-1], axis=1)[:, ::-1], ones], axis=1)
         above = np.concatenate([np.cumprod(fanout[:, ::-1], axis=1)[:, ::-1], ones], axis=1)
-        accesses = self.metric == "last_level_accesses"
-        total = np.zeros(len(t)) if accesses else np.full(len(t), self.mac_energy)
+        total = np.zeros(len(t)) if self.metric == "last_level_accesses" else np.full(len(t), self.mac_energy)
         # the box of each level's fan-out (its spatial loops and every loop below), levels 1 and up
         spatial_ext = ext[:, :-1, :] * s[:, 1:, :]
-        fixed_words: dict[int, np.ndarray] = {}
+        fixed_words = {ls.index: self._fixed_words(tiles, ls.index) for ls in self.space.levels
+                       if ls.keep_free and ls.capacity is not None}
         for tensor, (ds, chains) in enumerate(zip(self.spaces, self.chains)):
             tile = tiles[:, :, tensor]                                # [choice, level]
             part = self._most_partition(ds, tile, fanout, spatial_ext) if ds.read_write else tile  # (unused)
             # children sharing a word are served by one multicast read: scale by the fan-out over ds's ranks
             spread = np.cumprod(np.prod(s[:, :, self.own[tensor]], axis=2), axis=1)  # levels up to each
             fills = self._fills(tensor, t, outside, orders)
+            # A chain's cost is a sum over its levels of a term that depends on the level and on the kept
+            # level below it (whose delta it reads out): each term is worked out once for every chain.
+            terms: dict[tuple[int, int], np.ndarray | float] = {}
             least: np.ndarray | float = np.inf
             for kept in chains:
                 cost: np.ndarray | float = 0.0
-                unfit = None
-                content, child = cycles, -1
-                for k in kept:
-                    content = content * (spread[:, k] if child < 0 else spread[:, k] / spread[:, child])
-                    if k == self.top:
-                        delta = None  # nothing enters the outermost level
-                        reads, filled = (content - tile[:, k] if ds.read_write else content), 0.0
-                    elif ds.read_write:  # read back and filled but what the partition holds
-                        delta = tile[:, k] * fills[k]
-                        reads = np.maximum(content - part[:, k], 0)
-                        filled = np.maximum(delta - part[:, k], 0)
-                    else:
-                        delta = tile[:, k] * fills[k]
-                        reads, filled = content, delta
-                    updates = content if ds.read_write else 0.0
-                    if not accesses:
-                        cost = cost + above[:, k + 1] * self._access_energy(k, reads, filled, updates)
-                    elif k == self.top:
-                        cost = reads + filled + updates
-                    level = self.space.levels[k]
-                    if ds.name in level.keep_free and level.capacity is not None:
-                        if k not in fixed_words:
-                            fixed_words[k] = self._fixed_words(tiles, k)
-                        # a level that cannot hold the tile beside the tensors it must keep never keeps it
-                        misfit = tile[:, k] + fixed_words[k] > level.capacity
-                        unfit = misfit if unfit is None else unfit | misfit
-                    content, child = delta, k
-                if unfit is not None:
-                    cost = np.where(unfit, np.inf, cost)
+                for child, k in zip([-1] + kept, kept):
+                    if (child, k) not in terms:
+                        terms[child, k] = self._term(ds, k, child, cycles, spread, tile, part, fills, above,
+                                                     fixed_words.get(k))
+                    cost = cost + terms[child, k]
                 least = np.minimum(least, cost)
             total = total + least
         # every candidate has one of the order rows: the least over them  ([row, choice] -> [choice])
         total = np.atleast_2d(total).min(axis=0)
         return total * cycles if self.metric == "edp" else total
+
+    def _term(self, ds: DataSpace, k: int, child: int, cycles: np.ndarray, spread: np.ndarray, tile: np.ndarray,
+              part: np.ndarray, fills: list[np.ndarray], above: np.ndarray,
+              fixed_words: np.ndarray | None) -> np.ndarray | float:
+        """What keeping ``ds`` at level ``k`` adds to the metric when ``child`` is the next level below that
+        keeps it (-1: none, the computes read it): inf where ``k`` cannot hold its tile beside the tensors
+        it must keep (``fixed_words``, when ``ds`` is free there)."""
+        # what arrives from below: the computes or the child's delta, through the fan-outs in between
+        arriving = cycles if child < 0 else tile[:, child] * fills[child]
+        content = arriving * (spread[:, k] if child < 0 else spread[:, k] / spread[:, child])
+        if k == self.top:  # nothing enters the outermost level
+            reads, filled = (content - tile[:, k] if ds.read_write else content), 0.0
+        elif ds.read_write:  # read back and filled but what the partition holds
+            reads = np.maximum(content - part[:, k], 0)
+            filled = np.maximum(tile[:, k] * fills[k] - part[:, k], 0)
+        else:
+            reads, filled = content, tile[:, k] * fills[k]
+        updates = content if ds.read_write else 0.0
+        term: np.ndarray | float
+        if self.metric != "last_level_accesses":
+            term = above[:, k + 1] * self._access_energy(k, reads, filled, updates)
+        else:
+            term = reads + filled + updates if k == self.top else 0.0
+        if fixed_words is not None and ds.name in self.space.levels[k].keep_free:
+            term = np.where(tile[:, k] + fixed_words > self.space.levels[k].capacity, np.inf, term)
+        return term
 
     def _access_energy(self, level: int, reads, fills, updates):
         """pJ of one instance's accesses at ``level`` (:func:`~fusemax.engine.evaluate.access_energy`)."""
