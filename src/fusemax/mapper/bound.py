@@ -87,7 +87,7 @@ class Bound:
         self.spaces = problem.data_spaces
         self.index = {ds.name: t for t, ds in enumerate(self.spaces)}
         self.own = [[self.rank_index[r] for r in ds.ranks] for ds in self.spaces]
-        self.mine = [np.array([r in ds.ranks for r in problem.ranks]) for ds in self.spaces]
+        self.mine = np.array([[r in ds.ranks for r in problem.ranks] for ds in self.spaces])  # [tensor, rank]
         # Per tensor: every chain of levels that may keep it (innermost first).
         self.chains = []
         for ds in self.spaces:
@@ -95,9 +95,12 @@ class Bound:
             free = [ls.index for ls in space.levels if ds.name in ls.keep_free]
             self.chains.append([sorted(fixed + list(extra)) for n in range(len(free) + 1)
                                 for extra in itertools.combinations(free, n)])
-        # the levels with a temporal loop that may have a bound above 1: only they fill the tiles below them
-        self.looping = {ls.index for ls in space.levels if not ls.is_dummy and any(
-            (ls.index, False) in rs.slots or rs.fixed.get((ls.index, False), 1) > 1 for rs in space.ranks)}
+        # per level, the ranks whose temporal loop there may have a bound above 1 (dummy levels have none);
+        # only the levels with such loops fill the tiles below them
+        self.loop_ranks = [set() if ls.is_dummy else {rs.rank for rs in space.ranks if (ls.index, False) in rs.slots
+                                                      or rs.fixed.get((ls.index, False), 1) > 1}
+                           for ls in space.levels]
+        self.looping = {i for i, ranks in enumerate(self.loop_ranks) if ranks}
         self.per_tensor_orders = self._per_tensor_orders()
         self.exact_orders = self._exact_orders()
 
@@ -142,7 +145,7 @@ class Bound:
         return overflow, need
 
     def _bound(self, t: np.ndarray, s: np.ndarray, ext: np.ndarray, tiles: np.ndarray,
-               orders: list[list[np.ndarray]]) -> np.ndarray:
+               orders: list[np.ndarray]) -> np.ndarray:
         level_t = np.prod(t, axis=2)                                  # [choice, level]
         cycles = np.prod(level_t, axis=1)
         if self.metric == "delay":
@@ -157,12 +160,13 @@ class Bound:
         spatial_ext = ext[:, :-1, :] * s[:, 1:, :]
         fixed_words = {ls.index: self._fixed_words(tiles, ls.index) for ls in self.space.levels
                        if ls.keep_free and ls.capacity is not None}
+        every_fills = self._fills(t, outside, orders)
         for tensor, (ds, chains) in enumerate(zip(self.spaces, self.chains)):
             tile = tiles[:, :, tensor]                                # [choice, level]
             part = self._most_partition(ds, tile, fanout, spatial_ext) if ds.read_write else tile  # (unused)
             # children sharing a word are served by one multicast read: scale by the fan-out over ds's ranks
             spread = np.cumprod(np.prod(s[:, :, self.own[tensor]], axis=2), axis=1)  # levels up to each
-            fills = self._fills(tensor, t, outside, orders)
+            fills = [f[tensor] if len(f) > 1 else f[0] for f in every_fills]
             # A chain's cost is a sum over its levels of a term that depends on the level and on the kept
             # level below it (whose delta it reads out): each term is worked out once for every chain.
             terms: dict[tuple[int, int], np.ndarray | float] = {}
@@ -227,56 +231,53 @@ class Bound:
             part[:, k] = part[:, k + 1] * tile[:, k] / denom
         return part
 
-    def _fills(self, tensor: int, t: np.ndarray, outside: np.ndarray,
-               orders: list[list[np.ndarray]]) -> list[np.ndarray]:
-        """Per level ``k``: :func:`~fusemax.engine.nest.delta_multiplier` of tensor ``tensor``'s tile at
-        ``k`` per order row of ``orders`` and choice (``[row, choice]``): the loops from the innermost
-        non-trivial one over a rank of the tensor outwards. From the first level above ``k`` with such a
-        loop, the levels above it multiply whole (``outside``); so one pass from the outermost level in
-        finds every level's."""
-        mine = self.mine[tensor]
-        found = np.ones((1, len(t)))  # the multiplier of a tile below the current level
+    def _fills(self, t: np.ndarray, outside: np.ndarray, orders: list[np.ndarray]) -> list[np.ndarray]:
+        """Per level ``k``: :func:`~fusemax.engine.nest.delta_multiplier` of each tensor's tile at ``k`` per
+        order row of ``orders`` and choice (``[tensor, row, choice]``; a first axis of 1 while no loop
+        fills any tile): the loops from the innermost non-trivial one over a rank of the tensor outwards.
+        From the first level above ``k`` with such a loop, the levels above it multiply whole
+        (``outside``); so one pass from the outermost level in finds every level's."""
+        ranks = self.mine.shape[1]
+        found = np.ones((1, 1, len(t)))  # the multiplier of a tile below the current level
         out = []
         for ls in reversed(self.space.levels):
             out.append(found)
             if ls.index not in self.looping:
                 continue
             bounds = t[:, ls.index, :]                                        # [choice, rank]
-            pos = orders[ls.index][tensor][:, None, :]                         # [row, 1, rank]
-            first = np.min(np.where((bounds > 1) & mine, pos, len(mine)), axis=2)  # [row, choice]
-            here = np.prod(np.where(pos >= first[:, :, None], bounds, 1), axis=2)
-            found = np.where(first < len(mine), here * outside[:, ls.index + 1], found)
+            pos = orders[ls.index][:, :, None, :]                              # [tensor, row, 1, rank]
+            mine = ((bounds > 1) & self.mine[:, None, :])[:, None, :, :]       # [tensor, 1, choice, rank]
+            first = np.min(np.where(mine, pos, ranks), axis=3)                # [tensor, row, choice]
+            here = np.prod(np.where(pos >= first[..., None], bounds, 1), axis=3)
+            found = np.where(first < ranks, here * outside[:, ls.index + 1], found)
         return out[::-1]
 
-    def _exact_orders(self) -> list[list[np.ndarray]] | None:
-        """``[level][tensor]``: per combination of the levels' orders (rows), each rank's position
-        (innermost first) in the temporal order of that level; the same for every tensor. The orders of a
-        level are the permutations of its free ranks (not pinned, may loop there) after the pinned ones:
-        merged and unit-loop orders are among them up to loops of bound 1, which count nothing. None when
-        they combine in more than :data:`EXACT_ORDERS` ways."""
+    def _exact_orders(self) -> list[np.ndarray] | None:
+        """``[level]``: per combination of the levels' orders (rows), each rank's position (innermost
+        first) in the temporal order of that level (``[1, row, rank]``: the same for every tensor). The
+        orders of a level are the permutations of its free ranks (those not pinned that may loop there)
+        after the pinned ones: merged and unit-loop orders are among them up to loops of bound 1, which
+        count nothing. None when they combine in more than :data:`EXACT_ORDERS` ways."""
         ranks = self.space.problem.ranks
         per_level = []
-        for ls in self.space.levels:
-            looping = {rs.rank for rs in self.space.ranks
-                       if (ls.index, False) in rs.slots or rs.fixed.get((ls.index, False), 1) > 1}
+        for ls, looping in zip(self.space.levels, self.loop_ranks):
             free = [r for r in ranks if r in looping and r not in ls.order_prefix]
             rest = [r for r in ranks if r not in free and r not in ls.order_prefix]
             per_level.append([list(ls.order_prefix) + list(p) + rest for p in itertools.permutations(free)])
         if _product(len(orders) for orders in per_level) > EXACT_ORDERS:
             return None
         rows = list(itertools.product(*per_level))
-        return [[np.array([self._positions(row[i]) for row in rows])] * len(self.spaces)
-                for i in range(len(per_level))]
+        return [np.array([[self._positions(row[i]) for row in rows]]) for i in range(len(per_level))]
 
-    def _per_tensor_orders(self) -> list[list[np.ndarray]]:
-        """``[level][tensor]``: one row, the positions of the ranks in the tensor's least-filling order of
-        that level: pinned loops innermost (as pinned), then the loops over other ranks (they re-use the
-        tile), then those over the tensor's ranks."""
+    def _per_tensor_orders(self) -> list[np.ndarray]:
+        """``[level]``: per tensor, one row: the positions of the ranks in the tensor's least-filling order
+        of that level (``[tensor, 1, rank]``): pinned loops innermost (as pinned), then the loops over other
+        ranks (they re-use the tile), then those over the tensor's ranks."""
         out = []
         for ls in self.space.levels:
             rest = [r for r in self.space.problem.ranks if r not in ls.order_prefix]
-            out.append([np.array([self._positions(list(ls.order_prefix) + [r for r in rest if r not in ds.ranks]
-                                                  + [r for r in rest if r in ds.ranks])]) for ds in self.spaces])
+            out.append(np.array([[self._positions(list(ls.order_prefix) + [r for r in rest if r not in ds.ranks]
+                                                  + [r for r in rest if r in ds.ranks])] for ds in self.spaces]))
         return out
 
     def _positions(self, order: list[str]) -> list[int]:
