@@ -132,10 +132,6 @@ class _Nest:
         return self.base.with_order(levels)
 
 
-def _mapping(space: MapSpace, factors: Factors, keeps: tuple, orders: tuple) -> Mapping:
-    return _Nest(space, factors).mapping(keeps, orders)
-
-
 def _no_legal_mapping(space: MapSpace, failures: Counter, smallest: dict[str, int]) -> MappingError:
     if failures:
         level, _ = failures.most_common(1)[0]
@@ -171,13 +167,19 @@ class _Family:
         self.blocks = [lv.block_size for lv in arch.storage]
         self.mac_energy = spec.problem.computes * compute_energy(ert, arch.arithmetic.name)
         self.evaluations = 0
+        self._keep_choices: dict[tuple, list[tuple[tuple, tuple]]] = {}
 
     def keep_choices(self, keep_sets: list[list[frozenset[str]]]) -> list[tuple[tuple, tuple]]:
         """Every keep choice of ``keep_sets`` (one list of sets per level), in enumeration order, with the
-        levels that keep each tensor (innermost first): what :meth:`scores` prices them by. One list per
-        factor choice, shared by its loop orders."""
-        return [(keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
+        levels that keep each tensor (innermost first): what :meth:`scores` prices them by. Shared (do not
+        change it): the factor choices of a search have few distinct keep sets."""
+        key = tuple(map(tuple, keep_sets))
+        choices = self._keep_choices.get(key)
+        if choices is None:
+            choices = self._keep_choices[key] = [
+                (keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
                 for keeps in itertools.product(*keep_sets)]
+        return choices
 
     def scores(self, nest: _Nest, order: tuple, levels: list[LevelMapping], choices: list[tuple[tuple, tuple]],
                metrics: tuple[str, ...], outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
@@ -328,15 +330,16 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                         # Ties go to the first candidate in mapspace order, whatever order they were tried in.
                         ranked_score = (score, (pos, j, k))
                         if best_score is None or ranked_score < best_score:
-                            best, best_score = (factors, keeps, order), ranked_score
+                            best, best_score = (nest, keeps, order, levels), ranked_score
             if out_of_time:
                 break
         if out_of_time:
             break
     if best is None:
         raise _no_legal_mapping(space, failures, smallest)
-    mapping = _mapping(space, *best)
-    stats = evaluate(Spec(spec.architecture, spec.problem, mapping, spec.source), ert)
+    nest, keeps, order, levels = best
+    mapping = nest.mapping(keeps, order)
+    stats = evaluate(Spec(spec.architecture, spec.problem, mapping, spec.source), ert, tiling=nest.tiling(levels))
     if not stats.valid:  # the capacity check of keep_choices and the engine's disagree: a bug, say so
         raise MappingError(f"internal: the best candidate is invalid in full evaluation ({stats.error})")
     how = "exhaustive" if exhaustive else f"sampled every {stride}th factor choice"
