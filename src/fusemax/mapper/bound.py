@@ -32,6 +32,7 @@ exceeds any candidate's score, and searches with and without them agree).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -101,7 +102,6 @@ class Bound:
                                                       or rs.fixed.get((ls.index, False), 1) > 1}
                            for ls in space.levels]
         self.looping = {i for i, ranks in enumerate(self.loop_ranks) if ranks}
-        self.per_tensor_orders = self._per_tensor_orders()
         self.exact_orders = self._exact_orders()
 
     def __call__(self, ks: np.ndarray) -> FirstPass:
@@ -269,10 +269,12 @@ class Bound:
         rows = list(itertools.product(*per_level))
         return [np.array([[self._positions(row[i]) for row in rows]]) for i in range(len(per_level))]
 
-    def _per_tensor_orders(self) -> list[np.ndarray]:
+    @functools.cached_property
+    def per_tensor_orders(self) -> list[np.ndarray]:
         """``[level]``: per tensor, one row: the positions of the ranks in the tensor's least-filling order
         of that level (``[tensor, 1, rank]``): pinned loops innermost (as pinned), then the loops over other
-        ranks (they re-use the tile), then those over the tensor's ranks."""
+        ranks (they re-use the tile), then those over the tensor's ranks. Worked out when first asked for:
+        most searches bound every choice exactly."""
         out = []
         for ls in self.space.levels:
             rest = [r for r in self.space.problem.ranks if r not in ls.order_prefix]
