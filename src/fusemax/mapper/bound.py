@@ -112,6 +112,12 @@ class Bound:
         overflow, need = self._capacity(tiles)
         return FirstPass(fits, overflow, need, t, s, ext, tiles)
 
+    @property
+    def two_strengths(self) -> bool:
+        """Whether the per-tensor bound differs from the exact one (looser and cheaper): not where every
+        bound is 0, the metric is the delay (no order matters) or the orders combine in too many ways."""
+        return self.applies and self.metric != "delay" and self.exact_orders is not None
+
     def lower(self, fp: FirstPass, idx: np.ndarray, exact: bool = True) -> np.ndarray:
         """The lower bound of ``fp``'s choices ``idx`` (legal ones: see :attr:`FirstPass.legal`), with the
         loop orders combined exactly or per tensor (see the module doc); 0 where the bound does not apply."""

@@ -294,7 +294,7 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
         # Likely winners first, so the bound cuts the rest (ties in mapspace order). A large batch is ranked by
         # the cheaper per-tensor bound and bounded exactly a slice at a time: most slices are never reached.
         rough, step = None, max(1, len(legal))
-        if prune and len(legal) > _EXACT_AT_ONCE:
+        if prune and first_pass.two_strengths and len(legal) > _EXACT_AT_ONCE:
             rough = first_pass.lower(fp, legal, exact=False)
             ranked = np.lexsort((legal, rough))
             legal, rough, step = legal[ranked], rough[ranked], _EXACT_AT_ONCE
