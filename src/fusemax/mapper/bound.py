@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -271,7 +272,7 @@ class Bound:
             free = [r for r in ranks if r in looping and r not in ls.order_prefix]
             rest = [r for r in ranks if r not in free and r not in ls.order_prefix]
             per_level.append([list(ls.order_prefix) + list(p) + rest for p in itertools.permutations(free)])
-        if _product(len(orders) for orders in per_level) > EXACT_ORDERS:
+        if math.prod(len(orders) for orders in per_level) > EXACT_ORDERS:
             return None
         rows = list(itertools.product(*per_level))
         return [np.array([[self._positions(row[i]) for row in rows]]) for i in range(len(per_level))]
@@ -293,10 +294,3 @@ class Bound:
         """Each rank's position in ``order`` (innermost first), ranks in problem order."""
         where = {r: p for p, r in enumerate(order)}
         return [where[r] for r in self.space.problem.ranks]
-
-
-def _product(values) -> int:
-    p = 1
-    for v in values:
-        p *= v
-    return p
