@@ -1,6 +1,6 @@
 """Speed of the builtin mapper, and the full unfused + end-to-end reproduction against the published rows.
 
-Run as ``python benchmarks/bench_mapper.py [--full] [--jobs N]``.
+Run as ``python benchmarks/bench_mapper.py [--full] [--jobs N] [--record FILE] [--replay FILE]``.
 
 The first table times single searches (unfused QK at 1K and 64K and end-to-end FFN1 at 4K for BERT,
 the study's layer FFN1 for OPT-66B at 4K tokens x batch 64, on the rendered constraints with
@@ -11,11 +11,18 @@ finish one unfused QK search (BERT, 1K) within 10 minutes on this machine class.
 ``--full`` then reproduces the paper's 24 points (BERT, TrXL, T5, XLM x 1K..1M) for the unfused
 configuration and the end-to-end matmuls on both platforms, prints the wall time, and a table of our
 latency / traffic / energy over the published ones (XLM has no published rows).
+
+``--record FILE`` runs ``scripts/run_all.py`` cold (a temporary output folder and cache) and saves every
+mapper search it makes, in the pool workers too (about 1,450: the paper's unfused and end-to-end matmuls,
+the study's unfused and layer matmuls), to FILE (a pickle). ``--replay FILE`` runs them again in this
+process and prints their CPU seconds and a digest of every result (mapping and statistics): the same
+digest before and after a change to the mapper means the change leaves every search's result alone.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -110,11 +117,85 @@ def _full(jobs: int) -> None:
                  _published(f"end2end-{p}.csv"))
 
 
+#: Loaded in every process of the recorded run (as ``sitecustomize``): saves each search's arguments, one
+#: pickle per call appended to a file per process id.
+_RECORDER = """
+import os, pickle
+import fusemax.mapper.files as files
+_search_texts = files.search_texts
+def _recorded(texts, source="<spec>", **kwargs):
+    with open(os.path.join(os.environ["FUSEMAX_BENCH_RECORD"], f"{os.getpid()}.pkl"), "ab") as fh:
+        pickle.dump((dict(texts), source, kwargs), fh)
+    return _search_texts(texts, source, **kwargs)
+files.search_texts = _recorded
+"""
+
+
+def _record(path: Path) -> None:
+    """Run ``scripts/run_all.py`` cold with :data:`_RECORDER` loaded and save its searches to ``path``."""
+    import os
+    import pickle
+    import subprocess
+    import tempfile
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="bench-mapper-") as tmp:
+        hook, calls = Path(tmp, "hook"), Path(tmp, "calls")
+        hook.mkdir()
+        calls.mkdir()
+        (hook / "sitecustomize.py").write_text(_RECORDER)
+        env = {k: v for k, v in os.environ.items() if k != "FUSEMAX_CACHE"}
+        env["PYTHONPATH"] = os.pathsep.join([str(hook), str(repo / "src")] + env.get("PYTHONPATH", "").split(os.pathsep))
+        env["FUSEMAX_BENCH_RECORD"] = str(calls)
+        subprocess.run([sys.executable, str(repo / "scripts" / "run_all.py"), "--out", str(Path(tmp, "out"))],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        searches = []
+        for part in sorted(calls.iterdir()):
+            with part.open("rb") as fh:
+                while True:
+                    try:
+                        searches.append(pickle.load(fh))
+                    except EOFError:
+                        break
+    with path.open("wb") as fh:
+        pickle.dump(sorted(searches, key=lambda s: s[1]), fh)
+    print(f"recorded {len(searches)} searches to {path}")
+
+
+def _replay(path: Path) -> None:
+    """Every search of ``path`` (from :func:`_record`) in this process: CPU seconds and a digest."""
+    import hashlib
+    import pickle
+
+    from fusemax.mapper import mapping_to_yaml
+    with path.open("rb") as fh:
+        searches = pickle.load(fh)
+    digest = hashlib.sha256()
+    cpu = 0.0
+    candidates = 0
+    for texts, source, kwargs in searches:
+        start = time.process_time()
+        result = search_texts(texts, source, **kwargs)
+        cpu += time.process_time() - start
+        candidates += result.candidates_evaluated
+        digest.update((source + mapping_to_yaml(result.mapping, result.spec.architecture)
+                       + json.dumps(result.stats.to_json(), sort_keys=True)).encode())
+    print(f"{len(searches)} searches: {cpu:.2f} CPU-s, {candidates} candidates scored, "
+          f"results digest {digest.hexdigest()[:16]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also time the 24-point unfused + end-to-end run")
     parser.add_argument("--jobs", type=int, default=2, help="processes for --full (default 2)")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="save a cold run_all's mapper searches to FILE")
+    parser.add_argument("--replay", type=Path, metavar="FILE", help="replay the searches saved in FILE")
     args = parser.parse_args()
+    if args.record or args.replay:
+        if args.record:
+            _record(args.record)
+        if args.replay:
+            _replay(args.replay)
+        return 0
     _search_table()
     if args.full:
         _full(max(1, args.jobs))

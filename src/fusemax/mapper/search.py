@@ -43,6 +43,9 @@ DEFAULT_MAX_CANDIDATES = 400_000
 #: few enough that a time budget is checked often and memory stays small on huge mapspaces.
 _BATCH = 2048
 
+#: Legal factor choices bounded exactly at a time, in order of the per-tensor bound (:mod:`.bound`).
+_EXACT_AT_ONCE = 128
+
 
 @dataclass
 class MapperResult:
@@ -129,10 +132,6 @@ class _Nest:
         return self.base.with_order(levels)
 
 
-def _mapping(space: MapSpace, factors: Factors, keeps: tuple, orders: tuple) -> Mapping:
-    return _Nest(space, factors).mapping(keeps, orders)
-
-
 def _no_legal_mapping(space: MapSpace, failures: Counter, smallest: dict[str, int]) -> MappingError:
     if failures:
         level, _ = failures.most_common(1)[0]
@@ -168,13 +167,19 @@ class _Family:
         self.blocks = [lv.block_size for lv in arch.storage]
         self.mac_energy = spec.problem.computes * compute_energy(ert, arch.arithmetic.name)
         self.evaluations = 0
+        self._keep_choices: dict[tuple, list[tuple[tuple, tuple]]] = {}
 
     def keep_choices(self, keep_sets: list[list[frozenset[str]]]) -> list[tuple[tuple, tuple]]:
         """Every keep choice of ``keep_sets`` (one list of sets per level), in enumeration order, with the
-        levels that keep each tensor (innermost first): what :meth:`scores` prices them by. One list per
-        factor choice, shared by its loop orders."""
-        return [(keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
+        levels that keep each tensor (innermost first): what :meth:`scores` prices them by. Shared (do not
+        change it): the factor choices of a search have few distinct keep sets."""
+        key = tuple(map(tuple, keep_sets))
+        choices = self._keep_choices.get(key)
+        if choices is None:
+            choices = self._keep_choices[key] = [
+                (keeps, tuple(tuple(i for i, keep in enumerate(keeps) if ds.name in keep) for ds in self.spaces))
                 for keeps in itertools.product(*keep_sets)]
+        return choices
 
     def scores(self, nest: _Nest, order: tuple, levels: list[LevelMapping], choices: list[tuple[tuple, tuple]],
                metrics: tuple[str, ...], outer_first: list[str], failures: Counter) -> list[tuple[tuple, tuple]]:
@@ -277,7 +282,7 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
     smallest: dict[str, int] = {}
     out_of_time = False
     for ks in space.choice_numbers(stride, _BATCH):
-        fp = first_pass(ks, with_bound=prune)
+        fp = first_pass(ks)
         for ls in space.levels:
             over = fp.fits & (fp.overflow == ls.index)
             if over.any():
@@ -285,39 +290,56 @@ def search(spec: Spec, constraints: Constraints, metric: str | list[str] | tuple
                 cut_capacity += int(over.sum())
                 need = int(fp.need[over].min())
                 smallest[ls.name] = min(smallest.get(ls.name, need), need)
-        legal = np.flatnonzero(fp.fits & (fp.overflow < 0))
-        if prune:  # likely winners first, so the bound cuts the rest; ties in mapspace order
-            legal = legal[np.lexsort((legal, fp.bound[legal]))]
-        for i, c in enumerate(legal):
-            if deadline is not None and time.monotonic() > deadline and best is not None:
-                out_of_time = True
+        legal = fp.legal
+        # Likely winners first, so the bound cuts the rest (ties in mapspace order). A large batch is ranked by
+        # the cheaper per-tensor bound and bounded exactly a slice at a time: most slices are never reached.
+        rough, step = None, max(1, len(legal))
+        if prune and first_pass.two_strengths and len(legal) > _EXACT_AT_ONCE:
+            rough = first_pass.lower(fp, legal, exact=False)
+            ranked = np.lexsort((legal, rough))
+            legal, rough, step = legal[ranked], rough[ranked], _EXACT_AT_ONCE
+        for start in range(0, len(legal), step):
+            if rough is not None and best_score is not None and rough[start] * (1 - 1e-9) > best_score[0][0]:
+                cut_bound += len(legal) - start  # ranked: every later choice is bounded above the best too
                 break
-            if prune and best_score is not None and fp.bound[c] * (1 - 1e-9) > best_score[0][0]:
-                cut_bound += len(legal) - i  # sorted: every later choice is bounded above the best too
+            part = legal[start:start + step]
+            if prune:
+                low = first_pass.lower(fp, part)
+                ranked = np.lexsort((part, low))
+                part, low = part[ranked], low[ranked]
+            for i, c in enumerate(part):
+                if deadline is not None and time.monotonic() > deadline and best is not None:
+                    out_of_time = True
+                    break
+                if prune and best_score is not None and low[i] * (1 - 1e-9) > best_score[0][0]:
+                    cut_bound += len(part) - i  # sorted: every later choice of the slice is bounded above too
+                    break
+                pos = int(ks[c])
+                factors = space.factors_at(pos)
+                nest = _Nest(space, factors)
+                keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
+                if not all(keep_sets):  # the two capacity checks disagree: a bug, say so
+                    raise MappingError(f"internal: factor choice {pos} passed the capacity check, yet a level "
+                                       "has no keep choice that fits")
+                orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
+                choices = family.keep_choices(keep_sets)
+                for j, (order, levels) in enumerate(nest.orders(orders)):
+                    for k, (score, keeps) in enumerate(family.scores(nest, order, levels, choices, metrics,
+                                                                     outer_first, failures)):
+                        scored += 1
+                        # Ties go to the first candidate in mapspace order, whatever order they were tried in.
+                        ranked_score = (score, (pos, j, k))
+                        if best_score is None or ranked_score < best_score:
+                            best, best_score = (nest, keeps, order, levels), ranked_score
+            if out_of_time:
                 break
-            pos = int(ks[c])
-            factors = space.factors_at(pos)
-            nest = _Nest(space, factors)
-            keep_sets = [space.keep_choices(ls, nest.base.sizes[ls.index]) for ls in space.levels]
-            if not all(keep_sets):  # the two capacity checks disagree: a bug, say so
-                raise MappingError(f"internal: factor choice {pos} passed the capacity check, yet a level has "
-                                   "no keep choice that fits")
-            orders = [space.orders(ls, factors.temporal[ls.index]) for ls in space.levels]
-            choices = family.keep_choices(keep_sets)
-            for j, (order, levels) in enumerate(nest.orders(orders)):
-                for k, (score, keeps) in enumerate(family.scores(nest, order, levels, choices, metrics, outer_first,
-                                                                 failures)):
-                    scored += 1
-                    # Ties go to the first candidate in mapspace order, whatever order they were tried in.
-                    ranked = (score, (pos, j, k))
-                    if best_score is None or ranked < best_score:
-                        best, best_score = (factors, keeps, order), ranked
         if out_of_time:
             break
     if best is None:
         raise _no_legal_mapping(space, failures, smallest)
-    mapping = _mapping(space, *best)
-    stats = evaluate(Spec(spec.architecture, spec.problem, mapping, spec.source), ert)
+    nest, keeps, order, levels = best
+    mapping = nest.mapping(keeps, order)
+    stats = evaluate(Spec(spec.architecture, spec.problem, mapping, spec.source), ert, tiling=nest.tiling(levels))
     if not stats.valid:  # the capacity check of keep_choices and the engine's disagree: a bug, say so
         raise MappingError(f"internal: the best candidate is invalid in full evaluation ({stats.error})")
     how = "exhaustive" if exhaustive else f"sampled every {stride}th factor choice"

@@ -21,6 +21,7 @@ level so that whole families are cut before any evaluation:
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -61,7 +62,7 @@ class RankSpace:
     rank: str
     fixed: dict[tuple[int, bool], int]
     slots: list[tuple[int, bool]]
-    choices: list[tuple[int, ...]] = field(default_factory=list)
+    choices: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass
@@ -77,17 +78,19 @@ def _divisors(n: int) -> list[int]:
     return sorted(set(small + [n // d for d in small]))
 
 
-def ordered_factorizations(n: int, caps: list[int | None]) -> list[tuple[int, ...]]:
-    """All ways to write ``n`` as an ordered product of ``len(caps)`` factors, factor ``j`` <= ``caps[j]``."""
+@functools.lru_cache(maxsize=4096)
+def ordered_factorizations(n: int, caps: tuple[int | None, ...]) -> tuple[tuple[int, ...], ...]:
+    """All ways to write ``n`` as an ordered product of ``len(caps)`` factors, factor ``j`` <= ``caps[j]``.
+    Memoised: a sweep's searches factor the same rank sizes over the same slots again and again."""
     if not caps:
-        return [()] if n == 1 else []
+        return ((),) if n == 1 else ()
     out: list[tuple[int, ...]] = []
     cap = caps[0]
     for d in _divisors(n):
         if cap is not None and d > cap:
             break
         out.extend((d,) + rest for rest in ordered_factorizations(n // d, caps[1:]))
-    return out
+    return tuple(out)
 
 
 def _physical_fanout(arch: Architecture, i: int) -> tuple[int, int]:
@@ -134,19 +137,19 @@ class MapSpace:
         return digits[::-1]
 
     def factor_arrays(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(temporal, spatial)`` factors of the choices numbered ``ks``, as int64 arrays indexed
-        ``[choice, level, rank]`` (ranks in problem order; 1 where a level has no loop)."""
-        n, ranks = len(self.levels), self.problem.ranks
-        temporal = np.ones((len(ks), n, len(ranks)), dtype=np.int64)
-        spatial = np.ones_like(temporal)
-        for j, (rs, digit) in enumerate(zip(self.ranks, self._digits(ks))):
+        """``(temporal, spatial)`` factors of the choices numbered ``ks``, as float64 arrays (exact: a factor
+        is at most its rank's size) indexed ``[choice, level, rank]`` (ranks in problem order; 1 where a
+        level has no loop)."""
+        n = len(self.levels)
+        temporal, spatial = [], []
+        for rs, digit in zip(self.ranks, self._digits(ks)):
             table = self._rank_tables.get(rs.rank)
             if table is None:
                 table = self._rank_tables[rs.rank] = _rank_table(rs, n)
             digit = np.asarray(digit, dtype=np.int64)  # an object array where the mapspace passes 2**63
-            temporal[:, :, j] = table[0][digit]
-            spatial[:, :, j] = table[1][digit]
-        return temporal, spatial
+            temporal.append(table[0][digit])
+            spatial.append(table[1][digit])
+        return np.stack(temporal, axis=2), np.stack(spatial, axis=2)
 
     def count_factor_choices(self) -> int:
         return _product(len(r.choices) for r in self.ranks)
@@ -222,8 +225,8 @@ def choice_range(start: int, stop: int, stride: int) -> np.ndarray:
 
 
 def _rank_table(rs: RankSpace, levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """One rank's (temporal, spatial) factor per choice and level: ``[choice, level]`` int64 arrays."""
-    temporal = np.ones((len(rs.choices), levels), dtype=np.int64)
+    """One rank's (temporal, spatial) factor per choice and level: ``[choice, level]`` float64 arrays."""
+    temporal = np.ones((len(rs.choices), levels))
     spatial = np.ones_like(temporal)
     for c, values in enumerate(rs.choices):
         for (lv, sp), f in itertools.chain(rs.fixed.items(), zip(rs.slots, values)):
@@ -315,7 +318,7 @@ def build_mapspace(arch: Architecture, problem: Problem, constraints: Constraint
         if inst % known:
             raise MappingError(f"fixed factors of rank {r} multiply to {known}, which does not divide {r}={inst}",
                                source=src, key="constraints.targets")
-        choices = ordered_factorizations(inst // known, caps)
+        choices = ordered_factorizations(inst // known, tuple(caps))
         if not choices:
             where = ", ".join(levels[i].name for i, _ in slots) or "no level"
             raise MappingError(f"rank {r}: fixed factors give {known} but {r}={inst}, and the free slots "
