@@ -13,9 +13,9 @@ whenever that happens at a model's last array size, which is what Fig. 12 shows)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from fusemax import paper
 from fusemax.backends.names import DEFAULT_BACKEND
@@ -23,8 +23,9 @@ from fusemax.combine.point import combine_rendered
 from fusemax.configs import ResolvedHardware
 from fusemax.errors import FusemaxError
 from fusemax.orchestrator import Cache, get_executor
+from fusemax.orchestrator.keys import result_key
 from fusemax.orchestrator.rendered import configuration_jobs, evaluate_rendered
-from fusemax.workload import Workload, resolve_model
+from fusemax.workload import Hardware, Workload, resolve_model
 
 PE_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
 #: Above this L3 the sweep stops growing the array for the model (the artifact's rule, see above).
@@ -104,7 +105,55 @@ def pareto_rows(models: Iterable[str] = paper.MODELS, pe_dims: Iterable[int] = P
                 backend: str = DEFAULT_BACKEND) -> list[ParetoRow]:
     """Rows in the artifact's order (model, then array size): one orchestrator task per model on the local
     executor (``jobs`` processes, 0: every core), every evaluation on ``backend``; with a ``cache`` folder
-    (the orchestrator's) a rerun evaluates nothing."""
-    tasks = [(m, tuple(pe_dims), seq_len, models_file, cache, backend) for m in models]
-    per_model = dict(get_executor("local", jobs).run(_model_rows, [(t,) for t in tasks]))
-    return [row for i in range(len(tasks)) for row in per_model[i]]
+    (the orchestrator's) a rerun takes each model's rows whole from it (:func:`rows_key`), without rendering
+    or starting a worker, and a model whose rows are not there evaluates only the jobs the cache lacks."""
+    store = Cache(Path(cache)) if cache is not None and not isinstance(cache, Cache) else cache
+    names, sizes = list(models), tuple(pe_dims)
+    keys = [rows_key(m, sizes, seq_len, models_file, backend) for m in names] if store is not None else []
+    per_model: dict[int, list[ParetoRow]] = {}
+    if store is not None:
+        for i, key in enumerate(keys):
+            found = _cached_rows(store, key)
+            if found is not None:
+                per_model[i] = found
+    todo = [i for i in range(len(names)) if i not in per_model]
+    tasks = [((names[i], sizes, seq_len, models_file, store, backend),) for i in todo]
+    for j, rows in get_executor("local", jobs).run(_model_rows, tasks):
+        i = todo[j]
+        per_model[i] = rows if store is None else _store_rows(store, keys[i], rows, names[i], backend)
+    return [row for i in range(len(names)) for row in per_model[i]]
+
+
+def rows_key(model: str, pe_dims: tuple[int, ...], seq_len: int, models_file: str | None, backend: str) -> str:
+    """Cache key of one model's Pareto rows: its numbers at ``seq_len``, the array sizes tried and, through
+    :func:`fusemax.orchestrator.keys.result_key`, the backend's versions and fusemax's code (the hardware
+    of each row is derived from these by :func:`fusemax.render.pareto_hardware`)."""
+    return result_key("pareto", Workload(resolve_model(model, models_file), seq_len), Hardware(), backend,
+                      pe_dims=list(pe_dims))
+
+
+def _store_rows(cache: Cache, key: str, rows: list[ParetoRow], model: str, backend: str) -> list[ParetoRow]:
+    """Put ``rows`` in ``cache`` and return them as a warm run reads them back (the same JSON path)."""
+    data = [asdict(row) for row in rows]
+    cache.put(key, {"pareto_rows": {"rows": data}}, f"pareto {model}", backend)
+    return _rows(data)
+
+
+def _cached_rows(cache: Cache, key: str) -> list[ParetoRow] | None:
+    """The rows :func:`_store_rows` put under ``key``, or None; an entry that passes its checksum yet does
+    not hold rows counts as corrupt (rejected, to be recomputed)."""
+    hit = cache.get(key, holds="pareto_rows")
+    if hit is None:
+        return None
+    try:
+        return _rows(hit["pareto_rows"]["rows"])
+    except (KeyError, TypeError, ValueError):
+        cache.reject(key)
+        return None
+
+
+def _rows(data: Any) -> list[ParetoRow]:
+    rows = [ParetoRow(**row) for row in data]
+    if not rows:
+        raise ValueError("no rows")
+    return rows
