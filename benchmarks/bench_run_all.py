@@ -1,6 +1,8 @@
 """Wall and CPU time of each stage of ``scripts/run_all.py``, cold (an empty output folder and job cache) and
 warm (the same folder again, everything cached). CPU time counts the main process and its worker processes
 (a stage's pool is counted when its workers end), so CPU above wall means the cores worked in parallel.
+The painter, which draws the paper's figures while the study runs and then the report, ends in the report
+stage: its CPU, the paper's figures included, counts there.
 
 Run as ``python benchmarks/bench_run_all.py [--jobs N] [--no-study] [--keep DIR]``. It runs
 ``run_all.main`` (its stages are :data:`run_all.STAGES`) in a temporary folder, twice, each time in a new

@@ -64,17 +64,56 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _draw_paper_quietly(out: str, parent: int) -> None:
-    """:func:`draw_paper_figures` in a background process of one (no pool to leave behind); whatever it
-    could not draw, the report draws (and reports) itself, so nothing is said here. Ctrl-C is the main
-    process's to handle: it stops this one with SIGTERM, which ends it at once; a main process killed
-    outright takes this one with it (:func:`worker_init`)."""
+class _Painter:
+    """A background process that draws the paper's figures while the study computes (the paper's results
+    are complete by then, and the study leaves a core idle now and then), then, when :meth:`report` says the
+    study's results are written, the whole report: its drawing pool is forked from this process, which has
+    matplotlib imported, so the main process never imports it (a second import, about a second with both
+    cores otherwise idle). Ctrl-C is the main process's to handle: it stops this one with SIGTERM, which
+    ends it at once; a main process killed outright takes this one with it (:func:`worker_init`)."""
+
+    def __init__(self, out: str):
+        self._go = multiprocessing.Event()
+        self._answers, answer = multiprocessing.Pipe(duplex=False)
+        self.process = multiprocessing.Process(target=_paint, args=(out, os.getpid(), self._go, answer))
+        self.process.start()
+        answer.close()   # the painter's end: once it exits, a read here ends instead of waiting forever
+
+    def report(self) -> tuple[str, str] | None:
+        """Let the painter write the report; ("ok", the page's path) or ("error", why), or None when the
+        painter died without saying (the caller then writes the report itself)."""
+        self._go.set()
+        try:
+            return self._answers.recv()
+        except EOFError:
+            return None
+        finally:
+            self.process.join()
+
+    def stop(self) -> None:
+        """End the painter now (the run stopped: its figures would not be published). SIGKILL, not SIGTERM:
+        a painter stopped before :func:`worker_init` runs would still hold the main process's SIGTERM
+        handler (an exception), and a forked child that raises there runs on as a copy of its parent.
+        SIGKILL loses nothing SIGTERM's default action would keep; the painter's pool dies with it."""
+        self.process.kill()
+        self.process.join()
+
+
+def _paint(out: str, parent: int, go: "multiprocessing.synchronize.Event",
+           answers: "multiprocessing.connection.Connection") -> None:
+    """The painter's work (see :class:`_Painter`). Whatever :func:`draw_paper_figures` could not draw, the
+    report draws (and reports) itself, so nothing is said of it here."""
     worker_init(parent)
     try:
         with open(os.devnull, "w") as null, contextlib.redirect_stderr(null), contextlib.redirect_stdout(null):
             draw_paper_figures(out, workers=1)
     except Exception:
         pass
+    go.wait()
+    try:
+        answers.send(("ok", str(write_report(out))))
+    except FusemaxError as exc:
+        answers.send(("error", str(exc)))
 
 
 def _length(text: str) -> int:
@@ -117,8 +156,7 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    painter: multiprocessing.Process | None = None
-    computed = False
+    painter: _Painter | None = None
     try:
         with _stage(timings, "paper attention"):
             outcomes, folder = execute(args.out, list(ATTENTION_CONFIGS), list(paper.MODELS),
@@ -138,10 +176,9 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
             results.write_pareto(args.out, pareto.pareto_rows(jobs=args.jobs, cache=cache, backend=args.backend))
         studied = None
         if not args.no_study:
-            # The paper's figures need only the paper's results: draw them while the study computes (it
-            # leaves a core idle now and then); the report then finds them current.
-            painter = multiprocessing.Process(target=_draw_paper_quietly, args=(args.out, os.getpid()))
-            painter.start()
+            # The paper's figures need only the paper's results: drawn while the study computes, then the
+            # report (which finds them current) in the same process.
+            painter = _Painter(args.out)
             with _stage(timings, "study"):
                 long = study.long_lengths(args.study_attention_to) if args.study_attention_to else ()
                 studied = study.run_study(jobs=args.jobs, backend=args.backend, cache=Cache(cache),
@@ -153,27 +190,40 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
                     "layer_fusion": args.layer_fusion,
                     "masks": {name: mask_label(resolve_model(name)) for name in study.MODELS},
                     "engine": args.backend, "tools": get_backend(args.backend).tools()}))
-        computed = True
-    except FusemaxError as exc:
-        print(f"run_all: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("run_all: interrupted; finished jobs are kept in the cache, run again to continue", file=sys.stderr)
-        return 130
-    finally:
+    except BaseException as exc:
         if painter is not None:
-            if not computed:
-                painter.terminate()  # the run stopped: its figures would not be published
-            painter.join()
+            painter.stop()   # the run stopped: its figures would not be published
+        if isinstance(exc, FusemaxError):
+            print(f"run_all: error: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, KeyboardInterrupt):
+            print("run_all: interrupted; finished jobs are kept in the cache, run again to continue", file=sys.stderr)
+            return 130
+        raise
     failed = [o for o in outcomes if o.error]
     print(f"evaluated {len(outcomes) - len(failed)}/{len(outcomes)} points in {time.perf_counter() - start:.1f}s"
           + (f"; results in {folder}" if folder else ""))
     for o in failed:
         print(f"  failed: {o.point.label}: {o.error}", file=sys.stderr)
-    if folder is None:
-        return 1
-    with _stage(timings, "report"):
-        print(f"report: {write_report(args.out)}")
+    try:
+        if folder is None:
+            return 1
+        with _stage(timings, "report"):
+            answer = painter.report() if painter is not None else None
+            if answer is None:  # no study, or the painter died: the report is drawn here
+                answer = ("ok", str(write_report(args.out)))
+    except FusemaxError as exc:
+        answer = ("error", str(exc))
+    except KeyboardInterrupt:
+        print("run_all: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if painter is not None:
+            painter.stop()
+    if answer[0] != "ok":
+        print(f"run_all: error: {answer[1]}", file=sys.stderr)
+        return 2
+    print(f"report: {answer[1]}")
 
     with _stage(timings, "validate+headline"):
         status = _validate_and_headline(args.out, outcomes, studied)
