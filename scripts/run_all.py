@@ -36,7 +36,7 @@ from fusemax.experiments.layer import DEFAULT_LAYER_FUSION
 from fusemax.experiments.wholemodel import format_model_summary
 from fusemax.orchestrator import Cache
 from fusemax.orchestrator.executors import check_scheduler
-from fusemax.processes import worker_init
+from fusemax.processes import collect_less, worker_init
 from fusemax.reports import draw_paper_figures, write_report
 from fusemax.workload import DEFAULT_BATCH, Hardware, mask_label, parse_seq_len, resolve_model
 
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
     args = parser.parse_args(argv)
 
     sigterm_as_interrupt()
+    collect_less()
     try:
         if args.executor == "dask":   # otherwise --scheduler is refused for needing it
             check_scheduler(args.scheduler, args.allow_remote_scheduler)

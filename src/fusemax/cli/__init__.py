@@ -13,6 +13,7 @@ import sys
 from fusemax import __version__
 from fusemax.errors import FusemaxError
 from fusemax.names import printable
+from fusemax.processes import collect_less
 
 #: verb -> (module under fusemax.cli, one-line help). A verb's module (and what it imports: pandas,
 #: matplotlib, ...) is loaded only when that verb runs, so `fusemax models` starts fast.
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     verb = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(verb if verb in VERBS else None).parse_args(argv)
     sigterm_as_interrupt()
+    collect_less()
     try:
         return _verb_module(args._module).run(args)
     except FusemaxError as exc:
