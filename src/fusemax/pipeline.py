@@ -64,14 +64,7 @@ def store_result(cache: Cache, key: str, result: ConfigResult, label: str, backe
 def cached_result(cache: Cache, key: str) -> ConfigResult | None:
     """The result :func:`store_result` put under ``key``, or None; an entry that passes its checksum yet is
     not a result counts as corrupt (rejected, to be recomputed)."""
-    hit = cache.get(key, holds="config_result")
-    if hit is None:
-        return None
-    try:
-        return ConfigResult.from_json(hit["config_result"])
-    except (KeyError, TypeError, ValueError):
-        cache.reject(key)
-        return None
+    return cache.parsed(key, "config_result", lambda hit: ConfigResult.from_json(hit["config_result"]))
 
 
 @dataclass(frozen=True)

@@ -142,14 +142,7 @@ def _store_rows(cache: Cache, key: str, rows: list[ParetoRow], model: str, backe
 def _cached_rows(cache: Cache, key: str) -> list[ParetoRow] | None:
     """The rows :func:`_store_rows` put under ``key``, or None; an entry that passes its checksum yet does
     not hold rows counts as corrupt (rejected, to be recomputed)."""
-    hit = cache.get(key, holds="pareto_rows")
-    if hit is None:
-        return None
-    try:
-        return _rows(hit["pareto_rows"]["rows"])
-    except (KeyError, TypeError, ValueError):
-        cache.reject(key)
-        return None
+    return cache.parsed(key, "pareto_rows", lambda hit: _rows(hit["pareto_rows"]["rows"]))
 
 
 def _rows(data: Any) -> list[ParetoRow]:

@@ -28,10 +28,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from fusemax.errors import FusemaxError
 from fusemax.fileio import write_text_atomic
+
+T = TypeVar("T")
 
 #: 2: the checksum covers the result's JSON in its own key order, the very text the entry stores (1: sorted).
 FORMAT = 2
@@ -143,6 +145,19 @@ class Cache:
             self.reject(key)
             return None
         return result
+
+    def parsed(self, key: str, holds: str, parse: Callable[[dict[str, Any]], T]) -> T | None:
+        """``parse`` of the cached result of ``key`` (:meth:`get`, which names the mapping it ``holds``), or
+        None; an entry that passes its checksum yet that ``parse`` refuses (KeyError, TypeError, ValueError,
+        FusemaxError) counts as corrupt: rejected, to be recomputed."""
+        hit = self.get(key, holds)
+        if hit is None:
+            return None
+        try:
+            return parse(hit)
+        except (KeyError, TypeError, ValueError, FusemaxError):
+            self.reject(key)
+            return None
 
     def reject(self, key: str) -> None:
         """Count ``key``'s entry as corrupt and remove it (also for a caller that finds its statistics

@@ -520,14 +520,7 @@ def search_key(workload: Workload, hardware: Hardware) -> str:
 
 
 def _cached(workload: Workload, hardware: Hardware, cache: "Cache") -> FlatDataflow | None:
-    key = search_key(workload, hardware)
-    hit = cache.get(key, holds="flat_dataflow")
-    if hit is not None:
-        try:
-            return FlatDataflow.from_params(hit)
-        except (KeyError, TypeError, ValueError, FusemaxError):  # checksummed, yet not a dataflow
-            cache.reject(key)
-    return None
+    return cache.parsed(search_key(workload, hardware), "flat_dataflow", FlatDataflow.from_params)
 
 
 def cache_entry(found: tuple[Candidate, int]) -> dict:
