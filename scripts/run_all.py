@@ -69,8 +69,8 @@ class _Painter:
     are complete by then, and the study leaves a core idle now and then), then, when :meth:`report` says the
     study's results are written, the whole report: its drawing pool is forked from this process, which has
     matplotlib imported, so the main process never imports it (a second import, about a second with both
-    cores otherwise idle). Ctrl-C is the main process's to handle: it stops this one with SIGTERM, which
-    ends it at once; a main process killed outright takes this one with it (:func:`worker_init`)."""
+    cores otherwise idle). Ctrl-C is the main process's to handle: it stops this one (:meth:`stop`); a main
+    process killed outright takes this one with it (:func:`worker_init`)."""
 
     def __init__(self, out: str):
         self._go = multiprocessing.Event()
@@ -110,10 +110,15 @@ def _paint(out: str, parent: int, go: "multiprocessing.synchronize.Event",
     except Exception:
         pass
     go.wait()
+    answers.send(_write_report(out))
+
+
+def _write_report(out: str) -> tuple[str, str]:
+    """:func:`write_report` of ``out``: ("ok", the page's path) or ("error", why)."""
     try:
-        answers.send(("ok", str(write_report(out))))
+        return "ok", str(write_report(out))
     except FusemaxError as exc:
-        answers.send(("error", str(exc)))
+        return "error", str(exc)
 
 
 def _length(text: str) -> int:
@@ -212,9 +217,7 @@ def main(argv: list[str] | None = None, timings: dict[str, tuple[float, float]] 
         with _stage(timings, "report"):
             answer = painter.report() if painter is not None else None
             if answer is None:  # no study, or the painter died: the report is drawn here
-                answer = ("ok", str(write_report(args.out)))
-    except FusemaxError as exc:
-        answer = ("error", str(exc))
+                answer = _write_report(args.out)
     except KeyboardInterrupt:
         print("run_all: interrupted", file=sys.stderr)
         return 130
